@@ -1,0 +1,198 @@
+//! User and node identities: an Ed25519 key to sign and an X25519 key to
+//! receive sealed secrets, with their JSON forms and short fingerprints.
+
+use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use x25519_dalek::StaticSecret;
+use zeroize::Zeroize;
+
+use super::{CryptoError, hash, random_bytes, serde_b64};
+
+/// The public half of an identity, as stored in descriptors.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PublicKey {
+    /// Ed25519 verifying key.
+    #[serde(with = "serde_b64")]
+    pub ed25519: [u8; 32],
+    /// X25519 public key for sealing secrets to this identity.
+    #[serde(with = "serde_b64")]
+    pub x25519: [u8; 32],
+}
+
+impl std::fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PublicKey({})", self.short_hash())
+    }
+}
+
+impl PublicKey {
+    /// Verify `signature` over `message` (strict Ed25519: no malleability).
+    pub fn verify(&self, message: &[u8], signature: &Signature) -> Result<(), CryptoError> {
+        let key = VerifyingKey::from_bytes(&self.ed25519).map_err(|_| CryptoError::BadSignature)?;
+        let sig = ed25519_dalek::Signature::from_bytes(&signature.0);
+        key.verify_strict(message, &sig).map_err(|_| CryptoError::BadSignature)
+    }
+
+    /// Check that both halves are valid curve points.
+    pub fn validate(&self) -> Result<(), CryptoError> {
+        VerifyingKey::from_bytes(&self.ed25519).map_err(|e| CryptoError::Malformed {
+            what: "ed25519 public key",
+            why: e.to_string(),
+        })?;
+        Ok(())
+    }
+
+    /// The 64 bytes that identify this key (signing key, then exchange key).
+    pub fn to_bytes(&self) -> [u8; 64] {
+        let mut out = [0u8; 64];
+        out[..32].copy_from_slice(&self.ed25519);
+        out[32..].copy_from_slice(&self.x25519);
+        out
+    }
+
+    /// Full fingerprint: BLAKE3 of both halves.
+    pub fn fingerprint(&self) -> [u8; 32] {
+        hash::hash("infinit 2026 public key fingerprint", &[&self.to_bytes()])
+    }
+
+    /// Short key hash shown to people, e.g. `#3fa9c1`.
+    pub fn short_hash(&self) -> String {
+        format!("#{}", &hash::hex(&self.fingerprint())[..6])
+    }
+}
+
+/// An Ed25519 signature.
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Signature(#[serde(with = "serde_b64")] pub [u8; 64]);
+
+impl std::fmt::Debug for Signature {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Signature({})", &hash::hex(&self.0)[..12])
+    }
+}
+
+/// The private half of an identity in plain form (serialised only inside
+/// 0600 files or wrapped under a passphrase).
+#[derive(Clone, Serialize, Deserialize)]
+pub struct PrivateKeys {
+    /// Ed25519 secret seed.
+    #[serde(with = "serde_b64")]
+    pub ed25519: [u8; 32],
+    /// X25519 static secret.
+    #[serde(with = "serde_b64")]
+    pub x25519: [u8; 32],
+}
+
+impl Drop for PrivateKeys {
+    fn drop(&mut self) {
+        self.ed25519.zeroize();
+        self.x25519.zeroize();
+    }
+}
+
+impl PrivateKeys {
+    /// Serialise to 64 bytes (for wrapping).
+    pub fn to_bytes(&self) -> zeroize::Zeroizing<Vec<u8>> {
+        let mut v = Vec::with_capacity(64);
+        v.extend_from_slice(&self.ed25519);
+        v.extend_from_slice(&self.x25519);
+        zeroize::Zeroizing::new(v)
+    }
+
+    /// Parse the 64-byte form produced by [`PrivateKeys::to_bytes`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, CryptoError> {
+        if bytes.len() != 64 {
+            return Err(CryptoError::Malformed { what: "private key", why: format!("{} bytes instead of 64", bytes.len()) });
+        }
+        let mut keys = PrivateKeys { ed25519: [0; 32], x25519: [0; 32] };
+        keys.ed25519.copy_from_slice(&bytes[..32]);
+        keys.x25519.copy_from_slice(&bytes[32..]);
+        Ok(keys)
+    }
+}
+
+/// A complete identity able to sign and to open sealed secrets.
+#[derive(Clone)]
+pub struct KeyPair {
+    signing: SigningKey,
+    exchange: StaticSecret,
+}
+
+impl std::fmt::Debug for KeyPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "KeyPair({})", self.public().short_hash())
+    }
+}
+
+impl KeyPair {
+    /// Generate a fresh identity from the operating system's randomness.
+    pub fn generate() -> Result<Self, CryptoError> {
+        let private = PrivateKeys { ed25519: random_bytes()?, x25519: random_bytes()? };
+        Ok(Self::from_private(&private))
+    }
+
+    /// Rebuild an identity from its private half.
+    pub fn from_private(private: &PrivateKeys) -> Self {
+        KeyPair {
+            signing: SigningKey::from_bytes(&private.ed25519),
+            exchange: StaticSecret::from(private.x25519),
+        }
+    }
+
+    /// The private half, for storage.
+    pub fn private(&self) -> PrivateKeys {
+        PrivateKeys { ed25519: self.signing.to_bytes(), x25519: self.exchange.to_bytes() }
+    }
+
+    /// The public half.
+    pub fn public(&self) -> PublicKey {
+        PublicKey {
+            ed25519: self.signing.verifying_key().to_bytes(),
+            x25519: x25519_dalek::PublicKey::from(&self.exchange).to_bytes(),
+        }
+    }
+
+    /// Sign `message`.
+    pub fn sign(&self, message: &[u8]) -> Signature {
+        Signature(self.signing.sign(message).to_bytes())
+    }
+
+    /// The X25519 secret, for opening sealed boxes.
+    pub(crate) fn exchange_secret(&self) -> &StaticSecret {
+        &self.exchange
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_verifies_and_detects_any_flipped_byte() {
+        let keys = KeyPair::generate().unwrap();
+        let sig = keys.sign(b"statement");
+        keys.public().verify(b"statement", &sig).unwrap();
+        assert!(keys.public().verify(b"statemenT", &sig).is_err());
+        let mut bad = sig;
+        bad.0[10] ^= 1;
+        assert!(keys.public().verify(b"statement", &bad).is_err());
+    }
+
+    #[test]
+    fn private_half_round_trips() {
+        let keys = KeyPair::generate().unwrap();
+        let again = KeyPair::from_private(&PrivateKeys::from_bytes(&keys.private().to_bytes()).unwrap());
+        assert_eq!(keys.public(), again.public());
+    }
+
+    #[test]
+    fn json_form_round_trips_and_short_hash_is_stable() {
+        let keys = KeyPair::generate().unwrap();
+        let json = serde_json::to_string(&keys.public()).unwrap();
+        let back: PublicKey = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, keys.public());
+        assert_eq!(back.short_hash(), keys.public().short_hash());
+        assert_eq!(back.short_hash().len(), 7);
+    }
+}

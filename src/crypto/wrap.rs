@@ -1,0 +1,79 @@
+//! Passphrase protection of private keys at rest: Argon2id derives a key
+//! from the passphrase, XChaCha20-Poly1305 encrypts the private half. The
+//! parameters travel with the ciphertext so they can be raised later.
+
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use super::{CryptoError, PrivateKeys, random_bytes, seal, serde_b64, serde_b64_vec};
+
+/// A private key encrypted under a passphrase.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WrappedKey {
+    /// Always `argon2id`.
+    pub kdf: String,
+    /// Memory cost in KiB.
+    pub m_cost: u32,
+    /// Iterations.
+    pub t_cost: u32,
+    /// Parallelism.
+    pub p_cost: u32,
+    /// Random salt.
+    #[serde(with = "serde_b64")]
+    pub salt: [u8; 16],
+    /// `nonce || ciphertext || tag` of the 64-byte private key.
+    #[serde(with = "serde_b64_vec")]
+    pub ciphertext: Vec<u8>,
+}
+
+/// OWASP's recommended Argon2id settings (19 MiB, 2 passes, 1 lane).
+const M_COST: u32 = 19 * 1024;
+const T_COST: u32 = 2;
+const P_COST: u32 = 1;
+const AAD: &[u8] = b"infinit 2026 wrapped private key v1";
+
+fn derive(passphrase: &str, salt: &[u8], m: u32, t: u32, p: u32) -> Result<Zeroizing<[u8; 32]>, CryptoError> {
+    let params = argon2::Params::new(m, t, p, Some(32))
+        .map_err(|e| CryptoError::Malformed { what: "argon2 parameters", why: e.to_string() })?;
+    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    let mut key = Zeroizing::new([0u8; 32]);
+    argon
+        .hash_password_into(passphrase.as_bytes(), salt, key.as_mut())
+        .map_err(|e| CryptoError::Malformed { what: "argon2 input", why: e.to_string() })?;
+    Ok(key)
+}
+
+/// Encrypt `keys` under `passphrase`.
+pub fn wrap(keys: &PrivateKeys, passphrase: &str) -> Result<WrappedKey, CryptoError> {
+    let salt: [u8; 16] = random_bytes()?;
+    let key = derive(passphrase, &salt, M_COST, T_COST, P_COST)?;
+    let ciphertext = seal::encrypt(&key, &keys.to_bytes(), AAD)?;
+    Ok(WrappedKey { kdf: "argon2id".into(), m_cost: M_COST, t_cost: T_COST, p_cost: P_COST, salt, ciphertext })
+}
+
+/// Decrypt a wrapped key; a wrong passphrase gives [`CryptoError::WrongPassphrase`].
+pub fn unwrap(wrapped: &WrappedKey, passphrase: &str) -> Result<PrivateKeys, CryptoError> {
+    if wrapped.kdf != "argon2id" {
+        return Err(CryptoError::Malformed { what: "wrapped key", why: format!("unknown kdf {:?}", wrapped.kdf) });
+    }
+    let key = derive(passphrase, &wrapped.salt, wrapped.m_cost, wrapped.t_cost, wrapped.p_cost)?;
+    let plain = Zeroizing::new(
+        seal::decrypt(&key, &wrapped.ciphertext, AAD).map_err(|_| CryptoError::WrongPassphrase)?,
+    );
+    PrivateKeys::from_bytes(&plain)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::KeyPair;
+
+    #[test]
+    fn right_passphrase_unwraps_wrong_one_is_refused() {
+        let keys = KeyPair::generate().unwrap();
+        let wrapped = wrap(&keys.private(), "correct horse").unwrap();
+        let back = unwrap(&wrapped, "correct horse").unwrap();
+        assert_eq!(KeyPair::from_private(&back).public(), keys.public());
+        assert!(matches!(unwrap(&wrapped, "wrong"), Err(CryptoError::WrongPassphrase)));
+    }
+}

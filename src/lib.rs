@@ -1,0 +1,5 @@
+//! infinit: decentralized, encrypted, self-healing storage.
+//!
+//! Layers call downwards only: `commands` → `descriptors` → `crypto`.
+
+pub mod crypto;
