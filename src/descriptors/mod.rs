@@ -1,0 +1,56 @@
+//! Local descriptors: the small signed JSON documents (users, silos,
+//! credentials, networks, passports, volumes) kept under the infinit home and
+//! exchanged between people by file.
+
+pub mod credentials;
+pub mod home;
+pub mod names;
+pub mod network;
+pub mod passport;
+pub mod silo;
+pub mod store;
+pub mod units;
+pub mod user;
+pub mod volume;
+
+pub use credentials::Credentials;
+pub use home::Home;
+pub use network::{LinkedNetwork, Network};
+pub use passport::Passport;
+pub use silo::Silo;
+pub use store::{Kind, Saved, Store};
+pub use user::User;
+pub use volume::Volume;
+
+use crate::crypto::CryptoError;
+
+/// What can go wrong with local descriptors.
+#[derive(Debug, thiserror::Error)]
+pub enum DescriptorError {
+    #[error("{kind} \"{name}\" does not exist")]
+    NotFound { kind: Kind, name: String },
+    #[error("{kind} \"{name}\" already exists with different content{hint}")]
+    Exists { kind: Kind, name: String, hint: &'static str },
+    #[error("invalid {what} name \"{name}\": {why}")]
+    InvalidName { what: &'static str, name: String, why: String },
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("{kind} \"{name}\" is not valid JSON for its kind: {why}")]
+    Parse { kind: Kind, name: String, why: String },
+    #[error("{kind} \"{name}\": {why}")]
+    Invalid { kind: Kind, name: String, why: String },
+    #[error("{kind} \"{name}\": the signature does not match its content (altered or forged)")]
+    BadSignature { kind: Kind, name: String },
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+}
+
+impl DescriptorError {
+    /// Wrap an I/O error with the path it concerns.
+    pub fn io(path: &std::path::Path, source: std::io::Error) -> Self {
+        DescriptorError::Io { path: path.display().to_string(), source }
+    }
+}
+
+/// Result type of this module.
+pub type Result<T, E = DescriptorError> = std::result::Result<T, E>;
