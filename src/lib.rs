@@ -1,6 +1,8 @@
 //! infinit: decentralized, encrypted, self-healing storage.
 //!
-//! Layers call downwards only: `commands` → `descriptors` → `crypto`.
+//! Layers call downwards only: `cli`/`commands` → `descriptors` → `crypto`.
 
+pub mod cli;
+pub mod commands;
 pub mod crypto;
 pub mod descriptors;

@@ -1,1 +1,5 @@
-fn main() {}
+//! Legacy front-end: `infinit-storage --<mode> ...` runs `infinit silo <mode> ...`.
+
+fn main() {
+    std::process::exit(infinit::commands::legacy::main("storage"));
+}

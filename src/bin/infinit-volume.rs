@@ -1,1 +1,5 @@
-fn main() {}
+//! Legacy front-end: `infinit-volume --<mode> ...` runs `infinit volume <mode> ...`.
+
+fn main() {
+    std::process::exit(infinit::commands::legacy::main("volume"));
+}

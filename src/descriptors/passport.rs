@@ -55,7 +55,12 @@ impl Passport {
             .bool(self.allow_write)
             .bool(self.allow_storage)
             .bool(self.allow_create_passport)
-            .bytes(&self.certifier.map(|c| c.to_bytes().to_vec()).unwrap_or_default())
+            .bytes(
+                &self
+                    .certifier
+                    .map(|c| c.to_bytes().to_vec())
+                    .unwrap_or_default(),
+            )
             .finish()
     }
 
@@ -84,7 +89,11 @@ impl Passport {
         signer: &KeyPair,
         delegation: Option<&Passport>,
     ) -> Result<Passport> {
-        let refuse = |why: String| DescriptorError::Invalid { kind: Kind::Passport, name: format!("{}: {user_name}", network.name), why };
+        let refuse = |why: String| DescriptorError::Invalid {
+            kind: Kind::Passport,
+            name: format!("{}: {user_name}", network.name),
+            why,
+        };
         let (certifier, certifier_passport) = if signer.public() == network.owner {
             (None, None)
         } else {
@@ -92,7 +101,9 @@ impl Passport {
                 return Err(refuse("only the network's owner, or a member whose passport allows creating passports, may sign one".into()));
             };
             if own.user != signer.public() {
-                return Err(refuse("the delegation passport belongs to someone else".into()));
+                return Err(refuse(
+                    "the delegation passport belongs to someone else".into(),
+                ));
             }
             own.verify(network)?;
             if !own.allow_create_passport {
@@ -126,9 +137,16 @@ impl Passport {
 
     fn verify_depth(&self, network: &Network, depth: usize) -> Result<()> {
         let name = self.display();
-        let refuse = |why: &str| DescriptorError::Invalid { kind: Kind::Passport, name: name.clone(), why: why.to_string() };
+        let refuse = |why: &str| DescriptorError::Invalid {
+            kind: Kind::Passport,
+            name: name.clone(),
+            why: why.to_string(),
+        };
         if self.network != network.name {
-            return Err(refuse(&format!("it is for network \"{}\", not \"{}\"", self.network, network.name)));
+            return Err(refuse(&format!(
+                "it is for network \"{}\", not \"{}\"",
+                self.network, network.name
+            )));
         }
         if depth > MAX_DELEGATION_DEPTH {
             return Err(refuse("the delegation chain is too long"));
@@ -143,11 +161,18 @@ impl Passport {
                 check_subset(own.rights(), self.rights()).map_err(|why| refuse(&why))?;
                 *certifier
             }
-            _ => return Err(refuse("a delegated passport must carry its certifier's passport")),
+            _ => {
+                return Err(refuse(
+                    "a delegated passport must carry its certifier's passport",
+                ));
+            }
         };
         signer
             .verify(&self.statement(), &self.signature)
-            .map_err(|_| DescriptorError::BadSignature { kind: Kind::Passport, name: name.clone() })
+            .map_err(|_| DescriptorError::BadSignature {
+                kind: Kind::Passport,
+                name: name.clone(),
+            })
     }
 }
 
@@ -164,7 +189,11 @@ mod tests {
     use crate::descriptors::network::{NetworkSettings, Overlay};
 
     fn all() -> Rights {
-        Rights { allow_write: true, allow_storage: true, allow_create_passport: false }
+        Rights {
+            allow_write: true,
+            allow_storage: true,
+            allow_create_passport: false,
+        }
     }
 
     fn network(owner: &KeyPair) -> Network {
@@ -202,12 +231,31 @@ mod tests {
         assert!(Passport::sign(&net, "carol", carol.public(), all(), &bob, Some(&plain)).is_err());
         assert!(Passport::sign(&net, "carol", carol.public(), all(), &bob, None).is_err());
 
-        let delegate_rights = Rights { allow_write: false, allow_storage: true, allow_create_passport: true };
-        let delegate = Passport::sign(&net, "bob", bob.public(), delegate_rights, &alice, None).unwrap();
-        let readonly = Rights { allow_write: false, allow_storage: true, allow_create_passport: false };
-        let carols = Passport::sign(&net, "carol", carol.public(), readonly, &bob, Some(&delegate)).unwrap();
+        let delegate_rights = Rights {
+            allow_write: false,
+            allow_storage: true,
+            allow_create_passport: true,
+        };
+        let delegate =
+            Passport::sign(&net, "bob", bob.public(), delegate_rights, &alice, None).unwrap();
+        let readonly = Rights {
+            allow_write: false,
+            allow_storage: true,
+            allow_create_passport: false,
+        };
+        let carols = Passport::sign(
+            &net,
+            "carol",
+            carol.public(),
+            readonly,
+            &bob,
+            Some(&delegate),
+        )
+        .unwrap();
         carols.verify(&net).unwrap();
-        assert!(Passport::sign(&net, "carol", carol.public(), all(), &bob, Some(&delegate)).is_err());
+        assert!(
+            Passport::sign(&net, "carol", carol.public(), all(), &bob, Some(&delegate)).is_err()
+        );
         let mut forged = carols.clone();
         forged.allow_write = true;
         assert!(forged.verify(&net).is_err());

@@ -1,0 +1,115 @@
+//! The command-line grammar: `infinit <object> <mode> [options]`, with the
+//! options every mode accepts. Each object's modes live in `commands/`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::commands::{credentials, network, passport, silo, user, volume};
+
+/// Decentralized, encrypted, self-healing storage.
+#[derive(Debug, Parser)]
+#[command(
+    name = "infinit",
+    version,
+    about = "Decentralized, encrypted, self-healing storage",
+    long_about = "Decentralized, encrypted, self-healing storage.\n\n\
+        Manage users, silos, credentials, networks, passports and volumes, and exchange them \
+        with other people by file.",
+    subcommand_required = true,
+    arg_required_else_help = true,
+    propagate_version = true
+)]
+pub struct Cli {
+    /// Options every mode accepts.
+    #[command(flatten)]
+    pub global: Global,
+    /// The object to act on.
+    #[command(subcommand)]
+    pub object: Object,
+}
+
+/// Options accepted by every mode.
+#[derive(Debug, Clone, Args)]
+pub struct Global {
+    /// Act as this local user [default: the login name]
+    #[arg(
+        short = 'a',
+        long = "as",
+        global = true,
+        env = "INFINIT_USER",
+        value_name = "USER"
+    )]
+    pub as_user: Option<String>,
+    /// Machine mode: one compact JSON document per line on stdout, no prompts
+    #[arg(short, long, global = true)]
+    pub script: bool,
+    /// Base directory for infinit's data and state [default: $HOME]
+    #[arg(long, global = true, env = "INFINIT_HOME", value_name = "DIR")]
+    pub home: Option<PathBuf>,
+}
+
+/// The objects infinit manages.
+#[derive(Debug, Subcommand)]
+pub enum Object {
+    /// Users: identities made of a signing key and an encryption key
+    #[command(subcommand, subcommand_required = true, arg_required_else_help = true)]
+    User(user::UserMode),
+    /// Silos: where a node keeps its blocks (a folder, RAM, an S3 or GCS bucket)
+    #[command(
+        subcommand,
+        alias = "storage",
+        subcommand_required = true,
+        arg_required_else_help = true
+    )]
+    Silo(silo::SiloMode),
+    /// Credentials for cloud silos (AWS/S3-compatible, Google Cloud Storage)
+    #[command(subcommand, subcommand_required = true, arg_required_else_help = true)]
+    Credentials(credentials::CredentialsMode),
+    /// Networks: groups of nodes that store each other's blocks
+    #[command(subcommand, subcommand_required = true, arg_required_else_help = true)]
+    Network(network::NetworkMode),
+    /// Passports: signed memberships of a network
+    #[command(subcommand, subcommand_required = true, arg_required_else_help = true)]
+    Passport(passport::PassportMode),
+    /// Volumes: file systems living on a network
+    #[command(subcommand, subcommand_required = true, arg_required_else_help = true)]
+    Volume(volume::VolumeMode),
+}
+
+/// A descriptor name given as `--name NAME` or as the first bare word.
+#[derive(Debug, Clone, Args)]
+pub struct NameArg {
+    /// Name of the object
+    #[arg(short, long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Name of the object (same as --name)
+    #[arg(value_name = "NAME", conflicts_with = "name", hide = true)]
+    pub positional: Option<String>,
+}
+
+impl NameArg {
+    /// The name, if given either way.
+    pub fn get(&self) -> Option<&str> {
+        self.name.as_deref().or(self.positional.as_deref())
+    }
+}
+
+/// Where an export goes.
+#[derive(Debug, Clone, Args)]
+pub struct OutputArg {
+    /// Write to this file instead of standard output
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// Where an import comes from.
+#[derive(Debug, Clone, Args)]
+pub struct InputArg {
+    /// Read from this file instead of standard input
+    #[arg(short, long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// Replace an existing descriptor of the same name with different content
+    #[arg(long)]
+    pub force: bool,
+}

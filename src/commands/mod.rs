@@ -1,0 +1,77 @@
+//! One file per object: each declares its modes' arguments and executes
+//! them by calling into `descriptors` (and later `runtime`), then renders
+//! the result through [`output::Output`].
+
+pub mod context;
+pub mod credentials;
+pub mod generated;
+pub mod legacy;
+pub mod network;
+pub mod output;
+pub mod passport;
+pub mod silo;
+pub mod user;
+pub mod volume;
+
+use std::ffi::OsString;
+
+use clap::Parser as _;
+
+pub use context::Context;
+
+use crate::cli::{Cli, Object};
+
+/// A mistake in the command line detected after parsing (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}\n\nFor more information, try '{help}'.")]
+pub struct UsageError {
+    /// What is wrong.
+    pub message: String,
+    /// The help command to suggest.
+    pub help: String,
+}
+
+/// Build a usage error pointing at `infinit <object> <mode> --help`.
+pub fn usage(object_mode: &str, message: impl Into<String>) -> anyhow::Error {
+    UsageError {
+        message: message.into(),
+        help: format!("infinit {object_mode} --help"),
+    }
+    .into()
+}
+
+/// Parse `args`, run the command and return the process exit code.
+pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return e.exit_code();
+        }
+    };
+    match run(cli) {
+        Ok(()) => 0,
+        Err(e) => {
+            if let Some(u) = e.downcast_ref::<UsageError>() {
+                eprintln!("error: {u}");
+                return 2;
+            }
+            let message = format!("{e:#}").replace('\n', " ");
+            eprintln!("infinit: error: {message}");
+            1
+        }
+    }
+}
+
+/// Run a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let ctx = Context::new(&cli.global)?;
+    match cli.object {
+        Object::User(mode) => user::run(&ctx, mode),
+        Object::Silo(mode) => silo::run(&ctx, mode),
+        Object::Credentials(mode) => credentials::run(&ctx, mode),
+        Object::Network(mode) => network::run(&ctx, mode),
+        Object::Passport(mode) => passport::run(&ctx, mode),
+        Object::Volume(mode) => volume::run(&ctx, mode),
+    }
+}

@@ -1,0 +1,506 @@
+//! `infinit network`: create, link, unlink, list, export, import, update and
+//! delete networks.
+
+use anyhow::bail;
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use super::context::{Context, parse_input};
+use super::{silo, usage};
+use crate::cli::{InputArg, NameArg, OutputArg};
+use crate::crypto::KeyPair;
+use crate::descriptors::network::{NetworkSettings, NodeIdentity, Overlay};
+use crate::descriptors::passport::Rights;
+use crate::descriptors::{Kind, LinkedNetwork, Network, Passport, Saved, User, Volume, units};
+
+/// Modes of `infinit network`.
+#[derive(Debug, Subcommand)]
+pub enum NetworkMode {
+    /// Create a network owned by you, and link it to this device
+    Create(CreateArgs),
+    /// Link a network to this device (needs a passport unless you own it)
+    Link(LinkArgs),
+    /// Unlink a network from this device
+    Unlink(NameOnly),
+    /// List networks known on this device
+    List,
+    /// Export a network descriptor (to share it with members)
+    Export(ExportArgs),
+    /// Import a network descriptor
+    Import(InputArg),
+    /// Change a network you own (description, replication, eviction delay, peers)
+    Update(UpdateArgs),
+    /// Delete a network descriptor from this device
+    Delete(DeleteArgs),
+}
+
+/// Options of `network create`.
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    #[command(flatten)]
+    name: NameArg,
+    /// Silo this device contributes (repeat for several); none makes a pure client
+    #[arg(short = 'S', long = "silo", value_name = "SILO")]
+    silos: Vec<String>,
+    /// Number of nodes that keep each block
+    #[arg(short, long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
+    replication_factor: u32,
+    /// How nodes find each other and place blocks
+    #[arg(long, value_enum, default_value_t = Overlay::Gossip)]
+    overlay: Overlay,
+    /// How long a node may be silent before its blocks are re-replicated elsewhere
+    #[arg(short, long, default_value = "10min", value_parser = units::parse_duration)]
+    eviction_delay: std::time::Duration,
+    /// Bootstrap peer host:port (repeat for several)
+    #[arg(long = "peer", value_name = "HOST:PORT")]
+    peers: Vec<String>,
+    /// Free text describing the network
+    #[arg(long)]
+    description: Option<String>,
+}
+
+/// Options of `network link`.
+#[derive(Debug, Args)]
+pub struct LinkArgs {
+    #[command(flatten)]
+    name: NameArg,
+    /// Silo this device contributes (repeat for several); needs a passport that allows storage
+    #[arg(short = 'S', long = "silo", value_name = "SILO")]
+    silos: Vec<String>,
+}
+
+/// Options of `network export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    name: NameArg,
+    #[command(flatten)]
+    output: OutputArg,
+}
+
+/// Options of `network update`.
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    #[command(flatten)]
+    name: NameArg,
+    /// New description
+    #[arg(long)]
+    description: Option<String>,
+    /// New number of nodes that keep each block
+    #[arg(short, long, value_parser = clap::value_parser!(u32).range(1..=64))]
+    replication_factor: Option<u32>,
+    /// New eviction delay
+    #[arg(short, long, value_parser = units::parse_duration)]
+    eviction_delay: Option<std::time::Duration>,
+    /// Replace the bootstrap peers (repeat for several)
+    #[arg(long = "peer", value_name = "HOST:PORT")]
+    peers: Vec<String>,
+}
+
+/// Options of `network delete`.
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    #[command(flatten)]
+    name: NameArg,
+    /// Also unlink it for every local user who linked it
+    #[arg(long)]
+    unlink: bool,
+    /// Also delete the passports and volumes of this network
+    #[arg(long)]
+    purge: bool,
+}
+
+/// A mode that takes only a name.
+#[derive(Debug, Args)]
+pub struct NameOnly {
+    #[command(flatten)]
+    name: NameArg,
+}
+
+/// Run a `network` mode.
+pub fn run(ctx: &Context, mode: NetworkMode) -> anyhow::Result<()> {
+    match mode {
+        NetworkMode::Create(args) => create(ctx, args),
+        NetworkMode::Link(args) => link(ctx, args),
+        NetworkMode::Unlink(args) => unlink(ctx, args),
+        NetworkMode::List => list(ctx),
+        NetworkMode::Export(args) => export(ctx, args),
+        NetworkMode::Import(args) => import(ctx, args),
+        NetworkMode::Update(args) => update(ctx, args),
+        NetworkMode::Delete(args) => delete(ctx, args),
+    }
+}
+
+fn qualified(ctx: &Context, name: &NameArg, mode: &str) -> anyhow::Result<String> {
+    let name = name
+        .get()
+        .ok_or_else(|| usage(mode, "the network name is required: --name NAME"))?;
+    ctx.qualify("network", name)
+}
+
+/// Load and verify network `name` (qualified).
+pub fn load(ctx: &Context, name: &str) -> anyhow::Result<Network> {
+    let network: Network = ctx.store.load(Kind::Network, name)?;
+    network.verify()?;
+    if network.name != name {
+        bail!("network file \"{name}\" holds network \"{}\"", network.name);
+    }
+    Ok(network)
+}
+
+/// The link of `network` for `user`, if any.
+pub fn linked(ctx: &Context, user: &str, network: &str) -> anyhow::Result<Option<LinkedNetwork>> {
+    let path = format!("{user}/{network}");
+    if !ctx.store.exists(Kind::LinkedNetwork, &path) {
+        return Ok(None);
+    }
+    Ok(Some(ctx.store.load(Kind::LinkedNetwork, &path)?))
+}
+
+fn check_peers(peers: &[String]) -> anyhow::Result<()> {
+    for peer in peers {
+        let ok = peer.rsplit_once(':').is_some_and(|(host, port)| {
+            !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
+        });
+        if !ok {
+            bail!("invalid peer \"{peer}\": expected HOST:PORT");
+        }
+    }
+    Ok(())
+}
+
+fn check_silos(ctx: &Context, silos: &[String]) -> anyhow::Result<()> {
+    for name in silos {
+        silo::load(ctx, name)?;
+    }
+    Ok(())
+}
+
+fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
+    let name = qualified(ctx, &args.name, "network create")?;
+    let (user, keys) = ctx.my_keys()?;
+    if !name.starts_with(&format!("{}/", user.name)) {
+        bail!(
+            "network \"{name}\" would belong to another user: you can only create networks under your own name \"{}\"",
+            user.name
+        );
+    }
+    if ctx.store.exists(Kind::Network, &name) {
+        bail!("network \"{name}\" already exists");
+    }
+    check_silos(ctx, &args.silos)?;
+    check_peers(&args.peers)?;
+    let settings = NetworkSettings {
+        description: args.description,
+        replication_factor: args.replication_factor,
+        overlay: args.overlay,
+        eviction_delay: units::format_duration(args.eviction_delay),
+        peers: args.peers,
+    };
+    let network = Network::new(&name, settings, &keys)?;
+    let all = Rights {
+        allow_write: true,
+        allow_storage: true,
+        allow_create_passport: true,
+    };
+    let passport = Passport::sign(&network, &user.name, user.public_key, all, &keys, None)?;
+    let link = LinkedNetwork {
+        network: name.clone(),
+        user: user.name.clone(),
+        node: NodeIdentity::generate(&name, &keys)?,
+        passport,
+        silos: args.silos,
+    };
+    ctx.store.create(Kind::Network, &name, &network)?;
+    ctx.store
+        .create(Kind::LinkedNetwork, &format!("{}/{name}", user.name), &link)?;
+    ctx.out.report(
+        "saved",
+        "network",
+        &name,
+        &format!("Locally saved network \"{name}\"."),
+    );
+    ctx.out.report(
+        "linked",
+        "network",
+        &name,
+        &format!(
+            "Linked network \"{name}\" to this device for user \"{}\".",
+            user.name
+        ),
+    );
+    Ok(())
+}
+
+fn link(ctx: &Context, args: LinkArgs) -> anyhow::Result<()> {
+    let name = qualified(ctx, &args.name, "network link")?;
+    let network = load(ctx, &name)?;
+    let (user, keys) = ctx.my_keys()?;
+    if linked(ctx, &user.name, &name)?.is_some() {
+        bail!(
+            "network \"{name}\" is already linked to this device for user \"{}\" (unlink it first: infinit network unlink {name})",
+            user.name
+        );
+    }
+    let passport = if network.owner == user.public_key {
+        let all = Rights {
+            allow_write: true,
+            allow_storage: true,
+            allow_create_passport: true,
+        };
+        Passport::sign(&network, &user.name, user.public_key, all, &keys, None)?
+    } else {
+        let path = format!("{name}/{}", user.name);
+        if !ctx.store.exists(Kind::Passport, &path) {
+            bail!(
+                "network \"{name}\": no passport for user \"{}\" (ask the owner: infinit passport create --network {name} --user {}, then import it)",
+                user.name,
+                user.name
+            );
+        }
+        let passport: Passport = ctx.store.load(Kind::Passport, &path)?;
+        passport.verify(&network)?;
+        if passport.user != user.public_key {
+            bail!(
+                "the passport for \"{}\" on \"{name}\" was issued to a different key",
+                user.name
+            );
+        }
+        passport
+    };
+    if !args.silos.is_empty() && !passport.allow_storage {
+        bail!(
+            "network \"{name}\": the passport of user \"{}\" does not allow contributing storage (--silo)",
+            user.name
+        );
+    }
+    check_silos(ctx, &args.silos)?;
+    let link = LinkedNetwork {
+        network: name.clone(),
+        user: user.name.clone(),
+        node: NodeIdentity::generate(&name, &keys)?,
+        passport,
+        silos: args.silos,
+    };
+    ctx.store
+        .create(Kind::LinkedNetwork, &format!("{}/{name}", user.name), &link)?;
+    ctx.out.report(
+        "linked",
+        "network",
+        &name,
+        &format!(
+            "Linked network \"{name}\" to this device for user \"{}\".",
+            user.name
+        ),
+    );
+    Ok(())
+}
+
+fn unlink(ctx: &Context, args: NameOnly) -> anyhow::Result<()> {
+    let name = qualified(ctx, &args.name, "network unlink")?;
+    if !ctx
+        .store
+        .delete(Kind::LinkedNetwork, &format!("{}/{name}", ctx.as_user))?
+    {
+        bail!(
+            "network \"{name}\" is not linked to this device for user \"{}\"",
+            ctx.as_user
+        );
+    }
+    remove_state(ctx, &ctx.as_user, &name)?;
+    ctx.out.report(
+        "unlinked",
+        "network",
+        &name,
+        &format!(
+            "Unlinked network \"{name}\" from this device for user \"{}\".",
+            ctx.as_user
+        ),
+    );
+    Ok(())
+}
+
+/// Remove the node state a link kept (caches, journals) for `user` on `network`.
+fn remove_state(ctx: &Context, user: &str, network: &str) -> anyhow::Result<()> {
+    let dir = ctx
+        .store
+        .home
+        .state
+        .join("networks")
+        .join(user)
+        .join(network);
+    match std::fs::remove_dir_all(&dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(anyhow::anyhow!("cannot remove \"{}\": {e}", dir.display())),
+    }
+}
+
+fn list(ctx: &Context) -> anyhow::Result<()> {
+    for name in ctx.store.list(Kind::Network, None)? {
+        let network = load(ctx, &name)?;
+        let is_linked = linked(ctx, &ctx.as_user, &name)?.is_some();
+        let description = network
+            .description
+            .as_deref()
+            .map(|d| format!(" \"{d}\""))
+            .unwrap_or_default();
+        let mut value = json!({
+            "name": name,
+            "linked": is_linked,
+            "replication_factor": network.replication_factor,
+            "overlay": network.overlay.as_str(),
+        });
+        if let Some(d) = &network.description {
+            value["description"] = json!(d);
+        }
+        let state = if is_linked { "linked" } else { "not linked" };
+        ctx.out
+            .item(&format!("{name}{description}: {state}"), &value);
+    }
+    Ok(())
+}
+
+fn export(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
+    let name = qualified(ctx, &args.name, "network export")?;
+    let network = load(ctx, &name)?;
+    if ctx.write_export(&network, args.output.output.as_deref(), false)?
+        && let Some(path) = &args.output.output
+    {
+        ctx.out.report(
+            "exported",
+            "network",
+            &name,
+            &format!("Exported network \"{name}\" to \"{}\".", path.display()),
+        );
+    }
+    Ok(())
+}
+
+fn import(ctx: &Context, args: InputArg) -> anyhow::Result<()> {
+    let network: Network = parse_input(Kind::Network, &ctx.read_input(args.input.as_deref())?)?;
+    network.verify()?;
+    let name = network.name.clone();
+    let saved = if args.force {
+        if let Ok(old) = ctx.store.load::<Network>(Kind::Network, &name)
+            && old.owner != network.owner
+        {
+            bail!(
+                "network \"{name}\": the import has a different owner than the local copy; refusing to replace it"
+            );
+        }
+        ctx.store.replace(Kind::Network, &name, &network)?
+    } else {
+        ctx.store.create(Kind::Network, &name, &network)?
+    };
+    let verb = if saved == Saved::Unchanged {
+        "Already imported"
+    } else {
+        "Imported"
+    };
+    ctx.out.report(
+        "imported",
+        "network",
+        &name,
+        &format!("{verb} network \"{name}\"."),
+    );
+    Ok(())
+}
+
+fn update(ctx: &Context, args: UpdateArgs) -> anyhow::Result<()> {
+    let name = qualified(ctx, &args.name, "network update")?;
+    let mut network = load(ctx, &name)?;
+    let (user, keys): (User, KeyPair) = ctx.my_keys()?;
+    if network.owner != user.public_key {
+        bail!("network \"{name}\" belongs to someone else: only its owner can update it");
+    }
+    check_peers(&args.peers)?;
+    let mut settings = network.settings();
+    if let Some(d) = args.description {
+        settings.description = Some(d);
+    }
+    if let Some(r) = args.replication_factor {
+        settings.replication_factor = r;
+    }
+    if let Some(e) = args.eviction_delay {
+        settings.eviction_delay = units::format_duration(e);
+    }
+    if !args.peers.is_empty() {
+        settings.peers = args.peers;
+    }
+    network.apply(settings, &keys)?;
+    ctx.store.replace(Kind::Network, &name, &network)?;
+    ctx.out.report(
+        "updated",
+        "network",
+        &name,
+        &format!("Locally updated network \"{name}\"."),
+    );
+    Ok(())
+}
+
+fn delete(ctx: &Context, args: DeleteArgs) -> anyhow::Result<()> {
+    let name = qualified(ctx, &args.name, "network delete")?;
+    if !ctx.store.exists(Kind::Network, &name) {
+        bail!("network \"{name}\" does not exist");
+    }
+    let links: Vec<String> = ctx
+        .store
+        .list(Kind::LinkedNetwork, None)?
+        .into_iter()
+        .filter(|l| l.split_once('/').is_some_and(|(_, n)| n == name))
+        .collect();
+    if !links.is_empty() && !args.unlink {
+        let users: Vec<&str> = links
+            .iter()
+            .filter_map(|l| l.split_once('/').map(|(u, _)| u))
+            .collect();
+        bail!(
+            "network \"{name}\" is still linked on this device by {}: unlink it first or add --unlink",
+            users.join(", ")
+        );
+    }
+    for link in &links {
+        ctx.store.delete(Kind::LinkedNetwork, link)?;
+        if let Some((user, _)) = link.split_once('/') {
+            remove_state(ctx, user, &name)?;
+            ctx.out.report(
+                "unlinked",
+                "network",
+                &name,
+                &format!("Unlinked network \"{name}\" for user \"{user}\"."),
+            );
+        }
+    }
+    if args.purge {
+        for passport in ctx.store.list(Kind::Passport, Some(&name))? {
+            ctx.store.delete(Kind::Passport, &passport)?;
+            ctx.out.report(
+                "deleted",
+                "passport",
+                &passport,
+                &format!("Locally deleted passport \"{passport}\"."),
+            );
+        }
+        for volume in ctx.store.list(Kind::Volume, None)? {
+            let v: Volume = ctx.store.load(Kind::Volume, &volume)?;
+            if v.network == name {
+                ctx.store.delete(Kind::Volume, &volume)?;
+                ctx.out.report(
+                    "deleted",
+                    "volume",
+                    &volume,
+                    &format!("Locally deleted volume \"{volume}\"."),
+                );
+            }
+        }
+    }
+    ctx.store.delete(Kind::Network, &name)?;
+    ctx.out.report(
+        "deleted",
+        "network",
+        &name,
+        &format!("Locally deleted network \"{name}\"."),
+    );
+    Ok(())
+}

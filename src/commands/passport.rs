@@ -1,0 +1,257 @@
+//! `infinit passport`: create, list, export, import and delete memberships.
+
+use anyhow::bail;
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use super::context::{Context, parse_input};
+use super::network;
+use crate::cli::{InputArg, OutputArg};
+use crate::descriptors::passport::Rights;
+use crate::descriptors::{Kind, Passport, Saved, names};
+
+/// Modes of `infinit passport`.
+#[derive(Debug, Subcommand)]
+pub enum PassportMode {
+    /// Sign a passport letting a user join a network (as its owner or a delegate)
+    Create(CreateArgs),
+    /// List local passports
+    List(ListArgs),
+    /// Export a passport to give it to its holder
+    Export(ExportArgs),
+    /// Import a passport (the network must be imported first)
+    Import(InputArg),
+    /// Delete a local passport
+    Delete(TargetArgs),
+}
+
+/// Which passport.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Network the passport is for
+    #[arg(short = 'N', long)]
+    network: String,
+    /// User who holds the passport
+    #[arg(short, long)]
+    user: String,
+}
+
+/// Options of `passport create`.
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// The holder may only read
+    #[arg(long)]
+    deny_write: bool,
+    /// The holder may not contribute storage
+    #[arg(long)]
+    deny_storage: bool,
+    /// The holder may sign passports for others
+    #[arg(long)]
+    allow_create_passport: bool,
+}
+
+/// Options of `passport list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only the passports of this network
+    #[arg(short = 'N', long)]
+    network: Option<String>,
+}
+
+/// Options of `passport export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    #[command(flatten)]
+    output: OutputArg,
+}
+
+/// Run a `passport` mode.
+pub fn run(ctx: &Context, mode: PassportMode) -> anyhow::Result<()> {
+    match mode {
+        PassportMode::Create(args) => create(ctx, args),
+        PassportMode::List(args) => list(ctx, args),
+        PassportMode::Export(args) => {
+            let (network, user) = target(ctx, &args.target)?;
+            let passport = load(ctx, &network, &user)?;
+            if ctx.write_export(&passport, args.output.output.as_deref(), false)?
+                && let Some(path) = &args.output.output
+            {
+                let shown = passport.display();
+                ctx.out.report(
+                    "exported",
+                    "passport",
+                    &shown,
+                    &format!("Exported passport \"{shown}\" to \"{}\".", path.display()),
+                );
+            }
+            Ok(())
+        }
+        PassportMode::Import(args) => import(ctx, args),
+        PassportMode::Delete(args) => {
+            let (network, user) = target(ctx, &args)?;
+            if !ctx
+                .store
+                .delete(Kind::Passport, &format!("{network}/{user}"))?
+            {
+                bail!("passport \"{network}: {user}\" does not exist");
+            }
+            let shown = format!("{network}: {user}");
+            ctx.out.report(
+                "deleted",
+                "passport",
+                &shown,
+                &format!("Locally deleted passport \"{shown}\"."),
+            );
+            Ok(())
+        }
+    }
+}
+
+fn target(ctx: &Context, t: &TargetArgs) -> anyhow::Result<(String, String)> {
+    let network = ctx.qualify("network", &t.network)?;
+    names::check("user", &t.user)?;
+    Ok((network, t.user.clone()))
+}
+
+fn load(ctx: &Context, network: &str, user: &str) -> anyhow::Result<Passport> {
+    let path = format!("{network}/{user}");
+    if !ctx.store.exists(Kind::Passport, &path) {
+        bail!("passport \"{network}: {user}\" does not exist");
+    }
+    Ok(ctx.store.load(Kind::Passport, &path)?)
+}
+
+fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
+    let (name, holder) = target(ctx, &args.target)?;
+    let network = network::load(ctx, &name)?;
+    let holder = ctx.user(&holder)?;
+    let (signer, keys) = ctx.my_keys()?;
+    let delegation = if signer.public_key == network.owner {
+        None
+    } else {
+        let path = format!("{name}/{}", signer.name);
+        if !ctx.store.exists(Kind::Passport, &path) {
+            bail!(
+                "user \"{}\" may not sign passports for network \"{name}\": only its owner or a member whose passport allows it can",
+                signer.name
+            );
+        }
+        Some(ctx.store.load::<Passport>(Kind::Passport, &path)?)
+    };
+    let rights = Rights {
+        allow_write: !args.deny_write,
+        allow_storage: !args.deny_storage,
+        allow_create_passport: args.allow_create_passport,
+    };
+    let passport = Passport::sign(
+        &network,
+        &holder.name,
+        holder.public_key,
+        rights,
+        &keys,
+        delegation.as_ref(),
+    )?;
+    if delegation.is_some() && !ctx.out.script {
+        eprintln!(
+            "infinit: note: passport signed by delegate \"{}\"; it carries the delegate's own passport as proof",
+            signer.name
+        );
+    }
+    ctx.store.create(
+        Kind::Passport,
+        &format!("{name}/{}", holder.name),
+        &passport,
+    )?;
+    let shown = passport.display();
+    ctx.out.report(
+        "saved",
+        "passport",
+        &shown,
+        &format!("Locally saved passport \"{shown}\"."),
+    );
+    Ok(())
+}
+
+fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
+    let prefix = args
+        .network
+        .as_deref()
+        .map(|n| ctx.qualify("network", n))
+        .transpose()?;
+    for path in ctx.store.list(Kind::Passport, prefix.as_deref())? {
+        let passport: Passport = ctx.store.load(Kind::Passport, &path)?;
+        let mut value = json!({
+            "network": passport.network,
+            "user": passport.user_name,
+            "allow_write": passport.allow_write,
+            "allow_storage": passport.allow_storage,
+            "allow_create_passport": passport.allow_create_passport,
+        });
+        if let Some(c) = passport.certifier {
+            value["certifier"] = json!(c.short_hash());
+        }
+        let mut rights = vec![if passport.allow_write {
+            "read-write"
+        } else {
+            "read-only"
+        }];
+        if passport.allow_storage {
+            rights.push("storage");
+        }
+        if passport.allow_create_passport {
+            rights.push("may create passports");
+        }
+        ctx.out.item(
+            &format!("{}: {}", passport.display(), rights.join(", ")),
+            &value,
+        );
+    }
+    Ok(())
+}
+
+fn import(ctx: &Context, args: InputArg) -> anyhow::Result<()> {
+    let passport: Passport = parse_input(Kind::Passport, &ctx.read_input(args.input.as_deref())?)?;
+    names::qualify("network", &passport.network, "x")?;
+    names::check("user", &passport.user_name)?;
+    if !ctx.store.exists(Kind::Network, &passport.network) {
+        bail!(
+            "passport \"{}\": network \"{}\" is unknown on this device (import the network first: infinit network import)",
+            passport.display(),
+            passport.network
+        );
+    }
+    let network = network::load(ctx, &passport.network)?;
+    passport.verify(&network)?;
+    if let Ok(local) = ctx.user(&passport.user_name)
+        && local.public_key != passport.user
+    {
+        bail!(
+            "passport \"{}\" was issued to a different key than local user \"{}\"",
+            passport.display(),
+            local.name
+        );
+    }
+    let path = format!("{}/{}", passport.network, passport.user_name);
+    let saved = if args.force {
+        ctx.store.replace(Kind::Passport, &path, &passport)?
+    } else {
+        ctx.store.create(Kind::Passport, &path, &passport)?
+    };
+    let verb = if saved == Saved::Unchanged {
+        "Already imported"
+    } else {
+        "Imported"
+    };
+    let shown = passport.display();
+    ctx.out.report(
+        "imported",
+        "passport",
+        &shown,
+        &format!("{verb} passport \"{shown}\"."),
+    );
+    Ok(())
+}

@@ -1,0 +1,399 @@
+//! `infinit silo` (alias `storage`): create, list, export, import and delete
+//! the places where a node keeps its blocks.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use super::context::{Context, parse_input};
+use super::usage;
+use crate::cli::{InputArg, NameArg, OutputArg};
+use crate::descriptors::silo::SiloBackend;
+use crate::descriptors::{Credentials, Kind, LinkedNetwork, Saved, Silo, names, units};
+
+/// Modes of `infinit silo`.
+#[derive(Debug, Subcommand)]
+pub enum SiloMode {
+    /// Create a silo
+    #[command(subcommand, subcommand_required = true, arg_required_else_help = true)]
+    Create(SiloType),
+    /// List local silos
+    List,
+    /// Export a silo descriptor (credentials are referenced by name, never included)
+    Export(ExportArgs),
+    /// Import a silo descriptor
+    Import(InputArg),
+    /// Delete a silo
+    Delete(DeleteArgs),
+}
+
+/// The kinds of silo `silo create` makes.
+#[derive(Debug, Subcommand)]
+pub enum SiloType {
+    /// A local folder: one file per block in sharded subfolders
+    Filesystem(FilesystemArgs),
+    /// RAM only: everything is lost when the node stops (tests, throwaway networks)
+    Memory(CommonArgs),
+    /// An S3-compatible bucket
+    S3(S3Args),
+    /// A Google Cloud Storage bucket
+    Gcs(GcsArgs),
+}
+
+/// Options shared by every silo type.
+#[derive(Debug, Args)]
+pub struct CommonArgs {
+    #[command(flatten)]
+    name: NameArg,
+    /// Free text describing the silo
+    #[arg(long)]
+    description: Option<String>,
+    /// Maximum size stored, e.g. 10GB or 512MiB [default: unlimited]
+    #[arg(short, long)]
+    capacity: Option<String>,
+}
+
+/// Options of `silo create filesystem`.
+#[derive(Debug, Args)]
+pub struct FilesystemArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Folder for the blocks (created if missing) [default: <data home>/blocks/<name>]
+    #[arg(long, value_name = "DIR")]
+    path: Option<PathBuf>,
+}
+
+/// Options of `silo create s3`.
+#[derive(Debug, Args)]
+pub struct S3Args {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Endpoint URL, e.g. https://s3.eu-west-1.amazonaws.com or http://127.0.0.1:9000
+    #[arg(long, value_name = "URL")]
+    endpoint: String,
+    /// Bucket name
+    #[arg(long)]
+    bucket: String,
+    /// Region, e.g. eu-west-1
+    #[arg(long)]
+    region: String,
+    /// Name of the AWS credentials to use (see: infinit credentials add --aws)
+    #[arg(long, value_name = "NAME")]
+    credentials: String,
+    /// Folder (key prefix) inside the bucket [default: <name>_blocks]
+    #[arg(long)]
+    folder: Option<String>,
+}
+
+/// Options of `silo create gcs`.
+#[derive(Debug, Args)]
+pub struct GcsArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Bucket name
+    #[arg(long)]
+    bucket: String,
+    /// Name of the GCS credentials to use (see: infinit credentials add --gcs)
+    #[arg(long, value_name = "NAME")]
+    credentials: String,
+    /// Folder (key prefix) inside the bucket [default: <name>_blocks]
+    #[arg(long)]
+    folder: Option<String>,
+}
+
+/// Options of `silo export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    name: NameArg,
+    #[command(flatten)]
+    output: OutputArg,
+}
+
+/// Options of `silo delete`.
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    #[command(flatten)]
+    name: NameArg,
+    /// Also erase the blocks stored in a filesystem silo's folder
+    #[arg(long)]
+    clear_content: bool,
+}
+
+/// Run a `silo` mode.
+pub fn run(ctx: &Context, mode: SiloMode) -> anyhow::Result<()> {
+    match mode {
+        SiloMode::Create(kind) => create(ctx, kind),
+        SiloMode::List => list(ctx),
+        SiloMode::Export(args) => {
+            let name = required(&args.name, "silo export")?;
+            let silo = load(ctx, &name)?;
+            if ctx.write_export(&silo, args.output.output.as_deref(), false)?
+                && let Some(path) = &args.output.output
+            {
+                ctx.out.report(
+                    "exported",
+                    "silo",
+                    &name,
+                    &format!("Exported silo \"{name}\" to \"{}\".", path.display()),
+                );
+            }
+            Ok(())
+        }
+        SiloMode::Import(args) => import(ctx, args),
+        SiloMode::Delete(args) => delete(ctx, args),
+    }
+}
+
+fn required(name: &NameArg, mode: &str) -> anyhow::Result<String> {
+    let name = name
+        .get()
+        .ok_or_else(|| usage(mode, "the silo name is required: --name NAME"))?;
+    names::check("silo", name)?;
+    Ok(name.to_string())
+}
+
+/// Load and check a silo descriptor.
+pub fn load(ctx: &Context, name: &str) -> anyhow::Result<Silo> {
+    names::check("silo", name)?;
+    Ok(ctx.store.load(Kind::Silo, name)?)
+}
+
+fn create(ctx: &Context, kind: SiloType) -> anyhow::Result<()> {
+    let (common, type_name) = match &kind {
+        SiloType::Filesystem(args) => (&args.common, "filesystem"),
+        SiloType::Memory(common) => (common, "memory"),
+        SiloType::S3(args) => (&args.common, "s3"),
+        SiloType::Gcs(args) => (&args.common, "gcs"),
+    };
+    // Everything is checked before anything is written (the folder included).
+    let name = required(&common.name, &format!("silo create {type_name}"))?;
+    let capacity = common
+        .capacity
+        .as_deref()
+        .map(units::parse_capacity)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let description = common.description.clone();
+    if ctx.store.exists(Kind::Silo, &name) {
+        bail!("silo \"{name}\" already exists");
+    }
+    let backend = match kind {
+        SiloType::Filesystem(args) => {
+            let path = args
+                .path
+                .unwrap_or_else(|| ctx.store.home.data.join("blocks").join(&name));
+            SiloBackend::Filesystem {
+                path: prepare_folder(&path)?,
+            }
+        }
+        SiloType::Memory(_) => SiloBackend::Memory,
+        SiloType::S3(args) => {
+            credentials_exist(ctx, "aws", &args.credentials)?;
+            if !(args.endpoint.starts_with("http://") || args.endpoint.starts_with("https://")) {
+                bail!(
+                    "invalid endpoint \"{}\": expected an http:// or https:// URL",
+                    args.endpoint
+                );
+            }
+            let folder = args.folder.unwrap_or_else(|| format!("{name}_blocks"));
+            SiloBackend::S3 {
+                endpoint: args.endpoint,
+                bucket: args.bucket,
+                region: args.region,
+                credentials: args.credentials,
+                folder,
+            }
+        }
+        SiloType::Gcs(args) => {
+            credentials_exist(ctx, "gcs", &args.credentials)?;
+            let folder = args.folder.unwrap_or_else(|| format!("{name}_blocks"));
+            SiloBackend::Gcs {
+                bucket: args.bucket,
+                credentials: args.credentials,
+                folder,
+            }
+        }
+    };
+    let silo = Silo {
+        name: name.clone(),
+        description,
+        capacity,
+        backend,
+    };
+    ctx.store.create(Kind::Silo, &name, &silo)?;
+    ctx.out.report(
+        "saved",
+        "silo",
+        &name,
+        &format!("Locally saved silo \"{name}\"."),
+    );
+    Ok(())
+}
+
+/// Create `path` if needed, prove it writable and return its absolute form.
+fn prepare_folder(path: &Path) -> anyhow::Result<PathBuf> {
+    if path.exists() && !path.is_dir() {
+        bail!(
+            "silo path \"{}\" exists and is not a folder",
+            path.display()
+        );
+    }
+    std::fs::create_dir_all(path)
+        .with_context(|| format!("cannot create silo folder \"{}\"", path.display()))?;
+    let path = path
+        .canonicalize()
+        .with_context(|| format!("cannot resolve \"{}\"", path.display()))?;
+    let probe = path.join(format!(".infinit-write-probe.{}", std::process::id()));
+    std::fs::write(&probe, b"probe")
+        .with_context(|| format!("silo folder \"{}\" is not writable", path.display()))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(path)
+}
+
+fn credentials_exist(ctx: &Context, service: &str, name: &str) -> anyhow::Result<()> {
+    names::check("credentials", name)?;
+    if !ctx
+        .store
+        .exists(Kind::Credentials, &format!("{service}/{name}"))
+    {
+        bail!(
+            "{service} credentials \"{name}\" do not exist (add them with: infinit credentials add --{service} --name {name})"
+        );
+    }
+    let _: Credentials = ctx
+        .store
+        .load(Kind::Credentials, &format!("{service}/{name}"))?;
+    Ok(())
+}
+
+fn list(ctx: &Context) -> anyhow::Result<()> {
+    for name in ctx.store.list(Kind::Silo, None)? {
+        let silo = load(ctx, &name)?;
+        let capacity = silo
+            .capacity
+            .map(units::format_capacity)
+            .unwrap_or_else(|| "unlimited".into());
+        let place = match &silo.backend {
+            SiloBackend::Filesystem { path } => format!("filesystem at {}", path.display()),
+            SiloBackend::Memory => "memory".into(),
+            SiloBackend::S3 {
+                endpoint,
+                bucket,
+                folder,
+                ..
+            } => format!("s3 {endpoint}/{bucket}/{folder}"),
+            SiloBackend::Gcs { bucket, folder, .. } => format!("gcs {bucket}/{folder}"),
+        };
+        let description = silo
+            .description
+            .as_deref()
+            .map(|d| format!(" \"{d}\""))
+            .unwrap_or_default();
+        let mut value = json!({"name": name, "type": silo.backend.type_name()});
+        if let Some(c) = silo.capacity {
+            value["capacity"] = json!(c);
+        }
+        if let Some(d) = &silo.description {
+            value["description"] = json!(d);
+        }
+        ctx.out
+            .item(&format!("{name}{description}: {place}, {capacity}"), &value);
+    }
+    Ok(())
+}
+
+fn import(ctx: &Context, args: InputArg) -> anyhow::Result<()> {
+    let silo: Silo = parse_input(Kind::Silo, &ctx.read_input(args.input.as_deref())?)?;
+    names::check("silo", &silo.name)?;
+    match &silo.backend {
+        SiloBackend::Filesystem { path } if !path.is_absolute() => {
+            bail!(
+                "silo \"{}\": the folder \"{}\" must be an absolute path",
+                silo.name,
+                path.display()
+            )
+        }
+        SiloBackend::S3 { credentials, .. } | SiloBackend::Gcs { credentials, .. } => {
+            names::check("credentials", credentials)?
+        }
+        _ => {}
+    }
+    let saved = if args.force {
+        ctx.store.replace(Kind::Silo, &silo.name, &silo)?
+    } else {
+        ctx.store.create(Kind::Silo, &silo.name, &silo)?
+    };
+    let verb = if saved == Saved::Unchanged {
+        "Already imported"
+    } else {
+        "Imported"
+    };
+    ctx.out.report(
+        "imported",
+        "silo",
+        &silo.name,
+        &format!("{verb} silo \"{}\".", silo.name),
+    );
+    Ok(())
+}
+
+/// Linked networks (of any local user) that store blocks in silo `name`.
+pub fn users_of(ctx: &Context, name: &str) -> anyhow::Result<Vec<LinkedNetwork>> {
+    let mut out = Vec::new();
+    for link in ctx.store.list(Kind::LinkedNetwork, None)? {
+        let linked: LinkedNetwork = ctx.store.load(Kind::LinkedNetwork, &link)?;
+        if linked.silos.iter().any(|s| s == name) {
+            out.push(linked);
+        }
+    }
+    Ok(out)
+}
+
+fn delete(ctx: &Context, args: DeleteArgs) -> anyhow::Result<()> {
+    let name = required(&args.name, "silo delete")?;
+    let silo = load(ctx, &name)?;
+    if let Some(linked) = users_of(ctx, &name)?.first() {
+        bail!(
+            "silo \"{name}\" stores blocks for network \"{}\" linked by user \"{}\": unlink it first (infinit network unlink --as {} {})",
+            linked.network,
+            linked.user,
+            linked.user,
+            linked.network
+        );
+    }
+    if args.clear_content {
+        let SiloBackend::Filesystem { path } = &silo.backend else {
+            bail!(
+                "--clear-content only applies to filesystem silos; \"{name}\" is {}",
+                silo.backend.type_name()
+            );
+        };
+        match std::fs::remove_dir_all(path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot erase \"{}\"", path.display()));
+            }
+        }
+        ctx.out.report(
+            "cleared",
+            "silo",
+            &name,
+            &format!(
+                "Erased the content of silo \"{name}\" in \"{}\".",
+                path.display()
+            ),
+        );
+    }
+    ctx.store.delete(Kind::Silo, &name)?;
+    ctx.out.report(
+        "deleted",
+        "silo",
+        &name,
+        &format!("Locally deleted silo \"{name}\"."),
+    );
+    Ok(())
+}

@@ -1,0 +1,328 @@
+//! `infinit user`: create, export, import, list, delete and hash identities.
+
+use std::io::IsTerminal as _;
+
+use anyhow::bail;
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use super::context::{Context, PASSPHRASE_ENV, parse_input, read_stdin_line};
+use super::usage;
+use crate::cli::{InputArg, NameArg, OutputArg};
+use crate::crypto::KeyPair;
+use crate::descriptors::{Kind, LinkedNetwork, Network, Passport, Saved, User, Volume, names};
+
+/// Modes of `infinit user`.
+#[derive(Debug, Subcommand)]
+pub enum UserMode {
+    /// Create a user: a new Ed25519 signing key and X25519 encryption key
+    Create(CreateArgs),
+    /// Export a user (public part unless --full) to stdout or a file
+    Export(ExportArgs),
+    /// Import a user exported by someone (or by yourself with --full)
+    Import(InputArg),
+    /// List local users
+    List,
+    /// Delete a local user (asks for confirmation if its private key is here)
+    Delete(DeleteArgs),
+    /// Print the short hash of a user's key, e.g. #3fa9c1
+    Hash(NameOnly),
+}
+
+/// Options of `user create`.
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    #[command(flatten)]
+    name: NameArg,
+    /// Free text describing the user
+    #[arg(long)]
+    description: Option<String>,
+    /// Protect the private key with a passphrase typed at a prompt (or taken from INFINIT_PASSPHRASE)
+    #[arg(long)]
+    passphrase: bool,
+    /// Protect the private key with a passphrase read from the first line of standard input
+    #[arg(long, conflicts_with = "passphrase")]
+    passphrase_stdin: bool,
+}
+
+/// Options of `user export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    name: NameArg,
+    /// Include the private key (keep the result secret)
+    #[arg(long)]
+    full: bool,
+    #[command(flatten)]
+    output: OutputArg,
+}
+
+/// Options of `user delete`.
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    #[command(flatten)]
+    name: NameArg,
+    /// Do not ask for confirmation
+    #[arg(short, long)]
+    yes: bool,
+    /// Also delete the networks, volumes and passports this user owns
+    #[arg(long)]
+    purge: bool,
+}
+
+/// A mode that takes only a name.
+#[derive(Debug, Args)]
+pub struct NameOnly {
+    #[command(flatten)]
+    name: NameArg,
+}
+
+/// Run a `user` mode.
+pub fn run(ctx: &Context, mode: UserMode) -> anyhow::Result<()> {
+    match mode {
+        UserMode::Create(args) => create(ctx, args),
+        UserMode::Export(args) => export(ctx, args),
+        UserMode::Import(args) => import(ctx, args),
+        UserMode::List => list(ctx),
+        UserMode::Delete(args) => delete(ctx, args),
+        UserMode::Hash(args) => hash(ctx, args),
+    }
+}
+
+fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
+    let name = args.name.get().unwrap_or(&ctx.as_user).to_string();
+    names::check("user", &name)?;
+    if ctx.store.exists(Kind::User, &name) {
+        bail!("user \"{name}\" already exists on this device");
+    }
+    let passphrase = if args.passphrase_stdin {
+        Some(read_stdin_line().map_err(|e| anyhow::anyhow!("--passphrase-stdin: {e}"))?)
+    } else if args.passphrase {
+        Some(new_passphrase(ctx)?)
+    } else {
+        std::env::var(PASSPHRASE_ENV).ok().filter(|p| !p.is_empty())
+    };
+    let keys = KeyPair::generate()?;
+    let user = User::new(&name, args.description, &keys, passphrase.as_deref())?;
+    ctx.store.create(Kind::User, &name, &user)?;
+    ctx.out.report(
+        "saved",
+        "user",
+        &name,
+        &format!("Locally saved user \"{name}\"."),
+    );
+    Ok(())
+}
+
+fn new_passphrase(ctx: &Context) -> anyhow::Result<String> {
+    if let Ok(p) = std::env::var(PASSPHRASE_ENV)
+        && !p.is_empty()
+    {
+        return Ok(p);
+    }
+    if ctx.out.script || !std::io::stdin().is_terminal() {
+        bail!(
+            "--passphrase prompts on a terminal: in scripts use --passphrase-stdin or set {PASSPHRASE_ENV}"
+        );
+    }
+    let first = rpassword::prompt_password("Passphrase: ")?;
+    let second = rpassword::prompt_password("Passphrase again: ")?;
+    if first != second {
+        bail!("the two passphrases differ");
+    }
+    if first.is_empty() {
+        bail!("the passphrase is empty");
+    }
+    Ok(first)
+}
+
+fn export(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
+    let name = args.name.get().unwrap_or(&ctx.as_user).to_string();
+    let user = ctx.user(&name)?;
+    let exported = if args.full {
+        if !user.has_private_key() {
+            bail!("user \"{name}\" has no private key on this device: --full cannot export one");
+        }
+        ctx.out.warn(&format!(
+            "the export of \"{name}\" contains its private key: keep it secret"
+        ));
+        user
+    } else {
+        user.public()
+    };
+    if ctx.write_export(&exported, args.output.output.as_deref(), args.full)?
+        && let Some(path) = &args.output.output
+    {
+        ctx.out.report(
+            "exported",
+            "user",
+            &name,
+            &format!("Exported user \"{name}\" to \"{}\".", path.display()),
+        );
+    }
+    Ok(())
+}
+
+fn import(ctx: &Context, args: InputArg) -> anyhow::Result<()> {
+    let user: User = parse_input(Kind::User, &ctx.read_input(args.input.as_deref())?)?;
+    user.verify()?;
+    let saved = if args.force {
+        ctx.store.replace(Kind::User, &user.name, &user)?
+    } else {
+        ctx.store.create(Kind::User, &user.name, &user)?
+    };
+    let verb = if saved == Saved::Unchanged {
+        "Already imported"
+    } else {
+        "Imported"
+    };
+    ctx.out.report(
+        "imported",
+        "user",
+        &user.name,
+        &format!("{verb} user \"{}\".", user.name),
+    );
+    Ok(())
+}
+
+fn list(ctx: &Context) -> anyhow::Result<()> {
+    for name in ctx.store.list(Kind::User, None)? {
+        let user = ctx.user(&name)?;
+        let keys = if user.has_private_key() {
+            "public and private keys"
+        } else {
+            "public key only"
+        };
+        let marker = if name == ctx.as_user { "* " } else { "  " };
+        let description = user
+            .description
+            .as_deref()
+            .map(|d| format!(" \"{d}\""))
+            .unwrap_or_default();
+        let mut value = json!({
+            "name": name,
+            "has_private_key": user.has_private_key(),
+            "key_hash": user.public_key.short_hash(),
+        });
+        if let Some(d) = &user.description {
+            value["description"] = json!(d);
+        }
+        ctx.out.item(
+            &format!(
+                "{marker}{name}{description}: {keys}, {}",
+                user.public_key.short_hash()
+            ),
+            &value,
+        );
+    }
+    Ok(())
+}
+
+fn delete(ctx: &Context, args: DeleteArgs) -> anyhow::Result<()> {
+    let Some(name) = args.name.get().map(str::to_string) else {
+        return Err(usage(
+            "user delete",
+            "the user to delete is required: --name NAME",
+        ));
+    };
+    let user = ctx.user(&name)?;
+    if user.has_private_key() && !args.yes && !ctx.out.script {
+        eprintln!(
+            "infinit: warning: deleting user \"{name}\" destroys its private key: data only it can read becomes unreadable, and nobody can act as it any more."
+        );
+        eprint!("Type the name of the user to delete to confirm: ");
+        let answer = read_stdin_line().unwrap_or_default();
+        if answer.trim() != name {
+            bail!("deletion of user \"{name}\" aborted: the confirmation did not match");
+        }
+    }
+    if args.purge {
+        purge(ctx, &user)?;
+    }
+    ctx.store.delete(Kind::User, &name)?;
+    ctx.out.report(
+        "deleted",
+        "user",
+        &name,
+        &format!("Locally deleted user \"{name}\"."),
+    );
+    Ok(())
+}
+
+/// Delete the networks (with every local link), volumes and passports `user` owns or holds.
+fn purge(ctx: &Context, user: &User) -> anyhow::Result<()> {
+    let store = &ctx.store;
+    for name in store.list(Kind::Network, None)? {
+        let network: Network = store.load(Kind::Network, &name)?;
+        if network.owner != user.public_key {
+            continue;
+        }
+        for link in store.list(Kind::LinkedNetwork, None)? {
+            if link.ends_with(&format!("/{name}")) {
+                store.delete(Kind::LinkedNetwork, &link)?;
+                ctx.out.report(
+                    "unlinked",
+                    "network",
+                    &name,
+                    &format!("Locally unlinked network \"{name}\"."),
+                );
+            }
+        }
+        for passport in store.list(Kind::Passport, Some(&name))? {
+            store.delete(Kind::Passport, &passport)?;
+        }
+        store.delete(Kind::Network, &name)?;
+        ctx.out.report(
+            "deleted",
+            "network",
+            &name,
+            &format!("Locally deleted network \"{name}\"."),
+        );
+    }
+    for name in store.list(Kind::Volume, None)? {
+        let volume: Volume = store.load(Kind::Volume, &name)?;
+        if volume.owner == user.public_key {
+            store.delete(Kind::Volume, &name)?;
+            ctx.out.report(
+                "deleted",
+                "volume",
+                &name,
+                &format!("Locally deleted volume \"{name}\"."),
+            );
+        }
+    }
+    for name in store.list(Kind::Passport, None)? {
+        let passport: Passport = store.load(Kind::Passport, &name)?;
+        if passport.user == user.public_key {
+            store.delete(Kind::Passport, &name)?;
+            ctx.out.report(
+                "deleted",
+                "passport",
+                &passport.display(),
+                &format!("Locally deleted passport \"{}\".", passport.display()),
+            );
+        }
+    }
+    for link in store.list(Kind::LinkedNetwork, Some(&user.name))? {
+        let linked: LinkedNetwork = store.load(Kind::LinkedNetwork, &link)?;
+        store.delete(Kind::LinkedNetwork, &link)?;
+        ctx.out.report(
+            "unlinked",
+            "network",
+            &linked.network,
+            &format!("Locally unlinked network \"{}\".", linked.network),
+        );
+    }
+    Ok(())
+}
+
+fn hash(ctx: &Context, args: NameOnly) -> anyhow::Result<()> {
+    let name = args.name.get().unwrap_or(&ctx.as_user).to_string();
+    let user = ctx.user(&name)?;
+    let hash = user.public_key.short_hash();
+    ctx.out.item(
+        &format!("{name}: {hash}"),
+        &json!({"name": name, "hash": hash}),
+    );
+    Ok(())
+}
