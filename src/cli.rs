@@ -38,6 +38,7 @@ pub struct Global {
         long = "as",
         global = true,
         env = "INFINIT_USER",
+        hide_env_values = true,
         value_name = "USER"
     )]
     pub as_user: Option<String>,
@@ -45,7 +46,13 @@ pub struct Global {
     #[arg(short, long, global = true)]
     pub script: bool,
     /// Base directory for infinit's data and state [default: $HOME]
-    #[arg(long, global = true, env = "INFINIT_HOME", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        env = "INFINIT_HOME",
+        hide_env_values = true,
+        value_name = "DIR"
+    )]
     pub home: Option<PathBuf>,
 }
 

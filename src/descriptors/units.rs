@@ -84,12 +84,12 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// Render a duration in the largest exact unit (`10min`, `90s`, `500ms`).
 pub fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 1000 != 0 {
+    if !ms.is_multiple_of(1000) {
         return format!("{ms}ms");
     }
     let s = d.as_secs();
     for (unit, size) in [("d", 86400), ("h", 3600), ("min", 60)] {
-        if s >= size && s % size == 0 {
+        if s >= size && s.is_multiple_of(size) {
             return format!("{}{unit}", s / size);
         }
     }

@@ -1,0 +1,448 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_infinit_global_optspecs
+    string join \n a/as= s/script home= h/help V/version
+end
+
+function __fish_infinit_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_infinit_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_infinit_using_subcommand
+    set -l cmd (__fish_infinit_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c infinit -n "__fish_infinit_needs_command" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_needs_command" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_needs_command" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c infinit -n "__fish_infinit_needs_command" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_needs_command" -f -a "user" -d 'Users: identities made of a signing key and an encryption key'
+complete -c infinit -n "__fish_infinit_needs_command" -f -a "silo" -d 'Silos: where a node keeps its blocks (a folder, RAM, an S3 or GCS bucket)'
+complete -c infinit -n "__fish_infinit_needs_command" -f -a "credentials" -d 'Credentials for cloud silos (AWS/S3-compatible, Google Cloud Storage)'
+complete -c infinit -n "__fish_infinit_needs_command" -f -a "network" -d 'Networks: groups of nodes that store each other\'s blocks'
+complete -c infinit -n "__fish_infinit_needs_command" -f -a "passport" -d 'Passports: signed memberships of a network'
+complete -c infinit -n "__fish_infinit_needs_command" -f -a "volume" -d 'Volumes: file systems living on a network'
+complete -c infinit -n "__fish_infinit_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and not __fish_seen_subcommand_from create export import list delete hash help" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand user; and not __fish_seen_subcommand_from create export import list delete hash help" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand user; and not __fish_seen_subcommand_from create export import list delete hash help" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and not __fish_seen_subcommand_from create export import list delete hash help" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and not __fish_seen_subcommand_from create export import list delete hash help" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and not __fish_seen_subcommand_from create export import list delete hash help" -f -a "create" -d 'Create a user: a new Ed25519 signing key and X25519 encryption key'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and not __fish_seen_subcommand_from create export import list delete hash help" -f -a "export" -d 'Export a user (public part unless --full) to stdout or a file'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and not __fish_seen_subcommand_from create export import list delete hash help" -f -a "import" -d 'Import a user exported by someone (or by yourself with --full)'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and not __fish_seen_subcommand_from create export import list delete hash help" -f -a "list" -d 'List local users'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and not __fish_seen_subcommand_from create export import list delete hash help" -f -a "delete" -d 'Delete a local user (asks for confirmation if its private key is here)'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and not __fish_seen_subcommand_from create export import list delete hash help" -f -a "hash" -d 'Print the short hash of a user\'s key, e.g. #3fa9c1'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and not __fish_seen_subcommand_from create export import list delete hash help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from create" -s n -l name -d 'Name of the object' -r
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from create" -l description -d 'Free text describing the user' -r
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from create" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from create" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from create" -l passphrase -d 'Protect the private key with a passphrase typed at a prompt (or taken from INFINIT_PASSPHRASE)'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from create" -l passphrase-stdin -d 'Protect the private key with a passphrase read from the first line of standard input'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from create" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from export" -s n -l name -d 'Name of the object' -r
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from export" -s o -l output -d 'Write to this file instead of standard output' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from export" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from export" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from export" -l full -d 'Include the private key (keep the result secret)'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from export" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from export" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from import" -s i -l input -d 'Read from this file instead of standard input' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from import" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from import" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from import" -l force -d 'Replace an existing descriptor of the same name with different content'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from import" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from import" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from list" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from list" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from list" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from delete" -s n -l name -d 'Name of the object' -r
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from delete" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from delete" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from delete" -s y -l yes -d 'Do not ask for confirmation'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from delete" -l purge -d 'Also delete the networks, volumes and passports this user owns'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from delete" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from hash" -s n -l name -d 'Name of the object' -r
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from hash" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from hash" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from hash" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from hash" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from hash" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a user: a new Ed25519 signing key and X25519 encryption key'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "export" -d 'Export a user (public part unless --full) to stdout or a file'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "import" -d 'Import a user exported by someone (or by yourself with --full)'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "list" -d 'List local users'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a local user (asks for confirmation if its private key is here)'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "hash" -d 'Print the short hash of a user\'s key, e.g. #3fa9c1'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and not __fish_seen_subcommand_from create list export import delete help" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and not __fish_seen_subcommand_from create list export import delete help" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and not __fish_seen_subcommand_from create list export import delete help" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and not __fish_seen_subcommand_from create list export import delete help" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and not __fish_seen_subcommand_from create list export import delete help" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and not __fish_seen_subcommand_from create list export import delete help" -f -a "create" -d 'Create a silo'
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and not __fish_seen_subcommand_from create list export import delete help" -f -a "list" -d 'List local silos'
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and not __fish_seen_subcommand_from create list export import delete help" -f -a "export" -d 'Export a silo descriptor (credentials are referenced by name, never included)'
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and not __fish_seen_subcommand_from create list export import delete help" -f -a "import" -d 'Import a silo descriptor'
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and not __fish_seen_subcommand_from create list export import delete help" -f -a "delete" -d 'Delete a silo'
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and not __fish_seen_subcommand_from create list export import delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from create" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from create" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from create" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from create" -f -a "filesystem" -d 'A local folder: one file per block in sharded subfolders'
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from create" -f -a "memory" -d 'RAM only: everything is lost when the node stops (tests, throwaway networks)'
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from create" -f -a "s3" -d 'An S3-compatible bucket'
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from create" -f -a "gcs" -d 'A Google Cloud Storage bucket'
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from create" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from list" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from list" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from list" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from export" -s n -l name -d 'Name of the object' -r
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from export" -s o -l output -d 'Write to this file instead of standard output' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from export" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from export" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from export" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from export" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from import" -s i -l input -d 'Read from this file instead of standard input' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from import" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from import" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from import" -l force -d 'Replace an existing descriptor of the same name with different content'
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from import" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from import" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from delete" -s n -l name -d 'Name of the object' -r
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from delete" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from delete" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from delete" -l clear-content -d 'Also erase the blocks stored in a filesystem silo\'s folder'
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from delete" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a silo'
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from help" -f -a "list" -d 'List local silos'
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from help" -f -a "export" -d 'Export a silo descriptor (credentials are referenced by name, never included)'
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from help" -f -a "import" -d 'Import a silo descriptor'
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a silo'
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c infinit -n "__fish_infinit_using_subcommand credentials; and not __fish_seen_subcommand_from add list delete help" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand credentials; and not __fish_seen_subcommand_from add list delete help" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand credentials; and not __fish_seen_subcommand_from add list delete help" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand credentials; and not __fish_seen_subcommand_from add list delete help" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand credentials; and not __fish_seen_subcommand_from add list delete help" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand credentials; and not __fish_seen_subcommand_from add list delete help" -f -a "add" -d 'Add credentials (the secret comes from the environment, standard input or a prompt)'
+complete -c infinit -n "__fish_infinit_using_subcommand credentials; and not __fish_seen_subcommand_from add list delete help" -f -a "list" -d 'List credentials (secrets are never shown)'
+complete -c infinit -n "__fish_infinit_using_subcommand credentials; and not __fish_seen_subcommand_from add list delete help" -f -a "delete" -d 'Delete credentials'
+complete -c infinit -n "__fish_infinit_using_subcommand credentials; and not __fish_seen_subcommand_from add list delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from add" -s n -l name -d 'Local name of these credentials' -r
+complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from add" -l access-key-id -d 'AWS access key id' -r
+complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from add" -l key-file -d 'GCS service account key file (JSON)' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from add" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from add" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from add" -l aws -d 'Amazon Web Services or any S3-compatible service (secret key from $AWS_SECRET_ACCESS_KEY, stdin or a prompt)'
+complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from add" -l gcs -d 'Google Cloud Storage (service account key JSON from --key-file or stdin)'
+complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from add" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from list" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from list" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from list" -l aws -d 'Amazon Web Services or any S3-compatible service'
+complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from list" -l gcs -d 'Google Cloud Storage'
+complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from list" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from delete" -s n -l name -d 'Name of the credentials' -r
+complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from delete" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from delete" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from delete" -l aws -d 'Amazon Web Services credentials'
+complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from delete" -l gcs -d 'Google Cloud Storage credentials'
+complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from delete" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add credentials (the secret comes from the environment, standard input or a prompt)'
+complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from help" -f -a "list" -d 'List credentials (secrets are never shown)'
+complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete credentials'
+complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete help" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete help" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete help" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete help" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete help" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete help" -f -a "create" -d 'Create a network owned by you, and link it to this device'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete help" -f -a "link" -d 'Link a network to this device (needs a passport unless you own it)'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete help" -f -a "unlink" -d 'Unlink a network from this device'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete help" -f -a "list" -d 'List networks known on this device'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete help" -f -a "export" -d 'Export a network descriptor (to share it with members)'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete help" -f -a "import" -d 'Import a network descriptor'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete help" -f -a "update" -d 'Change a network you own (description, replication, eviction delay, peers)'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete help" -f -a "delete" -d 'Delete a network descriptor from this device'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from create" -s n -l name -d 'Name of the object' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from create" -s S -l silo -d 'Silo this device contributes (repeat for several); none makes a pure client' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from create" -s r -l replication-factor -d 'Number of nodes that keep each block' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from create" -l overlay -d 'How nodes find each other and place blocks' -r -f -a "gossip\t'Gossip membership with failure detection (default)'
+static\t'A fixed list of peers'
+single\t'One node holds everything'"
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from create" -s e -l eviction-delay -d 'How long a node may be silent before its blocks are re-replicated elsewhere' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from create" -l peer -d 'Bootstrap peer host:port (repeat for several)' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from create" -l description -d 'Free text describing the network' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from create" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from create" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from create" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from link" -s n -l name -d 'Name of the object' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from link" -s S -l silo -d 'Silo this device contributes (repeat for several); needs a passport that allows storage' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from link" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from link" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from link" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from link" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from link" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from unlink" -s n -l name -d 'Name of the object' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from unlink" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from unlink" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from unlink" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from unlink" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from unlink" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from list" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from list" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from list" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from export" -s n -l name -d 'Name of the object' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from export" -s o -l output -d 'Write to this file instead of standard output' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from export" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from export" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from export" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from export" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from import" -s i -l input -d 'Read from this file instead of standard input' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from import" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from import" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from import" -l force -d 'Replace an existing descriptor of the same name with different content'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from import" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from import" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from update" -s n -l name -d 'Name of the object' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from update" -l description -d 'New description' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from update" -s r -l replication-factor -d 'New number of nodes that keep each block' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from update" -s e -l eviction-delay -d 'New eviction delay' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from update" -l peer -d 'Replace the bootstrap peers (repeat for several)' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from update" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from update" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from update" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from update" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from update" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from delete" -s n -l name -d 'Name of the object' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from delete" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from delete" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from delete" -l unlink -d 'Also unlink it for every local user who linked it'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from delete" -l purge -d 'Also delete the passports and volumes of this network'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from delete" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a network owned by you, and link it to this device'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from help" -f -a "link" -d 'Link a network to this device (needs a passport unless you own it)'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from help" -f -a "unlink" -d 'Unlink a network from this device'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from help" -f -a "list" -d 'List networks known on this device'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from help" -f -a "export" -d 'Export a network descriptor (to share it with members)'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from help" -f -a "import" -d 'Import a network descriptor'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from help" -f -a "update" -d 'Change a network you own (description, replication, eviction delay, peers)'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a network descriptor from this device'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and not __fish_seen_subcommand_from create list export import delete help" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and not __fish_seen_subcommand_from create list export import delete help" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and not __fish_seen_subcommand_from create list export import delete help" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and not __fish_seen_subcommand_from create list export import delete help" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and not __fish_seen_subcommand_from create list export import delete help" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and not __fish_seen_subcommand_from create list export import delete help" -f -a "create" -d 'Sign a passport letting a user join a network (as its owner or a delegate)'
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and not __fish_seen_subcommand_from create list export import delete help" -f -a "list" -d 'List local passports'
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and not __fish_seen_subcommand_from create list export import delete help" -f -a "export" -d 'Export a passport to give it to its holder'
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and not __fish_seen_subcommand_from create list export import delete help" -f -a "import" -d 'Import a passport (the network must be imported first)'
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and not __fish_seen_subcommand_from create list export import delete help" -f -a "delete" -d 'Delete a local passport'
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and not __fish_seen_subcommand_from create list export import delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from create" -s N -l network -d 'Network the passport is for' -r
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from create" -s u -l user -d 'User who holds the passport' -r
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from create" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from create" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from create" -l deny-write -d 'The holder may only read'
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from create" -l deny-storage -d 'The holder may not contribute storage'
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from create" -l allow-create-passport -d 'The holder may sign passports for others'
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from create" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from list" -s N -l network -d 'Only the passports of this network' -r
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from list" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from list" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from list" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from export" -s N -l network -d 'Network the passport is for' -r
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from export" -s u -l user -d 'User who holds the passport' -r
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from export" -s o -l output -d 'Write to this file instead of standard output' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from export" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from export" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from export" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from export" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from import" -s i -l input -d 'Read from this file instead of standard input' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from import" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from import" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from import" -l force -d 'Replace an existing descriptor of the same name with different content'
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from import" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from import" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from delete" -s N -l network -d 'Network the passport is for' -r
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from delete" -s u -l user -d 'User who holds the passport' -r
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from delete" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from delete" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from delete" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from help" -f -a "create" -d 'Sign a passport letting a user join a network (as its owner or a delegate)'
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from help" -f -a "list" -d 'List local passports'
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from help" -f -a "export" -d 'Export a passport to give it to its holder'
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from help" -f -a "import" -d 'Import a passport (the network must be imported first)'
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a local passport'
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete help" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete help" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete help" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete help" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete help" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete help" -f -a "create" -d 'Create a volume on a network linked to this device'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete help" -f -a "list" -d 'List local volumes'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete help" -f -a "export" -d 'Export a volume descriptor (without its local mountpoint)'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete help" -f -a "import" -d 'Import a volume descriptor'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete help" -f -a "update" -d 'Change a volume\'s default mount options (and, for its creator, its description)'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete help" -f -a "delete" -d 'Delete a local volume descriptor (the data on the network is not touched)'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from create" -s n -l name -d 'Name of the object' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from create" -s N -l network -d 'Network the volume lives on' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from create" -l description -d 'Free text describing the volume' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from create" -l block-size -d 'Size of file content blocks, e.g. 1MiB (4KiB to 64MiB)' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from create" -s m -l mountpoint -d 'Default mountpoint' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from create" -l readonly -d 'Mount read-only by default' -r -f -a "true\t''
+false\t''"
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from create" -l cache -d 'Keep a RAM block cache by default' -r -f -a "true\t''
+false\t''"
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from create" -l async -d 'Write back through the on-disk journal by default' -r -f -a "true\t''
+false\t''"
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from create" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from create" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from create" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from list" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from list" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from list" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from export" -s n -l name -d 'Name of the object' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from export" -s o -l output -d 'Write to this file instead of standard output' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from export" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from export" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from export" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from export" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from import" -s i -l input -d 'Read from this file instead of standard input' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from import" -s m -l mountpoint -d 'Default mountpoint on this device' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from import" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from import" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from import" -l force -d 'Replace an existing descriptor of the same name with different content'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from import" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from import" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from update" -s n -l name -d 'Name of the object' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from update" -l description -d 'New description (creator only)' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from update" -s m -l mountpoint -d 'Default mountpoint' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from update" -l readonly -d 'Mount read-only by default' -r -f -a "true\t''
+false\t''"
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from update" -l cache -d 'Keep a RAM block cache by default' -r -f -a "true\t''
+false\t''"
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from update" -l async -d 'Write back through the on-disk journal by default' -r -f -a "true\t''
+false\t''"
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from update" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from update" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from update" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from update" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from update" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from delete" -s n -l name -d 'Name of the object' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from delete" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from delete" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from delete" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a volume on a network linked to this device'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from help" -f -a "list" -d 'List local volumes'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from help" -f -a "export" -d 'Export a volume descriptor (without its local mountpoint)'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from help" -f -a "import" -d 'Import a volume descriptor'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from help" -f -a "update" -d 'Change a volume\'s default mount options (and, for its creator, its description)'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a local volume descriptor (the data on the network is not touched)'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and not __fish_seen_subcommand_from user silo credentials network passport volume help" -f -a "user" -d 'Users: identities made of a signing key and an encryption key'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and not __fish_seen_subcommand_from user silo credentials network passport volume help" -f -a "silo" -d 'Silos: where a node keeps its blocks (a folder, RAM, an S3 or GCS bucket)'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and not __fish_seen_subcommand_from user silo credentials network passport volume help" -f -a "credentials" -d 'Credentials for cloud silos (AWS/S3-compatible, Google Cloud Storage)'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and not __fish_seen_subcommand_from user silo credentials network passport volume help" -f -a "network" -d 'Networks: groups of nodes that store each other\'s blocks'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and not __fish_seen_subcommand_from user silo credentials network passport volume help" -f -a "passport" -d 'Passports: signed memberships of a network'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and not __fish_seen_subcommand_from user silo credentials network passport volume help" -f -a "volume" -d 'Volumes: file systems living on a network'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and not __fish_seen_subcommand_from user silo credentials network passport volume help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "create" -d 'Create a user: a new Ed25519 signing key and X25519 encryption key'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "export" -d 'Export a user (public part unless --full) to stdout or a file'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "import" -d 'Import a user exported by someone (or by yourself with --full)'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "list" -d 'List local users'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "delete" -d 'Delete a local user (asks for confirmation if its private key is here)'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "hash" -d 'Print the short hash of a user\'s key, e.g. #3fa9c1'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from silo" -f -a "create" -d 'Create a silo'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from silo" -f -a "list" -d 'List local silos'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from silo" -f -a "export" -d 'Export a silo descriptor (credentials are referenced by name, never included)'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from silo" -f -a "import" -d 'Import a silo descriptor'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from silo" -f -a "delete" -d 'Delete a silo'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from credentials" -f -a "add" -d 'Add credentials (the secret comes from the environment, standard input or a prompt)'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from credentials" -f -a "list" -d 'List credentials (secrets are never shown)'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from credentials" -f -a "delete" -d 'Delete credentials'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from network" -f -a "create" -d 'Create a network owned by you, and link it to this device'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from network" -f -a "link" -d 'Link a network to this device (needs a passport unless you own it)'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from network" -f -a "unlink" -d 'Unlink a network from this device'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from network" -f -a "list" -d 'List networks known on this device'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from network" -f -a "export" -d 'Export a network descriptor (to share it with members)'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from network" -f -a "import" -d 'Import a network descriptor'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from network" -f -a "update" -d 'Change a network you own (description, replication, eviction delay, peers)'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from network" -f -a "delete" -d 'Delete a network descriptor from this device'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from passport" -f -a "create" -d 'Sign a passport letting a user join a network (as its owner or a delegate)'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from passport" -f -a "list" -d 'List local passports'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from passport" -f -a "export" -d 'Export a passport to give it to its holder'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from passport" -f -a "import" -d 'Import a passport (the network must be imported first)'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from passport" -f -a "delete" -d 'Delete a local passport'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from volume" -f -a "create" -d 'Create a volume on a network linked to this device'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from volume" -f -a "list" -d 'List local volumes'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from volume" -f -a "export" -d 'Export a volume descriptor (without its local mountpoint)'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from volume" -f -a "import" -d 'Import a volume descriptor'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from volume" -f -a "update" -d 'Change a volume\'s default mount options (and, for its creator, its description)'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from volume" -f -a "delete" -d 'Delete a local volume descriptor (the data on the network is not touched)'
