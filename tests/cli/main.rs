@@ -1,0 +1,15 @@
+//! Behaviour tests of the `infinit` command line, through the real binaries:
+//! every mode's success path, its `--script` output and files, the errors
+//! people hit, the legacy front-ends and a two-person exchange by file.
+
+mod support;
+
+mod credentials;
+mod errors;
+mod exchange;
+mod legacy;
+mod network;
+mod passport;
+mod silo;
+mod user;
+mod volume;
