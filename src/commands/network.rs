@@ -475,11 +475,14 @@ fn delete(ctx: &Context, args: DeleteArgs) -> anyhow::Result<()> {
     if args.purge {
         for passport in ctx.store.list(Kind::Passport, Some(&name))? {
             ctx.store.delete(Kind::Passport, &passport)?;
+            // Name it as every other passport report does: `owner/network: user`.
+            let holder = passport.rsplit('/').next().unwrap_or_default();
+            let shown = format!("{name}: {holder}");
             ctx.out.report(
                 "deleted",
                 "passport",
-                &passport,
-                &format!("Locally deleted passport \"{passport}\"."),
+                &shown,
+                &format!("Locally deleted passport \"{shown}\"."),
             );
         }
         for volume in ctx.store.list(Kind::Volume, None)? {

@@ -232,6 +232,10 @@ fn delete(ctx: &Context, args: DeleteArgs) -> anyhow::Result<()> {
         );
         eprint!("Type the name of the user to delete to confirm: ");
         let answer = read_stdin_line().unwrap_or_default();
+        if !std::io::stdin().is_terminal() {
+            // Nothing echoed the answer: end the prompt line so an error gets its own.
+            eprintln!();
+        }
         if answer.trim() != name {
             bail!("deletion of user \"{name}\" aborted: the confirmation did not match");
         }
