@@ -3,3 +3,4 @@
 //! Layers call downwards only: `commands` → `descriptors` → `crypto`.
 
 pub mod crypto;
+pub mod runtime;
