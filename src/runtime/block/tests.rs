@@ -51,6 +51,26 @@ fn every_kind_round_trips_and_validates() {
 }
 
 #[test]
+fn every_kind_refuses_trailing_bytes_and_unknown_format_versions() {
+    for block in one_of_each() {
+        let bytes = block.encode().unwrap();
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(matches!(
+            Block::decode(&longer),
+            Err(BlockError::TrailingBytes { count: 1 })
+        ));
+        let mut newer = bytes.clone();
+        newer[0] = wire::FORMAT_VERSION + 1;
+        assert!(matches!(
+            Block::decode(&newer),
+            Err(BlockError::UnsupportedFormat { .. })
+        ));
+        assert!(Block::decode(&bytes[..bytes.len() - 1]).is_err());
+    }
+}
+
+#[test]
 fn flipping_any_byte_of_any_kind_is_rejected() {
     for block in one_of_each() {
         let address = block.address();

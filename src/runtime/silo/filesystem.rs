@@ -16,6 +16,8 @@ use super::{Address, SetMode, Silo, SiloError, SiloFuture, check_capacity, check
 
 /// Suffix of temporary files; their names also start with a dot.
 const TEMP_SUFFIX: &str = ".tmp";
+/// File in the root that the serving process holds an exclusive lock on.
+const LOCK_FILE: &str = ".lock";
 
 /// A silo storing one file per block under a root folder.
 #[derive(Debug, Clone)]
@@ -35,6 +37,9 @@ struct Inner {
     usage: AtomicU64,
     /// Makes temporary file names unique within this process.
     temp_counter: AtomicU64,
+    /// Exclusive lock on the root's lock file, released when dropped: two
+    /// processes writing one folder would each miscount usage.
+    _lock: File,
 }
 
 #[derive(Debug, Default)]
@@ -52,7 +57,12 @@ impl FilesystemSilo {
     ) -> Result<Self, SiloError> {
         let root = root.into();
         let scan_root = root.clone();
-        let index = blocking(&root, move || scan(&scan_root)).await?;
+        let (index, lock) = blocking(&root, move || {
+            fs::create_dir_all(&scan_root).map_err(io_at(&scan_root))?;
+            let lock = lock_root(&scan_root)?;
+            Ok((scan(&scan_root)?, lock))
+        })
+        .await?;
         Ok(FilesystemSilo {
             inner: Arc::new(Inner {
                 name: name.to_owned(),
@@ -61,6 +71,7 @@ impl FilesystemSilo {
                 capacity,
                 index: Mutex::new(index),
                 temp_counter: AtomicU64::new(0),
+                _lock: lock,
             }),
         })
     }
@@ -225,6 +236,24 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), SiloError> {
     file.sync_all().map_err(io_at(path))
 }
 
+/// Take the exclusive lock that marks `root` as served by this process.
+fn lock_root(root: &Path) -> Result<File, SiloError> {
+    let path = root.join(LOCK_FILE);
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io_at(&path))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(SiloError::Busy {
+            path: root.to_owned(),
+        }),
+        Err(fs::TryLockError::Error(source)) => Err(SiloError::Io { path, source }),
+    }
+}
+
 /// Make renames and removals in `dir` durable.
 fn sync_dir(dir: &Path) -> Result<(), SiloError> {
     File::open(dir)
@@ -232,10 +261,9 @@ fn sync_dir(dir: &Path) -> Result<(), SiloError> {
         .map_err(io_at(dir))
 }
 
-/// Index the blocks under `root` (creating it), deleting leftover temporary
-/// files and ignoring anything that is not a block file in its shard.
+/// Index the blocks under `root`, deleting leftover temporary files and
+/// ignoring anything that is not a block file in its shard.
 fn scan(root: &Path) -> Result<Index, SiloError> {
-    fs::create_dir_all(root).map_err(io_at(root))?;
     let mut index = Index::default();
     for shard in fs::read_dir(root).map_err(io_at(root))? {
         let shard = shard.map_err(io_at(root))?;
@@ -349,6 +377,7 @@ mod tests {
         let hex = address.to_hex();
         let expected = {
             let mut v = vec![
+                LOCK_FILE.to_owned(),
                 format!("{}/{hex}", &hex[..2]),
                 format!("ab/{}", "ab".repeat(32)),
             ];
@@ -435,6 +464,22 @@ mod tests {
             "temporary file survived open"
         );
         assert!(dir.path().join("README").exists());
+    }
+
+    #[tokio::test]
+    async fn a_folder_is_served_by_one_silo_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = FilesystemSilo::open("disk", dir.path(), None)
+            .await
+            .unwrap();
+        match FilesystemSilo::open("disk", dir.path(), None).await {
+            Err(SiloError::Busy { path }) => assert_eq!(path, dir.path()),
+            other => panic!("expected the folder to be busy, got {other:?}"),
+        }
+        drop(first);
+        FilesystemSilo::open("disk", dir.path(), None)
+            .await
+            .unwrap();
     }
 
     #[tokio::test]

@@ -49,6 +49,9 @@ pub enum SiloError {
         needed: u64,
         free: u64,
     },
+    /// Another process already serves the silo's folder.
+    #[error("silo folder {} is in use by another process", path.display())]
+    Busy { path: PathBuf },
     /// The operating system refused a file operation.
     #[error("{}: {source}", path.display())]
     Io {
