@@ -1,8 +1,9 @@
 //! infinit: decentralized, encrypted, self-healing storage.
 //!
-//! Layers call downwards only: `cli`/`commands` → `descriptors` → `crypto`.
+//! Layers call downwards only: `cli`/`commands` → `runtime`/`descriptors` → `crypto`.
 
 pub mod cli;
 pub mod commands;
 pub mod crypto;
 pub mod descriptors;
+pub mod runtime;

@@ -1,0 +1,194 @@
+//! The single-node consensus: one node holds every block in its silo. It
+//! applies the same validation rules as the multi-node protocol: decode and
+//! validate on every fetch (a block altered at rest is an error, never
+//! returned), validate every new version against the stored one under a
+//! lock, and authenticate every removal.
+
+use std::sync::Arc;
+
+use tokio::sync::Mutex;
+
+use super::{Consensus, ConsensusError, ConsensusFuture, Usage};
+use crate::runtime::block::{Address, Block, Tombstone};
+use crate::runtime::silo::{SetMode, Silo, SiloError};
+
+/// All blocks on one node.
+#[derive(Debug)]
+pub struct SingleNode {
+    silo: Arc<dyn Silo>,
+    /// Serialises read-validate-write of new versions.
+    writes: Mutex<()>,
+}
+
+impl SingleNode {
+    /// A consensus over `silo`.
+    pub fn new(silo: Arc<dyn Silo>) -> Self {
+        SingleNode {
+            silo,
+            writes: Mutex::new(()),
+        }
+    }
+
+    /// The stored block at `address`, tombstones included.
+    async fn load(&self, address: Address) -> Result<Option<Block>, ConsensusError> {
+        let bytes = match self.silo.get(address).await {
+            Ok(b) => b,
+            Err(SiloError::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let corrupt = |why: String| ConsensusError::Corrupt { address, why };
+        let block = Block::decode(&bytes).map_err(|e| corrupt(e.to_string()))?;
+        block
+            .validate_alone(&address)
+            .map_err(|e| corrupt(e.to_string()))?;
+        Ok(Some(block))
+    }
+}
+
+impl Consensus for SingleNode {
+    fn fetch(&self, address: Address) -> ConsensusFuture<'_, Option<Block>> {
+        Box::pin(async move {
+            match self.load(address).await? {
+                Some(Block::Tombstone(_)) | None => Ok(None),
+                Some(block) => Ok(Some(block)),
+            }
+        })
+    }
+
+    fn store(&self, block: Block) -> ConsensusFuture<'_, ()> {
+        Box::pin(async move {
+            let address = block.address();
+            let _guard = self.writes.lock().await;
+            let previous = self.load(address).await?;
+            if let (Some(Block::Content(_)), Block::Content(_)) = (&previous, &block) {
+                // Same address means same content: storing it again is a no-op.
+                return Ok(());
+            }
+            block.validate(&address, previous.as_ref())?;
+            let bytes = block.encode()?;
+            let mode = if previous.is_some() {
+                SetMode::Update
+            } else {
+                SetMode::Insert
+            };
+            self.silo.set(address, bytes, mode).await?;
+            Ok(())
+        })
+    }
+
+    fn remove(&self, tombstone: Tombstone) -> ConsensusFuture<'_, ()> {
+        Box::pin(async move {
+            let address = tombstone.address;
+            let _guard = self.writes.lock().await;
+            let Some(previous) = self.load(address).await? else {
+                return Ok(());
+            };
+            let owner = match &previous {
+                Block::Content(content) => match content.owner {
+                    Some(owner) => self.load(owner).await?,
+                    None => None,
+                },
+                _ => None,
+            };
+            let tomb = Block::Tombstone(tombstone);
+            tomb.validate_removing(&address, Some(&previous), owner.as_ref())?;
+            if let Block::Content(_) = previous {
+                // Identical content may legitimately be stored again later.
+                match self.silo.erase(address).await {
+                    Ok(()) | Err(SiloError::NotFound { .. }) => Ok(()),
+                    Err(e) => Err(e.into()),
+                }
+            } else {
+                // A mutable address is never reused: keep the tombstone.
+                let bytes = tomb.encode()?;
+                self.silo.set(address, bytes, SetMode::Update).await?;
+                Ok(())
+            }
+        })
+    }
+
+    fn usage(&self) -> ConsensusFuture<'_, Usage> {
+        Box::pin(async move {
+            Ok(Usage {
+                used: self.silo.usage(),
+                capacity: self.silo.capacity(),
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::KeyPair;
+    use crate::runtime::block::{AccessList, AclBlock, ContentBlock};
+    use crate::runtime::silo::MemorySilo;
+
+    fn node() -> (SingleNode, Arc<MemorySilo>) {
+        let silo = Arc::new(MemorySilo::new("mem", None));
+        (SingleNode::new(silo.clone()), silo)
+    }
+
+    #[tokio::test]
+    async fn a_block_altered_at_rest_is_an_error_never_returned() {
+        let (consensus, silo) = node();
+        let keys = KeyPair::generate().unwrap();
+        let block = AclBlock::create(&keys, AccessList::default(), b"data").unwrap();
+        let address = block.address();
+        consensus.store(Block::Acl(block)).await.unwrap();
+        let mut bytes = silo.get(address).await.unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        silo.set(address, bytes, SetMode::Update).await.unwrap();
+        assert!(matches!(
+            consensus.fetch(address).await,
+            Err(ConsensusError::Corrupt { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn versions_only_go_up_and_a_lost_race_returns_the_current_block() {
+        let (consensus, _) = node();
+        let keys = KeyPair::generate().unwrap();
+        let v1 = AclBlock::create(&keys, AccessList::default(), b"one").unwrap();
+        let v2 = v1.write(&keys, b"two").unwrap();
+        let other_v2 = v1.write(&keys, b"other two").unwrap();
+        consensus.store(Block::Acl(v1.clone())).await.unwrap();
+        consensus.store(Block::Acl(v2.clone())).await.unwrap();
+        let err = consensus.store(Block::Acl(other_v2)).await.unwrap_err();
+        assert_eq!(err.into_conflict().unwrap(), Block::Acl(v2.clone()));
+        assert!(consensus.store(Block::Acl(v1)).await.is_err());
+        assert_eq!(
+            consensus.fetch(v2.address()).await.unwrap(),
+            Some(Block::Acl(v2))
+        );
+    }
+
+    #[tokio::test]
+    async fn removal_needs_a_valid_tombstone_and_frees_content() {
+        let (consensus, silo) = node();
+        let keys = KeyPair::generate().unwrap();
+        let stranger = KeyPair::generate().unwrap();
+        let header = AclBlock::create(&keys, AccessList::default(), b"h").unwrap();
+        consensus.store(Block::Acl(header.clone())).await.unwrap();
+        let content = ContentBlock::new(Some(header.address()), b"chunk".to_vec());
+        let address = content.address();
+        consensus.store(Block::Content(content)).await.unwrap();
+        assert!(
+            consensus
+                .remove(Tombstone::sign(&stranger, address, 1))
+                .await
+                .is_err()
+        );
+        assert!(consensus.fetch(address).await.unwrap().is_some());
+        consensus
+            .remove(Tombstone::sign(&keys, address, 1))
+            .await
+            .unwrap();
+        assert!(consensus.fetch(address).await.unwrap().is_none());
+        assert!(matches!(
+            silo.get(address).await,
+            Err(SiloError::NotFound { .. })
+        ));
+    }
+}

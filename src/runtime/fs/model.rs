@@ -1,0 +1,239 @@
+//! What the file system stores in its blocks: directories (entries and
+//! metadata), files (metadata, inline data or a chunk table of encrypted
+//! content blocks) and symlinks, encoded with postcard behind a version byte.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::FsError;
+use crate::runtime::block::Address;
+
+/// Format version of encoded nodes.
+const NODE_FORMAT: u8 = 1;
+
+/// A point in time: seconds and nanoseconds since the Unix epoch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Time {
+    /// Seconds since the epoch.
+    pub secs: i64,
+    /// Nanoseconds within the second.
+    pub nanos: u32,
+}
+
+impl Time {
+    /// The current time.
+    pub fn now() -> Time {
+        let d = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Time {
+            secs: d.as_secs() as i64,
+            nanos: d.subsec_nanos(),
+        }
+    }
+
+    /// As a `SystemTime`.
+    pub fn to_system(self) -> std::time::SystemTime {
+        if self.secs >= 0 {
+            std::time::UNIX_EPOCH + std::time::Duration::new(self.secs as u64, self.nanos)
+        } else {
+            std::time::UNIX_EPOCH - std::time::Duration::from_secs(self.secs.unsigned_abs())
+        }
+    }
+
+    /// From a `SystemTime`.
+    pub fn from_system(t: std::time::SystemTime) -> Time {
+        match t.duration_since(std::time::UNIX_EPOCH) {
+            Ok(d) => Time {
+                secs: d.as_secs() as i64,
+                nanos: d.subsec_nanos(),
+            },
+            Err(e) => Time {
+                secs: -(e.duration().as_secs() as i64),
+                nanos: 0,
+            },
+        }
+    }
+}
+
+/// The kind of a file system node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NodeKind {
+    /// A directory.
+    Directory,
+    /// A regular file.
+    File,
+    /// A symbolic link.
+    Symlink,
+}
+
+/// Metadata every node has.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Meta {
+    /// Permission bits (07777).
+    pub mode: u32,
+    /// Owner user id.
+    pub uid: u32,
+    /// Owner group id.
+    pub gid: u32,
+    /// Last access.
+    pub atime: Time,
+    /// Last content change.
+    pub mtime: Time,
+    /// Last metadata change.
+    pub ctime: Time,
+    /// Extended attributes.
+    pub xattrs: BTreeMap<String, Vec<u8>>,
+}
+
+impl Meta {
+    /// Fresh metadata with `mode`, owned by `uid:gid`, all times now.
+    pub fn new(mode: u32, uid: u32, gid: u32) -> Meta {
+        let now = Time::now();
+        Meta {
+            mode: mode & 0o7777,
+            uid,
+            gid,
+            atime: now,
+            mtime: now,
+            ctime: now,
+            xattrs: BTreeMap::new(),
+        }
+    }
+}
+
+/// One directory entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The node's block.
+    pub address: Address,
+    /// The node's kind.
+    pub kind: NodeKind,
+}
+
+/// One chunk of file content: an immutable content block and its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Chunk {
+    /// The content block holding the encrypted chunk.
+    pub address: Address,
+    /// The chunk's encryption key (XChaCha20-Poly1305).
+    pub key: [u8; 32],
+}
+
+/// A node as stored in its access-controlled block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Node {
+    /// A directory.
+    Directory {
+        /// Metadata.
+        meta: Meta,
+        /// Entries by name.
+        entries: BTreeMap<String, Entry>,
+    },
+    /// A regular file.
+    File {
+        /// Metadata.
+        meta: Meta,
+        /// Number of directory entries naming this file.
+        nlink: u32,
+        /// Size in bytes.
+        size: u64,
+        /// Content of small files, stored in the header itself.
+        inline: Vec<u8>,
+        /// Content blocks of `block_size` bytes each; `None` is a hole.
+        chunks: Vec<Option<Chunk>>,
+    },
+    /// A symbolic link.
+    Symlink {
+        /// Metadata.
+        meta: Meta,
+        /// Number of directory entries naming this link.
+        nlink: u32,
+        /// The target path.
+        target: Vec<u8>,
+    },
+}
+
+impl Node {
+    /// The node's kind.
+    pub fn kind(&self) -> NodeKind {
+        match self {
+            Node::Directory { .. } => NodeKind::Directory,
+            Node::File { .. } => NodeKind::File,
+            Node::Symlink { .. } => NodeKind::Symlink,
+        }
+    }
+
+    /// The node's metadata.
+    pub fn meta(&self) -> &Meta {
+        match self {
+            Node::Directory { meta, .. } | Node::File { meta, .. } | Node::Symlink { meta, .. } => {
+                meta
+            }
+        }
+    }
+
+    /// The node's metadata, mutably.
+    pub fn meta_mut(&mut self) -> &mut Meta {
+        match self {
+            Node::Directory { meta, .. } | Node::File { meta, .. } | Node::Symlink { meta, .. } => {
+                meta
+            }
+        }
+    }
+
+    /// Encode with the format byte.
+    pub fn encode(&self) -> Result<Vec<u8>, FsError> {
+        let mut out = vec![NODE_FORMAT];
+        let body = postcard::to_stdvec(self)
+            .map_err(|e| FsError::Corrupt(format!("cannot encode node: {e}")))?;
+        out.extend_from_slice(&body);
+        Ok(out)
+    }
+
+    /// Decode, refusing unknown formats and trailing bytes.
+    pub fn decode(bytes: &[u8]) -> Result<Node, FsError> {
+        match bytes.split_first() {
+            Some((&NODE_FORMAT, body)) => {
+                let (node, rest) = postcard::take_from_bytes(body)
+                    .map_err(|e| FsError::Corrupt(format!("undecodable node: {e}")))?;
+                if !rest.is_empty() {
+                    return Err(FsError::Corrupt("trailing bytes after node".into()));
+                }
+                Ok(node)
+            }
+            Some((v, _)) => Err(FsError::Corrupt(format!("unknown node format {v}"))),
+            None => Err(FsError::Corrupt("empty node".into())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nodes_round_trip_and_garbage_is_refused() {
+        let mut entries = BTreeMap::new();
+        entries.insert(
+            "a".to_string(),
+            Entry {
+                address: Address([3; 32]),
+                kind: NodeKind::File,
+            },
+        );
+        let node = Node::Directory {
+            meta: Meta::new(0o755, 1, 2),
+            entries,
+        };
+        let bytes = node.encode().unwrap();
+        assert_eq!(Node::decode(&bytes).unwrap(), node);
+        let mut trailing = bytes.clone();
+        trailing.push(0);
+        assert!(Node::decode(&trailing).is_err());
+        let mut version = bytes;
+        version[0] = 9;
+        assert!(Node::decode(&version).is_err());
+    }
+}

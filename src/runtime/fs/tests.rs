@@ -1,0 +1,234 @@
+//! File system behaviour over a single-node consensus in RAM.
+
+use std::sync::Arc;
+
+use super::*;
+use crate::runtime::consensus::SingleNode;
+use crate::runtime::silo::{MemorySilo, Silo};
+
+async fn volume(block_size: u64) -> (FileSystem, Arc<MemorySilo>) {
+    let silo = Arc::new(MemorySilo::new("mem", None));
+    let store = Arc::new(SingleNode::new(silo.clone()));
+    let keys = KeyPair::generate().unwrap();
+    (
+        FileSystem::open(store, keys, "alice/vol", block_size, true)
+            .await
+            .unwrap(),
+        silo,
+    )
+}
+
+#[tokio::test]
+async fn root_is_created_once_and_found_again() {
+    let silo: Arc<dyn Silo> = Arc::new(MemorySilo::new("mem", None));
+    let store = Arc::new(SingleNode::new(silo));
+    let keys = KeyPair::generate().unwrap();
+    assert!(matches!(
+        FileSystem::open(store.clone(), keys.clone(), "v", 4096, false).await,
+        Err(FsError::NotFound)
+    ));
+    let fs = FileSystem::open(store.clone(), keys.clone(), "v", 4096, true)
+        .await
+        .unwrap();
+    fs.mkdir(fs.root(), "d", 0o755, 0, 0).await.unwrap();
+    let again = FileSystem::open(store, keys, "v", 4096, false)
+        .await
+        .unwrap();
+    assert_eq!(again.root(), fs.root());
+    assert_eq!(
+        again.lookup(again.root(), "d").await.unwrap().kind,
+        NodeKind::Directory
+    );
+}
+
+#[tokio::test]
+async fn directories_follow_posix_errors() {
+    let (fs, _) = volume(4096).await;
+    let root = fs.root();
+    let d = fs.mkdir(root, "d", 0o755, 0, 0).await.unwrap();
+    assert!(matches!(
+        fs.mkdir(root, "d", 0o755, 0, 0).await,
+        Err(FsError::Exists)
+    ));
+    let f = fs.create(d, "f", 0o644, 0, 0).await.unwrap();
+    assert!(matches!(fs.rmdir(root, "d").await, Err(FsError::NotEmpty)));
+    assert!(matches!(
+        fs.unlink(root, "d").await,
+        Err(FsError::IsDirectory)
+    ));
+    assert!(matches!(fs.rmdir(d, "f").await, Err(FsError::NotDirectory)));
+    assert!(matches!(
+        fs.lookup(f, "x").await,
+        Err(FsError::NotDirectory)
+    ));
+    assert!(matches!(
+        fs.lookup(root, "nope").await,
+        Err(FsError::NotFound)
+    ));
+    assert!(matches!(
+        fs.create(root, &"n".repeat(256), 0o644, 0, 0).await,
+        Err(FsError::NameTooLong)
+    ));
+    fs.unlink(d, "f").await.unwrap();
+    fs.rmdir(root, "d").await.unwrap();
+    assert!(fs.readdir(root).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn content_round_trips_across_chunks_holes_and_truncation() {
+    let (fs, _) = volume(4096).await;
+    let f = fs.create(fs.root(), "f", 0o644, 0, 0).await.unwrap();
+    fs.open_file(f).await.unwrap();
+    let data: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
+    fs.write(f, 0, &data).await.unwrap();
+    fs.write(f, 30_000, b"tail").await.unwrap();
+    fs.release(f).await.unwrap();
+    let back = fs.read(f, 0, 40_000).await.unwrap();
+    assert_eq!(back.len(), 30_004);
+    assert_eq!(&back[..20_000], &data[..]);
+    assert!(back[20_000..30_000].iter().all(|&b| b == 0));
+    assert_eq!(&back[30_000..], b"tail");
+    fs.truncate(f, 5000).await.unwrap();
+    assert_eq!(fs.read(f, 0, 10_000).await.unwrap(), &data[..5000]);
+    fs.truncate(f, 9000).await.unwrap();
+    let grown = fs.read(f, 0, 10_000).await.unwrap();
+    assert_eq!(&grown[..5000], &data[..5000]);
+    assert!(grown[5000..].iter().all(|&b| b == 0));
+    fs.truncate(f, 10).await.unwrap();
+    assert_eq!(fs.read(f, 0, 100).await.unwrap(), &data[..10]);
+}
+
+#[tokio::test]
+async fn deleting_files_leaves_no_blocks_behind() {
+    let (fs, silo) = volume(4096).await;
+    let baseline = silo.list().await.unwrap().len();
+    let f = fs.create(fs.root(), "big", 0o644, 0, 0).await.unwrap();
+    fs.write(f, 0, &vec![7u8; 50_000]).await.unwrap();
+    fs.flush(f).await.unwrap();
+    fs.write(f, 0, &vec![8u8; 50_000]).await.unwrap();
+    fs.flush(f).await.unwrap();
+    assert!(silo.list().await.unwrap().len() > baseline + 10);
+    fs.unlink(fs.root(), "big").await.unwrap();
+    // The root directory gained a version; the file's header became a tombstone.
+    assert_eq!(silo.list().await.unwrap().len(), baseline + 1);
+}
+
+#[tokio::test]
+async fn rename_replaces_and_moves_atomically_within_a_directory() {
+    let (fs, _) = volume(4096).await;
+    let root = fs.root();
+    let a = fs.create(root, "a", 0o644, 0, 0).await.unwrap();
+    fs.write(a, 0, b"A").await.unwrap();
+    fs.flush(a).await.unwrap();
+    let b = fs.create(root, "b", 0o644, 0, 0).await.unwrap();
+    fs.write(b, 0, b"B").await.unwrap();
+    fs.flush(b).await.unwrap();
+    fs.rename(root, "a", root, "b", false).await.unwrap();
+    let names: Vec<String> = fs
+        .readdir(root)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(names, ["b"]);
+    let b_now = fs.lookup(root, "b").await.unwrap().address;
+    assert_eq!(fs.read(b_now, 0, 10).await.unwrap(), b"A");
+    let d = fs.mkdir(root, "d", 0o755, 0, 0).await.unwrap();
+    fs.rename(root, "b", d, "moved", false).await.unwrap();
+    assert!(matches!(fs.lookup(root, "b").await, Err(FsError::NotFound)));
+    assert_eq!(fs.lookup(d, "moved").await.unwrap().address, b_now);
+    let e = fs.mkdir(root, "e", 0o755, 0, 0).await.unwrap();
+    fs.create(e, "x", 0o644, 0, 0).await.unwrap();
+    assert!(matches!(
+        fs.rename(root, "d", root, "e", false).await,
+        Err(FsError::NotEmpty)
+    ));
+    assert!(matches!(
+        fs.rename(d, "moved", root, "e", false).await,
+        Err(FsError::IsDirectory)
+    ));
+}
+
+#[tokio::test]
+async fn hard_links_keep_content_until_the_last_name_goes() {
+    let (fs, _) = volume(4096).await;
+    let root = fs.root();
+    let f = fs.create(root, "f", 0o644, 0, 0).await.unwrap();
+    fs.write(f, 0, b"shared").await.unwrap();
+    fs.flush(f).await.unwrap();
+    fs.link(f, root, "g").await.unwrap();
+    fs.unlink(root, "f").await.unwrap();
+    let g = fs.lookup(root, "g").await.unwrap().address;
+    assert_eq!(fs.read(g, 0, 10).await.unwrap(), b"shared");
+    assert!(matches!(
+        fs.node(g).await.unwrap(),
+        Node::File { nlink: 1, .. }
+    ));
+    let s = fs.symlink(root, "s", b"g", 0, 0).await.unwrap();
+    assert_eq!(fs.readlink(s).await.unwrap(), b"g");
+}
+
+#[tokio::test]
+async fn attributes_and_xattrs() {
+    let (fs, _) = volume(4096).await;
+    let f = fs.create(fs.root(), "f", 0o644, 1, 2).await.unwrap();
+    let node = fs
+        .setattr(
+            f,
+            SetAttr {
+                mode: Some(0o600),
+                uid: Some(5),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (node.meta().mode, node.meta().uid, node.meta().gid),
+        (0o600, 5, 2)
+    );
+    fs.setxattr(f, "user.k", b"v", true, false).await.unwrap();
+    assert!(matches!(
+        fs.setxattr(f, "user.k", b"w", true, false).await,
+        Err(FsError::Exists)
+    ));
+    assert_eq!(fs.getxattr(f, "user.k").await.unwrap(), b"v");
+    assert_eq!(fs.listxattr(f).await.unwrap(), ["user.k"]);
+    fs.removexattr(f, "user.k").await.unwrap();
+    assert!(matches!(
+        fs.getxattr(f, "user.k").await,
+        Err(FsError::NoAttribute)
+    ));
+}
+
+#[tokio::test]
+async fn silo_bytes_never_hold_names_or_content_in_clear() {
+    let (fs, silo) = volume(4096).await;
+    let marker = b"MARKER-0f1e2d3c";
+    let f = fs
+        .create(fs.root(), "MARKER-0f1e2d3c-name", 0o644, 0, 0)
+        .await
+        .unwrap();
+    fs.write(f, 0, &marker.repeat(1000)).await.unwrap();
+    fs.flush(f).await.unwrap();
+    for address in silo.list().await.unwrap() {
+        let bytes = silo.get(address).await.unwrap();
+        assert!(
+            !bytes.windows(marker.len()).any(|w| w == marker),
+            "clear text in block {address}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_full_silo_reports_no_space() {
+    let silo = Arc::new(MemorySilo::new("small", Some(64 * 1024)));
+    let store = Arc::new(SingleNode::new(silo));
+    let fs = FileSystem::open(store, KeyPair::generate().unwrap(), "v", 4096, true)
+        .await
+        .unwrap();
+    let f = fs.create(fs.root(), "f", 0o644, 0, 0).await.unwrap();
+    let result = fs.write(f, 0, &vec![1u8; 256 * 1024]).await;
+    assert!(matches!(result, Err(FsError::NoSpace(_))), "{result:?}");
+}

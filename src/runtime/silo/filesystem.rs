@@ -1,0 +1,495 @@
+//! The filesystem silo: one file per block at `<root>/<2 hex>/<64 hex>`.
+//! A write goes to a temporary file in the same folder, is fsynced, renamed
+//! over the final name and the folder is fsynced, so a crash leaves either
+//! the old or the new block, never a torn one. Sizes are indexed in memory
+//! (rebuilt by scanning at open, which also deletes temporary files left by
+//! a crash) to account usage and enforce capacity before writing.
+
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::{Address, SetMode, Silo, SiloError, SiloFuture, check_capacity, check_mode};
+
+/// Suffix of temporary files; their names also start with a dot.
+const TEMP_SUFFIX: &str = ".tmp";
+/// File in the root that the serving process holds an exclusive lock on.
+const LOCK_FILE: &str = ".lock";
+
+/// A silo storing one file per block under a root folder.
+#[derive(Debug, Clone)]
+pub struct FilesystemSilo {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    name: String,
+    root: PathBuf,
+    capacity: Option<u64>,
+    /// Held for the whole of a write or erase, on a blocking thread, so the
+    /// index always matches the disk even if the caller stops waiting.
+    index: Mutex<Index>,
+    /// Copy of `index.usage`, readable without waiting for a write.
+    usage: AtomicU64,
+    /// Makes temporary file names unique within this process.
+    temp_counter: AtomicU64,
+    /// Exclusive lock on the root's lock file, released when dropped: two
+    /// processes writing one folder would each miscount usage.
+    _lock: File,
+}
+
+#[derive(Debug, Default)]
+struct Index {
+    sizes: HashMap<Address, u64>,
+    usage: u64,
+}
+
+impl FilesystemSilo {
+    /// Open (creating if needed) the silo at `root`, scanning its blocks.
+    pub async fn open(
+        name: &str,
+        root: impl Into<PathBuf>,
+        capacity: Option<u64>,
+    ) -> Result<Self, SiloError> {
+        let root = root.into();
+        let scan_root = root.clone();
+        let (index, lock) = blocking(&root, move || {
+            fs::create_dir_all(&scan_root).map_err(io_at(&scan_root))?;
+            let lock = lock_root(&scan_root)?;
+            Ok((scan(&scan_root)?, lock))
+        })
+        .await?;
+        Ok(FilesystemSilo {
+            inner: Arc::new(Inner {
+                name: name.to_owned(),
+                usage: AtomicU64::new(index.usage),
+                root,
+                capacity,
+                index: Mutex::new(index),
+                temp_counter: AtomicU64::new(0),
+                _lock: lock,
+            }),
+        })
+    }
+
+    /// The folder holding the blocks.
+    pub fn root(&self) -> &Path {
+        &self.inner.root
+    }
+
+    /// The file holding `key`'s block.
+    pub fn block_path(&self, key: &Address) -> PathBuf {
+        self.inner.block_path(key)
+    }
+}
+
+impl Inner {
+    fn shard(&self, key: &Address) -> PathBuf {
+        self.root.join(&key.to_hex()[..2])
+    }
+
+    fn block_path(&self, key: &Address) -> PathBuf {
+        self.shard(key).join(key.to_hex())
+    }
+
+    fn index(&self) -> MutexGuard<'_, Index> {
+        // The index is only changed after the disk operation it records
+        // succeeded, so a lock poisoned by a panic still holds valid data.
+        self.index
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn set_blocking(&self, key: Address, bytes: &[u8], mode: SetMode) -> Result<(), SiloError> {
+        let mut index = self.index();
+        let old = index.sizes.get(&key).copied();
+        check_mode(key, mode, old.is_some())?;
+        let old = old.unwrap_or(0);
+        let new = bytes.len() as u64;
+        check_capacity(&self.name, self.capacity, index.usage, old, new)?;
+
+        let shard = self.shard(&key);
+        if !shard.is_dir() {
+            fs::create_dir_all(&shard).map_err(io_at(&shard))?;
+            sync_dir(&self.root)?;
+        }
+        let counter = self.temp_counter.fetch_add(1, Ordering::Relaxed);
+        let temp = shard.join(format!(
+            ".{}.{}-{counter}{TEMP_SUFFIX}",
+            key.to_hex(),
+            std::process::id()
+        ));
+        let path = self.block_path(&key);
+        let written = write_synced(&temp, bytes)
+            .and_then(|()| fs::rename(&temp, &path).map_err(io_at(&path)));
+        if let Err(e) = written {
+            let _ = fs::remove_file(&temp);
+            return Err(e);
+        }
+        index.sizes.insert(key, new);
+        index.usage = index.usage - old + new;
+        self.usage.store(index.usage, Ordering::Relaxed);
+        sync_dir(&shard)
+    }
+
+    fn erase_blocking(&self, key: Address) -> Result<(), SiloError> {
+        let mut index = self.index();
+        let Some(&size) = index.sizes.get(&key) else {
+            return Err(SiloError::NotFound { key });
+        };
+        let path = self.block_path(&key);
+        match fs::remove_file(&path) {
+            Ok(()) => {}
+            // Removed behind our back: the index catches up below.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(SiloError::Io { path, source: e }),
+        }
+        index.sizes.remove(&key);
+        index.usage -= size;
+        self.usage.store(index.usage, Ordering::Relaxed);
+        sync_dir(&self.shard(&key))
+    }
+
+    fn list_blocking(&self) -> Vec<Address> {
+        let mut keys: Vec<Address> = self.index().sizes.keys().copied().collect();
+        keys.sort();
+        keys
+    }
+}
+
+impl Silo for FilesystemSilo {
+    fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    fn get(&self, key: Address) -> SiloFuture<'_, Vec<u8>> {
+        Box::pin(async move {
+            let path = self.inner.block_path(&key);
+            tokio::fs::read(&path)
+                .await
+                .map_err(|source| match source.kind() {
+                    io::ErrorKind::NotFound => SiloError::NotFound { key },
+                    _ => SiloError::Io { path, source },
+                })
+        })
+    }
+
+    fn set(&self, key: Address, bytes: Vec<u8>, mode: SetMode) -> SiloFuture<'_, ()> {
+        let inner = self.inner.clone();
+        Box::pin(async move {
+            blocking(&self.inner.root, move || {
+                inner.set_blocking(key, &bytes, mode)
+            })
+            .await
+        })
+    }
+
+    fn erase(&self, key: Address) -> SiloFuture<'_, ()> {
+        let inner = self.inner.clone();
+        Box::pin(async move { blocking(&self.inner.root, move || inner.erase_blocking(key)).await })
+    }
+
+    fn list(&self) -> SiloFuture<'_, Vec<Address>> {
+        let inner = self.inner.clone();
+        Box::pin(async move { blocking(&self.inner.root, move || Ok(inner.list_blocking())).await })
+    }
+
+    fn usage(&self) -> u64 {
+        self.inner.usage.load(Ordering::Relaxed)
+    }
+
+    fn capacity(&self) -> Option<u64> {
+        self.inner.capacity
+    }
+}
+
+/// Run blocking file work off the async threads; it completes even if the
+/// awaiting future is dropped.
+async fn blocking<T, F>(root: &Path, work: F) -> Result<T, SiloError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, SiloError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| SiloError::Io {
+            path: root.to_owned(),
+            source: io::Error::other(e),
+        })?
+}
+
+fn io_at(path: &Path) -> impl FnOnce(io::Error) -> SiloError + '_ {
+    move |source| SiloError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Create `path` (which must not exist), write `bytes` and fsync it.
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), SiloError> {
+    let mut file = File::create_new(path).map_err(io_at(path))?;
+    file.write_all(bytes).map_err(io_at(path))?;
+    file.sync_all().map_err(io_at(path))
+}
+
+/// Take the exclusive lock that marks `root` as served by this process.
+fn lock_root(root: &Path) -> Result<File, SiloError> {
+    let path = root.join(LOCK_FILE);
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io_at(&path))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(SiloError::Busy {
+            path: root.to_owned(),
+        }),
+        Err(fs::TryLockError::Error(source)) => Err(SiloError::Io { path, source }),
+    }
+}
+
+/// Make renames and removals in `dir` durable.
+fn sync_dir(dir: &Path) -> Result<(), SiloError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_at(dir))
+}
+
+/// Index the blocks under `root`, deleting leftover temporary files and
+/// ignoring anything that is not a block file in its shard.
+fn scan(root: &Path) -> Result<Index, SiloError> {
+    let mut index = Index::default();
+    for shard in fs::read_dir(root).map_err(io_at(root))? {
+        let shard = shard.map_err(io_at(root))?;
+        let shard_path = shard.path();
+        let shard_name = shard.file_name();
+        let Some(shard_name) = shard_name.to_str() else {
+            continue;
+        };
+        let is_shard = shard_name.len() == 2
+            && shard_name
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        if !is_shard || !shard_path.is_dir() {
+            continue;
+        }
+        for entry in fs::read_dir(&shard_path).map_err(io_at(&shard_path))? {
+            let entry = entry.map_err(io_at(&shard_path))?;
+            let path = entry.path();
+            let file_name = entry.file_name();
+            let Some(file_name) = file_name.to_str() else {
+                continue;
+            };
+            if file_name.starts_with('.') && file_name.ends_with(TEMP_SUFFIX) {
+                match fs::remove_file(&path) {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                        return Err(SiloError::Io { path, source: e });
+                    }
+                    _ => continue,
+                }
+            }
+            let Some(address) = Address::from_hex(file_name) else {
+                continue;
+            };
+            if address.to_hex() != file_name || !file_name.starts_with(shard_name) {
+                continue;
+            }
+            let metadata = entry.metadata().map_err(io_at(&path))?;
+            if metadata.is_file() {
+                index.sizes.insert(address, metadata.len());
+                index.usage += metadata.len();
+            }
+        }
+    }
+    Ok(index)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::conformance;
+    use super::*;
+
+    fn key(n: u8) -> Address {
+        Address([n; 32])
+    }
+
+    /// Every file under `root`, relative, as strings.
+    fn files(root: &Path) -> Vec<String> {
+        let mut out = Vec::new();
+        for shard in fs::read_dir(root).unwrap() {
+            let shard = shard.unwrap();
+            if shard.path().is_dir() {
+                for entry in fs::read_dir(shard.path()).unwrap() {
+                    let entry = entry.unwrap();
+                    out.push(format!(
+                        "{}/{}",
+                        shard.file_name().to_string_lossy(),
+                        entry.file_name().to_string_lossy()
+                    ));
+                }
+            } else {
+                out.push(shard.file_name().to_string_lossy().into_owned());
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn filesystem_silo_passes_the_conformance_suite() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let unlimited = Arc::new(FilesystemSilo::open("disk", a.path(), None).await.unwrap());
+        let limited = Arc::new(
+            FilesystemSilo::open("small", b.path(), Some(conformance::LIMIT))
+                .await
+                .unwrap(),
+        );
+        conformance::run(unlimited, limited).await;
+        for dir in [a.path(), b.path()] {
+            for file in files(dir) {
+                assert!(!file.contains(TEMP_SUFFIX), "stray temporary file {file}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn blocks_live_in_sharded_files_named_by_address_without_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let silo = FilesystemSilo::open("disk", dir.path(), None)
+            .await
+            .unwrap();
+        let address = Address::content(None, b"block");
+        silo.set(address, b"v1".to_vec(), SetMode::Insert)
+            .await
+            .unwrap();
+        silo.set(address, b"v2".to_vec(), SetMode::Update)
+            .await
+            .unwrap();
+        silo.set(key(0xab), b"other".to_vec(), SetMode::Upsert)
+            .await
+            .unwrap();
+        let hex = address.to_hex();
+        let expected = {
+            let mut v = vec![
+                LOCK_FILE.to_owned(),
+                format!("{}/{hex}", &hex[..2]),
+                format!("ab/{}", "ab".repeat(32)),
+            ];
+            v.sort();
+            v
+        };
+        assert_eq!(files(dir.path()), expected);
+        assert_eq!(fs::read(silo.block_path(&address)).unwrap(), b"v2");
+    }
+
+    #[tokio::test]
+    async fn blocks_and_usage_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let silo = FilesystemSilo::open("disk", dir.path(), None)
+                .await
+                .unwrap();
+            silo.set(key(1), vec![1; 10], SetMode::Insert)
+                .await
+                .unwrap();
+            silo.set(key(2), vec![2; 20], SetMode::Insert)
+                .await
+                .unwrap();
+            silo.set(key(3), vec![3; 30], SetMode::Insert)
+                .await
+                .unwrap();
+            silo.erase(key(2)).await.unwrap();
+        }
+        let silo = FilesystemSilo::open("disk", dir.path(), Some(50))
+            .await
+            .unwrap();
+        assert_eq!(silo.list().await.unwrap(), vec![key(1), key(3)]);
+        assert_eq!(silo.usage(), 40);
+        assert_eq!(silo.get(key(3)).await.unwrap(), vec![3; 30]);
+        assert!(matches!(
+            silo.set(key(1), vec![0; 1], SetMode::Insert).await,
+            Err(SiloError::Exists { .. })
+        ));
+        // Capacity counts what was already on disk.
+        assert!(matches!(
+            silo.set(key(4), vec![4; 11], SetMode::Insert).await,
+            Err(SiloError::Full {
+                needed: 11,
+                free: 10,
+                ..
+            })
+        ));
+        silo.set(key(4), vec![4; 10], SetMode::Insert)
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn open_removes_crash_leftovers_and_ignores_foreign_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let hex = key(0xab).to_hex();
+        fs::create_dir_all(dir.path().join("ab")).unwrap();
+        fs::write(dir.path().join("ab").join(&hex), b"kept").unwrap();
+        fs::write(
+            dir.path()
+                .join("ab")
+                .join(format!(".{hex}.1-0{TEMP_SUFFIX}")),
+            b"torn",
+        )
+        .unwrap();
+        fs::write(
+            dir.path().join("ab").join(hex.to_uppercase()),
+            b"not canonical",
+        )
+        .unwrap();
+        fs::write(
+            dir.path().join("ab").join(key(0x12).to_hex()),
+            b"wrong shard",
+        )
+        .unwrap();
+        fs::write(dir.path().join("README"), b"operator notes").unwrap();
+        let silo = FilesystemSilo::open("disk", dir.path(), None)
+            .await
+            .unwrap();
+        assert_eq!(silo.list().await.unwrap(), vec![key(0xab)]);
+        assert_eq!(silo.usage(), 4);
+        assert!(
+            !files(dir.path()).iter().any(|f| f.ends_with(TEMP_SUFFIX)),
+            "temporary file survived open"
+        );
+        assert!(dir.path().join("README").exists());
+    }
+
+    #[tokio::test]
+    async fn a_folder_is_served_by_one_silo_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = FilesystemSilo::open("disk", dir.path(), None)
+            .await
+            .unwrap();
+        match FilesystemSilo::open("disk", dir.path(), None).await {
+            Err(SiloError::Busy { path }) => assert_eq!(path, dir.path()),
+            other => panic!("expected the folder to be busy, got {other:?}"),
+        }
+        drop(first);
+        FilesystemSilo::open("disk", dir.path(), None)
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn unusable_root_is_an_io_error_naming_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("plain-file");
+        fs::write(&file, b"").unwrap();
+        match FilesystemSilo::open("disk", &file, None).await {
+            Err(SiloError::Io { path, .. }) => assert_eq!(path, file),
+            other => panic!("expected an I/O error, got {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! Silos: where a node keeps the encoded blocks it stores, keyed by block
+//! address. The [`Silo`] trait is dyn-compatible (boxed futures) so a node
+//! holds an `Arc<dyn Silo>` whatever the backend; every backend applies the
+//! same insert/update/upsert semantics and capacity rule, checked by one
+//! shared conformance test.
+
+pub mod filesystem;
+pub mod memory;
+
+#[cfg(test)]
+mod conformance;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+
+pub use filesystem::FilesystemSilo;
+pub use memory::MemorySilo;
+
+use super::block::Address;
+
+/// The future returned by silo operations.
+pub type SiloFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, SiloError>> + Send + 'a>>;
+
+/// How [`Silo::set`] treats an existing or missing key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetMode {
+    /// Store a new key; fail with [`SiloError::Exists`] if it is present.
+    Insert,
+    /// Replace an existing key; fail with [`SiloError::NotFound`] if it is missing.
+    Update,
+    /// Store whether or not the key is present.
+    Upsert,
+}
+
+/// What went wrong in a silo operation.
+#[derive(Debug, thiserror::Error)]
+pub enum SiloError {
+    /// No block is stored under the key.
+    #[error("no block {key} in this silo")]
+    NotFound { key: Address },
+    /// An insert found the key already present.
+    #[error("block {key} is already in this silo")]
+    Exists { key: Address },
+    /// Storing would exceed the silo's capacity.
+    #[error("silo {silo:?} is full: {needed} more bytes needed, {free} free")]
+    Full {
+        silo: String,
+        needed: u64,
+        free: u64,
+    },
+    /// Another process already serves the silo's folder.
+    #[error("silo folder {} is in use by another process", path.display())]
+    Busy { path: PathBuf },
+    /// The operating system refused a file operation.
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// A store of encoded blocks keyed by address.
+pub trait Silo: Send + Sync + std::fmt::Debug {
+    /// The silo's name, for messages.
+    fn name(&self) -> &str;
+
+    /// The bytes stored under `key`.
+    fn get(&self, key: Address) -> SiloFuture<'_, Vec<u8>>;
+
+    /// Store `bytes` under `key` following `mode`, within capacity.
+    fn set(&self, key: Address, bytes: Vec<u8>, mode: SetMode) -> SiloFuture<'_, ()>;
+
+    /// Remove the bytes stored under `key`.
+    fn erase(&self, key: Address) -> SiloFuture<'_, ()>;
+
+    /// Every key stored, in ascending order.
+    fn list(&self) -> SiloFuture<'_, Vec<Address>>;
+
+    /// Bytes currently stored (payload sizes, not disk blocks).
+    fn usage(&self) -> u64;
+
+    /// The most bytes this silo may hold, if limited.
+    fn capacity(&self) -> Option<u64>;
+}
+
+/// Check `mode` against whether `key` exists.
+fn check_mode(key: Address, mode: SetMode, exists: bool) -> Result<(), SiloError> {
+    match (mode, exists) {
+        (SetMode::Insert, true) => Err(SiloError::Exists { key }),
+        (SetMode::Update, false) => Err(SiloError::NotFound { key }),
+        _ => Ok(()),
+    }
+}
+
+/// Check that replacing `old` bytes by `new` bytes fits in `capacity`.
+fn check_capacity(
+    silo: &str,
+    capacity: Option<u64>,
+    usage: u64,
+    old: u64,
+    new: u64,
+) -> Result<(), SiloError> {
+    let Some(capacity) = capacity else {
+        return Ok(());
+    };
+    if new <= old {
+        return Ok(());
+    }
+    let needed = new - old;
+    let free = capacity.saturating_sub(usage);
+    if needed > free {
+        return Err(SiloError::Full {
+            silo: silo.to_owned(),
+            needed,
+            free,
+        });
+    }
+    Ok(())
+}
