@@ -77,6 +77,10 @@ pub fn run(ctx: &Context, mode: PassportMode) -> anyhow::Result<()> {
         PassportMode::Export(args) => {
             let (network, user) = target(ctx, &args.target)?;
             let passport = load(ctx, &network, &user)?;
+            // Never hand out an altered passport (the network may have been deleted since).
+            if ctx.store.exists(Kind::Network, &network) {
+                passport.verify(&network::load(ctx, &network)?)?;
+            }
             if ctx.write_export(&passport, args.output.output.as_deref(), false)?
                 && let Some(path) = &args.output.output
             {

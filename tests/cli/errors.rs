@@ -85,7 +85,7 @@ fn altered_network_file_is_refused() {
 }
 
 #[test]
-fn altered_passport_file_is_refused_when_linking() {
+fn altered_passport_file_is_refused_when_linking_or_exporting() {
     for keys in [&["signature"][..], &["user", "ed25519"]] {
         let alice = Home::with_user("alice");
         let bob = Home::with_user("bob");
@@ -107,6 +107,9 @@ fn altered_passport_file_is_refused_when_linking() {
             .ok();
         alter_file(&bob.file("passports/alice/net/bob"), keys);
         bob.fail(&["network", "link", "alice/net"]);
+        alter_file(&alice.file("passports/alice/net/bob"), keys);
+        alice.fail(&["passport", "export", "-N", "net", "-u", "bob"])
+            .stderr_has("alice/net: bob");
     }
 }
 
