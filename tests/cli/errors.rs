@@ -108,7 +108,8 @@ fn altered_passport_file_is_refused_when_linking_or_exporting() {
         alter_file(&bob.file("passports/alice/net/bob"), keys);
         bob.fail(&["network", "link", "alice/net"]);
         alter_file(&alice.file("passports/alice/net/bob"), keys);
-        alice.fail(&["passport", "export", "-N", "net", "-u", "bob"])
+        alice
+            .fail(&["passport", "export", "-N", "net", "-u", "bob"])
             .stderr_has("alice/net: bob");
     }
 }
