@@ -77,10 +77,6 @@ pub fn run(ctx: &Context, mode: PassportMode) -> anyhow::Result<()> {
         PassportMode::Export(args) => {
             let (network, user) = target(ctx, &args.target)?;
             let passport = load(ctx, &network, &user)?;
-            // Never hand out an altered passport (the network may have been deleted since).
-            if ctx.store.exists(Kind::Network, &network) {
-                passport.verify(&network::load(ctx, &network)?)?;
-            }
             if ctx.write_export(&passport, args.output.output.as_deref(), false)?
                 && let Some(path) = &args.output.output
             {
@@ -126,7 +122,12 @@ fn load(ctx: &Context, network: &str, user: &str) -> anyhow::Result<Passport> {
     if !ctx.store.exists(Kind::Passport, &path) {
         bail!("passport \"{network}: {user}\" does not exist");
     }
-    Ok(ctx.store.load(Kind::Passport, &path)?)
+    let passport: Passport = ctx.store.load(Kind::Passport, &path)?;
+    // Never show or hand out an altered passport (the network may have been deleted since).
+    if ctx.store.exists(Kind::Network, network) {
+        passport.verify(&network::load(ctx, network)?)?;
+    }
+    Ok(passport)
 }
 
 fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
@@ -187,7 +188,10 @@ fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
         .map(|n| ctx.qualify("network", n))
         .transpose()?;
     for path in ctx.store.list(Kind::Passport, prefix.as_deref())? {
-        let passport: Passport = ctx.store.load(Kind::Passport, &path)?;
+        let Some((network, user)) = path.rsplit_once('/') else {
+            continue;
+        };
+        let passport = load(ctx, network, user)?;
         let mut value = json!({
             "network": passport.network,
             "user": passport.user_name,

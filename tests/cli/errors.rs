@@ -85,7 +85,7 @@ fn altered_network_file_is_refused() {
 }
 
 #[test]
-fn altered_passport_file_is_refused_when_linking_or_exporting() {
+fn altered_passport_file_is_refused_when_linking_exporting_or_listing() {
     for keys in [&["signature"][..], &["user", "ed25519"]] {
         let alice = Home::with_user("alice");
         let bob = Home::with_user("bob");
@@ -110,6 +110,9 @@ fn altered_passport_file_is_refused_when_linking_or_exporting() {
         alter_file(&alice.file("passports/alice/net/bob"), keys);
         alice
             .fail(&["passport", "export", "-N", "net", "-u", "bob"])
+            .stderr_has("alice/net: bob");
+        alice
+            .fail(&["passport", "list"])
             .stderr_has("alice/net: bob");
     }
 }
