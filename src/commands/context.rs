@@ -140,26 +140,57 @@ impl Context {
         }
     }
 
-    /// Export `value` as compact JSON to `path` (atomically) or stdout.
-    /// Returns whether it went to a file.
-    pub fn write_export<T: serde::Serialize>(
+    /// Export `value` as compact JSON to `path` (written atomically, 0600
+    /// when `secret`) or to stdout, reporting a file export.
+    pub fn export<T: serde::Serialize>(
         &self,
+        kind: &str,
+        name: &str,
         value: &T,
         path: Option<&Path>,
         secret: bool,
-    ) -> anyhow::Result<bool> {
+    ) -> anyhow::Result<()> {
         let mut text = serde_json::to_string(&serde_json::to_value(value)?)?;
-        text.push('\n');
         match path {
             Some(p) if p != Path::new("-") => {
+                text.push('\n');
                 descriptors::store::write_atomic(p, text.as_bytes(), secret)?;
-                Ok(true)
+                let sentence = format!("Exported {kind} \"{name}\" to \"{}\".", p.display());
+                self.out.report("exported", kind, name, &sentence);
             }
-            _ => {
-                self.out.line(text.trim_end());
-                Ok(false)
-            }
+            _ => self.out.line(&text),
         }
+        Ok(())
+    }
+
+    /// Save an imported descriptor (replacing a different one only with
+    /// `force`) and report it; `shown` is its name for people.
+    pub fn import<T: serde::Serialize>(
+        &self,
+        kind: Kind,
+        shown: &str,
+        path: &str,
+        value: &T,
+        force: bool,
+    ) -> anyhow::Result<()> {
+        let saved = if force {
+            self.store.replace(kind, path, value)?
+        } else {
+            self.store.create(kind, path, value)?
+        };
+        let verb = if saved == descriptors::Saved::Unchanged {
+            "Already imported"
+        } else {
+            "Imported"
+        };
+        let label = kind.to_string();
+        self.out.report(
+            "imported",
+            &label,
+            shown,
+            &format!("{verb} {label} \"{shown}\"."),
+        );
+        Ok(())
     }
 }
 

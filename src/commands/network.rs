@@ -11,7 +11,7 @@ use crate::cli::{InputArg, NameArg, OutputArg};
 use crate::crypto::KeyPair;
 use crate::descriptors::network::{NetworkSettings, NodeIdentity, Overlay};
 use crate::descriptors::passport::Rights;
-use crate::descriptors::{Kind, LinkedNetwork, Network, Passport, Saved, User, Volume, units};
+use crate::descriptors::{Kind, LinkedNetwork, Network, Passport, User, Volume, units};
 
 /// Modes of `infinit network`.
 #[derive(Debug, Subcommand)]
@@ -364,16 +364,13 @@ fn list(ctx: &Context) -> anyhow::Result<()> {
 fn export(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
     let name = qualified(ctx, &args.name, "network export")?;
     let network = load(ctx, &name)?;
-    if ctx.write_export(&network, args.output.output.as_deref(), false)?
-        && let Some(path) = &args.output.output
-    {
-        ctx.out.report(
-            "exported",
-            "network",
-            &name,
-            &format!("Exported network \"{name}\" to \"{}\".", path.display()),
-        );
-    }
+    ctx.export(
+        "network",
+        &name,
+        &network,
+        args.output.output.as_deref(),
+        false,
+    )?;
     Ok(())
 }
 
@@ -381,30 +378,15 @@ fn import(ctx: &Context, args: InputArg) -> anyhow::Result<()> {
     let network: Network = parse_input(Kind::Network, &ctx.read_input(args.input.as_deref())?)?;
     network.verify()?;
     let name = network.name.clone();
-    let saved = if args.force {
-        if let Ok(old) = ctx.store.load::<Network>(Kind::Network, &name)
-            && old.owner != network.owner
-        {
-            bail!(
-                "network \"{name}\": the import has a different owner than the local copy; refusing to replace it"
-            );
-        }
-        ctx.store.replace(Kind::Network, &name, &network)?
-    } else {
-        ctx.store.create(Kind::Network, &name, &network)?
-    };
-    let verb = if saved == Saved::Unchanged {
-        "Already imported"
-    } else {
-        "Imported"
-    };
-    ctx.out.report(
-        "imported",
-        "network",
-        &name,
-        &format!("{verb} network \"{name}\"."),
-    );
-    Ok(())
+    if args.force
+        && let Ok(old) = ctx.store.load::<Network>(Kind::Network, &name)
+        && old.owner != network.owner
+    {
+        bail!(
+            "network \"{name}\": the import has a different owner than the local copy; refusing to replace it"
+        );
+    }
+    ctx.import(Kind::Network, &name, &name, &network, args.force)
 }
 
 fn update(ctx: &Context, args: UpdateArgs) -> anyhow::Result<()> {

@@ -8,7 +8,7 @@ use super::context::{Context, parse_input};
 use super::network;
 use crate::cli::{InputArg, OutputArg};
 use crate::descriptors::passport::Rights;
-use crate::descriptors::{Kind, Passport, Saved, names};
+use crate::descriptors::{Kind, Passport, names};
 
 /// Modes of `infinit passport`.
 #[derive(Debug, Subcommand)]
@@ -77,17 +77,13 @@ pub fn run(ctx: &Context, mode: PassportMode) -> anyhow::Result<()> {
         PassportMode::Export(args) => {
             let (network, user) = target(ctx, &args.target)?;
             let passport = load(ctx, &network, &user)?;
-            if ctx.write_export(&passport, args.output.output.as_deref(), false)?
-                && let Some(path) = &args.output.output
-            {
-                let shown = passport.display();
-                ctx.out.report(
-                    "exported",
-                    "passport",
-                    &shown,
-                    &format!("Exported passport \"{shown}\" to \"{}\".", path.display()),
-                );
-            }
+            ctx.export(
+                "passport",
+                &passport.display(),
+                &passport,
+                args.output.output.as_deref(),
+                false,
+            )?;
             Ok(())
         }
         PassportMode::Import(args) => import(ctx, args),
@@ -244,22 +240,12 @@ fn import(ctx: &Context, args: InputArg) -> anyhow::Result<()> {
         );
     }
     let path = format!("{}/{}", passport.network, passport.user_name);
-    let saved = if args.force {
-        ctx.store.replace(Kind::Passport, &path, &passport)?
-    } else {
-        ctx.store.create(Kind::Passport, &path, &passport)?
-    };
-    let verb = if saved == Saved::Unchanged {
-        "Already imported"
-    } else {
-        "Imported"
-    };
-    let shown = passport.display();
-    ctx.out.report(
-        "imported",
-        "passport",
-        &shown,
-        &format!("{verb} passport \"{shown}\"."),
-    );
+    ctx.import(
+        Kind::Passport,
+        &passport.display(),
+        &path,
+        &passport,
+        args.force,
+    )?;
     Ok(())
 }

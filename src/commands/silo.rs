@@ -11,7 +11,7 @@ use super::context::{Context, parse_input};
 use super::usage;
 use crate::cli::{InputArg, NameArg, OutputArg};
 use crate::descriptors::silo::SiloBackend;
-use crate::descriptors::{Credentials, Kind, LinkedNetwork, Saved, Silo, names, units};
+use crate::descriptors::{Credentials, Kind, LinkedNetwork, Silo, names, units};
 
 /// Modes of `infinit silo`.
 #[derive(Debug, Subcommand)]
@@ -130,16 +130,7 @@ pub fn run(ctx: &Context, mode: SiloMode) -> anyhow::Result<()> {
         SiloMode::Export(args) => {
             let name = required(&args.name, "silo export")?;
             let silo = load(ctx, &name)?;
-            if ctx.write_export(&silo, args.output.output.as_deref(), false)?
-                && let Some(path) = &args.output.output
-            {
-                ctx.out.report(
-                    "exported",
-                    "silo",
-                    &name,
-                    &format!("Exported silo \"{name}\" to \"{}\".", path.display()),
-                );
-            }
+            ctx.export("silo", &name, &silo, args.output.output.as_deref(), false)?;
             Ok(())
         }
         SiloMode::Import(args) => import(ctx, args),
@@ -321,22 +312,7 @@ fn import(ctx: &Context, args: InputArg) -> anyhow::Result<()> {
         }
         _ => {}
     }
-    let saved = if args.force {
-        ctx.store.replace(Kind::Silo, &silo.name, &silo)?
-    } else {
-        ctx.store.create(Kind::Silo, &silo.name, &silo)?
-    };
-    let verb = if saved == Saved::Unchanged {
-        "Already imported"
-    } else {
-        "Imported"
-    };
-    ctx.out.report(
-        "imported",
-        "silo",
-        &silo.name,
-        &format!("{verb} silo \"{}\".", silo.name),
-    );
+    ctx.import(Kind::Silo, &silo.name, &silo.name, &silo, args.force)?;
     Ok(())
 }
 

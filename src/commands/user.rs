@@ -10,7 +10,7 @@ use super::context::{Context, PASSPHRASE_ENV, parse_input, read_stdin_line};
 use super::usage;
 use crate::cli::{InputArg, NameArg, OutputArg};
 use crate::crypto::KeyPair;
-use crate::descriptors::{Kind, LinkedNetwork, Network, Passport, Saved, User, Volume, names};
+use crate::descriptors::{Kind, LinkedNetwork, Network, Passport, User, Volume, names};
 
 /// Modes of `infinit user`.
 #[derive(Debug, Subcommand)]
@@ -150,38 +150,20 @@ fn export(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
     } else {
         user.public()
     };
-    if ctx.write_export(&exported, args.output.output.as_deref(), args.full)?
-        && let Some(path) = &args.output.output
-    {
-        ctx.out.report(
-            "exported",
-            "user",
-            &name,
-            &format!("Exported user \"{name}\" to \"{}\".", path.display()),
-        );
-    }
+    ctx.export(
+        "user",
+        &name,
+        &exported,
+        args.output.output.as_deref(),
+        args.full,
+    )?;
     Ok(())
 }
 
 fn import(ctx: &Context, args: InputArg) -> anyhow::Result<()> {
     let user: User = parse_input(Kind::User, &ctx.read_input(args.input.as_deref())?)?;
     user.verify()?;
-    let saved = if args.force {
-        ctx.store.replace(Kind::User, &user.name, &user)?
-    } else {
-        ctx.store.create(Kind::User, &user.name, &user)?
-    };
-    let verb = if saved == Saved::Unchanged {
-        "Already imported"
-    } else {
-        "Imported"
-    };
-    ctx.out.report(
-        "imported",
-        "user",
-        &user.name,
-        &format!("{verb} user \"{}\".", user.name),
-    );
+    ctx.import(Kind::User, &user.name, &user.name, &user, args.force)?;
     Ok(())
 }
 

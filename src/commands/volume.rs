@@ -11,7 +11,7 @@ use super::context::{Context, parse_input};
 use super::{network, usage};
 use crate::cli::{InputArg, NameArg, OutputArg};
 use crate::descriptors::volume::MountOptions;
-use crate::descriptors::{Kind, Saved, Volume, units};
+use crate::descriptors::{Kind, Volume, units};
 
 /// Modes of `infinit volume`.
 #[derive(Debug, Subcommand)]
@@ -122,16 +122,13 @@ pub fn run(ctx: &Context, mode: VolumeMode) -> anyhow::Result<()> {
         VolumeMode::Export(args) => {
             let name = qualified(ctx, &args.name, "volume export")?;
             let volume = load(ctx, &name)?;
-            if ctx.write_export(&volume.exported(), args.output.output.as_deref(), false)?
-                && let Some(path) = &args.output.output
-            {
-                ctx.out.report(
-                    "exported",
-                    "volume",
-                    &name,
-                    &format!("Exported volume \"{name}\" to \"{}\".", path.display()),
-                );
-            }
+            ctx.export(
+                "volume",
+                &name,
+                &volume.exported(),
+                args.output.output.as_deref(),
+                false,
+            )?;
             Ok(())
         }
         VolumeMode::Import(args) => import(ctx, args),
@@ -250,22 +247,7 @@ fn import(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
         volume.mount_options.mountpoint = local.mount_options.mountpoint;
     }
     let name = volume.name.clone();
-    let saved = if args.input.force {
-        ctx.store.replace(Kind::Volume, &name, &volume)?
-    } else {
-        ctx.store.create(Kind::Volume, &name, &volume)?
-    };
-    let verb = if saved == Saved::Unchanged {
-        "Already imported"
-    } else {
-        "Imported"
-    };
-    ctx.out.report(
-        "imported",
-        "volume",
-        &name,
-        &format!("{verb} volume \"{name}\"."),
-    );
+    ctx.import(Kind::Volume, &name, &name, &volume, args.input.force)?;
     Ok(())
 }
 
