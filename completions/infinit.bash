@@ -190,6 +190,12 @@ _infinit() {
             infinit__subcmd__help__subcmd__volume,list)
                 cmd="infinit__subcmd__help__subcmd__volume__subcmd__list"
                 ;;
+            infinit__subcmd__help__subcmd__volume,mount)
+                cmd="infinit__subcmd__help__subcmd__volume__subcmd__mount"
+                ;;
+            infinit__subcmd__help__subcmd__volume,run)
+                cmd="infinit__subcmd__help__subcmd__volume__subcmd__run"
+                ;;
             infinit__subcmd__help__subcmd__volume,update)
                 cmd="infinit__subcmd__help__subcmd__volume__subcmd__update"
                 ;;
@@ -421,6 +427,12 @@ _infinit() {
             infinit__subcmd__volume,list)
                 cmd="infinit__subcmd__volume__subcmd__list"
                 ;;
+            infinit__subcmd__volume,mount)
+                cmd="infinit__subcmd__volume__subcmd__mount"
+                ;;
+            infinit__subcmd__volume,run)
+                cmd="infinit__subcmd__volume__subcmd__run"
+                ;;
             infinit__subcmd__volume,update)
                 cmd="infinit__subcmd__volume__subcmd__update"
                 ;;
@@ -441,6 +453,12 @@ _infinit() {
                 ;;
             infinit__subcmd__volume__subcmd__help,list)
                 cmd="infinit__subcmd__volume__subcmd__help__subcmd__list"
+                ;;
+            infinit__subcmd__volume__subcmd__help,mount)
+                cmd="infinit__subcmd__volume__subcmd__help__subcmd__mount"
+                ;;
+            infinit__subcmd__volume__subcmd__help,run)
+                cmd="infinit__subcmd__volume__subcmd__help__subcmd__run"
                 ;;
             infinit__subcmd__volume__subcmd__help,update)
                 cmd="infinit__subcmd__volume__subcmd__help__subcmd__update"
@@ -1208,7 +1226,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__help__subcmd__volume)
-            opts="create list export import update delete"
+            opts="create list export import update delete run mount"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1278,6 +1296,34 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__help__subcmd__volume__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__help__subcmd__volume__subcmd__mount)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__help__subcmd__volume__subcmd__run)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -3130,7 +3176,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__volume)
-            opts="-a -s -h -V --as --script --home --help --version create list export import update delete help"
+            opts="-a -s -h -V --as --script --home --help --version create list export import update delete run mount help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3302,7 +3348,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__volume__subcmd__help)
-            opts="create list export import update delete help"
+            opts="create list export import update delete run mount help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3399,6 +3445,34 @@ _infinit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        infinit__subcmd__volume__subcmd__help__subcmd__mount)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__volume__subcmd__help__subcmd__run)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         infinit__subcmd__volume__subcmd__help__subcmd__update)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -3462,6 +3536,106 @@ _infinit() {
                 return 0
             fi
             case "${prev}" in
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__volume__subcmd__mount)
+            opts="-n -m -a -s -h -V --name --mountpoint --readonly --fuse-option --as --script --home --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mountpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -m)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --readonly)
+                    COMPREPLY=($(compgen -W "true false" -- "${cur}"))
+                    return 0
+                    ;;
+                --fuse-option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__volume__subcmd__run)
+            opts="-n -m -a -s -h -V --name --mountpoint --readonly --fuse-option --as --script --home --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mountpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -m)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --readonly)
+                    COMPREPLY=($(compgen -W "true false" -- "${cur}"))
+                    return 0
+                    ;;
+                --fuse-option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --as)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -331,18 +331,20 @@ complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_see
 complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from help" -f -a "import" -d 'Import a passport (the network must be imported first)'
 complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a local passport'
 complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete help" -s a -l as -d 'Act as this local user [default: the login name]' -r
-complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete help" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
-complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete help" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
-complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete help" -s h -l help -d 'Print help'
-complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete help" -s V -l version -d 'Print version'
-complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete help" -f -a "create" -d 'Create a volume on a network linked to this device'
-complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete help" -f -a "list" -d 'List local volumes'
-complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete help" -f -a "export" -d 'Export a volume descriptor (without its local mountpoint)'
-complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete help" -f -a "import" -d 'Import a volume descriptor'
-complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete help" -f -a "update" -d 'Change a volume\'s default mount options (and, for its creator, its description)'
-complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete help" -f -a "delete" -d 'Delete a local volume descriptor (the data on the network is not touched)'
-complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount help" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount help" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount help" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount help" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount help" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount help" -f -a "create" -d 'Create a volume on a network linked to this device'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount help" -f -a "list" -d 'List local volumes'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount help" -f -a "export" -d 'Export a volume descriptor (without its local mountpoint)'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount help" -f -a "import" -d 'Import a volume descriptor'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount help" -f -a "update" -d 'Change a volume\'s default mount options (and, for its creator, its description)'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount help" -f -a "delete" -d 'Delete a local volume descriptor (the data on the network is not touched)'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount help" -f -a "run" -d 'Run this device\'s node and serve the volume through FUSE until Ctrl-C'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount help" -f -a "mount" -d 'Mount the volume (same as run; a mountpoint is required)'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from create" -s n -l name -d 'Name of the object' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from create" -s N -l network -d 'Network the volume lives on' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from create" -l description -d 'Free text describing the volume' -r
@@ -399,12 +401,34 @@ complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from delete" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -s n -l name -d 'Name of the object' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -s m -l mountpoint -d 'Where to mount [default: the volume\'s stored mountpoint]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -l readonly -d 'Mount read-only' -r -f -a "true\t''
+false\t''"
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -l fuse-option -d 'Extra FUSE mount option, e.g. allow_other (repeat for several)' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -s n -l name -d 'Name of the object' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -s m -l mountpoint -d 'Where to mount [default: the volume\'s stored mountpoint]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -l readonly -d 'Mount read-only' -r -f -a "true\t''
+false\t''"
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -l fuse-option -d 'Extra FUSE mount option, e.g. allow_other (repeat for several)' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -s V -l version -d 'Print version'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a volume on a network linked to this device'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from help" -f -a "list" -d 'List local volumes'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from help" -f -a "export" -d 'Export a volume descriptor (without its local mountpoint)'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from help" -f -a "import" -d 'Import a volume descriptor'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from help" -f -a "update" -d 'Change a volume\'s default mount options (and, for its creator, its description)'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a local volume descriptor (the data on the network is not touched)'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from help" -f -a "run" -d 'Run this device\'s node and serve the volume through FUSE until Ctrl-C'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from help" -f -a "mount" -d 'Mount the volume (same as run; a mountpoint is required)'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c infinit -n "__fish_infinit_using_subcommand help; and not __fish_seen_subcommand_from user silo credentials network passport volume help" -f -a "user" -d 'Users: identities made of a signing key and an encryption key'
 complete -c infinit -n "__fish_infinit_using_subcommand help; and not __fish_seen_subcommand_from user silo credentials network passport volume help" -f -a "silo" -d 'Silos: where a node keeps its blocks (a folder, RAM, an S3 or GCS bucket)'
@@ -446,3 +470,5 @@ complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_su
 complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from volume" -f -a "import" -d 'Import a volume descriptor'
 complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from volume" -f -a "update" -d 'Change a volume\'s default mount options (and, for its creator, its description)'
 complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from volume" -f -a "delete" -d 'Delete a local volume descriptor (the data on the network is not touched)'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from volume" -f -a "run" -d 'Run this device\'s node and serve the volume through FUSE until Ctrl-C'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from volume" -f -a "mount" -d 'Mount the volume (same as run; a mountpoint is required)'

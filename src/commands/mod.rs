@@ -9,6 +9,7 @@ pub mod legacy;
 pub mod network;
 pub mod output;
 pub mod passport;
+pub mod run;
 pub mod silo;
 pub mod user;
 pub mod volume;

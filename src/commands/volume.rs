@@ -28,6 +28,10 @@ pub enum VolumeMode {
     Update(UpdateArgs),
     /// Delete a local volume descriptor (the data on the network is not touched)
     Delete(NameOnly),
+    /// Run this device's node and serve the volume through FUSE until Ctrl-C
+    Run(super::run::RunArgs),
+    /// Mount the volume (same as run; a mountpoint is required)
+    Mount(super::run::RunArgs),
 }
 
 /// Default mount options stored in the descriptor.
@@ -132,6 +136,8 @@ pub fn run(ctx: &Context, mode: VolumeMode) -> anyhow::Result<()> {
             Ok(())
         }
         VolumeMode::Import(args) => import(ctx, args),
+        VolumeMode::Run(args) => super::run::run(ctx, args, "volume run"),
+        VolumeMode::Mount(args) => super::run::run(ctx, args, "volume mount"),
         VolumeMode::Update(args) => update(ctx, args),
         VolumeMode::Delete(args) => {
             let name = qualified(ctx, &args.name, "volume delete")?;

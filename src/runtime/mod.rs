@@ -6,4 +6,5 @@
 pub mod block;
 pub mod consensus;
 pub mod fs;
+pub mod node;
 pub mod silo;

@@ -261,6 +261,15 @@ impl FileSystem {
         Ok(data.len() as u32)
     }
 
+    /// Flush every file with unwritten data (at unmount).
+    pub async fn flush_all(&self) -> FsResult<()> {
+        let pending: Vec<Address> = lock(&self.open).keys().copied().collect();
+        for address in pending {
+            self.flush(address).await?;
+        }
+        Ok(())
+    }
+
     /// Store pending chunks and write the header.
     pub async fn flush(&self, address: Address) -> FsResult<()> {
         let _io = self.io.lock().await;

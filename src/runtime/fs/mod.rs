@@ -11,7 +11,9 @@
 
 pub mod error;
 pub mod file;
+pub mod fuse;
 pub mod model;
+pub mod mountpoint;
 
 #[cfg(test)]
 mod tests;
