@@ -16,6 +16,9 @@ _infinit() {
             ",$1")
                 cmd="infinit"
                 ;;
+            infinit,cluster)
+                cmd="infinit__subcmd__cluster"
+                ;;
             infinit,credentials)
                 cmd="infinit__subcmd__credentials"
                 ;;
@@ -36,6 +39,18 @@ _infinit() {
                 ;;
             infinit,volume)
                 cmd="infinit__subcmd__volume"
+                ;;
+            infinit__subcmd__cluster,help)
+                cmd="infinit__subcmd__cluster__subcmd__help"
+                ;;
+            infinit__subcmd__cluster,init)
+                cmd="infinit__subcmd__cluster__subcmd__init"
+                ;;
+            infinit__subcmd__cluster__subcmd__help,help)
+                cmd="infinit__subcmd__cluster__subcmd__help__subcmd__help"
+                ;;
+            infinit__subcmd__cluster__subcmd__help,init)
+                cmd="infinit__subcmd__cluster__subcmd__help__subcmd__init"
                 ;;
             infinit__subcmd__credentials,add)
                 cmd="infinit__subcmd__credentials__subcmd__add"
@@ -61,6 +76,9 @@ _infinit() {
             infinit__subcmd__credentials__subcmd__help,list)
                 cmd="infinit__subcmd__credentials__subcmd__help__subcmd__list"
                 ;;
+            infinit__subcmd__help,cluster)
+                cmd="infinit__subcmd__help__subcmd__cluster"
+                ;;
             infinit__subcmd__help,credentials)
                 cmd="infinit__subcmd__help__subcmd__credentials"
                 ;;
@@ -81,6 +99,9 @@ _infinit() {
                 ;;
             infinit__subcmd__help,volume)
                 cmd="infinit__subcmd__help__subcmd__volume"
+                ;;
+            infinit__subcmd__help__subcmd__cluster,init)
+                cmd="infinit__subcmd__help__subcmd__cluster__subcmd__init"
                 ;;
             infinit__subcmd__help__subcmd__credentials,add)
                 cmd="infinit__subcmd__help__subcmd__credentials__subcmd__add"
@@ -470,12 +491,130 @@ _infinit() {
 
     case "${cmd}" in
         infinit)
-            opts="-a -s -h -V --as --script --home --help --version user silo credentials network passport volume help"
+            opts="-a -s -h -V --as --script --home --help --version user silo credentials network passport volume cluster help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__cluster)
+            opts="-a -s -h -V --as --script --home --help --version init help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__cluster__subcmd__help)
+            opts="init help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__cluster__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__cluster__subcmd__help__subcmd__init)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__cluster__subcmd__init)
+            opts="-m -n -c -a -s -h -V --mountpoint --name --capacity --no-mount --as --script --home --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --mountpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -m)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --capacity)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --as)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -694,8 +833,36 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__help)
-            opts="user silo credentials network passport volume help"
+            opts="user silo credentials network passport volume cluster help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__help__subcmd__cluster)
+            opts="init"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__help__subcmd__cluster__subcmd__init)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

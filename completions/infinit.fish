@@ -35,6 +35,7 @@ complete -c infinit -n "__fish_infinit_needs_command" -f -a "credentials" -d 'Cr
 complete -c infinit -n "__fish_infinit_needs_command" -f -a "network" -d 'Networks: groups of nodes that store each other\'s blocks'
 complete -c infinit -n "__fish_infinit_needs_command" -f -a "passport" -d 'Passports: signed memberships of a network'
 complete -c infinit -n "__fish_infinit_needs_command" -f -a "volume" -d 'Volumes: file systems living on a network'
+complete -c infinit -n "__fish_infinit_needs_command" -f -a "cluster" -d 'Whole deployments: `cluster init` makes and mounts a one-node volume in one command'
 complete -c infinit -n "__fish_infinit_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c infinit -n "__fish_infinit_using_subcommand user; and not __fish_seen_subcommand_from create export import list delete hash help" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand user; and not __fish_seen_subcommand_from create export import list delete hash help" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
@@ -430,13 +431,32 @@ complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from help" -f -a "run" -d 'Run this device\'s node and serve the volume through FUSE until Ctrl-C'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from help" -f -a "mount" -d 'Mount the volume (same as run; a mountpoint is required)'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c infinit -n "__fish_infinit_using_subcommand help; and not __fish_seen_subcommand_from user silo credentials network passport volume help" -f -a "user" -d 'Users: identities made of a signing key and an encryption key'
-complete -c infinit -n "__fish_infinit_using_subcommand help; and not __fish_seen_subcommand_from user silo credentials network passport volume help" -f -a "silo" -d 'Silos: where a node keeps its blocks (a folder, RAM, an S3 or GCS bucket)'
-complete -c infinit -n "__fish_infinit_using_subcommand help; and not __fish_seen_subcommand_from user silo credentials network passport volume help" -f -a "credentials" -d 'Credentials for cloud silos (AWS/S3-compatible, Google Cloud Storage)'
-complete -c infinit -n "__fish_infinit_using_subcommand help; and not __fish_seen_subcommand_from user silo credentials network passport volume help" -f -a "network" -d 'Networks: groups of nodes that store each other\'s blocks'
-complete -c infinit -n "__fish_infinit_using_subcommand help; and not __fish_seen_subcommand_from user silo credentials network passport volume help" -f -a "passport" -d 'Passports: signed memberships of a network'
-complete -c infinit -n "__fish_infinit_using_subcommand help; and not __fish_seen_subcommand_from user silo credentials network passport volume help" -f -a "volume" -d 'Volumes: file systems living on a network'
-complete -c infinit -n "__fish_infinit_using_subcommand help; and not __fish_seen_subcommand_from user silo credentials network passport volume help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c infinit -n "__fish_infinit_using_subcommand cluster; and not __fish_seen_subcommand_from init help" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand cluster; and not __fish_seen_subcommand_from init help" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand cluster; and not __fish_seen_subcommand_from init help" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand cluster; and not __fish_seen_subcommand_from init help" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand cluster; and not __fish_seen_subcommand_from init help" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand cluster; and not __fish_seen_subcommand_from init help" -f -a "init" -d 'Create (if missing) a user, a silo, a one-node network and a volume, then mount it'
+complete -c infinit -n "__fish_infinit_using_subcommand cluster; and not __fish_seen_subcommand_from init help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c infinit -n "__fish_infinit_using_subcommand cluster; and __fish_seen_subcommand_from init" -s m -l mountpoint -d 'Where to mount the volume' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand cluster; and __fish_seen_subcommand_from init" -s n -l name -d 'Name of the silo, network and volume' -r
+complete -c infinit -n "__fish_infinit_using_subcommand cluster; and __fish_seen_subcommand_from init" -s c -l capacity -d 'Space the silo offers, e.g. 10GB' -r
+complete -c infinit -n "__fish_infinit_using_subcommand cluster; and __fish_seen_subcommand_from init" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand cluster; and __fish_seen_subcommand_from init" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand cluster; and __fish_seen_subcommand_from init" -l no-mount -d 'Set everything up but do not mount'
+complete -c infinit -n "__fish_infinit_using_subcommand cluster; and __fish_seen_subcommand_from init" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand cluster; and __fish_seen_subcommand_from init" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand cluster; and __fish_seen_subcommand_from init" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "init" -d 'Create (if missing) a user, a silo, a one-node network and a volume, then mount it'
+complete -c infinit -n "__fish_infinit_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and not __fish_seen_subcommand_from user silo credentials network passport volume cluster help" -f -a "user" -d 'Users: identities made of a signing key and an encryption key'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and not __fish_seen_subcommand_from user silo credentials network passport volume cluster help" -f -a "silo" -d 'Silos: where a node keeps its blocks (a folder, RAM, an S3 or GCS bucket)'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and not __fish_seen_subcommand_from user silo credentials network passport volume cluster help" -f -a "credentials" -d 'Credentials for cloud silos (AWS/S3-compatible, Google Cloud Storage)'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and not __fish_seen_subcommand_from user silo credentials network passport volume cluster help" -f -a "network" -d 'Networks: groups of nodes that store each other\'s blocks'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and not __fish_seen_subcommand_from user silo credentials network passport volume cluster help" -f -a "passport" -d 'Passports: signed memberships of a network'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and not __fish_seen_subcommand_from user silo credentials network passport volume cluster help" -f -a "volume" -d 'Volumes: file systems living on a network'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and not __fish_seen_subcommand_from user silo credentials network passport volume cluster help" -f -a "cluster" -d 'Whole deployments: `cluster init` makes and mounts a one-node volume in one command'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and not __fish_seen_subcommand_from user silo credentials network passport volume cluster help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "create" -d 'Create a user: a new Ed25519 signing key and X25519 encryption key'
 complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "export" -d 'Export a user (public part unless --full) to stdout or a file'
 complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "import" -d 'Import a user exported by someone (or by yourself with --full)'
@@ -472,3 +492,4 @@ complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_su
 complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from volume" -f -a "delete" -d 'Delete a local volume descriptor (the data on the network is not touched)'
 complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from volume" -f -a "run" -d 'Run this device\'s node and serve the volume through FUSE until Ctrl-C'
 complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from volume" -f -a "mount" -d 'Mount the volume (same as run; a mountpoint is required)'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "init" -d 'Create (if missing) a user, a silo, a one-node network and a volume, then mount it'

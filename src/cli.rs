@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::commands::{credentials, network, passport, silo, user, volume};
+use crate::commands::{cluster, credentials, network, passport, silo, user, volume};
 
 /// Decentralized, encrypted, self-healing storage.
 #[derive(Debug, Parser)]
@@ -33,26 +33,13 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct Global {
     /// Act as this local user [default: the login name]
-    #[arg(
-        short = 'a',
-        long = "as",
-        global = true,
-        env = "INFINIT_USER",
-        hide_env_values = true,
-        value_name = "USER"
-    )]
+    #[arg(short = 'a', long = "as", global = true, env = "INFINIT_USER", hide_env_values = true, value_name = "USER")]
     pub as_user: Option<String>,
     /// Machine mode: one compact JSON document per line on stdout, no prompts
     #[arg(short, long, global = true)]
     pub script: bool,
     /// Base directory for infinit's data and state [default: $HOME]
-    #[arg(
-        long,
-        global = true,
-        env = "INFINIT_HOME",
-        hide_env_values = true,
-        value_name = "DIR"
-    )]
+    #[arg(long, global = true, env = "INFINIT_HOME", hide_env_values = true, value_name = "DIR")]
     pub home: Option<PathBuf>,
 }
 
@@ -63,12 +50,7 @@ pub enum Object {
     #[command(subcommand, subcommand_required = true, arg_required_else_help = true)]
     User(user::UserMode),
     /// Silos: where a node keeps its blocks (a folder, RAM, an S3 or GCS bucket)
-    #[command(
-        subcommand,
-        alias = "storage",
-        subcommand_required = true,
-        arg_required_else_help = true
-    )]
+    #[command(subcommand, alias = "storage", subcommand_required = true, arg_required_else_help = true)]
     Silo(silo::SiloMode),
     /// Credentials for cloud silos (AWS/S3-compatible, Google Cloud Storage)
     #[command(subcommand, subcommand_required = true, arg_required_else_help = true)]
@@ -82,6 +64,9 @@ pub enum Object {
     /// Volumes: file systems living on a network
     #[command(subcommand, subcommand_required = true, arg_required_else_help = true)]
     Volume(volume::VolumeMode),
+    /// Whole deployments: `cluster init` makes and mounts a one-node volume in one command
+    #[command(subcommand, subcommand_required = true, arg_required_else_help = true)]
+    Cluster(cluster::ClusterMode),
 }
 
 /// A descriptor name given as `--name NAME` or as the first bare word.

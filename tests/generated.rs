@@ -25,18 +25,11 @@ fn check(dir: &str, files: Vec<(String, Vec<u8>)>) {
             path.display()
         );
     }
-    let mut present: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+    let mut present: Vec<String> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     present.sort();
     expected.sort();
-    assert_eq!(
-        present,
-        expected,
-        "{} holds files the CLI no longer generates",
-        dir.display()
-    );
+    assert_eq!(present, expected, "{} holds files the CLI no longer generates", dir.display());
 }
 
 #[test]
@@ -48,10 +41,6 @@ fn completions_are_current() {
 fn man_pages_are_current() {
     let pages = infinit::commands::generated::man_pages().unwrap();
     assert!(pages.iter().any(|(n, _)| n == "infinit-user-create.1"));
-    assert!(
-        pages
-            .iter()
-            .any(|(n, _)| n == "infinit-silo-create-filesystem.1")
-    );
+    assert!(pages.iter().any(|(n, _)| n == "infinit-silo-create-filesystem.1"));
     check("man", pages);
 }

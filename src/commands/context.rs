@@ -32,16 +32,9 @@ impl Context {
         let home = Home::resolve(global.home.as_deref());
         let as_user = match &global.as_user {
             Some(u) => u.clone(),
-            None => login_name()
-                .context("cannot tell who you are: pass --as USER or set INFINIT_USER")?,
+            None => login_name().context("cannot tell who you are: pass --as USER or set INFINIT_USER")?,
         };
-        Ok(Context {
-            store: Store::new(home),
-            as_user,
-            out: Output {
-                script: global.script,
-            },
-        })
+        Ok(Context { store: Store::new(home), as_user, out: Output { script: global.script } })
     }
 
     /// Qualify a network/volume name with the acting user.
@@ -67,10 +60,7 @@ impl Context {
             _ => e,
         })?;
         if !user.has_private_key() {
-            bail!(
-                "user \"{}\" has no private key on this device: only its public part was imported",
-                user.name
-            );
+            bail!("user \"{}\" has no private key on this device: only its public part was imported", user.name);
         }
         Ok(user)
     }
@@ -79,12 +69,9 @@ impl Context {
     pub fn my_keys(&self) -> anyhow::Result<(User, KeyPair)> {
         let user = self.me()?;
         let keys = user.keys(|| {
-            self.passphrase(&format!("Passphrase of user \"{}\": ", user.name))
-                .map_err(|e| descriptors::DescriptorError::Invalid {
-                    kind: Kind::User,
-                    name: user.name.clone(),
-                    why: e.to_string(),
-                })
+            self.passphrase(&format!("Passphrase of user \"{}\": ", user.name)).map_err(|e| {
+                descriptors::DescriptorError::Invalid { kind: Kind::User, name: user.name.clone(), why: e.to_string() }
+            })
         })?;
         Ok((user, keys))
     }
@@ -92,9 +79,7 @@ impl Context {
     /// Read a passphrase from the environment or, interactively, from the terminal.
     pub fn passphrase(&self, prompt: &str) -> anyhow::Result<String> {
         if let Some(p) = std::env::var_os(PASSPHRASE_ENV) {
-            return p
-                .into_string()
-                .map_err(|_| anyhow::anyhow!("{PASSPHRASE_ENV} is not valid UTF-8"));
+            return p.into_string().map_err(|_| anyhow::anyhow!("{PASSPHRASE_ENV} is not valid UTF-8"));
         }
         if self.out.script || !std::io::stdin().is_terminal() {
             bail!(
@@ -113,13 +98,10 @@ impl Context {
             return Ok(value);
         }
         if !std::io::stdin().is_terminal() {
-            return read_stdin_line()
-                .with_context(|| format!("reading {prompt} from standard input"));
+            return read_stdin_line().with_context(|| format!("reading {prompt} from standard input"));
         }
         if self.out.script {
-            bail!(
-                "{prompt} is needed: set {env} or pipe it on standard input (no prompt in script mode)"
-            );
+            bail!("{prompt} is needed: set {env} or pipe it on standard input (no prompt in script mode)");
         }
         Ok(rpassword::prompt_password(format!("{prompt}: "))?)
     }
@@ -132,9 +114,7 @@ impl Context {
             }
             _ => {
                 let mut buf = Vec::new();
-                std::io::stdin()
-                    .read_to_end(&mut buf)
-                    .context("cannot read standard input")?;
+                std::io::stdin().read_to_end(&mut buf).context("cannot read standard input")?;
                 Ok(buf)
             }
         }
@@ -173,23 +153,11 @@ impl Context {
         value: &T,
         force: bool,
     ) -> anyhow::Result<()> {
-        let saved = if force {
-            self.store.replace(kind, path, value)?
-        } else {
-            self.store.create(kind, path, value)?
-        };
-        let verb = if saved == descriptors::Saved::Unchanged {
-            "Already imported"
-        } else {
-            "Imported"
-        };
+        let saved =
+            if force { self.store.replace(kind, path, value)? } else { self.store.create(kind, path, value)? };
+        let verb = if saved == descriptors::Saved::Unchanged { "Already imported" } else { "Imported" };
         let label = kind.to_string();
-        self.out.report(
-            "imported",
-            &label,
-            shown,
-            &format!("{verb} {label} \"{shown}\"."),
-        );
+        self.out.report("imported", &label, shown, &format!("{verb} {label} \"{shown}\"."));
         Ok(())
     }
 }
@@ -227,6 +195,5 @@ fn login_name() -> Option<String> {
 
 /// Parse a JSON descriptor given on input, naming its kind on failure.
 pub fn parse_input<T: serde::de::DeserializeOwned>(kind: Kind, bytes: &[u8]) -> anyhow::Result<T> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| anyhow::anyhow!("the input is not a valid {kind} descriptor: {e}"))
+    serde_json::from_slice(bytes).map_err(|e| anyhow::anyhow!("the input is not a valid {kind} descriptor: {e}"))
 }

@@ -82,50 +82,32 @@ pub fn run(ctx: &Context, mode: CredentialsMode) -> anyhow::Result<()> {
 fn add(ctx: &Context, args: AddArgs) -> anyhow::Result<()> {
     names::check("credentials", &args.name)?;
     let credentials = if args.aws {
-        let id = args
-            .access_key_id
-            .ok_or_else(|| usage("credentials add", "--aws needs --access-key-id ID"))?;
+        let id = args.access_key_id.ok_or_else(|| usage("credentials add", "--aws needs --access-key-id ID"))?;
         if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
             bail!("invalid access key id \"{id}\": expected letters and digits");
         }
         let secret = ctx.secret("AWS_SECRET_ACCESS_KEY", "AWS secret access key")?;
-        Credentials::Aws {
-            name: args.name.clone(),
-            access_key_id: id,
-            secret_access_key: secret.trim().to_string(),
-        }
+        Credentials::Aws { name: args.name.clone(), access_key_id: id, secret_access_key: secret.trim().to_string() }
     } else {
         let key = match &args.key_file {
-            Some(path) => std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read \"{}\"", path.display()))?,
-            None => String::from_utf8(ctx.read_input(None)?)
-                .context("the service account key is not UTF-8")?,
+            Some(path) => {
+                std::fs::read_to_string(path).with_context(|| format!("cannot read \"{}\"", path.display()))?
+            }
+            None => String::from_utf8(ctx.read_input(None)?).context("the service account key is not UTF-8")?,
         };
-        serde_json::from_str::<serde_json::Value>(&key)
-            .context("the service account key is not JSON")?;
-        Credentials::Gcs {
-            name: args.name.clone(),
-            service_account_key: key,
-        }
+        serde_json::from_str::<serde_json::Value>(&key).context("the service account key is not JSON")?;
+        Credentials::Gcs { name: args.name.clone(), service_account_key: key }
     };
     let path = format!("{}/{}", credentials.service(), args.name);
     if ctx.store.exists(Kind::Credentials, &path) {
-        bail!(
-            "{} credentials \"{}\" already exist (delete them first)",
-            credentials.service(),
-            args.name
-        );
+        bail!("{} credentials \"{}\" already exist (delete them first)", credentials.service(), args.name);
     }
     ctx.store.create(Kind::Credentials, &path, &credentials)?;
     ctx.out.report(
         "saved",
         "credentials",
         &path,
-        &format!(
-            "Locally saved {} credentials \"{}\".",
-            credentials.service(),
-            args.name
-        ),
+        &format!("Locally saved {} credentials \"{}\".", credentials.service(), args.name),
     );
     Ok(())
 }
@@ -134,9 +116,8 @@ fn list(ctx: &Context, args: ServiceArgs) -> anyhow::Result<()> {
     let all = !args.aws && !args.gcs;
     for path in ctx.store.list(Kind::Credentials, None)? {
         let credentials: Credentials = ctx.store.load(Kind::Credentials, &path)?;
-        let wanted = all
-            || (args.aws && credentials.service() == "aws")
-            || (args.gcs && credentials.service() == "gcs");
+        let wanted =
+            all || (args.aws && credentials.service() == "aws") || (args.gcs && credentials.service() == "gcs");
         if !wanted {
             continue;
         }
@@ -144,8 +125,7 @@ fn list(ctx: &Context, args: ServiceArgs) -> anyhow::Result<()> {
         if let Credentials::Aws { access_key_id, .. } = &credentials {
             value["access_key_id"] = json!(access_key_id);
         }
-        ctx.out
-            .item(&format!("{path}: {}", credentials.summary()), &value);
+        ctx.out.item(&format!("{path}: {}", credentials.summary()), &value);
     }
     Ok(())
 }
@@ -165,11 +145,7 @@ fn delete(ctx: &Context, args: DeleteArgs) -> anyhow::Result<()> {
             _ => false,
         };
         if uses {
-            bail!(
-                "{service} credentials \"{}\" are used by silo \"{}\": delete the silo first",
-                args.name,
-                silo.name
-            );
+            bail!("{service} credentials \"{}\" are used by silo \"{}\": delete the silo first", args.name, silo.name);
         }
     }
     ctx.store.delete(Kind::Credentials, &path)?;

@@ -23,10 +23,7 @@ pub fn completion(shell: Shell) -> (String, Vec<u8>) {
 
 /// Every completion file.
 pub fn completions() -> Vec<(String, Vec<u8>)> {
-    [Shell::Bash, Shell::Zsh, Shell::Fish]
-        .into_iter()
-        .map(completion)
-        .collect()
+    [Shell::Bash, Shell::Zsh, Shell::Fish].into_iter().map(completion).collect()
 }
 
 /// One man page per command, object and mode: `infinit.1`,
@@ -39,16 +36,9 @@ pub fn man_pages() -> std::io::Result<Vec<(String, Vec<u8>)>> {
     Ok(pages)
 }
 
-fn render(
-    cmd: &clap::Command,
-    full_name: &str,
-    pages: &mut Vec<(String, Vec<u8>)>,
-) -> std::io::Result<()> {
+fn render(cmd: &clap::Command, full_name: &str, pages: &mut Vec<(String, Vec<u8>)>) -> std::io::Result<()> {
     let mut buf = Vec::new();
-    let page = cmd
-        .clone()
-        .name(full_name.to_string())
-        .bin_name(full_name.replace('-', " "));
+    let page = cmd.clone().name(full_name.to_string()).bin_name(full_name.replace('-', " "));
     clap_mangen::Man::new(page).render(&mut buf)?;
     pages.push((format!("{full_name}.1"), buf));
     for sub in cmd.get_subcommands() {

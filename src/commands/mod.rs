@@ -2,6 +2,7 @@
 //! them by calling into `descriptors` (and later `runtime`), then renders
 //! the result through [`output::Output`].
 
+pub mod cluster;
 pub mod context;
 pub mod credentials;
 pub mod generated;
@@ -34,11 +35,7 @@ pub struct UsageError {
 
 /// Build a usage error pointing at `infinit <object> <mode> --help`.
 pub fn usage(object_mode: &str, message: impl Into<String>) -> anyhow::Error {
-    UsageError {
-        message: message.into(),
-        help: format!("infinit {object_mode} --help"),
-    }
-    .into()
+    UsageError { message: message.into(), help: format!("infinit {object_mode} --help") }.into()
 }
 
 /// Parse `args`, run the command and return the process exit code.
@@ -74,5 +71,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Object::Network(mode) => network::run(&ctx, mode),
         Object::Passport(mode) => passport::run(&ctx, mode),
         Object::Volume(mode) => volume::run(&ctx, mode),
+        Object::Cluster(mode) => cluster::run(&ctx, mode),
     }
 }

@@ -132,9 +132,7 @@ pub fn run(ctx: &Context, mode: NetworkMode) -> anyhow::Result<()> {
 }
 
 fn qualified(ctx: &Context, name: &NameArg, mode: &str) -> anyhow::Result<String> {
-    let name = name
-        .get()
-        .ok_or_else(|| usage(mode, "the network name is required: --name NAME"))?;
+    let name = name.get().ok_or_else(|| usage(mode, "the network name is required: --name NAME"))?;
     ctx.qualify("network", name)
 }
 
@@ -159,9 +157,9 @@ pub fn linked(ctx: &Context, user: &str, network: &str) -> anyhow::Result<Option
 
 fn check_peers(peers: &[String]) -> anyhow::Result<()> {
     for peer in peers {
-        let ok = peer.rsplit_once(':').is_some_and(|(host, port)| {
-            !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
-        });
+        let ok = peer
+            .rsplit_once(':')
+            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0));
         if !ok {
             bail!("invalid peer \"{peer}\": expected HOST:PORT");
         }
@@ -178,6 +176,20 @@ fn check_silos(ctx: &Context, silos: &[String]) -> anyhow::Result<()> {
 
 fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
     let name = qualified(ctx, &args.name, "network create")?;
+    check_peers(&args.peers)?;
+    let settings = NetworkSettings {
+        description: args.description,
+        replication_factor: args.replication_factor,
+        overlay: args.overlay,
+        eviction_delay: units::format_duration(args.eviction_delay),
+        peers: args.peers,
+    };
+    create_owned(ctx, &name, settings, args.silos)
+}
+
+/// Create network `name` owned by the acting user, link it with `silos` and report.
+pub fn create_owned(ctx: &Context, name: &str, settings: NetworkSettings, silos: Vec<String>) -> anyhow::Result<()> {
+    let name = name.to_string();
     let (user, keys) = ctx.my_keys()?;
     if !name.starts_with(&format!("{}/", user.name)) {
         bail!(
@@ -188,46 +200,25 @@ fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
     if ctx.store.exists(Kind::Network, &name) {
         bail!("network \"{name}\" already exists");
     }
-    check_silos(ctx, &args.silos)?;
-    check_peers(&args.peers)?;
-    let settings = NetworkSettings {
-        description: args.description,
-        replication_factor: args.replication_factor,
-        overlay: args.overlay,
-        eviction_delay: units::format_duration(args.eviction_delay),
-        peers: args.peers,
-    };
+    check_silos(ctx, &silos)?;
     let network = Network::new(&name, settings, &keys)?;
-    let all = Rights {
-        allow_write: true,
-        allow_storage: true,
-        allow_create_passport: true,
-    };
+    let all = Rights { allow_write: true, allow_storage: true, allow_create_passport: true };
     let passport = Passport::sign(&network, &user.name, user.public_key, all, &keys, None)?;
     let link = LinkedNetwork {
         network: name.clone(),
         user: user.name.clone(),
         node: NodeIdentity::generate(&name, &keys)?,
         passport,
-        silos: args.silos,
+        silos,
     };
     ctx.store.create(Kind::Network, &name, &network)?;
-    ctx.store
-        .create(Kind::LinkedNetwork, &format!("{}/{name}", user.name), &link)?;
-    ctx.out.report(
-        "saved",
-        "network",
-        &name,
-        &format!("Locally saved network \"{name}\"."),
-    );
+    ctx.store.create(Kind::LinkedNetwork, &format!("{}/{name}", user.name), &link)?;
+    ctx.out.report("saved", "network", &name, &format!("Locally saved network \"{name}\"."));
     ctx.out.report(
         "linked",
         "network",
         &name,
-        &format!(
-            "Linked network \"{name}\" to this device for user \"{}\".",
-            user.name
-        ),
+        &format!("Linked network \"{name}\" to this device for user \"{}\".", user.name),
     );
     Ok(())
 }
@@ -243,11 +234,7 @@ fn link(ctx: &Context, args: LinkArgs) -> anyhow::Result<()> {
         );
     }
     let passport = if network.owner == user.public_key {
-        let all = Rights {
-            allow_write: true,
-            allow_storage: true,
-            allow_create_passport: true,
-        };
+        let all = Rights { allow_write: true, allow_storage: true, allow_create_passport: true };
         Passport::sign(&network, &user.name, user.public_key, all, &keys, None)?
     } else {
         let path = format!("{name}/{}", user.name);
@@ -261,10 +248,7 @@ fn link(ctx: &Context, args: LinkArgs) -> anyhow::Result<()> {
         let passport: Passport = ctx.store.load(Kind::Passport, &path)?;
         passport.verify(&network)?;
         if passport.user != user.public_key {
-            bail!(
-                "the passport for \"{}\" on \"{name}\" was issued to a different key",
-                user.name
-            );
+            bail!("the passport for \"{}\" on \"{name}\" was issued to a different key", user.name);
         }
         passport
     };
@@ -282,53 +266,34 @@ fn link(ctx: &Context, args: LinkArgs) -> anyhow::Result<()> {
         passport,
         silos: args.silos,
     };
-    ctx.store
-        .create(Kind::LinkedNetwork, &format!("{}/{name}", user.name), &link)?;
+    ctx.store.create(Kind::LinkedNetwork, &format!("{}/{name}", user.name), &link)?;
     ctx.out.report(
         "linked",
         "network",
         &name,
-        &format!(
-            "Linked network \"{name}\" to this device for user \"{}\".",
-            user.name
-        ),
+        &format!("Linked network \"{name}\" to this device for user \"{}\".", user.name),
     );
     Ok(())
 }
 
 fn unlink(ctx: &Context, args: NameOnly) -> anyhow::Result<()> {
     let name = qualified(ctx, &args.name, "network unlink")?;
-    if !ctx
-        .store
-        .delete(Kind::LinkedNetwork, &format!("{}/{name}", ctx.as_user))?
-    {
-        bail!(
-            "network \"{name}\" is not linked to this device for user \"{}\"",
-            ctx.as_user
-        );
+    if !ctx.store.delete(Kind::LinkedNetwork, &format!("{}/{name}", ctx.as_user))? {
+        bail!("network \"{name}\" is not linked to this device for user \"{}\"", ctx.as_user);
     }
     remove_state(ctx, &ctx.as_user, &name)?;
     ctx.out.report(
         "unlinked",
         "network",
         &name,
-        &format!(
-            "Unlinked network \"{name}\" from this device for user \"{}\".",
-            ctx.as_user
-        ),
+        &format!("Unlinked network \"{name}\" from this device for user \"{}\".", ctx.as_user),
     );
     Ok(())
 }
 
 /// Remove the node state a link kept (caches, journals) for `user` on `network`.
 fn remove_state(ctx: &Context, user: &str, network: &str) -> anyhow::Result<()> {
-    let dir = ctx
-        .store
-        .home
-        .state
-        .join("networks")
-        .join(user)
-        .join(network);
+    let dir = ctx.store.home.state.join("networks").join(user).join(network);
     match std::fs::remove_dir_all(&dir) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -340,11 +305,7 @@ fn list(ctx: &Context) -> anyhow::Result<()> {
     for name in ctx.store.list(Kind::Network, None)? {
         let network = load(ctx, &name)?;
         let is_linked = linked(ctx, &ctx.as_user, &name)?.is_some();
-        let description = network
-            .description
-            .as_deref()
-            .map(|d| format!(" \"{d}\""))
-            .unwrap_or_default();
+        let description = network.description.as_deref().map(|d| format!(" \"{d}\"")).unwrap_or_default();
         let mut value = json!({
             "name": name,
             "linked": is_linked,
@@ -355,8 +316,7 @@ fn list(ctx: &Context) -> anyhow::Result<()> {
             value["description"] = json!(d);
         }
         let state = if is_linked { "linked" } else { "not linked" };
-        ctx.out
-            .item(&format!("{name}{description}: {state}"), &value);
+        ctx.out.item(&format!("{name}{description}: {state}"), &value);
     }
     Ok(())
 }
@@ -364,13 +324,7 @@ fn list(ctx: &Context) -> anyhow::Result<()> {
 fn export(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
     let name = qualified(ctx, &args.name, "network export")?;
     let network = load(ctx, &name)?;
-    ctx.export(
-        "network",
-        &name,
-        &network,
-        args.output.output.as_deref(),
-        false,
-    )?;
+    ctx.export("network", &name, &network, args.output.output.as_deref(), false)?;
     Ok(())
 }
 
@@ -382,9 +336,7 @@ fn import(ctx: &Context, args: InputArg) -> anyhow::Result<()> {
         && let Ok(old) = ctx.store.load::<Network>(Kind::Network, &name)
         && old.owner != network.owner
     {
-        bail!(
-            "network \"{name}\": the import has a different owner than the local copy; refusing to replace it"
-        );
+        bail!("network \"{name}\": the import has a different owner than the local copy; refusing to replace it");
     }
     ctx.import(Kind::Network, &name, &name, &network, args.force)
 }
@@ -412,12 +364,7 @@ fn update(ctx: &Context, args: UpdateArgs) -> anyhow::Result<()> {
     }
     network.apply(settings, &keys)?;
     ctx.store.replace(Kind::Network, &name, &network)?;
-    ctx.out.report(
-        "updated",
-        "network",
-        &name,
-        &format!("Locally updated network \"{name}\"."),
-    );
+    ctx.out.report("updated", "network", &name, &format!("Locally updated network \"{name}\"."));
     Ok(())
 }
 
@@ -433,10 +380,7 @@ fn delete(ctx: &Context, args: DeleteArgs) -> anyhow::Result<()> {
         .filter(|l| l.split_once('/').is_some_and(|(_, n)| n == name))
         .collect();
     if !links.is_empty() && !args.unlink {
-        let users: Vec<&str> = links
-            .iter()
-            .filter_map(|l| l.split_once('/').map(|(u, _)| u))
-            .collect();
+        let users: Vec<&str> = links.iter().filter_map(|l| l.split_once('/').map(|(u, _)| u)).collect();
         bail!(
             "network \"{name}\" is still linked on this device by {}: unlink it first or add --unlink",
             users.join(", ")
@@ -446,12 +390,7 @@ fn delete(ctx: &Context, args: DeleteArgs) -> anyhow::Result<()> {
         ctx.store.delete(Kind::LinkedNetwork, link)?;
         if let Some((user, _)) = link.split_once('/') {
             remove_state(ctx, user, &name)?;
-            ctx.out.report(
-                "unlinked",
-                "network",
-                &name,
-                &format!("Unlinked network \"{name}\" for user \"{user}\"."),
-            );
+            ctx.out.report("unlinked", "network", &name, &format!("Unlinked network \"{name}\" for user \"{user}\"."));
         }
     }
     if args.purge {
@@ -460,32 +399,17 @@ fn delete(ctx: &Context, args: DeleteArgs) -> anyhow::Result<()> {
             // Name it as every other passport report does: `owner/network: user`.
             let holder = passport.rsplit('/').next().unwrap_or_default();
             let shown = format!("{name}: {holder}");
-            ctx.out.report(
-                "deleted",
-                "passport",
-                &shown,
-                &format!("Locally deleted passport \"{shown}\"."),
-            );
+            ctx.out.report("deleted", "passport", &shown, &format!("Locally deleted passport \"{shown}\"."));
         }
         for volume in ctx.store.list(Kind::Volume, None)? {
             let v: Volume = ctx.store.load(Kind::Volume, &volume)?;
             if v.network == name {
                 ctx.store.delete(Kind::Volume, &volume)?;
-                ctx.out.report(
-                    "deleted",
-                    "volume",
-                    &volume,
-                    &format!("Locally deleted volume \"{volume}\"."),
-                );
+                ctx.out.report("deleted", "volume", &volume, &format!("Locally deleted volume \"{volume}\"."));
             }
         }
     }
     ctx.store.delete(Kind::Network, &name)?;
-    ctx.out.report(
-        "deleted",
-        "network",
-        &name,
-        &format!("Locally deleted network \"{name}\"."),
-    );
+    ctx.out.report("deleted", "network", &name, &format!("Locally deleted network \"{name}\"."));
     Ok(())
 }

@@ -77,31 +77,17 @@ pub fn run(ctx: &Context, mode: PassportMode) -> anyhow::Result<()> {
         PassportMode::Export(args) => {
             let (network, user) = target(ctx, &args.target)?;
             let passport = load(ctx, &network, &user)?;
-            ctx.export(
-                "passport",
-                &passport.display(),
-                &passport,
-                args.output.output.as_deref(),
-                false,
-            )?;
+            ctx.export("passport", &passport.display(), &passport, args.output.output.as_deref(), false)?;
             Ok(())
         }
         PassportMode::Import(args) => import(ctx, args),
         PassportMode::Delete(args) => {
             let (network, user) = target(ctx, &args)?;
-            if !ctx
-                .store
-                .delete(Kind::Passport, &format!("{network}/{user}"))?
-            {
+            if !ctx.store.delete(Kind::Passport, &format!("{network}/{user}"))? {
                 bail!("passport \"{network}: {user}\" does not exist");
             }
             let shown = format!("{network}: {user}");
-            ctx.out.report(
-                "deleted",
-                "passport",
-                &shown,
-                &format!("Locally deleted passport \"{shown}\"."),
-            );
+            ctx.out.report("deleted", "passport", &shown, &format!("Locally deleted passport \"{shown}\"."));
             Ok(())
         }
     }
@@ -148,41 +134,21 @@ fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
         allow_storage: !args.deny_storage,
         allow_create_passport: args.allow_create_passport,
     };
-    let passport = Passport::sign(
-        &network,
-        &holder.name,
-        holder.public_key,
-        rights,
-        &keys,
-        delegation.as_ref(),
-    )?;
+    let passport = Passport::sign(&network, &holder.name, holder.public_key, rights, &keys, delegation.as_ref())?;
     if delegation.is_some() && !ctx.out.script {
         eprintln!(
             "infinit: note: passport signed by delegate \"{}\"; it carries the delegate's own passport as proof",
             signer.name
         );
     }
-    ctx.store.create(
-        Kind::Passport,
-        &format!("{name}/{}", holder.name),
-        &passport,
-    )?;
+    ctx.store.create(Kind::Passport, &format!("{name}/{}", holder.name), &passport)?;
     let shown = passport.display();
-    ctx.out.report(
-        "saved",
-        "passport",
-        &shown,
-        &format!("Locally saved passport \"{shown}\"."),
-    );
+    ctx.out.report("saved", "passport", &shown, &format!("Locally saved passport \"{shown}\"."));
     Ok(())
 }
 
 fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
-    let prefix = args
-        .network
-        .as_deref()
-        .map(|n| ctx.qualify("network", n))
-        .transpose()?;
+    let prefix = args.network.as_deref().map(|n| ctx.qualify("network", n)).transpose()?;
     for path in ctx.store.list(Kind::Passport, prefix.as_deref())? {
         let Some((network, user)) = path.rsplit_once('/') else {
             continue;
@@ -198,21 +164,14 @@ fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
         if let Some(c) = passport.certifier {
             value["certifier"] = json!(c.short_hash());
         }
-        let mut rights = vec![if passport.allow_write {
-            "read-write"
-        } else {
-            "read-only"
-        }];
+        let mut rights = vec![if passport.allow_write { "read-write" } else { "read-only" }];
         if passport.allow_storage {
             rights.push("storage");
         }
         if passport.allow_create_passport {
             rights.push("may create passports");
         }
-        ctx.out.item(
-            &format!("{}: {}", passport.display(), rights.join(", ")),
-            &value,
-        );
+        ctx.out.item(&format!("{}: {}", passport.display(), rights.join(", ")), &value);
     }
     Ok(())
 }
@@ -233,19 +192,9 @@ fn import(ctx: &Context, args: InputArg) -> anyhow::Result<()> {
     if let Ok(local) = ctx.user(&passport.user_name)
         && local.public_key != passport.user
     {
-        bail!(
-            "passport \"{}\" was issued to a different key than local user \"{}\"",
-            passport.display(),
-            local.name
-        );
+        bail!("passport \"{}\" was issued to a different key than local user \"{}\"", passport.display(), local.name);
     }
     let path = format!("{}/{}", passport.network, passport.user_name);
-    ctx.import(
-        Kind::Passport,
-        &passport.display(),
-        &path,
-        &passport,
-        args.force,
-    )?;
+    ctx.import(Kind::Passport, &passport.display(), &path, &passport, args.force)?;
     Ok(())
 }

@@ -33,13 +33,28 @@ pub struct RunArgs {
     fuse_options: Vec<String>,
 }
 
+/// How to serve a volume, beyond its stored defaults.
+#[derive(Debug, Default)]
+pub struct Serve {
+    /// Mountpoint overriding the stored one.
+    pub mountpoint: Option<PathBuf>,
+    /// Read-only override.
+    pub readonly: Option<bool>,
+    /// Extra FUSE options.
+    pub fuse_options: Vec<String>,
+}
+
 /// Run the volume named in `args`.
 pub fn run(ctx: &Context, args: RunArgs, mode: &str) -> anyhow::Result<()> {
-    let name = args
-        .name
-        .get()
-        .ok_or_else(|| usage(mode, "the volume name is required: --name NAME"))?;
+    let name = args.name.get().ok_or_else(|| usage(mode, "the volume name is required: --name NAME"))?;
     let name = ctx.qualify("volume", name)?;
+    let serve_args = Serve { mountpoint: args.mountpoint, readonly: args.readonly, fuse_options: args.fuse_options };
+    serve(ctx, &name, serve_args, mode)
+}
+
+/// Serve volume `name` (qualified) until stopped.
+pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Result<()> {
+    let name = name.to_string();
     let descriptor = volume::load(ctx, &name)?;
     let network = network::load(ctx, &descriptor.network)?;
     let (user, keys) = ctx.my_keys()?;
@@ -65,38 +80,16 @@ pub fn run(ctx: &Context, args: RunArgs, mode: &str) -> anyhow::Result<()> {
     };
     let silo = silo::load(ctx, &silo_name)?;
     let spec = match silo.backend {
-        SiloBackend::Filesystem { path } => SiloSpec::Filesystem {
-            name: silo.name,
-            path,
-            capacity: silo.capacity,
-        },
-        SiloBackend::Memory => SiloSpec::Memory {
-            name: silo.name,
-            capacity: silo.capacity,
-        },
-        other => bail!(
-            "silo \"{silo_name}\": {} silos cannot be served yet",
-            other.type_name()
-        ),
+        SiloBackend::Filesystem { path } => SiloSpec::Filesystem { name: silo.name, path, capacity: silo.capacity },
+        SiloBackend::Memory => SiloSpec::Memory { name: silo.name, capacity: silo.capacity },
+        other => bail!("silo \"{silo_name}\": {} silos cannot be served yet", other.type_name()),
     };
     let mountpoint = args
         .mountpoint
         .or(descriptor.mount_options.mountpoint.clone())
-        .ok_or_else(|| {
-            usage(
-                mode,
-                format!("volume \"{name}\" has no stored mountpoint: give --mountpoint DIR"),
-            )
-        })?;
-    let readonly = args
-        .readonly
-        .or(descriptor.mount_options.readonly)
-        .unwrap_or(false);
-    let settings = MountSettings {
-        readonly,
-        fuse_options: args.fuse_options,
-        fsname: format!("infinit:{name}"),
-    };
+        .ok_or_else(|| usage(mode, format!("volume \"{name}\" has no stored mountpoint: give --mountpoint DIR")))?;
+    let readonly = args.readonly.or(descriptor.mount_options.readonly).unwrap_or(false);
+    let settings = MountSettings { readonly, fuse_options: args.fuse_options, fsname: format!("infinit:{name}") };
     let creator = descriptor.owner == user.public_key;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -128,12 +121,7 @@ pub fn run(ctx: &Context, args: RunArgs, mode: &str) -> anyhow::Result<()> {
     });
     mountpoint.cleanup();
     served?;
-    ctx.out.report(
-        "stopped",
-        "volume",
-        &name,
-        &format!("Unmounted volume \"{name}\"."),
-    );
+    ctx.out.report("stopped", "volume", &name, &format!("Unmounted volume \"{name}\"."));
     Ok(())
 }
 

@@ -139,9 +139,7 @@ pub fn run(ctx: &Context, mode: SiloMode) -> anyhow::Result<()> {
 }
 
 fn required(name: &NameArg, mode: &str) -> anyhow::Result<String> {
-    let name = name
-        .get()
-        .ok_or_else(|| usage(mode, "the silo name is required: --name NAME"))?;
+    let name = name.get().ok_or_else(|| usage(mode, "the silo name is required: --name NAME"))?;
     names::check("silo", name)?;
     Ok(name.to_string())
 }
@@ -161,33 +159,21 @@ fn create(ctx: &Context, kind: SiloType) -> anyhow::Result<()> {
     };
     // Everything is checked before anything is written (the folder included).
     let name = required(&common.name, &format!("silo create {type_name}"))?;
-    let capacity = common
-        .capacity
-        .as_deref()
-        .map(units::parse_capacity)
-        .transpose()
-        .map_err(anyhow::Error::msg)?;
+    let capacity = common.capacity.as_deref().map(units::parse_capacity).transpose().map_err(anyhow::Error::msg)?;
     let description = common.description.clone();
     if ctx.store.exists(Kind::Silo, &name) {
         bail!("silo \"{name}\" already exists");
     }
     let backend = match kind {
         SiloType::Filesystem(args) => {
-            let path = args
-                .path
-                .unwrap_or_else(|| ctx.store.home.data.join("blocks").join(&name));
-            SiloBackend::Filesystem {
-                path: prepare_folder(&path)?,
-            }
+            let path = args.path.unwrap_or_else(|| ctx.store.home.data.join("blocks").join(&name));
+            SiloBackend::Filesystem { path: prepare_folder(&path)? }
         }
         SiloType::Memory(_) => SiloBackend::Memory,
         SiloType::S3(args) => {
             credentials_exist(ctx, "aws", &args.credentials)?;
             if !(args.endpoint.starts_with("http://") || args.endpoint.starts_with("https://")) {
-                bail!(
-                    "invalid endpoint \"{}\": expected an http:// or https:// URL",
-                    args.endpoint
-                );
+                bail!("invalid endpoint \"{}\": expected an http:// or https:// URL", args.endpoint);
             }
             let folder = args.folder.unwrap_or_else(|| format!("{name}_blocks"));
             SiloBackend::S3 {
@@ -201,88 +187,54 @@ fn create(ctx: &Context, kind: SiloType) -> anyhow::Result<()> {
         SiloType::Gcs(args) => {
             credentials_exist(ctx, "gcs", &args.credentials)?;
             let folder = args.folder.unwrap_or_else(|| format!("{name}_blocks"));
-            SiloBackend::Gcs {
-                bucket: args.bucket,
-                credentials: args.credentials,
-                folder,
-            }
+            SiloBackend::Gcs { bucket: args.bucket, credentials: args.credentials, folder }
         }
     };
-    let silo = Silo {
-        name: name.clone(),
-        description,
-        capacity,
-        backend,
-    };
-    ctx.store.create(Kind::Silo, &name, &silo)?;
-    ctx.out.report(
-        "saved",
-        "silo",
-        &name,
-        &format!("Locally saved silo \"{name}\"."),
-    );
+    save_new(ctx, Silo { name, description, capacity, backend })
+}
+
+/// Save a new silo descriptor and report it.
+pub fn save_new(ctx: &Context, silo: Silo) -> anyhow::Result<()> {
+    ctx.store.create(Kind::Silo, &silo.name, &silo)?;
+    ctx.out.report("saved", "silo", &silo.name, &format!("Locally saved silo \"{}\".", silo.name));
     Ok(())
 }
 
 /// Create `path` if needed, prove it writable and return its absolute form.
-fn prepare_folder(path: &Path) -> anyhow::Result<PathBuf> {
+pub fn prepare_folder(path: &Path) -> anyhow::Result<PathBuf> {
     if path.exists() && !path.is_dir() {
-        bail!(
-            "silo path \"{}\" exists and is not a folder",
-            path.display()
-        );
+        bail!("silo path \"{}\" exists and is not a folder", path.display());
     }
-    std::fs::create_dir_all(path)
-        .with_context(|| format!("cannot create silo folder \"{}\"", path.display()))?;
-    let path = path
-        .canonicalize()
-        .with_context(|| format!("cannot resolve \"{}\"", path.display()))?;
+    std::fs::create_dir_all(path).with_context(|| format!("cannot create silo folder \"{}\"", path.display()))?;
+    let path = path.canonicalize().with_context(|| format!("cannot resolve \"{}\"", path.display()))?;
     let probe = path.join(format!(".infinit-write-probe.{}", std::process::id()));
-    std::fs::write(&probe, b"probe")
-        .with_context(|| format!("silo folder \"{}\" is not writable", path.display()))?;
+    std::fs::write(&probe, b"probe").with_context(|| format!("silo folder \"{}\" is not writable", path.display()))?;
     let _ = std::fs::remove_file(&probe);
     Ok(path)
 }
 
 fn credentials_exist(ctx: &Context, service: &str, name: &str) -> anyhow::Result<()> {
     names::check("credentials", name)?;
-    if !ctx
-        .store
-        .exists(Kind::Credentials, &format!("{service}/{name}"))
-    {
+    if !ctx.store.exists(Kind::Credentials, &format!("{service}/{name}")) {
         bail!(
             "{service} credentials \"{name}\" do not exist (add them with: infinit credentials add --{service} --name {name})"
         );
     }
-    let _: Credentials = ctx
-        .store
-        .load(Kind::Credentials, &format!("{service}/{name}"))?;
+    let _: Credentials = ctx.store.load(Kind::Credentials, &format!("{service}/{name}"))?;
     Ok(())
 }
 
 fn list(ctx: &Context) -> anyhow::Result<()> {
     for name in ctx.store.list(Kind::Silo, None)? {
         let silo = load(ctx, &name)?;
-        let capacity = silo
-            .capacity
-            .map(units::format_capacity)
-            .unwrap_or_else(|| "unlimited".into());
+        let capacity = silo.capacity.map(units::format_capacity).unwrap_or_else(|| "unlimited".into());
         let place = match &silo.backend {
             SiloBackend::Filesystem { path } => format!("filesystem at {}", path.display()),
             SiloBackend::Memory => "memory".into(),
-            SiloBackend::S3 {
-                endpoint,
-                bucket,
-                folder,
-                ..
-            } => format!("s3 {endpoint}/{bucket}/{folder}"),
+            SiloBackend::S3 { endpoint, bucket, folder, .. } => format!("s3 {endpoint}/{bucket}/{folder}"),
             SiloBackend::Gcs { bucket, folder, .. } => format!("gcs {bucket}/{folder}"),
         };
-        let description = silo
-            .description
-            .as_deref()
-            .map(|d| format!(" \"{d}\""))
-            .unwrap_or_default();
+        let description = silo.description.as_deref().map(|d| format!(" \"{d}\"")).unwrap_or_default();
         let mut value = json!({"name": name, "type": silo.backend.type_name()});
         if let Some(c) = silo.capacity {
             value["capacity"] = json!(c);
@@ -290,8 +242,7 @@ fn list(ctx: &Context) -> anyhow::Result<()> {
         if let Some(d) = &silo.description {
             value["description"] = json!(d);
         }
-        ctx.out
-            .item(&format!("{name}{description}: {place}, {capacity}"), &value);
+        ctx.out.item(&format!("{name}{description}: {place}, {capacity}"), &value);
     }
     Ok(())
 }
@@ -301,11 +252,7 @@ fn import(ctx: &Context, args: InputArg) -> anyhow::Result<()> {
     names::check("silo", &silo.name)?;
     match &silo.backend {
         SiloBackend::Filesystem { path } if !path.is_absolute() => {
-            bail!(
-                "silo \"{}\": the folder \"{}\" must be an absolute path",
-                silo.name,
-                path.display()
-            )
+            bail!("silo \"{}\": the folder \"{}\" must be an absolute path", silo.name, path.display())
         }
         SiloBackend::S3 { credentials, .. } | SiloBackend::Gcs { credentials, .. } => {
             names::check("credentials", credentials)?
@@ -342,10 +289,7 @@ fn delete(ctx: &Context, args: DeleteArgs) -> anyhow::Result<()> {
     }
     if args.clear_content {
         let SiloBackend::Filesystem { path } = &silo.backend else {
-            bail!(
-                "--clear-content only applies to filesystem silos; \"{name}\" is {}",
-                silo.backend.type_name()
-            );
+            bail!("--clear-content only applies to filesystem silos; \"{name}\" is {}", silo.backend.type_name());
         };
         match std::fs::remove_dir_all(path) {
             Ok(()) => {}
@@ -358,18 +302,10 @@ fn delete(ctx: &Context, args: DeleteArgs) -> anyhow::Result<()> {
             "cleared",
             "silo",
             &name,
-            &format!(
-                "Erased the content of silo \"{name}\" in \"{}\".",
-                path.display()
-            ),
+            &format!("Erased the content of silo \"{name}\" in \"{}\".", path.display()),
         );
     }
     ctx.store.delete(Kind::Silo, &name)?;
-    ctx.out.report(
-        "deleted",
-        "silo",
-        &name,
-        &format!("Locally deleted silo \"{name}\"."),
-    );
+    ctx.out.report("deleted", "silo", &name, &format!("Locally deleted silo \"{name}\"."));
     Ok(())
 }

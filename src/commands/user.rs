@@ -102,15 +102,20 @@ fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
     } else {
         std::env::var(PASSPHRASE_ENV).ok().filter(|p| !p.is_empty())
     };
+    create_user(ctx, &name, args.description, passphrase.as_deref())
+}
+
+/// Generate and save user `name` (plain 0600 keys unless `passphrase`), and report.
+pub fn create_user(
+    ctx: &Context,
+    name: &str,
+    description: Option<String>,
+    passphrase: Option<&str>,
+) -> anyhow::Result<()> {
     let keys = KeyPair::generate()?;
-    let user = User::new(&name, args.description, &keys, passphrase.as_deref())?;
-    ctx.store.create(Kind::User, &name, &user)?;
-    ctx.out.report(
-        "saved",
-        "user",
-        &name,
-        &format!("Locally saved user \"{name}\"."),
-    );
+    let user = User::new(name, description, &keys, passphrase)?;
+    ctx.store.create(Kind::User, name, &user)?;
+    ctx.out.report("saved", "user", name, &format!("Locally saved user \"{name}\"."));
     Ok(())
 }
 
@@ -121,9 +126,7 @@ fn new_passphrase(ctx: &Context) -> anyhow::Result<String> {
         return Ok(p);
     }
     if ctx.out.script || !std::io::stdin().is_terminal() {
-        bail!(
-            "--passphrase prompts on a terminal: in scripts use --passphrase-stdin or set {PASSPHRASE_ENV}"
-        );
+        bail!("--passphrase prompts on a terminal: in scripts use --passphrase-stdin or set {PASSPHRASE_ENV}");
     }
     let first = rpassword::prompt_password("Passphrase: ")?;
     let second = rpassword::prompt_password("Passphrase again: ")?;
@@ -143,20 +146,12 @@ fn export(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
         if !user.has_private_key() {
             bail!("user \"{name}\" has no private key on this device: --full cannot export one");
         }
-        ctx.out.warn(&format!(
-            "the export of \"{name}\" contains its private key: keep it secret"
-        ));
+        ctx.out.warn(&format!("the export of \"{name}\" contains its private key: keep it secret"));
         user
     } else {
         user.public()
     };
-    ctx.export(
-        "user",
-        &name,
-        &exported,
-        args.output.output.as_deref(),
-        args.full,
-    )?;
+    ctx.export("user", &name, &exported, args.output.output.as_deref(), args.full)?;
     Ok(())
 }
 
@@ -170,17 +165,9 @@ fn import(ctx: &Context, args: InputArg) -> anyhow::Result<()> {
 fn list(ctx: &Context) -> anyhow::Result<()> {
     for name in ctx.store.list(Kind::User, None)? {
         let user = ctx.user(&name)?;
-        let keys = if user.has_private_key() {
-            "public and private keys"
-        } else {
-            "public key only"
-        };
+        let keys = if user.has_private_key() { "public and private keys" } else { "public key only" };
         let marker = if name == ctx.as_user { "* " } else { "  " };
-        let description = user
-            .description
-            .as_deref()
-            .map(|d| format!(" \"{d}\""))
-            .unwrap_or_default();
+        let description = user.description.as_deref().map(|d| format!(" \"{d}\"")).unwrap_or_default();
         let mut value = json!({
             "name": name,
             "has_private_key": user.has_private_key(),
@@ -189,23 +176,14 @@ fn list(ctx: &Context) -> anyhow::Result<()> {
         if let Some(d) = &user.description {
             value["description"] = json!(d);
         }
-        ctx.out.item(
-            &format!(
-                "{marker}{name}{description}: {keys}, {}",
-                user.public_key.short_hash()
-            ),
-            &value,
-        );
+        ctx.out.item(&format!("{marker}{name}{description}: {keys}, {}", user.public_key.short_hash()), &value);
     }
     Ok(())
 }
 
 fn delete(ctx: &Context, args: DeleteArgs) -> anyhow::Result<()> {
     let Some(name) = args.name.get().map(str::to_string) else {
-        return Err(usage(
-            "user delete",
-            "the user to delete is required: --name NAME",
-        ));
+        return Err(usage("user delete", "the user to delete is required: --name NAME"));
     };
     let user = ctx.user(&name)?;
     if user.has_private_key() && !args.yes && !ctx.out.script {
@@ -226,12 +204,7 @@ fn delete(ctx: &Context, args: DeleteArgs) -> anyhow::Result<()> {
         purge(ctx, &user)?;
     }
     ctx.store.delete(Kind::User, &name)?;
-    ctx.out.report(
-        "deleted",
-        "user",
-        &name,
-        &format!("Locally deleted user \"{name}\"."),
-    );
+    ctx.out.report("deleted", "user", &name, &format!("Locally deleted user \"{name}\"."));
     Ok(())
 }
 
@@ -246,35 +219,20 @@ fn purge(ctx: &Context, user: &User) -> anyhow::Result<()> {
         for link in store.list(Kind::LinkedNetwork, None)? {
             if link.ends_with(&format!("/{name}")) {
                 store.delete(Kind::LinkedNetwork, &link)?;
-                ctx.out.report(
-                    "unlinked",
-                    "network",
-                    &name,
-                    &format!("Locally unlinked network \"{name}\"."),
-                );
+                ctx.out.report("unlinked", "network", &name, &format!("Locally unlinked network \"{name}\"."));
             }
         }
         for passport in store.list(Kind::Passport, Some(&name))? {
             store.delete(Kind::Passport, &passport)?;
         }
         store.delete(Kind::Network, &name)?;
-        ctx.out.report(
-            "deleted",
-            "network",
-            &name,
-            &format!("Locally deleted network \"{name}\"."),
-        );
+        ctx.out.report("deleted", "network", &name, &format!("Locally deleted network \"{name}\"."));
     }
     for name in store.list(Kind::Volume, None)? {
         let volume: Volume = store.load(Kind::Volume, &name)?;
         if volume.owner == user.public_key {
             store.delete(Kind::Volume, &name)?;
-            ctx.out.report(
-                "deleted",
-                "volume",
-                &name,
-                &format!("Locally deleted volume \"{name}\"."),
-            );
+            ctx.out.report("deleted", "volume", &name, &format!("Locally deleted volume \"{name}\"."));
         }
     }
     for name in store.list(Kind::Passport, None)? {
@@ -306,9 +264,6 @@ fn hash(ctx: &Context, args: NameOnly) -> anyhow::Result<()> {
     let name = args.name.get().unwrap_or(&ctx.as_user).to_string();
     let user = ctx.user(&name)?;
     let hash = user.public_key.short_hash();
-    ctx.out.item(
-        &format!("{name}: {hash}"),
-        &json!({"name": name, "hash": hash}),
-    );
+    ctx.out.item(&format!("{name}: {hash}"), &json!({"name": name, "hash": hash}));
     Ok(())
 }

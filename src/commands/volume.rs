@@ -126,13 +126,7 @@ pub fn run(ctx: &Context, mode: VolumeMode) -> anyhow::Result<()> {
         VolumeMode::Export(args) => {
             let name = qualified(ctx, &args.name, "volume export")?;
             let volume = load(ctx, &name)?;
-            ctx.export(
-                "volume",
-                &name,
-                &volume.exported(),
-                args.output.output.as_deref(),
-                false,
-            )?;
+            ctx.export("volume", &name, &volume.exported(), args.output.output.as_deref(), false)?;
             Ok(())
         }
         VolumeMode::Import(args) => import(ctx, args),
@@ -144,21 +138,14 @@ pub fn run(ctx: &Context, mode: VolumeMode) -> anyhow::Result<()> {
             if !ctx.store.delete(Kind::Volume, &name)? {
                 bail!("volume \"{name}\" does not exist");
             }
-            ctx.out.report(
-                "deleted",
-                "volume",
-                &name,
-                &format!("Locally deleted volume \"{name}\"."),
-            );
+            ctx.out.report("deleted", "volume", &name, &format!("Locally deleted volume \"{name}\"."));
             Ok(())
         }
     }
 }
 
 fn qualified(ctx: &Context, name: &NameArg, mode: &str) -> anyhow::Result<String> {
-    let name = name
-        .get()
-        .ok_or_else(|| usage(mode, "the volume name is required: --name NAME"))?;
+    let name = name.get().ok_or_else(|| usage(mode, "the volume name is required: --name NAME"))?;
     ctx.qualify("volume", name)
 }
 
@@ -172,13 +159,23 @@ pub fn load(ctx: &Context, name: &str) -> anyhow::Result<Volume> {
 fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
     let name = qualified(ctx, &args.name, "volume create")?;
     let net = ctx.qualify("network", &args.network)?;
-    network::load(ctx, &net)?;
+    let block_size = units::parse_capacity(&args.block_size).map_err(|e| anyhow::anyhow!("--block-size: {e}"))?;
+    create_volume(ctx, &name, &net, args.description, block_size, args.mount.options())
+}
+
+/// Create and save volume `name` on network `net` as the acting user, and report.
+pub fn create_volume(
+    ctx: &Context,
+    name: &str,
+    net: &str,
+    description: Option<String>,
+    block_size: u64,
+    mount: MountOptions,
+) -> anyhow::Result<()> {
+    network::load(ctx, net)?;
     let (user, keys) = ctx.my_keys()?;
     if !name.starts_with(&format!("{}/", user.name)) {
-        bail!(
-            "volume \"{name}\" would belong to another user: create volumes under your own name \"{}\"",
-            user.name
-        );
+        bail!("volume \"{name}\" would belong to another user: create volumes under your own name \"{}\"", user.name);
     }
     let Some(link) = network::linked(ctx, &user.name, &net)? else {
         bail!(
@@ -187,44 +184,22 @@ fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
         );
     };
     if !link.passport.allow_write {
-        bail!(
-            "network \"{net}\": the passport of user \"{}\" is read-only; it cannot create volumes",
-            user.name
-        );
+        bail!("network \"{net}\": the passport of user \"{}\" is read-only; it cannot create volumes", user.name);
     }
-    if ctx.store.exists(Kind::Volume, &name) {
+    if ctx.store.exists(Kind::Volume, name) {
         bail!("volume \"{name}\" already exists");
     }
-    let block_size = units::parse_capacity(&args.block_size)
-        .map_err(|e| anyhow::anyhow!("--block-size: {e}"))?;
-    let volume = Volume::new(
-        &name,
-        &net,
-        args.description,
-        block_size,
-        args.mount.options(),
-        &keys,
-    )?;
-    ctx.store.create(Kind::Volume, &name, &volume)?;
-    ctx.out.report(
-        "saved",
-        "volume",
-        &name,
-        &format!("Locally saved volume \"{name}\"."),
-    );
+    let volume = Volume::new(name, net, description, block_size, mount, &keys)?;
+    ctx.store.create(Kind::Volume, name, &volume)?;
+    ctx.out.report("saved", "volume", name, &format!("Locally saved volume \"{name}\"."));
     Ok(())
 }
 
 fn list(ctx: &Context) -> anyhow::Result<()> {
     for name in ctx.store.list(Kind::Volume, None)? {
         let volume = load(ctx, &name)?;
-        let description = volume
-            .description
-            .as_deref()
-            .map(|d| format!(" \"{d}\""))
-            .unwrap_or_default();
-        let mut value =
-            json!({"name": name, "network": volume.network, "block_size": volume.block_size});
+        let description = volume.description.as_deref().map(|d| format!(" \"{d}\"")).unwrap_or_default();
+        let mut value = json!({"name": name, "network": volume.network, "block_size": volume.block_size});
         if let Some(d) = &volume.description {
             value["description"] = json!(d);
         }
@@ -235,17 +210,13 @@ fn list(ctx: &Context) -> anyhow::Result<()> {
             }
             None => String::new(),
         };
-        ctx.out.item(
-            &format!("{name}{description}: on network {}{mount}", volume.network),
-            &value,
-        );
+        ctx.out.item(&format!("{name}{description}: on network {}{mount}", volume.network), &value);
     }
     Ok(())
 }
 
 fn import(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
-    let mut volume: Volume =
-        parse_input(Kind::Volume, &ctx.read_input(args.input.input.as_deref())?)?;
+    let mut volume: Volume = parse_input(Kind::Volume, &ctx.read_input(args.input.input.as_deref())?)?;
     volume.verify()?;
     if args.mountpoint.is_some() {
         volume.mount_options.mountpoint = args.mountpoint;
@@ -267,11 +238,6 @@ fn update(ctx: &Context, args: UpdateArgs) -> anyhow::Result<()> {
     }
     volume.mount_options.merge(args.mount.options());
     ctx.store.replace(Kind::Volume, &name, &volume)?;
-    ctx.out.report(
-        "updated",
-        "volume",
-        &name,
-        &format!("Locally updated volume \"{name}\"."),
-    );
+    ctx.out.report("updated", "volume", &name, &format!("Locally updated volume \"{name}\"."));
     Ok(())
 }

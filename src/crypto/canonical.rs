@@ -17,8 +17,7 @@ impl Canonical {
 
     /// Append a length-prefixed byte field.
     pub fn bytes(mut self, field: &[u8]) -> Self {
-        self.0
-            .extend_from_slice(&(field.len() as u64).to_be_bytes());
+        self.0.extend_from_slice(&(field.len() as u64).to_be_bytes());
         self.0.extend_from_slice(field);
         self
     }

@@ -30,16 +30,13 @@ impl PublicKey {
     pub fn verify(&self, message: &[u8], signature: &Signature) -> Result<(), CryptoError> {
         let key = VerifyingKey::from_bytes(&self.ed25519).map_err(|_| CryptoError::BadSignature)?;
         let sig = ed25519_dalek::Signature::from_bytes(&signature.0);
-        key.verify_strict(message, &sig)
-            .map_err(|_| CryptoError::BadSignature)
+        key.verify_strict(message, &sig).map_err(|_| CryptoError::BadSignature)
     }
 
     /// Check that both halves are valid curve points.
     pub fn validate(&self) -> Result<(), CryptoError> {
-        VerifyingKey::from_bytes(&self.ed25519).map_err(|e| CryptoError::Malformed {
-            what: "ed25519 public key",
-            why: e.to_string(),
-        })?;
+        VerifyingKey::from_bytes(&self.ed25519)
+            .map_err(|e| CryptoError::Malformed { what: "ed25519 public key", why: e.to_string() })?;
         Ok(())
     }
 
@@ -109,10 +106,7 @@ impl PrivateKeys {
                 why: format!("{} bytes instead of 64", bytes.len()),
             });
         }
-        let mut keys = PrivateKeys {
-            ed25519: [0; 32],
-            x25519: [0; 32],
-        };
+        let mut keys = PrivateKeys { ed25519: [0; 32], x25519: [0; 32] };
         keys.ed25519.copy_from_slice(&bytes[..32]);
         keys.x25519.copy_from_slice(&bytes[32..]);
         Ok(keys)
@@ -135,27 +129,18 @@ impl std::fmt::Debug for KeyPair {
 impl KeyPair {
     /// Generate a fresh identity from the operating system's randomness.
     pub fn generate() -> Result<Self, CryptoError> {
-        let private = PrivateKeys {
-            ed25519: random_bytes()?,
-            x25519: random_bytes()?,
-        };
+        let private = PrivateKeys { ed25519: random_bytes()?, x25519: random_bytes()? };
         Ok(Self::from_private(&private))
     }
 
     /// Rebuild an identity from its private half.
     pub fn from_private(private: &PrivateKeys) -> Self {
-        KeyPair {
-            signing: SigningKey::from_bytes(&private.ed25519),
-            exchange: StaticSecret::from(private.x25519),
-        }
+        KeyPair { signing: SigningKey::from_bytes(&private.ed25519), exchange: StaticSecret::from(private.x25519) }
     }
 
     /// The private half, for storage.
     pub fn private(&self) -> PrivateKeys {
-        PrivateKeys {
-            ed25519: self.signing.to_bytes(),
-            x25519: self.exchange.to_bytes(),
-        }
+        PrivateKeys { ed25519: self.signing.to_bytes(), x25519: self.exchange.to_bytes() }
     }
 
     /// The public half.
@@ -195,8 +180,7 @@ mod tests {
     #[test]
     fn private_half_round_trips() {
         let keys = KeyPair::generate().unwrap();
-        let again =
-            KeyPair::from_private(&PrivateKeys::from_bytes(&keys.private().to_bytes()).unwrap());
+        let again = KeyPair::from_private(&PrivateKeys::from_bytes(&keys.private().to_bytes()).unwrap());
         assert_eq!(keys.public(), again.public());
     }
 

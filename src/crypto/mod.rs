@@ -46,36 +46,25 @@ pub fn unb64_array<const N: usize>(what: &'static str, text: &str) -> Result<[u8
     bytes
         .as_slice()
         .try_into()
-        .map_err(|_| CryptoError::Malformed {
-            what,
-            why: format!("expected {N} bytes, found {}", bytes.len()),
-        })
+        .map_err(|_| CryptoError::Malformed { what, why: format!("expected {N} bytes, found {}", bytes.len()) })
 }
 
 /// Decode standard base64.
 pub fn unb64(what: &'static str, text: &str) -> Result<Vec<u8>, CryptoError> {
     base64::engine::general_purpose::STANDARD
         .decode(text)
-        .map_err(|e| CryptoError::Malformed {
-            what,
-            why: e.to_string(),
-        })
+        .map_err(|e| CryptoError::Malformed { what, why: e.to_string() })
 }
 
 /// Serde helpers to store fixed-size byte arrays as base64 strings.
 pub mod serde_b64 {
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer, const N: usize>(
-        bytes: &[u8; N],
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer, const N: usize>(bytes: &[u8; N], s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&super::b64(bytes))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
-        d: D,
-    ) -> Result<[u8; N], D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(d: D) -> Result<[u8; N], D::Error> {
         let text = String::deserialize(d)?;
         super::unb64_array("base64 field", &text).map_err(serde::de::Error::custom)
     }

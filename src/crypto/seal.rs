@@ -15,15 +15,8 @@ const SEAL_INFO: &[u8] = b"infinit 2026 sealed box v1";
 pub fn encrypt(key: &[u8; 32], plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
     let nonce: [u8; 24] = random_bytes()?;
     let cipher = XChaCha20Poly1305::new(&(*key).into());
-    let ct = cipher
-        .encrypt(
-            &XNonce::from(nonce),
-            Payload {
-                msg: plaintext,
-                aad,
-            },
-        )
-        .map_err(|_| CryptoError::Decryption)?;
+    let ct =
+        cipher.encrypt(&XNonce::from(nonce), Payload { msg: plaintext, aad }).map_err(|_| CryptoError::Decryption)?;
     let mut out = Vec::with_capacity(24 + ct.len());
     out.extend_from_slice(&nonce);
     out.extend_from_slice(&ct);
@@ -38,9 +31,7 @@ pub fn decrypt(key: &[u8; 32], sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>, Cry
     let (nonce, ct) = sealed.split_at(24);
     let nonce: [u8; 24] = nonce.try_into().map_err(|_| CryptoError::Decryption)?;
     let cipher = XChaCha20Poly1305::new(&(*key).into());
-    cipher
-        .decrypt(&XNonce::from(nonce), Payload { msg: ct, aad })
-        .map_err(|_| CryptoError::Decryption)
+    cipher.decrypt(&XNonce::from(nonce), Payload { msg: ct, aad }).map_err(|_| CryptoError::Decryption)
 }
 
 fn derive(shared: &[u8; 32], ephemeral: &[u8; 32], recipient: &[u8; 32]) -> [u8; 32] {
@@ -71,12 +62,8 @@ pub fn open(keys: &KeyPair, sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>, Crypto
         return Err(CryptoError::Decryption);
     }
     let (ephemeral_public, rest) = sealed.split_at(32);
-    let ephemeral_public: [u8; 32] = ephemeral_public
-        .try_into()
-        .map_err(|_| CryptoError::Decryption)?;
-    let shared = keys
-        .exchange_secret()
-        .diffie_hellman(&XPublic::from(ephemeral_public));
+    let ephemeral_public: [u8; 32] = ephemeral_public.try_into().map_err(|_| CryptoError::Decryption)?;
+    let shared = keys.exchange_secret().diffie_hellman(&XPublic::from(ephemeral_public));
     let key = derive(shared.as_bytes(), &ephemeral_public, &keys.public().x25519);
     decrypt(&key, rest, aad)
 }

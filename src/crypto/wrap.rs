@@ -32,25 +32,14 @@ const T_COST: u32 = 2;
 const P_COST: u32 = 1;
 const AAD: &[u8] = b"infinit 2026 wrapped private key v1";
 
-fn derive(
-    passphrase: &str,
-    salt: &[u8],
-    m: u32,
-    t: u32,
-    p: u32,
-) -> Result<Zeroizing<[u8; 32]>, CryptoError> {
-    let params = argon2::Params::new(m, t, p, Some(32)).map_err(|e| CryptoError::Malformed {
-        what: "argon2 parameters",
-        why: e.to_string(),
-    })?;
+fn derive(passphrase: &str, salt: &[u8], m: u32, t: u32, p: u32) -> Result<Zeroizing<[u8; 32]>, CryptoError> {
+    let params = argon2::Params::new(m, t, p, Some(32))
+        .map_err(|e| CryptoError::Malformed { what: "argon2 parameters", why: e.to_string() })?;
     let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
     let mut key = Zeroizing::new([0u8; 32]);
     argon
         .hash_password_into(passphrase.as_bytes(), salt, key.as_mut())
-        .map_err(|e| CryptoError::Malformed {
-            what: "argon2 input",
-            why: e.to_string(),
-        })?;
+        .map_err(|e| CryptoError::Malformed { what: "argon2 input", why: e.to_string() })?;
     Ok(key)
 }
 
@@ -59,34 +48,17 @@ pub fn wrap(keys: &PrivateKeys, passphrase: &str) -> Result<WrappedKey, CryptoEr
     let salt: [u8; 16] = random_bytes()?;
     let key = derive(passphrase, &salt, M_COST, T_COST, P_COST)?;
     let ciphertext = seal::encrypt(&key, &keys.to_bytes(), AAD)?;
-    Ok(WrappedKey {
-        kdf: "argon2id".into(),
-        m_cost: M_COST,
-        t_cost: T_COST,
-        p_cost: P_COST,
-        salt,
-        ciphertext,
-    })
+    Ok(WrappedKey { kdf: "argon2id".into(), m_cost: M_COST, t_cost: T_COST, p_cost: P_COST, salt, ciphertext })
 }
 
 /// Decrypt a wrapped key; a wrong passphrase gives [`CryptoError::WrongPassphrase`].
 pub fn unwrap(wrapped: &WrappedKey, passphrase: &str) -> Result<PrivateKeys, CryptoError> {
     if wrapped.kdf != "argon2id" {
-        return Err(CryptoError::Malformed {
-            what: "wrapped key",
-            why: format!("unknown kdf {:?}", wrapped.kdf),
-        });
+        return Err(CryptoError::Malformed { what: "wrapped key", why: format!("unknown kdf {:?}", wrapped.kdf) });
     }
-    let key = derive(
-        passphrase,
-        &wrapped.salt,
-        wrapped.m_cost,
-        wrapped.t_cost,
-        wrapped.p_cost,
-    )?;
-    let plain = Zeroizing::new(
-        seal::decrypt(&key, &wrapped.ciphertext, AAD).map_err(|_| CryptoError::WrongPassphrase)?,
-    );
+    let key = derive(passphrase, &wrapped.salt, wrapped.m_cost, wrapped.t_cost, wrapped.p_cost)?;
+    let plain =
+        Zeroizing::new(seal::decrypt(&key, &wrapped.ciphertext, AAD).map_err(|_| CryptoError::WrongPassphrase)?);
     PrivateKeys::from_bytes(&plain)
 }
 
@@ -101,9 +73,6 @@ mod tests {
         let wrapped = wrap(&keys.private(), "correct horse").unwrap();
         let back = unwrap(&wrapped, "correct horse").unwrap();
         assert_eq!(KeyPair::from_private(&back).public(), keys.public());
-        assert!(matches!(
-            unwrap(&wrapped, "wrong"),
-            Err(CryptoError::WrongPassphrase)
-        ));
+        assert!(matches!(unwrap(&wrapped, "wrong"), Err(CryptoError::WrongPassphrase)));
     }
 }

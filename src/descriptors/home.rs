@@ -18,11 +18,7 @@ const SUFFIX: &str = "infinit/filesystem";
 impl Home {
     /// Resolve from an explicit `--home`/`INFINIT_HOME` and the process environment.
     pub fn resolve(home: Option<&Path>) -> Home {
-        Self::resolve_with(home, |name| {
-            std::env::var_os(name)
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        })
+        Self::resolve_with(home, |name| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from))
     }
 
     /// Resolve with an injected environment (for tests).
@@ -53,19 +49,13 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<PathBuf> {
-        let map: HashMap<String, PathBuf> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), PathBuf::from(v)))
-            .collect();
+        let map: HashMap<String, PathBuf> = vars.iter().map(|(k, v)| (k.to_string(), PathBuf::from(v))).collect();
         move |k| map.get(k).cloned()
     }
 
     #[test]
     fn explicit_data_home_wins() {
-        let h = Home::resolve_with(
-            Some(Path::new("/h")),
-            env(&[("INFINIT_DATA_HOME", "/d"), ("XDG_DATA_HOME", "/x")]),
-        );
+        let h = Home::resolve_with(Some(Path::new("/h")), env(&[("INFINIT_DATA_HOME", "/d"), ("XDG_DATA_HOME", "/x")]));
         assert_eq!(h.data, PathBuf::from("/d"));
         assert_eq!(h.state, PathBuf::from("/h/.local/state/infinit/filesystem"));
     }
@@ -80,9 +70,6 @@ mod tests {
     fn xdg_then_home() {
         let h = Home::resolve_with(None, env(&[("XDG_DATA_HOME", "/x"), ("HOME", "/root")]));
         assert_eq!(h.data, PathBuf::from("/x/infinit/filesystem"));
-        assert_eq!(
-            h.state,
-            PathBuf::from("/root/.local/state/infinit/filesystem")
-        );
+        assert_eq!(h.state, PathBuf::from("/root/.local/state/infinit/filesystem"));
     }
 }

@@ -30,34 +30,15 @@ pub enum DescriptorError {
     #[error("{kind} \"{name}\" does not exist")]
     NotFound { kind: Kind, name: String },
     #[error("{kind} \"{name}\" already exists with different content{hint}")]
-    Exists {
-        kind: Kind,
-        name: String,
-        hint: &'static str,
-    },
+    Exists { kind: Kind, name: String, hint: &'static str },
     #[error("invalid {what} name \"{name}\": {why}")]
-    InvalidName {
-        what: &'static str,
-        name: String,
-        why: String,
-    },
+    InvalidName { what: &'static str, name: String, why: String },
     #[error("{path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    Io { path: String, source: std::io::Error },
     #[error("{kind} \"{name}\" is not valid JSON for its kind: {why}")]
-    Parse {
-        kind: Kind,
-        name: String,
-        why: String,
-    },
+    Parse { kind: Kind, name: String, why: String },
     #[error("{kind} \"{name}\": {why}")]
-    Invalid {
-        kind: Kind,
-        name: String,
-        why: String,
-    },
+    Invalid { kind: Kind, name: String, why: String },
     #[error("{kind} \"{name}\": the signature does not match its content (altered or forged)")]
     BadSignature { kind: Kind, name: String },
     #[error(transparent)]
@@ -67,10 +48,7 @@ pub enum DescriptorError {
 impl DescriptorError {
     /// Wrap an I/O error with the path it concerns.
     pub fn io(path: &std::path::Path, source: std::io::Error) -> Self {
-        DescriptorError::Io {
-            path: path.display().to_string(),
-            source,
-        }
+        DescriptorError::Io { path: path.display().to_string(), source }
     }
 }
 

@@ -5,8 +5,7 @@
 use super::{DescriptorError, Result};
 
 /// The name grammar, for error messages and documentation.
-pub const GRAMMAR: &str =
-    "1 to 128 characters among a-z 0-9 _ . -, starting with a letter or digit";
+pub const GRAMMAR: &str = "1 to 128 characters among a-z 0-9 _ . -, starting with a letter or digit";
 
 /// Check one name part.
 pub fn check(what: &'static str, name: &str) -> Result<()> {
@@ -14,17 +13,11 @@ pub fn check(what: &'static str, name: &str) -> Result<()> {
     let ok = !bytes.is_empty()
         && bytes.len() <= 128
         && (bytes[0].is_ascii_lowercase() || bytes[0].is_ascii_digit())
-        && bytes
-            .iter()
-            .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b));
+        && bytes.iter().all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b));
     if ok {
         Ok(())
     } else {
-        Err(DescriptorError::InvalidName {
-            what,
-            name: name.to_string(),
-            why: format!("expected {GRAMMAR}"),
-        })
+        Err(DescriptorError::InvalidName { what, name: name.to_string(), why: format!("expected {GRAMMAR}") })
     }
 }
 
@@ -58,34 +51,15 @@ mod tests {
 
     #[test]
     fn accepts_the_documented_grammar() {
-        for good in [
-            "bob",
-            "eve_2",
-            "o",
-            "2zio",
-            "first.last",
-            "first-last",
-            &"x".repeat(128),
-        ] {
+        for good in ["bob", "eve_2", "o", "2zio", "first.last", "first-last", &"x".repeat(128)] {
             check("user", good).unwrap_or_else(|e| panic!("{good}: {e}"));
         }
     }
 
     #[test]
     fn rejects_everything_else() {
-        for bad in [
-            "",
-            "Bob",
-            "accént",
-            "char+acter",
-            "s/ash",
-            ".start",
-            "-dash",
-            "*",
-            " a",
-            "a b",
-            &"x".repeat(129),
-        ] {
+        for bad in ["", "Bob", "accént", "char+acter", "s/ash", ".start", "-dash", "*", " a", "a b", &"x".repeat(129)]
+        {
             assert!(check("user", bad).is_err(), "{bad:?} accepted");
         }
     }

@@ -109,11 +109,7 @@ impl Network {
 
     /// Replace the settings and sign again with the owner's keys.
     pub fn apply(&mut self, settings: NetworkSettings, owner: &KeyPair) -> Result<()> {
-        let invalid = |why: String| DescriptorError::Invalid {
-            kind: Kind::Network,
-            name: self.name.clone(),
-            why,
-        };
+        let invalid = |why: String| DescriptorError::Invalid { kind: Kind::Network, name: self.name.clone(), why };
         if owner.public() != self.owner {
             return Err(invalid("only the owner may sign the network".into()));
         }
@@ -121,9 +117,7 @@ impl Network {
             return Err(invalid("the replication factor must be at least 1".into()));
         }
         if settings.overlay == Overlay::Single && settings.replication_factor != 1 {
-            return Err(invalid(
-                "the single-node overlay keeps one copy: the replication factor must be 1".into(),
-            ));
+            return Err(invalid("the single-node overlay keeps one copy: the replication factor must be 1".into()));
         }
         let delay = units::parse_duration(&settings.eviction_delay).map_err(invalid)?;
         self.description = settings.description;
@@ -161,10 +155,7 @@ impl Network {
         }
         self.owner
             .verify(&self.statement(), &self.signature)
-            .map_err(|_| DescriptorError::BadSignature {
-                kind: Kind::Network,
-                name: self.name.clone(),
-            })
+            .map_err(|_| DescriptorError::BadSignature { kind: Kind::Network, name: self.name.clone() })
     }
 }
 
@@ -184,10 +175,7 @@ pub struct NodeIdentity {
 
 impl NodeIdentity {
     fn statement(network: &str, node: &PublicKey) -> Vec<u8> {
-        Canonical::new("infinit/node-certificate/v1")
-            .str(network)
-            .bytes(&node.to_bytes())
-            .finish()
+        Canonical::new("infinit/node-certificate/v1").str(network).bytes(&node.to_bytes()).finish()
     }
 
     /// Generate a node key for `network`, certified by `user`.
@@ -204,20 +192,13 @@ impl NodeIdentity {
 
     /// Check the certificate against `user` and the id against the key.
     pub fn verify(&self, network: &str, user: &PublicKey) -> Result<()> {
-        let bad = || DescriptorError::BadSignature {
-            kind: Kind::LinkedNetwork,
-            name: network.to_string(),
-        };
+        let bad = || DescriptorError::BadSignature { kind: Kind::LinkedNetwork, name: network.to_string() };
         if self.id != self.public_key.fingerprint()
             || KeyPair::from_private(&self.private_key).public() != self.public_key
         {
             return Err(bad());
         }
-        user.verify(
-            &Self::statement(network, &self.public_key),
-            &self.certificate,
-        )
-        .map_err(|_| bad())
+        user.verify(&Self::statement(network, &self.public_key), &self.certificate).map_err(|_| bad())
     }
 
     /// The node id in hex.

@@ -55,12 +55,7 @@ impl Passport {
             .bool(self.allow_write)
             .bool(self.allow_storage)
             .bool(self.allow_create_passport)
-            .bytes(
-                &self
-                    .certifier
-                    .map(|c| c.to_bytes().to_vec())
-                    .unwrap_or_default(),
-            )
+            .bytes(&self.certifier.map(|c| c.to_bytes().to_vec()).unwrap_or_default())
             .finish()
     }
 
@@ -98,12 +93,13 @@ impl Passport {
             (None, None)
         } else {
             let Some(own) = delegation else {
-                return Err(refuse("only the network's owner, or a member whose passport allows creating passports, may sign one".into()));
+                return Err(refuse(
+                    "only the network's owner, or a member whose passport allows creating passports, may sign one"
+                        .into(),
+                ));
             };
             if own.user != signer.public() {
-                return Err(refuse(
-                    "the delegation passport belongs to someone else".into(),
-                ));
+                return Err(refuse("the delegation passport belongs to someone else".into()));
             }
             own.verify(network)?;
             if !own.allow_create_passport {
@@ -137,16 +133,10 @@ impl Passport {
 
     fn verify_depth(&self, network: &Network, depth: usize) -> Result<()> {
         let name = self.display();
-        let refuse = |why: &str| DescriptorError::Invalid {
-            kind: Kind::Passport,
-            name: name.clone(),
-            why: why.to_string(),
-        };
+        let refuse =
+            |why: &str| DescriptorError::Invalid { kind: Kind::Passport, name: name.clone(), why: why.to_string() };
         if self.network != network.name {
-            return Err(refuse(&format!(
-                "it is for network \"{}\", not \"{}\"",
-                self.network, network.name
-            )));
+            return Err(refuse(&format!("it is for network \"{}\", not \"{}\"", self.network, network.name)));
         }
         if depth > MAX_DELEGATION_DEPTH {
             return Err(refuse("the delegation chain is too long"));
@@ -162,17 +152,12 @@ impl Passport {
                 *certifier
             }
             _ => {
-                return Err(refuse(
-                    "a delegated passport must carry its certifier's passport",
-                ));
+                return Err(refuse("a delegated passport must carry its certifier's passport"));
             }
         };
         signer
             .verify(&self.statement(), &self.signature)
-            .map_err(|_| DescriptorError::BadSignature {
-                kind: Kind::Passport,
-                name: name.clone(),
-            })
+            .map_err(|_| DescriptorError::BadSignature { kind: Kind::Passport, name: name.clone() })
     }
 }
 
@@ -189,11 +174,7 @@ mod tests {
     use crate::descriptors::network::{NetworkSettings, Overlay};
 
     fn all() -> Rights {
-        Rights {
-            allow_write: true,
-            allow_storage: true,
-            allow_create_passport: false,
-        }
+        Rights { allow_write: true, allow_storage: true, allow_create_passport: false }
     }
 
     fn network(owner: &KeyPair) -> Network {
@@ -231,31 +212,12 @@ mod tests {
         assert!(Passport::sign(&net, "carol", carol.public(), all(), &bob, Some(&plain)).is_err());
         assert!(Passport::sign(&net, "carol", carol.public(), all(), &bob, None).is_err());
 
-        let delegate_rights = Rights {
-            allow_write: false,
-            allow_storage: true,
-            allow_create_passport: true,
-        };
-        let delegate =
-            Passport::sign(&net, "bob", bob.public(), delegate_rights, &alice, None).unwrap();
-        let readonly = Rights {
-            allow_write: false,
-            allow_storage: true,
-            allow_create_passport: false,
-        };
-        let carols = Passport::sign(
-            &net,
-            "carol",
-            carol.public(),
-            readonly,
-            &bob,
-            Some(&delegate),
-        )
-        .unwrap();
+        let delegate_rights = Rights { allow_write: false, allow_storage: true, allow_create_passport: true };
+        let delegate = Passport::sign(&net, "bob", bob.public(), delegate_rights, &alice, None).unwrap();
+        let readonly = Rights { allow_write: false, allow_storage: true, allow_create_passport: false };
+        let carols = Passport::sign(&net, "carol", carol.public(), readonly, &bob, Some(&delegate)).unwrap();
         carols.verify(&net).unwrap();
-        assert!(
-            Passport::sign(&net, "carol", carol.public(), all(), &bob, Some(&delegate)).is_err()
-        );
+        assert!(Passport::sign(&net, "carol", carol.public(), all(), &bob, Some(&delegate)).is_err());
         let mut forged = carols.clone();
         forged.allow_write = true;
         assert!(forged.verify(&net).is_err());

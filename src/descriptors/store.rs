@@ -97,10 +97,7 @@ impl Store {
         let bytes = match fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(DescriptorError::NotFound {
-                    kind,
-                    name: name.to_string(),
-                });
+                return Err(DescriptorError::NotFound { kind, name: name.to_string() });
             }
             Err(e) => return Err(DescriptorError::io(&path, e)),
         };
@@ -121,18 +118,8 @@ impl Store {
         self.save(kind, name, value, true)
     }
 
-    fn save<T: Serialize>(
-        &self,
-        kind: Kind,
-        name: &str,
-        value: &T,
-        replace: bool,
-    ) -> Result<Saved> {
-        let text = render(value).map_err(|why| DescriptorError::Invalid {
-            kind,
-            name: name.to_string(),
-            why,
-        })?;
+    fn save<T: Serialize>(&self, kind: Kind, name: &str, value: &T, replace: bool) -> Result<Saved> {
+        let text = render(value).map_err(|why| DescriptorError::Invalid { kind, name: name.to_string(), why })?;
         let path = self.path(kind, name);
         let existed = match fs::read(&path) {
             Ok(old) => {
@@ -154,11 +141,7 @@ impl Store {
             Err(e) => return Err(DescriptorError::io(&path, e)),
         };
         write_atomic(&path, text.as_bytes(), kind.is_secret())?;
-        Ok(if existed {
-            Saved::Replaced
-        } else {
-            Saved::Created
-        })
+        Ok(if existed { Saved::Replaced } else { Saved::Created })
     }
 
     /// Delete descriptor `name`; returns whether it existed. Empty parent
@@ -210,9 +193,7 @@ fn walk(dir: &Path, top: &Path, out: &mut Vec<String>) -> Result<()> {
             continue;
         }
         let path = entry.path();
-        let ty = entry
-            .file_type()
-            .map_err(|e| DescriptorError::io(&path, e))?;
+        let ty = entry.file_type().map_err(|e| DescriptorError::io(&path, e))?;
         if ty.is_dir() {
             walk(&path, top, out)?;
         } else if ty.is_file()
@@ -238,16 +219,10 @@ pub fn render<T: Serialize>(value: &T) -> std::result::Result<String, String> {
 /// mode 0600 from their creation on.
 pub fn write_atomic(path: &Path, bytes: &[u8], secret: bool) -> Result<()> {
     let dir = path.parent().ok_or_else(|| {
-        DescriptorError::io(
-            path,
-            std::io::Error::new(std::io::ErrorKind::InvalidInput, "no parent folder"),
-        )
+        DescriptorError::io(path, std::io::Error::new(std::io::ErrorKind::InvalidInput, "no parent folder"))
     })?;
     fs::create_dir_all(dir).map_err(|e| DescriptorError::io(dir, e))?;
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".{file_name}.tmp.{}", std::process::id()));
     let result = (|| {
         let mut file = fs::OpenOptions::new()
@@ -256,11 +231,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], secret: bool) -> Result<()> {
             .truncate(true)
             .mode(if secret { 0o600 } else { 0o644 })
             .open(&tmp)?;
-        file.set_permissions(fs::Permissions::from_mode(if secret {
-            0o600
-        } else {
-            0o644
-        }))?;
+        file.set_permissions(fs::Permissions::from_mode(if secret { 0o600 } else { 0o644 }))?;
         file.write_all(bytes)?;
         file.sync_all()?;
         fs::rename(&tmp, path)?;
@@ -286,96 +257,47 @@ mod tests {
 
     fn store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
-        let home = Home {
-            data: dir.path().join("data"),
-            state: dir.path().join("state"),
-        };
+        let home = Home { data: dir.path().join("data"), state: dir.path().join("state") };
         (dir, Store::new(home))
     }
 
     #[test]
     fn files_are_pretty_sorted_json_and_secret_ones_private() {
         let (_d, s) = store();
-        s.create(
-            Kind::User,
-            "alice",
-            &Doc {
-                zeta: 1,
-                alpha: "a".into(),
-            },
-        )
-        .unwrap();
+        s.create(Kind::User, "alice", &Doc { zeta: 1, alpha: "a".into() }).unwrap();
         let text = fs::read_to_string(s.path(Kind::User, "alice")).unwrap();
         assert!(text.find("alpha").unwrap() < text.find("zeta").unwrap());
         assert!(text.contains("\n  "));
-        let mode = fs::metadata(s.path(Kind::User, "alice"))
-            .unwrap()
-            .permissions()
-            .mode();
+        let mode = fs::metadata(s.path(Kind::User, "alice")).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
-        s.create(
-            Kind::Silo,
-            "s",
-            &Doc {
-                zeta: 1,
-                alpha: "a".into(),
-            },
-        )
-        .unwrap();
-        let mode = fs::metadata(s.path(Kind::Silo, "s"))
-            .unwrap()
-            .permissions()
-            .mode();
+        s.create(Kind::Silo, "s", &Doc { zeta: 1, alpha: "a".into() }).unwrap();
+        let mode = fs::metadata(s.path(Kind::Silo, "s")).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o644);
     }
 
     #[test]
     fn never_overwrites_silently() {
         let (_d, s) = store();
-        let a = Doc {
-            zeta: 1,
-            alpha: "a".into(),
-        };
-        let b = Doc {
-            zeta: 2,
-            alpha: "a".into(),
-        };
+        let a = Doc { zeta: 1, alpha: "a".into() };
+        let b = Doc { zeta: 2, alpha: "a".into() };
         assert_eq!(s.create(Kind::Network, "o/n", &a).unwrap(), Saved::Created);
-        assert_eq!(
-            s.create(Kind::Network, "o/n", &a).unwrap(),
-            Saved::Unchanged
-        );
-        assert!(matches!(
-            s.create(Kind::Network, "o/n", &b),
-            Err(DescriptorError::Exists { .. })
-        ));
+        assert_eq!(s.create(Kind::Network, "o/n", &a).unwrap(), Saved::Unchanged);
+        assert!(matches!(s.create(Kind::Network, "o/n", &b), Err(DescriptorError::Exists { .. })));
         assert_eq!(s.load::<Doc>(Kind::Network, "o/n").unwrap(), a);
-        assert_eq!(
-            s.replace(Kind::Network, "o/n", &b).unwrap(),
-            Saved::Replaced
-        );
+        assert_eq!(s.replace(Kind::Network, "o/n", &b).unwrap(), Saved::Replaced);
         assert_eq!(s.load::<Doc>(Kind::Network, "o/n").unwrap(), b);
     }
 
     #[test]
     fn list_skips_hidden_and_temp_files_and_delete_prunes_folders() {
         let (_d, s) = store();
-        let a = Doc {
-            zeta: 1,
-            alpha: "a".into(),
-        };
+        let a = Doc { zeta: 1, alpha: "a".into() };
         s.create(Kind::Passport, "o/n/bob", &a).unwrap();
         s.create(Kind::Passport, "o/m/eve", &a).unwrap();
         fs::write(s.path(Kind::Passport, "o/n/.hidden"), "x").unwrap();
         fs::write(s.path(Kind::Passport, "o/n/bak~"), "x").unwrap();
-        assert_eq!(
-            s.list(Kind::Passport, None).unwrap(),
-            vec!["o/m/eve", "o/n/bob"]
-        );
-        assert_eq!(
-            s.list(Kind::Passport, Some("o/n")).unwrap(),
-            vec!["o/n/bob"]
-        );
+        assert_eq!(s.list(Kind::Passport, None).unwrap(), vec!["o/m/eve", "o/n/bob"]);
+        assert_eq!(s.list(Kind::Passport, Some("o/n")).unwrap(), vec!["o/n/bob"]);
         assert!(s.delete(Kind::Passport, "o/m/eve").unwrap());
         assert!(!s.path(Kind::Passport, "o/m").exists());
         assert!(!s.delete(Kind::Passport, "o/m/eve").unwrap());

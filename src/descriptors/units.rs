@@ -8,9 +8,7 @@ use std::time::Duration;
 /// case-insensitive.
 pub fn parse_capacity(text: &str) -> Result<u64, String> {
     let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
     let (number, unit) = t.split_at(split);
     let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
@@ -28,14 +26,12 @@ pub fn parse_capacity(text: &str) -> Result<u64, String> {
             ));
         }
     };
-    let value: f64 = number.parse().map_err(|_| {
-        format!("invalid capacity \"{text}\": expected a number followed by a unit, e.g. 10GB")
-    })?;
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("invalid capacity \"{text}\": expected a number followed by a unit, e.g. 10GB"))?;
     let bytes = (value * multiplier as f64).round();
     if !bytes.is_finite() || bytes < 1.0 || bytes > u64::MAX as f64 {
-        return Err(format!(
-            "invalid capacity \"{text}\": must be between 1 byte and 16 EiB"
-        ));
+        return Err(format!("invalid capacity \"{text}\": must be between 1 byte and 16 EiB"));
     }
     Ok(bytes as u64)
 }
@@ -61,9 +57,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (number, unit) = t.split_at(split);
-    let n: u64 = number.parse().map_err(|_| {
-        format!("invalid duration \"{text}\": expected a whole number and a unit, e.g. 10min")
-    })?;
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("invalid duration \"{text}\": expected a whole number and a unit, e.g. 10min"))?;
     let seconds = match unit {
         "ms" => return Ok(Duration::from_millis(n)),
         "s" => 1,
@@ -71,14 +67,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "h" => 3600,
         "d" => 86400,
         _ => {
-            return Err(format!(
-                "invalid duration \"{text}\": unit must be ms, s, min, h or d"
-            ));
+            return Err(format!("invalid duration \"{text}\": unit must be ms, s, min, h or d"));
         }
     };
-    n.checked_mul(seconds)
-        .map(Duration::from_secs)
-        .ok_or_else(|| format!("invalid duration \"{text}\": too large"))
+    n.checked_mul(seconds).map(Duration::from_secs).ok_or_else(|| format!("invalid duration \"{text}\": too large"))
 }
 
 /// Render a duration in the largest exact unit (`10min`, `90s`, `500ms`).

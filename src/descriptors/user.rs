@@ -36,21 +36,12 @@ pub struct User {
 }
 
 fn statement(name: &str, description: Option<&str>, key: &PublicKey) -> Vec<u8> {
-    Canonical::new("infinit/user/v1")
-        .str(name)
-        .opt_str(description)
-        .bytes(&key.to_bytes())
-        .finish()
+    Canonical::new("infinit/user/v1").str(name).opt_str(description).bytes(&key.to_bytes()).finish()
 }
 
 impl User {
     /// Create a user around `keys`, optionally protecting them with `passphrase`.
-    pub fn new(
-        name: &str,
-        description: Option<String>,
-        keys: &KeyPair,
-        passphrase: Option<&str>,
-    ) -> Result<User> {
+    pub fn new(name: &str, description: Option<String>, keys: &KeyPair, passphrase: Option<&str>) -> Result<User> {
         names::check("user", name)?;
         let public_key = keys.public();
         let signature = keys.sign(&statement(name, description.as_deref(), &public_key));
@@ -58,29 +49,17 @@ impl User {
             Some(p) => StoredPrivateKey::Passphrase(wrap::wrap(&keys.private(), p)?),
             None => StoredPrivateKey::None(keys.private()),
         });
-        Ok(User {
-            name: name.to_string(),
-            description,
-            public_key,
-            private_key,
-            signature,
-        })
+        Ok(User { name: name.to_string(), description, public_key, private_key, signature })
     }
 
     /// Check the name, the self-signature and, when plain, that the private
     /// half matches the public one.
     pub fn verify(&self) -> Result<()> {
         names::check("user", &self.name)?;
-        let bad = || DescriptorError::BadSignature {
-            kind: Kind::User,
-            name: self.name.clone(),
-        };
+        let bad = || DescriptorError::BadSignature { kind: Kind::User, name: self.name.clone() };
         self.public_key.validate().map_err(|_| bad())?;
         self.public_key
-            .verify(
-                &statement(&self.name, self.description.as_deref(), &self.public_key),
-                &self.signature,
-            )
+            .verify(&statement(&self.name, self.description.as_deref(), &self.public_key), &self.signature)
             .map_err(|_| bad())?;
         if let Some(StoredPrivateKey::None(private)) = &self.private_key
             && KeyPair::from_private(private).public() != self.public_key
@@ -96,10 +75,7 @@ impl User {
 
     /// The same user without the private half, for sharing.
     pub fn public(&self) -> User {
-        User {
-            private_key: None,
-            ..self.clone()
-        }
+        User { private_key: None, ..self.clone() }
     }
 
     /// Whether this device holds the private half.
@@ -119,8 +95,7 @@ impl User {
                 return Err(DescriptorError::Invalid {
                     kind: Kind::User,
                     name: self.name.clone(),
-                    why: "no private key on this device (it was imported from its public export)"
-                        .into(),
+                    why: "no private key on this device (it was imported from its public export)".into(),
                 });
             }
             Some(StoredPrivateKey::None(private)) => KeyPair::from_private(private),
@@ -173,10 +148,7 @@ mod tests {
         let keys = KeyPair::generate().unwrap();
         let user = User::new("bob", None, &keys, Some("pw")).unwrap();
         assert!(user.is_protected());
-        assert_eq!(
-            user.keys(|| Ok("pw".into())).unwrap().public(),
-            keys.public()
-        );
+        assert_eq!(user.keys(|| Ok("pw".into())).unwrap().public(), keys.public());
         assert!(user.keys(|| Ok("nope".into())).is_err());
         assert!(user.public().keys(|| Ok("pw".into())).is_err());
     }

@@ -128,10 +128,7 @@ impl Volume {
         self.check_block_size()?;
         self.owner
             .verify(&self.statement(), &self.signature)
-            .map_err(|_| DescriptorError::BadSignature {
-                kind: Kind::Volume,
-                name: self.name.clone(),
-            })
+            .map_err(|_| DescriptorError::BadSignature { kind: Kind::Volume, name: self.name.clone() })
     }
 
     /// The shareable form: no local mountpoint.

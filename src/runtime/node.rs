@@ -53,17 +53,10 @@ pub struct Node {
 /// Open a silo from its spec.
 pub async fn open_silo(spec: &SiloSpec) -> Result<Arc<dyn Silo>, NodeError> {
     Ok(match spec {
-        SiloSpec::Filesystem {
-            name,
-            path,
-            capacity,
-        } => Arc::new(
+        SiloSpec::Filesystem { name, path, capacity } => Arc::new(
             FilesystemSilo::open(name, path.clone(), *capacity)
                 .await
-                .map_err(|source| NodeError::Silo {
-                    name: name.clone(),
-                    source,
-                })?,
+                .map_err(|source| NodeError::Silo { name: name.clone(), source })?,
         ),
         SiloSpec::Memory { name, capacity } => Arc::new(MemorySilo::new(name, *capacity)),
     })
@@ -73,8 +66,6 @@ impl Node {
     /// Start a single-node network over the spec's silo.
     pub async fn start(spec: &NodeSpec) -> Result<Node, NodeError> {
         let silo = open_silo(&spec.silo).await?;
-        Ok(Node {
-            consensus: Arc::new(SingleNode::new(silo)),
-        })
+        Ok(Node { consensus: Arc::new(SingleNode::new(silo)) })
     }
 }

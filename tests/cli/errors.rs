@@ -8,8 +8,7 @@ fn invalid_names_are_refused_everywhere() {
     let long = "x".repeat(129);
     let home = Home::with_user("alice");
     for bad in ["Alice", ".alice", "al/ice", long.as_str(), "al ice", "é"] {
-        home.fail(&["user", "create", "--name", bad])
-            .stderr_has("invalid");
+        home.fail(&["user", "create", "--name", bad]).stderr_has("invalid");
         home.fail(&["silo", "create", "memory", "--name", bad]);
         home.fail(&["network", "create", "--name", bad]);
         home.fail(&["user", "export", "--name", bad]);
@@ -26,28 +25,23 @@ fn invalid_names_are_refused_everywhere() {
 #[test]
 fn an_unknown_acting_user_cannot_sign_anything() {
     let home = Home::new("ghost");
-    home.fail(&["network", "create", "net"])
-        .stderr_has("user \"ghost\" does not exist");
+    home.fail(&["network", "create", "net"]).stderr_has("user \"ghost\" does not exist");
 }
 
 #[test]
 fn unknown_user_silo_network_volume() {
     let home = Home::with_user("alice");
-    home.fail(&["user", "export", "nobody"])
-        .stderr_has("nobody");
+    home.fail(&["user", "export", "nobody"]).stderr_has("nobody");
     home.fail(&["user", "hash", "nobody"]);
     home.fail(&["user", "delete", "nobody", "--yes"]);
-    home.fail(&["silo", "export", "nosilo"])
-        .stderr_has("nosilo");
+    home.fail(&["silo", "export", "nosilo"]).stderr_has("nosilo");
     home.fail(&["silo", "delete", "nosilo"]);
     home.fail(&["network", "create", "net", "--silo", "nosilo"]);
-    home.fail(&["network", "export", "nonet"])
-        .stderr_has("alice/nonet");
+    home.fail(&["network", "export", "nonet"]).stderr_has("alice/nonet");
     home.fail(&["network", "link", "bob/nonet"]);
     home.fail(&["network", "update", "nonet", "-r", "2"]);
     home.fail(&["volume", "create", "vol", "-N", "nonet"]);
-    home.fail(&["volume", "export", "novol"])
-        .stderr_has("alice/novol");
+    home.fail(&["volume", "export", "novol"]).stderr_has("alice/novol");
     home.fail(&["volume", "update", "novol", "--readonly"]);
     home.ok(&["network", "create", "net"]);
     home.fail(&["network", "link", "net", "--silo", "nosilo"]);
@@ -56,11 +50,7 @@ fn unknown_user_silo_network_volume() {
 
 #[test]
 fn altered_user_file_is_refused() {
-    for keys in [
-        &["signature"][..],
-        &["public_key", "ed25519"],
-        &["public_key", "x25519"],
-    ] {
+    for keys in [&["signature"][..], &["public_key", "ed25519"], &["public_key", "x25519"]] {
         let home = Home::with_user("alice");
         alter_file(&home.file("users/alice"), keys);
         home.fail(&["network", "create", "net"]).stderr_has("alice");
@@ -76,8 +66,7 @@ fn altered_network_file_is_refused() {
         home.ok(&["user", "create", "bob"]);
         home.ok(&["network", "create", "net"]);
         alter_file(&home.file("networks/alice/net"), keys);
-        home.fail(&["volume", "create", "vol", "-N", "net"])
-            .stderr_has("alice/net");
+        home.fail(&["volume", "create", "vol", "-N", "net"]).stderr_has("alice/net");
         home.fail(&["passport", "create", "-N", "net", "-u", "bob"]);
         home.fail(&["network", "export", "net"]);
         home.fail(&["network", "update", "net", "-r", "2"]);
@@ -89,31 +78,16 @@ fn altered_passport_file_is_refused_when_linking_exporting_or_listing() {
     for keys in [&["signature"][..], &["user", "ed25519"]] {
         let alice = Home::with_user("alice");
         let bob = Home::with_user("bob");
-        alice
-            .cmd(&["user", "import"])
-            .stdin(bob.ok(&["user", "export"]).stdout)
-            .ok();
+        alice.cmd(&["user", "import"]).stdin(bob.ok(&["user", "export"]).stdout).ok();
         alice.ok(&["network", "create", "net"]);
         alice.ok(&["passport", "create", "-N", "net", "-u", "bob"]);
-        bob.cmd(&["network", "import"])
-            .stdin(alice.ok(&["network", "export", "net"]).stdout)
-            .ok();
-        bob.cmd(&["passport", "import"])
-            .stdin(
-                alice
-                    .ok(&["passport", "export", "-N", "net", "-u", "bob"])
-                    .stdout,
-            )
-            .ok();
+        bob.cmd(&["network", "import"]).stdin(alice.ok(&["network", "export", "net"]).stdout).ok();
+        bob.cmd(&["passport", "import"]).stdin(alice.ok(&["passport", "export", "-N", "net", "-u", "bob"]).stdout).ok();
         alter_file(&bob.file("passports/alice/net/bob"), keys);
         bob.fail(&["network", "link", "alice/net"]);
         alter_file(&alice.file("passports/alice/net/bob"), keys);
-        alice
-            .fail(&["passport", "export", "-N", "net", "-u", "bob"])
-            .stderr_has("alice/net: bob");
-        alice
-            .fail(&["passport", "list"])
-            .stderr_has("alice/net: bob");
+        alice.fail(&["passport", "export", "-N", "net", "-u", "bob"]).stderr_has("alice/net: bob");
+        alice.fail(&["passport", "list"]).stderr_has("alice/net: bob");
     }
 }
 
@@ -124,8 +98,7 @@ fn altered_volume_file_is_refused() {
         home.ok(&["network", "create", "net"]);
         home.ok(&["volume", "create", "vol", "-N", "net"]);
         alter_file(&home.file("volumes/alice/vol"), keys);
-        home.fail(&["volume", "export", "vol"])
-            .stderr_has("alice/vol");
+        home.fail(&["volume", "export", "vol"]).stderr_has("alice/vol");
         home.fail(&["volume", "update", "vol", "--readonly"]);
         home.fail(&["volume", "list"]);
     }
@@ -135,10 +108,7 @@ fn altered_volume_file_is_refused() {
 fn altered_exports_are_refused_on_import() {
     let alice = Home::with_user("alice");
     let bob = Home::with_user("bob");
-    alice
-        .cmd(&["user", "import"])
-        .stdin(bob.ok(&["user", "export"]).stdout)
-        .ok();
+    alice.cmd(&["user", "import"]).stdin(bob.ok(&["user", "export"]).stdout).ok();
     alice.ok(&["network", "create", "net"]);
     alice.ok(&["volume", "create", "vol", "-N", "net"]);
     alice.ok(&["passport", "create", "-N", "net", "-u", "bob"]);
@@ -146,36 +116,22 @@ fn altered_exports_are_refused_on_import() {
     let user = alice.ok(&["user", "export"]).stdout;
     let network = alice.ok(&["network", "export", "net"]).stdout;
     let volume = alice.ok(&["volume", "export", "vol"]).stdout;
-    let passport = alice
-        .ok(&["passport", "export", "-N", "net", "-u", "bob"])
-        .stdout;
+    let passport = alice.ok(&["passport", "export", "-N", "net", "-u", "bob"]).stdout;
 
     for keys in [&["signature"][..], &["public_key", "ed25519"]] {
         bob.fails(bob.cmd(&["user", "import"]).stdin(alter_b64(&user, keys)));
     }
     for keys in [&["signature"][..], &["owner", "x25519"]] {
-        bob.fails(
-            bob.cmd(&["network", "import"])
-                .stdin(alter_b64(&network, keys)),
-        );
-        bob.fails(
-            bob.cmd(&["volume", "import"])
-                .stdin(alter_b64(&volume, keys)),
-        );
+        bob.fails(bob.cmd(&["network", "import"]).stdin(alter_b64(&network, keys)));
+        bob.fails(bob.cmd(&["volume", "import"]).stdin(alter_b64(&volume, keys)));
     }
     // A passport is checked against the network: import that first.
     bob.cmd(&["network", "import"]).stdin(&network).ok();
     for keys in [&["signature"][..], &["user", "ed25519"]] {
-        bob.fails(
-            bob.cmd(&["passport", "import"])
-                .stdin(alter_b64(&passport, keys)),
-        );
+        bob.fails(bob.cmd(&["passport", "import"]).stdin(alter_b64(&passport, keys)));
     }
     // Widening one's own rights breaks the signature too.
-    let widened = passport.replace(
-        "\"allow_create_passport\":false",
-        "\"allow_create_passport\":true",
-    );
+    let widened = passport.replace("\"allow_create_passport\":false", "\"allow_create_passport\":true");
     assert_ne!(widened, passport);
     bob.fails(bob.cmd(&["passport", "import"]).stdin(widened));
     // The genuine ones still import.
@@ -198,8 +154,7 @@ fn import_over_different_content_fails_and_same_content_is_a_no_op() {
     let a = Home::with_user("alice");
     let b = Home::with_user("alice");
     let theirs = b.ok(&["user", "export"]).stdout;
-    a.fails(a.cmd(&["user", "import"]).stdin(&theirs))
-        .stderr_has("already exists");
+    a.fails(a.cmd(&["user", "import"]).stdin(&theirs)).stderr_has("already exists");
 
     a.ok(&["network", "create", "net"]);
     b.ok(&["network", "create", "net"]);
@@ -221,37 +176,24 @@ fn import_over_different_content_fails_and_same_content_is_a_no_op() {
 #[test]
 fn wrong_passphrase_is_refused_without_writing() {
     let home = Home::new("alice");
-    home.cmd(&["user", "create", "--passphrase-stdin"])
-        .stdin("right\n")
-        .ok();
-    home.fails(
-        home.cmd(&["network", "create", "net"])
-            .env("INFINIT_PASSPHRASE", "wrong"),
-    )
-    .stderr_has("wrong passphrase");
+    home.cmd(&["user", "create", "--passphrase-stdin"]).stdin("right\n").ok();
+    home.fails(home.cmd(&["network", "create", "net"]).env("INFINIT_PASSPHRASE", "wrong"))
+        .stderr_has("wrong passphrase");
     // No passphrase and no terminal: refused rather than hanging.
-    home.fail(&["network", "create", "net"])
-        .stderr_has("INFINIT_PASSPHRASE");
-    home.fails(
-        home.cmd(&["network", "create", "net", "--script"])
-            .env("INFINIT_PASSPHRASE", "Right"),
-    );
+    home.fail(&["network", "create", "net"]).stderr_has("INFINIT_PASSPHRASE");
+    home.fails(home.cmd(&["network", "create", "net", "--script"]).env("INFINIT_PASSPHRASE", "Right"));
 }
 
 #[test]
 fn empty_passphrase_on_stdin_is_refused() {
     let home = Home::new("alice");
-    home.fails(
-        home.cmd(&["user", "create", "--passphrase-stdin"])
-            .stdin("\n"),
-    );
+    home.fails(home.cmd(&["user", "create", "--passphrase-stdin"]).stdin("\n"));
 }
 
 #[test]
 fn a_mode_that_would_prompt_fails_in_script_mode() {
     let home = Home::new("alice");
-    home.fail(&["user", "create", "--passphrase", "--script"])
-        .stderr_has("INFINIT_PASSPHRASE");
+    home.fail(&["user", "create", "--passphrase", "--script"]).stderr_has("INFINIT_PASSPHRASE");
     home.fail(&["user", "create", "--passphrase"]);
 }
 
@@ -261,23 +203,8 @@ fn filesystem_silo_in_a_place_that_cannot_be_written() {
     let file = home.path("plain-file");
     std::fs::write(&file, b"x").unwrap();
     let under = file.join("blocks");
-    home.fail(&[
-        "silo",
-        "create",
-        "filesystem",
-        "s",
-        "--path",
-        under.to_str().unwrap(),
-    ]);
-    home.fail(&[
-        "silo",
-        "create",
-        "filesystem",
-        "s",
-        "--path",
-        file.to_str().unwrap(),
-    ])
-    .stderr_has("not a folder");
+    home.fail(&["silo", "create", "filesystem", "s", "--path", under.to_str().unwrap()]);
+    home.fail(&["silo", "create", "filesystem", "s", "--path", file.to_str().unwrap()]).stderr_has("not a folder");
     // Root ignores permissions; a read-only folder only stops others.
     let locked = home.path("locked");
     std::fs::create_dir(&locked).unwrap();
@@ -285,14 +212,7 @@ fn filesystem_silo_in_a_place_that_cannot_be_written() {
     let writable = std::fs::write(locked.join("probe"), b"").is_ok();
     let _ = std::fs::remove_file(locked.join("probe"));
     if !writable {
-        home.fail(&[
-            "silo",
-            "create",
-            "filesystem",
-            "s",
-            "--path",
-            locked.to_str().unwrap(),
-        ]);
+        home.fail(&["silo", "create", "filesystem", "s", "--path", locked.to_str().unwrap()]);
     }
     std::fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
 }
@@ -301,14 +221,7 @@ fn filesystem_silo_in_a_place_that_cannot_be_written() {
 fn bad_capacities_are_refused() {
     let home = Home::new("alice");
     for bad in ["10XB", "0", "GB", "-1GB", "1.2.3GB"] {
-        home.fail(&[
-            "silo",
-            "create",
-            "memory",
-            "ram",
-            &format!("--capacity={bad}"),
-        ])
-        .stderr_has("capacity");
+        home.fail(&["silo", "create", "memory", "ram", &format!("--capacity={bad}")]).stderr_has("capacity");
     }
     home.fail(&["silo", "create", "filesystem", "disk", "--capacity", "10XB"]);
 }
@@ -317,8 +230,7 @@ fn bad_capacities_are_refused() {
 fn existing_silo_is_not_overwritten() {
     let home = Home::new("alice");
     home.ok(&["silo", "create", "memory", "ram"]);
-    home.fail(&["silo", "create", "filesystem", "ram"])
-        .stderr_has("already exists");
+    home.fail(&["silo", "create", "filesystem", "ram"]).stderr_has("already exists");
 }
 
 #[test]
@@ -372,22 +284,11 @@ fn version_and_help_exit_0() {
 fn home_flag_is_honoured() {
     let runner = Home::new("alice");
     let other = tempfile::tempdir().unwrap();
-    runner
-        .cmd(&["--home", other.path().to_str().unwrap(), "user", "create"])
-        .env_remove("INFINIT_HOME")
-        .ok();
+    runner.cmd(&["--home", other.path().to_str().unwrap(), "user", "create"]).env_remove("INFINIT_HOME").ok();
     assert!(other.path().join(DATA_SUFFIX).join("users/alice").is_file());
     assert!(snapshot(runner.root()).is_empty());
     // The flag also wins over the environment.
-    runner
-        .cmd(&[
-            "user",
-            "create",
-            "bob",
-            "--home",
-            other.path().to_str().unwrap(),
-        ])
-        .ok();
+    runner.cmd(&["user", "create", "bob", "--home", other.path().to_str().unwrap()]).ok();
     assert!(other.path().join(DATA_SUFFIX).join("users/bob").is_file());
     assert!(snapshot(runner.root()).is_empty());
 }
@@ -396,12 +297,8 @@ fn home_flag_is_honoured() {
 fn data_home_variable_is_honoured() {
     let home = Home::new("alice");
     let data = home.path("elsewhere");
-    home.cmd(&["user", "create"])
-        .env("INFINIT_DATA_HOME", &data)
-        .ok();
-    home.cmd(&["silo", "create", "filesystem", "disk"])
-        .env("INFINIT_DATA_HOME", &data)
-        .ok();
+    home.cmd(&["user", "create"]).env("INFINIT_DATA_HOME", &data).ok();
+    home.cmd(&["silo", "create", "filesystem", "disk"]).env("INFINIT_DATA_HOME", &data).ok();
     assert!(data.join("users/alice").is_file());
     assert_eq!(mode(&data.join("users/alice")), 0o600);
     assert!(data.join("silos/disk").is_file());
@@ -415,13 +312,8 @@ fn data_home_variable_is_honoured() {
 fn xdg_data_home_is_used_only_without_infinit_home() {
     let home = Home::new("alice");
     let xdg = home.path("xdg");
-    home.cmd(&["user", "create"])
-        .env_remove("INFINIT_HOME")
-        .env("XDG_DATA_HOME", &xdg)
-        .ok();
+    home.cmd(&["user", "create"]).env_remove("INFINIT_HOME").env("XDG_DATA_HOME", &xdg).ok();
     assert!(xdg.join("infinit/filesystem/users/alice").is_file());
-    home.cmd(&["user", "create", "bob"])
-        .env("XDG_DATA_HOME", &xdg)
-        .ok();
+    home.cmd(&["user", "create", "bob"]).env("XDG_DATA_HOME", &xdg).ok();
     assert!(home.file("users/bob").is_file());
 }

@@ -32,12 +32,7 @@ fn tree(home: &Home) -> Vec<(PathBuf, Option<serde_json::Value>)> {
 
 /// Run `setup` on two homes, then the legacy command on one and the modern
 /// one on the other; both must succeed alike and leave the same files.
-fn same(
-    setup: impl Fn(&Home),
-    legacy: (&str, &[&str]),
-    modern: &[&str],
-    stdin: &str,
-) -> (Out, Out) {
+fn same(setup: impl Fn(&Home), legacy: (&str, &[&str]), modern: &[&str], stdin: &str) -> (Out, Out) {
     let old = Home::new("alice");
     let new = Home::new("alice");
     setup(&old);
@@ -57,12 +52,8 @@ fn with_alice(home: &Home) {
 
 #[test]
 fn infinit_user_create() {
-    let (out, _) = same(
-        |_| {},
-        ("infinit-user", &["--create", "--name", "alice"]),
-        &["user", "create", "--name", "alice"],
-        "",
-    );
+    let (out, _) =
+        same(|_| {}, ("infinit-user", &["--create", "--name", "alice"]), &["user", "create", "--name", "alice"], "");
     assert_eq!(out.stdout, "Locally saved user \"alice\".\n");
 }
 
@@ -70,30 +61,8 @@ fn infinit_user_create() {
 fn infinit_storage_create_filesystem() {
     same(
         |_| {},
-        (
-            "infinit-storage",
-            &[
-                "--create",
-                "--name",
-                "disk",
-                "--filesystem",
-                "--path",
-                "blocks",
-                "--capacity",
-                "1GB",
-            ],
-        ),
-        &[
-            "silo",
-            "create",
-            "filesystem",
-            "--name",
-            "disk",
-            "--path",
-            "blocks",
-            "--capacity",
-            "1GB",
-        ],
+        ("infinit-storage", &["--create", "--name", "disk", "--filesystem", "--path", "blocks", "--capacity", "1GB"]),
+        &["silo", "create", "filesystem", "--name", "disk", "--path", "blocks", "--capacity", "1GB"],
         "",
     );
 }
@@ -105,17 +74,11 @@ fn infinit_network_create_with_storage() {
             with_alice(h);
             h.ok(&["silo", "create", "memory", "ram"]);
         },
-        (
-            "infinit-network",
-            &["--create", "--name", "net", "--storage", "ram"],
-        ),
+        ("infinit-network", &["--create", "--name", "net", "--storage", "ram"]),
         &["network", "create", "--name", "net", "--silo", "ram"],
         "",
     );
-    assert!(
-        out.stdout
-            .starts_with("Locally saved network \"alice/net\".")
-    );
+    assert!(out.stdout.starts_with("Locally saved network \"alice/net\"."));
 }
 
 #[test]
@@ -126,10 +89,7 @@ fn infinit_passport_create() {
             h.ok(&["user", "create", "bob"]);
             h.ok(&["network", "create", "net"]);
         },
-        (
-            "infinit-passport",
-            &["--create", "--network", "net", "--user", "bob"],
-        ),
+        ("infinit-passport", &["--create", "--network", "net", "--user", "bob"]),
         &["passport", "create", "--network", "net", "--user", "bob"],
         "",
     );
@@ -142,10 +102,7 @@ fn infinit_volume_create() {
             with_alice(h);
             h.ok(&["network", "create", "net"]);
         },
-        (
-            "infinit-volume",
-            &["--create", "--name", "vol", "--network", "net"],
-        ),
+        ("infinit-volume", &["--create", "--name", "vol", "--network", "net"]),
         &["volume", "create", "--name", "vol", "--network", "net"],
         "",
     );
@@ -155,26 +112,8 @@ fn infinit_volume_create() {
 fn infinit_credentials_add_aws() {
     let (out, _) = same(
         |_| {},
-        (
-            "infinit-credentials",
-            &[
-                "--add",
-                "--aws",
-                "--name",
-                "work",
-                "--access-key-id",
-                "AKID",
-            ],
-        ),
-        &[
-            "credentials",
-            "add",
-            "--aws",
-            "--name",
-            "work",
-            "--access-key-id",
-            "AKID",
-        ],
+        ("infinit-credentials", &["--add", "--aws", "--name", "work", "--access-key-id", "AKID"]),
+        &["credentials", "add", "--aws", "--name", "work", "--access-key-id", "AKID"],
         "secret\n",
     );
     assert_eq!(out.stdout, "Locally saved aws credentials \"work\".\n");

@@ -6,10 +6,7 @@ use crate::support::{Home, assert_keys, assert_pretty_sorted, event, mode, read_
 fn alice_knows_bob() -> (Home, Home) {
     let alice = Home::with_user("alice");
     let bob = Home::with_user("bob");
-    alice
-        .cmd(&["user", "import"])
-        .stdin(bob.ok(&["user", "export"]).stdout)
-        .ok();
+    alice.cmd(&["user", "import"]).stdin(bob.ok(&["user", "export"]).stdout).ok();
     alice.ok(&["network", "create", "net"]);
     (alice, bob)
 }
@@ -26,15 +23,7 @@ fn owner_creates_a_passport_with_default_rights() {
     let passport = read_json(&path);
     assert_keys(
         &passport,
-        &[
-            "allow_create_passport",
-            "allow_storage",
-            "allow_write",
-            "network",
-            "signature",
-            "user",
-            "user_name",
-        ],
+        &["allow_create_passport", "allow_storage", "allow_write", "network", "signature", "user", "user_name"],
     );
     assert_eq!(passport["network"], "alice/net");
     assert_eq!(passport["user_name"], "bob");
@@ -48,33 +37,13 @@ fn owner_creates_a_passport_with_default_rights() {
 fn rights_are_what_the_flags_say_and_list_shows_them() {
     let (alice, _bob) = alice_knows_bob();
     alice.ok(&["user", "create", "carol"]);
-    let out = alice.ok(&[
-        "passport",
-        "create",
-        "-N",
-        "alice/net",
-        "-u",
-        "bob",
-        "--deny-write",
-        "--deny-storage",
-        "--script",
-    ]);
+    let out =
+        alice.ok(&["passport", "create", "-N", "alice/net", "-u", "bob", "--deny-write", "--deny-storage", "--script"]);
     assert_eq!(out.json(), event("saved", "passport", "alice/net: bob"));
-    alice.ok(&[
-        "passport",
-        "create",
-        "-N",
-        "net",
-        "-u",
-        "carol",
-        "--allow-create-passport",
-    ]);
+    alice.ok(&["passport", "create", "-N", "net", "-u", "carol", "--allow-create-passport"]);
     assert_eq!(
         alice.ok(&["passport", "list"]).lines(),
-        [
-            "alice/net: bob: read-only",
-            "alice/net: carol: read-write, storage, may create passports",
-        ]
+        ["alice/net: bob: read-only", "alice/net: carol: read-write, storage, may create passports",]
     );
     let docs = alice.ok(&["passport", "list", "--script"]).json_lines();
     assert_eq!(
@@ -87,16 +56,7 @@ fn rights_are_what_the_flags_say_and_list_shows_them() {
             "allow_create_passport": false,
         })
     );
-    assert_keys(
-        &docs[1],
-        &[
-            "allow_create_passport",
-            "allow_storage",
-            "allow_write",
-            "network",
-            "user",
-        ],
-    );
+    assert_keys(&docs[1], &["allow_create_passport", "allow_storage", "allow_write", "network", "user"]);
 }
 
 #[test]
@@ -107,9 +67,7 @@ fn list_can_be_limited_to_one_network() {
     alice.ok(&["passport", "create", "-N", "other", "-u", "bob"]);
     assert_eq!(alice.ok(&["passport", "list"]).lines().len(), 2);
     assert_eq!(
-        alice
-            .ok(&["passport", "list", "--network", "other"])
-            .lines(),
+        alice.ok(&["passport", "list", "--network", "other"]).lines(),
         ["alice/other: bob: read-write, storage"]
     );
 }
@@ -119,44 +77,17 @@ fn export_to_a_file_and_import_where_the_network_is_known() {
     let (alice, bob) = alice_knows_bob();
     alice.ok(&["passport", "create", "-N", "net", "-u", "bob"]);
     let file = alice.path("bob.passport");
-    let out = alice.ok(&[
-        "passport",
-        "export",
-        "-N",
-        "net",
-        "-u",
-        "bob",
-        "-o",
-        file.to_str().unwrap(),
-    ]);
-    assert_eq!(
-        out.stdout,
-        format!(
-            "Exported passport \"alice/net: bob\" to \"{}\".\n",
-            file.display()
-        )
-    );
+    let out = alice.ok(&["passport", "export", "-N", "net", "-u", "bob", "-o", file.to_str().unwrap()]);
+    assert_eq!(out.stdout, format!("Exported passport \"alice/net: bob\" to \"{}\".\n", file.display()));
     assert_eq!(read_json(&file), alice.json("passports/alice/net/bob"));
 
     // Without the network the passport cannot be checked.
-    bob.fail(&["passport", "import", "-i", file.to_str().unwrap()])
-        .stderr_has("network import");
-    bob.cmd(&["network", "import"])
-        .stdin(alice.ok(&["network", "export", "net"]).stdout)
-        .ok();
+    bob.fail(&["passport", "import", "-i", file.to_str().unwrap()]).stderr_has("network import");
+    bob.cmd(&["network", "import"]).stdin(alice.ok(&["network", "export", "net"]).stdout).ok();
     let out = bob.ok(&["passport", "import", "-i", file.to_str().unwrap()]);
     assert_eq!(out.stdout, "Imported passport \"alice/net: bob\".\n");
-    assert_eq!(
-        bob.json("passports/alice/net/bob"),
-        alice.json("passports/alice/net/bob")
-    );
-    let out = bob.ok(&[
-        "passport",
-        "import",
-        "--input",
-        file.to_str().unwrap(),
-        "--script",
-    ]);
+    assert_eq!(bob.json("passports/alice/net/bob"), alice.json("passports/alice/net/bob"));
+    let out = bob.ok(&["passport", "import", "--input", file.to_str().unwrap(), "--script"]);
     assert_eq!(out.json(), event("imported", "passport", "alice/net: bob"));
 }
 
@@ -166,16 +97,9 @@ fn import_refuses_a_passport_issued_to_another_key_than_the_local_user() {
     alice.ok(&["passport", "create", "-N", "net", "-u", "bob"]);
     // Another "bob", with a different key, knows the network.
     let impostor = Home::with_user("bob");
-    impostor
-        .cmd(&["network", "import"])
-        .stdin(alice.ok(&["network", "export", "net"]).stdout)
-        .ok();
-    let exported = alice
-        .ok(&["passport", "export", "-N", "net", "-u", "bob"])
-        .stdout;
-    impostor
-        .fails(impostor.cmd(&["passport", "import"]).stdin(&exported))
-        .stderr_has("different key");
+    impostor.cmd(&["network", "import"]).stdin(alice.ok(&["network", "export", "net"]).stdout).ok();
+    let exported = alice.ok(&["passport", "export", "-N", "net", "-u", "bob"]).stdout;
+    impostor.fails(impostor.cmd(&["passport", "import"]).stdin(&exported)).stderr_has("different key");
 }
 
 #[test]
@@ -194,12 +118,8 @@ fn delete_removes_the_file() {
 #[test]
 fn creating_needs_a_known_user_and_network() {
     let (alice, _bob) = alice_knows_bob();
-    alice
-        .fail(&["passport", "create", "-N", "net", "-u", "carol"])
-        .stderr_has("carol");
-    alice
-        .fail(&["passport", "create", "-N", "nonet", "-u", "bob"])
-        .stderr_has("alice/nonet");
+    alice.fail(&["passport", "create", "-N", "net", "-u", "carol"]).stderr_has("carol");
+    alice.fail(&["passport", "create", "-N", "nonet", "-u", "bob"]).stderr_has("alice/nonet");
 }
 
 #[test]
@@ -208,10 +128,6 @@ fn someone_without_a_passport_may_not_sign() {
     // Carol, a local user without any passport, cannot sign one.
     alice.ok(&["user", "create", "carol"]);
     alice
-        .fails(
-            alice
-                .cmd(&["passport", "create", "-N", "alice/net", "-u", "carol"])
-                .acting_as("carol"),
-        )
+        .fails(alice.cmd(&["passport", "create", "-N", "alice/net", "-u", "carol"]).acting_as("carol"))
         .stderr_has("may not sign");
 }

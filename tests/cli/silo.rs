@@ -4,17 +4,7 @@
 use crate::support::{Home, assert_keys, assert_pretty_sorted, event, mode, read_json};
 
 fn add_aws(home: &Home, name: &str) {
-    home.cmd(&[
-        "credentials",
-        "add",
-        "--aws",
-        "--name",
-        name,
-        "--access-key-id",
-        "AKIDEXAMPLE",
-    ])
-    .stdin("s3cr3t\n")
-    .ok();
+    home.cmd(&["credentials", "add", "--aws", "--name", name, "--access-key-id", "AKIDEXAMPLE"]).stdin("s3cr3t\n").ok();
 }
 
 fn add_gcs(home: &Home, name: &str) {
@@ -36,10 +26,7 @@ fn filesystem_silo_defaults_to_a_folder_under_the_data_home() {
     let silo = read_json(&path);
     assert_keys(&silo, &["name", "path", "type"]);
     assert_eq!(silo["type"], "filesystem");
-    assert_eq!(
-        silo["path"],
-        folder.canonicalize().unwrap().to_str().unwrap()
-    );
+    assert_eq!(silo["path"], folder.canonicalize().unwrap().to_str().unwrap());
     let leftovers: Vec<_> = std::fs::read_dir(&folder).unwrap().collect();
     assert!(leftovers.is_empty(), "the write probe must be removed");
 }
@@ -73,14 +60,7 @@ fn filesystem_silo_creates_a_nested_folder_and_stores_capacity_in_bytes() {
 #[test]
 fn filesystem_silo_with_a_relative_path_is_stored_absolute() {
     let home = Home::new("alice");
-    home.ok(&[
-        "silo",
-        "create",
-        "filesystem",
-        "rel",
-        "--path",
-        "here/blocks",
-    ]);
+    home.ok(&["silo", "create", "filesystem", "rel", "--path", "here/blocks"]);
     let stored = home.json("silos/rel")["path"].as_str().unwrap().to_string();
     assert!(stored.starts_with('/'), "{stored}");
     assert!(home.path("here/blocks").is_dir());
@@ -116,18 +96,7 @@ fn s3_silo_refers_to_its_credentials_by_name() {
         "work",
     ]);
     let silo = home.json("silos/cloud");
-    assert_keys(
-        &silo,
-        &[
-            "bucket",
-            "credentials",
-            "endpoint",
-            "folder",
-            "name",
-            "region",
-            "type",
-        ],
-    );
+    assert_keys(&silo, &["bucket", "credentials", "endpoint", "folder", "name", "region", "type"]);
     assert_eq!(silo["type"], "s3");
     assert_eq!(silo["folder"], "cloud_blocks");
     assert_eq!(silo["credentials"], "work");
@@ -154,8 +123,7 @@ fn s3_silo_needs_existing_credentials_and_an_http_endpoint() {
             creds,
         ]
     };
-    home.fail(&args("work", "http://127.0.0.1:9000"))
-        .stderr_has("credentials");
+    home.fail(&args("work", "http://127.0.0.1:9000")).stderr_has("credentials");
     add_aws(&home, "work");
     home.fail(&args("work", "ftp://example"));
     home.ok(&args("work", "https://s3.example"));
@@ -164,18 +132,7 @@ fn s3_silo_needs_existing_credentials_and_an_http_endpoint() {
 #[test]
 fn gcs_silo_uses_gcs_credentials_and_a_custom_folder() {
     let home = Home::new("alice");
-    let args = [
-        "silo",
-        "create",
-        "gcs",
-        "g",
-        "--bucket",
-        "bk",
-        "--credentials",
-        "goog",
-        "--folder",
-        "infinit",
-    ];
+    let args = ["silo", "create", "gcs", "g", "--bucket", "bk", "--credentials", "goog", "--folder", "infinit"];
     // AWS credentials of that name do not count.
     add_aws(&home, "goog");
     home.fail(&args);
@@ -191,33 +148,13 @@ fn gcs_silo_uses_gcs_credentials_and_a_custom_folder() {
 fn list_shows_every_silo_for_people_and_scripts() {
     let home = Home::new("alice");
     let folder = home.path("blocks");
-    home.ok(&[
-        "silo",
-        "create",
-        "filesystem",
-        "disk",
-        "--path",
-        folder.to_str().unwrap(),
-        "--capacity",
-        "10GB",
-    ]);
-    home.ok(&[
-        "silo",
-        "create",
-        "memory",
-        "ram",
-        "--description",
-        "scratch",
-    ]);
+    home.ok(&["silo", "create", "filesystem", "disk", "--path", folder.to_str().unwrap(), "--capacity", "10GB"]);
+    home.ok(&["silo", "create", "memory", "ram", "--description", "scratch"]);
     let out = home.ok(&["silo", "list"]);
     assert_eq!(
         out.lines(),
         [
-            format!(
-                "disk: filesystem at {}, 10 GB",
-                folder.canonicalize().unwrap().display()
-            )
-            .as_str(),
+            format!("disk: filesystem at {}, 10 GB", folder.canonicalize().unwrap().display()).as_str(),
             "ram \"scratch\": memory, unlimited",
         ]
     );
@@ -240,22 +177,13 @@ fn export_then_import_reproduces_the_descriptor() {
     assert_eq!(exported.json(), from.json("silos/ram"));
     let out = to.cmd(&["silo", "import"]).stdin(&exported.stdout).ok();
     assert_eq!(out.stdout, "Imported silo \"ram\".\n");
-    assert_eq!(
-        std::fs::read(to.file("silos/ram")).unwrap(),
-        std::fs::read(from.file("silos/ram")).unwrap()
-    );
-    let again = to
-        .cmd(&["silo", "import", "--script"])
-        .stdin(&exported.stdout)
-        .ok();
+    assert_eq!(std::fs::read(to.file("silos/ram")).unwrap(), std::fs::read(from.file("silos/ram")).unwrap());
+    let again = to.cmd(&["silo", "import", "--script"]).stdin(&exported.stdout).ok();
     assert_eq!(again.json(), event("imported", "silo", "ram"));
 
     let file = from.path("ram.json");
     let out = from.ok(&["silo", "export", "ram", "-o", file.to_str().unwrap()]);
-    assert_eq!(
-        out.stdout,
-        format!("Exported silo \"ram\" to \"{}\".\n", file.display())
-    );
+    assert_eq!(out.stdout, format!("Exported silo \"ram\" to \"{}\".\n", file.display()));
     assert_eq!(read_json(&file), from.json("silos/ram"));
 }
 
@@ -266,8 +194,7 @@ fn import_over_a_different_silo_needs_force() {
     from.ok(&["silo", "create", "memory", "ram", "--capacity", "1GB"]);
     to.ok(&["silo", "create", "memory", "ram", "--capacity", "2GB"]);
     let exported = from.ok(&["silo", "export", "ram"]).stdout;
-    to.fails(to.cmd(&["silo", "import"]).stdin(&exported))
-        .stderr_has("already exists");
+    to.fails(to.cmd(&["silo", "import"]).stdin(&exported)).stderr_has("already exists");
     to.cmd(&["silo", "import", "--force"]).stdin(&exported).ok();
     assert_eq!(to.json("silos/ram")["capacity"], 1_000_000_000u64);
 }
@@ -285,14 +212,7 @@ fn delete_keeps_the_blocks_unless_asked_to_clear_them() {
     let keep = home.path("keep");
     let wipe = home.path("wipe");
     for (name, dir) in [("keep", &keep), ("wipe", &wipe)] {
-        home.ok(&[
-            "silo",
-            "create",
-            "filesystem",
-            name,
-            "--path",
-            dir.to_str().unwrap(),
-        ]);
+        home.ok(&["silo", "create", "filesystem", name, "--path", dir.to_str().unwrap()]);
         std::fs::write(dir.join("block"), b"data").unwrap();
     }
     let out = home.ok(&["silo", "delete", "keep"]);
@@ -300,21 +220,8 @@ fn delete_keeps_the_blocks_unless_asked_to_clear_them() {
     assert!(!home.file("silos/keep").exists());
     assert!(keep.join("block").is_file());
 
-    let out = home.ok(&[
-        "silo",
-        "delete",
-        "--name",
-        "wipe",
-        "--clear-content",
-        "--script",
-    ]);
-    assert_eq!(
-        out.json_lines(),
-        [
-            event("cleared", "silo", "wipe"),
-            event("deleted", "silo", "wipe")
-        ]
-    );
+    let out = home.ok(&["silo", "delete", "--name", "wipe", "--clear-content", "--script"]);
+    assert_eq!(out.json_lines(), [event("cleared", "silo", "wipe"), event("deleted", "silo", "wipe")]);
     assert!(!wipe.exists());
     assert!(!home.file("silos/wipe").exists());
 }
@@ -331,8 +238,7 @@ fn delete_is_refused_while_a_linked_network_stores_blocks_in_it() {
     let home = Home::with_user("alice");
     home.ok(&["silo", "create", "memory", "ram"]);
     home.ok(&["network", "create", "net", "--silo", "ram"]);
-    home.fail(&["silo", "delete", "ram"])
-        .stderr_has("alice/net");
+    home.fail(&["silo", "delete", "ram"]).stderr_has("alice/net");
     home.ok(&["network", "unlink", "net"]);
     home.ok(&["silo", "delete", "ram"]);
 }

@@ -39,10 +39,7 @@ impl Home {
     /// A fresh, empty home acting as `user`.
     pub fn new(user: &str) -> Home {
         Home {
-            dir: tempfile::Builder::new()
-                .prefix("infinit-cli-")
-                .tempdir()
-                .expect("temp dir"),
+            dir: tempfile::Builder::new().prefix("infinit-cli-").tempdir().expect("temp dir"),
             user: user.to_string(),
         }
     }
@@ -94,10 +91,7 @@ impl Home {
             .env("INFINIT_HOME", self.root())
             .env("INFINIT_USER", &self.user)
             .current_dir(self.root());
-        Cmd {
-            command,
-            stdin: Vec::new(),
-        }
+        Cmd { command, stdin: Vec::new() }
     }
 
     /// Run `infinit args` with empty stdin.
@@ -121,12 +115,7 @@ impl Home {
         let before = self.snapshot();
         let out = cmd.run();
         out.assert_runtime_error();
-        assert_eq!(
-            before,
-            self.snapshot(),
-            "a failing command changed files: {}",
-            out.describe()
-        );
+        assert_eq!(before, self.snapshot(), "a failing command changed files: {}", out.describe());
         out
     }
 
@@ -161,10 +150,7 @@ pub fn snapshot(root: &Path) -> BTreeMap<PathBuf, Entry> {
                 walk(&path, root, out);
             } else {
                 let content = std::fs::read(&path).unwrap_or_default();
-                out.insert(
-                    rel,
-                    Entry::File(meta.permissions().mode() & 0o7777, content),
-                );
+                out.insert(rel, Entry::File(meta.permissions().mode() & 0o7777, content));
             }
         }
     }
@@ -258,10 +244,7 @@ pub struct Out {
 impl Out {
     /// For assertion messages.
     pub fn describe(&self) -> String {
-        format!(
-            "args {}\nexit {}\n--- stdout\n{}--- stderr\n{}",
-            self.args, self.code, self.stdout, self.stderr
-        )
+        format!("args {}\nexit {}\n--- stdout\n{}--- stderr\n{}", self.args, self.code, self.stdout, self.stderr)
     }
 
     /// The stdout lines.
@@ -275,8 +258,7 @@ impl Out {
             .lines()
             .map(|l| {
                 assert!(!l.contains("\n  "), "not compact: {l}");
-                serde_json::from_str(l)
-                    .unwrap_or_else(|e| panic!("not JSON ({e}): {l}\n{}", self.describe()))
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}\n{}", self.describe()))
             })
             .collect()
     }
@@ -308,40 +290,27 @@ impl Out {
     /// Exit 2 with a hint pointing at `--help`.
     pub fn assert_usage_error(&self) {
         assert_eq!(self.code, 2, "expected exit 2: {}", self.describe());
-        assert!(
-            self.stderr.contains("--help"),
-            "usage errors must mention --help: {}",
-            self.describe()
-        );
+        assert!(self.stderr.contains("--help"), "usage errors must mention --help: {}", self.describe());
         assert!(self.stdout.is_empty(), "{}", self.describe());
     }
 
     /// Stderr mentions `needle`.
     pub fn stderr_has(&self, needle: &str) -> &Self {
-        assert!(
-            self.stderr.contains(needle),
-            "stderr lacks {needle:?}: {}",
-            self.describe()
-        );
+        assert!(self.stderr.contains(needle), "stderr lacks {needle:?}: {}", self.describe());
         self
     }
 }
 
 /// Parse a JSON file.
 pub fn read_json(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
 }
 
 /// The sorted keys of a JSON object.
 pub fn keys(value: &Value) -> Vec<&str> {
-    let mut keys: Vec<&str> = value
-        .as_object()
-        .unwrap_or_else(|| panic!("not an object: {value}"))
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let mut keys: Vec<&str> =
+        value.as_object().unwrap_or_else(|| panic!("not an object: {value}")).keys().map(String::as_str).collect();
     keys.sort_unstable();
     keys
 }
@@ -360,11 +329,7 @@ pub fn event(event: &str, kind: &str, name: &str) -> Value {
 
 /// Unix permission bits of `path`.
 pub fn mode(path: &Path) -> u32 {
-    std::fs::metadata(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .permissions()
-        .mode()
-        & 0o777
+    std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).permissions().mode() & 0o777
 }
 
 /// Assert `path` holds pretty-printed JSON with sorted keys and a final newline.
@@ -372,21 +337,9 @@ pub fn assert_pretty_sorted(path: &Path) {
     let text = std::fs::read_to_string(path).expect("descriptor");
     // serde_json's map is sorted: re-rendering the parsed value gives the canonical form.
     let value: Value = serde_json::from_str(&text).expect("JSON");
-    let canonical = format!(
-        "{}\n",
-        serde_json::to_string_pretty(&value).expect("render")
-    );
-    assert_eq!(
-        text,
-        canonical,
-        "{} is not pretty sorted JSON",
-        path.display()
-    );
-    assert!(
-        text.contains("\n  \""),
-        "{} is not indented",
-        path.display()
-    );
+    let canonical = format!("{}\n", serde_json::to_string_pretty(&value).expect("render"));
+    assert_eq!(text, canonical, "{} is not pretty sorted JSON", path.display());
+    assert!(text.contains("\n  \""), "{} is not indented", path.display());
 }
 
 /// Change one base64 character of the string value reached by following
@@ -396,10 +349,7 @@ pub fn alter_b64(text: &str, keys: &[&str]) -> String {
     let mut at = 0;
     for key in keys {
         let needle = format!("\"{key}\":");
-        at += text[at..]
-            .find(&needle)
-            .unwrap_or_else(|| panic!("no key {key} in {text}"))
-            + needle.len();
+        at += text[at..].find(&needle).unwrap_or_else(|| panic!("no key {key} in {text}")) + needle.len();
     }
     let quote = at + text[at..].find('"').expect("string value");
     let pos = quote + 1;

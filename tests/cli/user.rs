@@ -23,10 +23,7 @@ fn create_in_script_mode_prints_one_json_event() {
     let out = home.ok(&["user", "create", "--script", "--name", "bob"]);
     assert_eq!(out.json(), event("saved", "user", "bob"));
     assert!(home.file("users/bob").is_file());
-    assert!(
-        !home.file("users/alice").exists(),
-        "--name wins over INFINIT_USER"
-    );
+    assert!(!home.file("users/alice").exists(), "--name wins over INFINIT_USER");
 }
 
 #[test]
@@ -43,30 +40,21 @@ fn name_can_be_positional_or_come_from_as() {
 #[test]
 fn passphrase_from_stdin_wraps_the_private_key() {
     let home = Home::new("alice");
-    home.cmd(&["user", "create", "--passphrase-stdin"])
-        .stdin("open sesame\n")
-        .ok();
+    home.cmd(&["user", "create", "--passphrase-stdin"]).stdin("open sesame\n").ok();
     let text = std::fs::read_to_string(home.file("users/alice")).unwrap();
     assert!(!text.contains("open sesame"));
     let user: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(user["private_key"]["protection"], "passphrase");
     // The right passphrase unlocks the key for a signing mode.
-    home.cmd(&["network", "create", "net"])
-        .env("INFINIT_PASSPHRASE", "open sesame")
-        .ok();
+    home.cmd(&["network", "create", "net"]).env("INFINIT_PASSPHRASE", "open sesame").ok();
     assert!(home.file("networks/alice/net").is_file());
 }
 
 #[test]
 fn passphrase_flag_takes_the_environment_without_a_terminal() {
     let home = Home::new("alice");
-    home.cmd(&["user", "create", "--passphrase"])
-        .env("INFINIT_PASSPHRASE", "pw")
-        .ok();
-    assert_eq!(
-        home.json("users/alice")["private_key"]["protection"],
-        "passphrase"
-    );
+    home.cmd(&["user", "create", "--passphrase"]).env("INFINIT_PASSPHRASE", "pw").ok();
+    assert_eq!(home.json("users/alice")["private_key"]["protection"], "passphrase");
 }
 
 #[test]
@@ -96,21 +84,11 @@ fn export_to_a_file_reports_it_and_full_exports_are_private() {
     let home = Home::with_user("alice");
     let public = home.path("alice.pub");
     let out = home.ok(&["user", "export", "-o", public.to_str().unwrap()]);
-    assert_eq!(
-        out.stdout,
-        format!("Exported user \"alice\" to \"{}\".\n", public.display())
-    );
+    assert_eq!(out.stdout, format!("Exported user \"alice\" to \"{}\".\n", public.display()));
     assert!(read_json(&public).get("private_key").is_none());
 
     let full = home.path("alice.full");
-    let out = home.ok(&[
-        "user",
-        "export",
-        "--full",
-        "--script",
-        "--output",
-        full.to_str().unwrap(),
-    ]);
+    let out = home.ok(&["user", "export", "--full", "--script", "--output", full.to_str().unwrap()]);
     assert_eq!(out.json(), event("exported", "user", "alice"));
     assert!(out.stderr.is_empty(), "no warning in script mode");
     assert_eq!(mode(&full), 0o600);
@@ -130,10 +108,7 @@ fn import_of_a_public_export_is_listed_as_public_only() {
 
     // Importing the same thing again changes nothing and succeeds.
     let before = alice.snapshot();
-    let again = alice
-        .cmd(&["user", "import", "--script"])
-        .stdin(&exported)
-        .ok();
+    let again = alice.cmd(&["user", "import", "--script"]).stdin(&exported).ok();
     assert_eq!(again.json(), event("imported", "user", "bob"));
     assert_eq!(before, alice.snapshot());
     let human = alice.cmd(&["user", "import"]).stdin(&exported).ok();
@@ -142,16 +117,8 @@ fn import_of_a_public_export_is_listed_as_public_only() {
     let list = alice.ok(&["user", "list"]);
     let lines = list.lines();
     assert_eq!(lines.len(), 2, "{}", list.describe());
-    assert!(
-        lines[0].starts_with("* alice: public and private keys, #"),
-        "{}",
-        lines[0]
-    );
-    assert!(
-        lines[1].starts_with("  bob: public key only, #"),
-        "{}",
-        lines[1]
-    );
+    assert!(lines[0].starts_with("* alice: public and private keys, #"), "{}", lines[0]);
+    assert!(lines[1].starts_with("  bob: public key only, #"), "{}", lines[1]);
 }
 
 #[test]
@@ -174,10 +141,7 @@ fn list_in_script_mode_has_documented_keys() {
     assert_keys(&docs[0], &["has_private_key", "key_hash", "name"]);
     assert_eq!(docs[0]["name"], "alice");
     assert_eq!(docs[0]["has_private_key"], true);
-    assert_keys(
-        &docs[1],
-        &["description", "has_private_key", "key_hash", "name"],
-    );
+    assert_keys(&docs[1], &["description", "has_private_key", "key_hash", "name"]);
     assert_eq!(docs[1]["description"], "builder");
 }
 
@@ -207,23 +171,14 @@ fn hash_is_stable_short_and_matches_the_list() {
     assert_ne!(bob["hash"], hash, "different keys, different hashes");
     // The hash follows the key across an export.
     let other = Home::new("zed");
-    other
-        .cmd(&["user", "import"])
-        .stdin(home.ok(&["user", "export"]).stdout)
-        .ok();
-    assert_eq!(
-        other.ok(&["user", "hash", "alice", "-s"]).json()["hash"],
-        hash
-    );
+    other.cmd(&["user", "import"]).stdin(home.ok(&["user", "export"]).stdout).ok();
+    assert_eq!(other.ok(&["user", "hash", "alice", "-s"]).json()["hash"], hash);
 }
 
 #[test]
 fn delete_asks_to_type_the_name() {
     let home = Home::with_user("alice");
-    let out = home
-        .cmd(&["user", "delete", "--name", "alice"])
-        .stdin("alice\n")
-        .ok();
+    let out = home.cmd(&["user", "delete", "--name", "alice"]).stdin("alice\n").ok();
     assert_eq!(out.stdout, "Locally deleted user \"alice\".\n");
     assert!(out.stderr.contains("private key"), "{}", out.describe());
     assert!(!home.file("users/alice").exists());
@@ -262,10 +217,7 @@ fn delete_with_yes_or_script_does_not_ask() {
 fn delete_of_a_public_only_user_does_not_ask() {
     let alice = Home::with_user("alice");
     let bob = Home::with_user("bob");
-    alice
-        .cmd(&["user", "import"])
-        .stdin(bob.ok(&["user", "export"]).stdout)
-        .ok();
+    alice.cmd(&["user", "import"]).stdin(bob.ok(&["user", "export"]).stdout).ok();
     alice.ok(&["user", "delete", "bob"]);
     assert!(!alice.file("users/bob").exists());
 }
@@ -287,12 +239,8 @@ fn delete_with_purge_removes_owned_networks_volumes_passports_and_links() {
     home.ok(&["volume", "create", "vol", "--network", "net"]);
     home.ok(&["passport", "create", "--network", "net", "--user", "bob"]);
     // Bob's own things survive.
-    home.cmd(&["network", "create", "bobnet"])
-        .acting_as("bob")
-        .ok();
-    home.cmd(&["volume", "create", "bobvol", "--network", "bobnet"])
-        .acting_as("bob")
-        .ok();
+    home.cmd(&["network", "create", "bobnet"]).acting_as("bob").ok();
+    home.cmd(&["volume", "create", "bobvol", "--network", "bobnet"]).acting_as("bob").ok();
 
     let out = home.ok(&["user", "delete", "alice", "--purge", "--script"]);
     let events = out.json_lines();
@@ -302,11 +250,7 @@ fn delete_with_purge_removes_owned_networks_volumes_passports_and_links() {
         event("deleted", "volume", "alice/vol"),
         event("deleted", "user", "alice"),
     ] {
-        assert!(
-            events.contains(&expected),
-            "{expected} missing: {}",
-            out.describe()
-        );
+        assert!(events.contains(&expected), "{expected} missing: {}", out.describe());
     }
     assert_eq!(events.last(), Some(&event("deleted", "user", "alice")));
 
@@ -317,13 +261,7 @@ fn delete_with_purge_removes_owned_networks_volumes_passports_and_links() {
         .collect();
     assert_eq!(
         files,
-        [
-            "linked_networks/bob/bob/bobnet",
-            "networks/bob/bobnet",
-            "silos/ram",
-            "users/bob",
-            "volumes/bob/bobvol",
-        ]
+        ["linked_networks/bob/bob/bobnet", "networks/bob/bobnet", "silos/ram", "users/bob", "volumes/bob/bobvol",]
     );
 }
 
@@ -331,31 +269,15 @@ fn delete_with_purge_removes_owned_networks_volumes_passports_and_links() {
 fn purge_also_drops_passports_and_links_the_user_holds_elsewhere() {
     let alice = Home::with_user("alice");
     let bob = Home::with_user("bob");
-    alice
-        .cmd(&["user", "import"])
-        .stdin(bob.ok(&["user", "export"]).stdout)
-        .ok();
+    alice.cmd(&["user", "import"]).stdin(bob.ok(&["user", "export"]).stdout).ok();
     alice.ok(&["network", "create", "net"]);
     alice.ok(&["passport", "create", "-N", "net", "-u", "bob"]);
-    bob.cmd(&["network", "import"])
-        .stdin(alice.ok(&["network", "export", "net"]).stdout)
-        .ok();
-    bob.cmd(&["passport", "import"])
-        .stdin(
-            alice
-                .ok(&["passport", "export", "-N", "net", "-u", "bob"])
-                .stdout,
-        )
-        .ok();
+    bob.cmd(&["network", "import"]).stdin(alice.ok(&["network", "export", "net"]).stdout).ok();
+    bob.cmd(&["passport", "import"]).stdin(alice.ok(&["passport", "export", "-N", "net", "-u", "bob"]).stdout).ok();
     bob.ok(&["network", "link", "alice/net"]);
 
     let out = bob.ok(&["user", "delete", "bob", "--purge", "--yes"]);
-    assert!(
-        out.stdout
-            .contains("Locally unlinked network \"alice/net\"."),
-        "{}",
-        out.describe()
-    );
+    assert!(out.stdout.contains("Locally unlinked network \"alice/net\"."), "{}", out.describe());
     assert!(!bob.file("passports/alice/net/bob").exists());
     assert!(!bob.file("linked_networks/bob/alice/net").exists());
     assert!(!bob.file("users/bob").exists());

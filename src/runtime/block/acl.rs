@@ -88,11 +88,7 @@ pub struct AclBlock {
 
 impl AclBlock {
     /// A first version (1) at a fresh address, written by its owner.
-    pub fn create(
-        owner: &KeyPair,
-        access: AccessList,
-        plaintext: &[u8],
-    ) -> Result<Self, BlockError> {
+    pub fn create(owner: &KeyPair, access: AccessList, plaintext: &[u8]) -> Result<Self, BlockError> {
         let salt = random_bytes().map_err(BlockError::Randomness)?;
         let mut block = AclBlock {
             owner: owner.public(),
@@ -146,47 +142,34 @@ impl AclBlock {
             return Ok(self.data.clone());
         }
         let address = self.address();
-        let not_reader = || BlockError::NotReader {
-            address,
-            key: reader.public().short_hash(),
-        };
-        let index = self
-            .readers()
-            .iter()
-            .position(|k| *k == reader.public())
-            .ok_or_else(not_reader)?;
+        let not_reader = || BlockError::NotReader { address, key: reader.public().short_hash() };
+        let index = self.readers().iter().position(|k| *k == reader.public()).ok_or_else(not_reader)?;
         let sealed = self.secrets.get(index).ok_or_else(not_reader)?;
         let aad = data_aad(&address, self.version);
         let crypto = |source| BlockError::Crypto { address, source };
         let secret = Zeroizing::new(seal::open(reader, sealed, &aad).map_err(crypto)?);
-        let key: Zeroizing<[u8; 32]> = Zeroizing::new(secret.as_slice().try_into().map_err(
-            |_| BlockError::Invalid {
-                address,
-                why: "data secret is not 32 bytes".into(),
-            },
-        )?);
+        let key: Zeroizing<[u8; 32]> = Zeroizing::new(
+            secret
+                .as_slice()
+                .try_into()
+                .map_err(|_| BlockError::Invalid { address, why: "data secret is not 32 bytes".into() })?,
+        );
         seal::decrypt(&key, &self.data, &aad).map_err(crypto)
     }
 
     /// Whether `key` may open the data.
     pub fn can_read(&self, key: &PublicKey) -> bool {
-        self.access.world_read
-            || *key == self.owner
-            || self.access.entry(key).is_some_and(|e| e.read)
+        self.access.world_read || *key == self.owner || self.access.entry(key).is_some_and(|e| e.read)
     }
 
     /// Whether `key` may sign new data versions.
     pub fn can_write(&self, key: &PublicKey) -> bool {
-        self.access.world_write
-            || *key == self.owner
-            || self.access.entry(key).is_some_and(|e| e.write)
+        self.access.world_write || *key == self.owner || self.access.entry(key).is_some_and(|e| e.write)
     }
 
     /// The keys a secret is sealed to, in order: the owner, then read entries.
     pub fn readers(&self) -> Vec<PublicKey> {
-        std::iter::once(self.owner)
-            .chain(self.access.entries.iter().filter(|e| e.read).map(|e| e.key))
-            .collect()
+        std::iter::once(self.owner).chain(self.access.entries.iter().filter(|e| e.read).map(|e| e.key)).collect()
     }
 
     /// The address derived from owner and salt.
@@ -199,52 +182,33 @@ impl AclBlock {
     pub fn validate(&self, address: &Address) -> Result<(), BlockError> {
         let computed = self.address();
         if computed != *address {
-            return Err(BlockError::AddressMismatch {
-                expected: *address,
-                computed,
-            });
+            return Err(BlockError::AddressMismatch { expected: *address, computed });
         }
         self.check_access_list()?;
         if self.access_version == 0 || self.access_version > self.version {
-            return Err(self.invalid(format!(
-                "access version {} is not within 1..={}",
-                self.access_version, self.version
-            )));
+            return Err(
+                self.invalid(format!("access version {} is not within 1..={}", self.access_version, self.version))
+            );
         }
         self.owner
             .verify(&self.access_bytes(), &self.owner_signature)
-            .map_err(|_| BlockError::BadSignature {
-                address: *address,
-                what: "access list",
-            })?;
+            .map_err(|_| BlockError::BadSignature { address: *address, what: "access list" })?;
         if !self.can_write(&self.editor) {
             return Err(self.denied(&self.editor, "write"));
         }
-        let expected = if self.access.world_read {
-            0
-        } else {
-            self.readers().len()
-        };
+        let expected = if self.access.world_read { 0 } else { self.readers().len() };
         if self.secrets.len() != expected {
-            return Err(self.invalid(format!(
-                "{} sealed secrets for {expected} readers",
-                self.secrets.len()
-            )));
+            return Err(self.invalid(format!("{} sealed secrets for {expected} readers", self.secrets.len())));
         }
         self.editor
             .verify(&self.data_bytes(), &self.data_signature)
-            .map_err(|_| BlockError::BadSignature {
-                address: *address,
-                what: "data",
-            })
+            .map_err(|_| BlockError::BadSignature { address: *address, what: "data" })
     }
 
     fn check_access_list(&self) -> Result<(), BlockError> {
         for (i, entry) in self.access.entries.iter().enumerate() {
             if entry.key == self.owner {
-                return Err(
-                    self.invalid("the owner cannot be listed in its own access list".into())
-                );
+                return Err(self.invalid("the owner cannot be listed in its own access list".into()));
             }
             if self.access.entries[..i].iter().any(|e| e.key == entry.key) {
                 return Err(self.invalid(format!("key {} is listed twice", entry.key.short_hash())));
@@ -270,9 +234,7 @@ impl AclBlock {
             self.secrets = self
                 .readers()
                 .iter()
-                .map(|reader| {
-                    seal::seal(reader, secret.as_slice(), &aad).map(serde_bytes::ByteBuf::from)
-                })
+                .map(|reader| seal::seal(reader, secret.as_slice(), &aad).map(serde_bytes::ByteBuf::from))
                 .collect::<Result<_, _>>()
                 .map_err(crypto)?;
         }
@@ -289,10 +251,7 @@ impl AclBlock {
             .bool(self.access.world_write)
             .u64(self.access.entries.len() as u64);
         for entry in &self.access.entries {
-            c = c
-                .bytes(&entry.key.to_bytes())
-                .bool(entry.read)
-                .bool(entry.write);
+            c = c.bytes(&entry.key.to_bytes()).bool(entry.read).bool(entry.write);
         }
         c.finish()
     }
@@ -312,27 +271,17 @@ impl AclBlock {
     }
 
     fn invalid(&self, why: String) -> BlockError {
-        BlockError::Invalid {
-            address: self.address(),
-            why,
-        }
+        BlockError::Invalid { address: self.address(), why }
     }
 
     fn denied(&self, key: &PublicKey, action: &'static str) -> BlockError {
-        BlockError::Denied {
-            address: self.address(),
-            key: key.short_hash(),
-            action,
-        }
+        BlockError::Denied { address: self.address(), key: key.short_hash(), action }
     }
 }
 
 /// Associated data binding a ciphertext or sealed secret to one version.
 fn data_aad(address: &Address, version: u64) -> Vec<u8> {
-    Canonical::new(DATA_AAD)
-        .bytes(&address.0)
-        .u64(version)
-        .finish()
+    Canonical::new(DATA_AAD).bytes(&address.0).u64(version).finish()
 }
 
 #[cfg(test)]
@@ -359,10 +308,7 @@ mod tests {
         let access = AccessList {
             world_read: false,
             world_write: false,
-            entries: vec![
-                AclEntry::new(c.reader.public(), true, false),
-                AclEntry::new(c.writer.public(), true, true),
-            ],
+            entries: vec![AclEntry::new(c.reader.public(), true, false), AclEntry::new(c.writer.public(), true, true)],
         };
         AclBlock::create(&c.owner, access, b"secret directory").unwrap()
     }
@@ -375,14 +321,8 @@ mod tests {
         assert_eq!(block.read(&c.owner).unwrap(), b"secret directory");
         assert_eq!(block.read(&c.reader).unwrap(), b"secret directory");
         assert_eq!(block.read(&c.writer).unwrap(), b"secret directory");
-        assert!(matches!(
-            block.read(&c.stranger),
-            Err(BlockError::NotReader { .. })
-        ));
-        assert!(
-            !block.data.windows(6).any(|w| w == b"secret"),
-            "data stored in clear"
-        );
+        assert!(matches!(block.read(&c.stranger), Err(BlockError::NotReader { .. })));
+        assert!(!block.data.windows(6).any(|w| w == b"secret"), "data stored in clear");
     }
 
     #[test]
@@ -394,14 +334,8 @@ mod tests {
         assert_eq!(v2.editor, c.writer.public());
         v2.validate(&block.address()).unwrap();
         assert_eq!(v2.read(&c.reader).unwrap(), b"edited");
-        assert!(matches!(
-            block.write(&c.reader, b"no"),
-            Err(BlockError::Denied { .. })
-        ));
-        assert!(matches!(
-            block.write(&c.stranger, b"no"),
-            Err(BlockError::Denied { .. })
-        ));
+        assert!(matches!(block.write(&c.reader, b"no"), Err(BlockError::Denied { .. })));
+        assert!(matches!(block.write(&c.stranger, b"no"), Err(BlockError::Denied { .. })));
     }
 
     #[test]
@@ -412,10 +346,7 @@ mod tests {
         let mut forged = block.clone();
         forged.version = 2;
         forged.seal_data(&c.reader, b"forged").unwrap();
-        assert!(matches!(
-            forged.validate(&block.address()),
-            Err(BlockError::Denied { .. })
-        ));
+        assert!(matches!(forged.validate(&block.address()), Err(BlockError::Denied { .. })));
     }
 
     #[test]
@@ -425,23 +356,15 @@ mod tests {
         let mut forged = block.write(&c.writer, b"x").unwrap();
         forged.access.entries[0].write = true;
         forged.seal_data(&c.writer, b"x").unwrap();
-        assert!(matches!(
-            forged.validate(&block.address()),
-            Err(BlockError::BadSignature {
-                what: "access list",
-                ..
-            })
-        ));
+        assert!(matches!(forged.validate(&block.address()), Err(BlockError::BadSignature { what: "access list", .. })));
     }
 
     #[test]
     fn revoked_reader_cannot_open_later_versions() {
         let c = cast();
         let block = private_block(&c);
-        let revoked = AccessList {
-            entries: vec![AclEntry::new(c.writer.public(), true, true)],
-            ..block.access.clone()
-        };
+        let revoked =
+            AccessList { entries: vec![AclEntry::new(c.writer.public(), true, true)], ..block.access.clone() };
         let v2 = block.set_access(&c.owner, revoked).unwrap();
         v2.validate(&block.address()).unwrap();
         assert_eq!(v2.access_version, 2);
@@ -457,11 +380,7 @@ mod tests {
     #[test]
     fn world_readable_data_is_clear_and_world_writable_accepts_anyone() {
         let c = cast();
-        let access = AccessList {
-            world_read: true,
-            world_write: true,
-            entries: vec![],
-        };
+        let access = AccessList { world_read: true, world_write: true, entries: vec![] };
         let block = AclBlock::create(&c.owner, access, b"public").unwrap();
         assert_eq!(block.data, b"public");
         assert_eq!(block.read(&c.stranger).unwrap(), b"public");
@@ -476,22 +395,14 @@ mod tests {
         let mut short = block.write(&c.owner, b"x").unwrap();
         short.secrets.pop();
         short.data_signature = c.owner.sign(&short.data_bytes());
-        assert!(matches!(
-            short.validate(&block.address()),
-            Err(BlockError::Invalid { .. })
-        ));
+        assert!(matches!(short.validate(&block.address()), Err(BlockError::Invalid { .. })));
         let dup = AccessList {
-            entries: vec![
-                AclEntry::new(c.reader.public(), true, false),
-                AclEntry::new(c.reader.public(), false, true),
-            ],
+            entries: vec![AclEntry::new(c.reader.public(), true, false), AclEntry::new(c.reader.public(), false, true)],
             ..AccessList::default()
         };
         assert!(AclBlock::create(&c.owner, dup, b"").is_err());
-        let owner_listed = AccessList {
-            entries: vec![AclEntry::new(c.owner.public(), true, true)],
-            ..Default::default()
-        };
+        let owner_listed =
+            AccessList { entries: vec![AclEntry::new(c.owner.public(), true, true)], ..Default::default() };
         assert!(AclBlock::create(&c.owner, owner_listed, b"").is_err());
     }
 

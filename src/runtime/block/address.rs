@@ -102,9 +102,8 @@ impl std::str::FromStr for Address {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Address::from_hex(text).ok_or_else(|| {
-            format!("{text:?} is not a block address (64 hex digits, optionally 0x-prefixed)")
-        })
+        Address::from_hex(text)
+            .ok_or_else(|| format!("{text:?} is not a block address (64 hex digits, optionally 0x-prefixed)"))
     }
 }
 
@@ -155,10 +154,7 @@ mod tests {
     #[test]
     fn content_address_depends_on_owner_and_data() {
         let owner = Address([1; 32]);
-        assert_ne!(
-            Address::content(None, b"x"),
-            Address::content(Some(&owner), b"x")
-        );
+        assert_ne!(Address::content(None, b"x"), Address::content(Some(&owner), b"x"));
         assert_ne!(Address::content(None, b"x"), Address::content(None, b"y"));
         assert_eq!(Address::content(None, b"x"), Address::content(None, b"x"));
     }

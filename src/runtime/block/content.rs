@@ -32,10 +32,7 @@ impl ContentBlock {
     pub fn validate(&self, address: &Address) -> Result<(), BlockError> {
         let computed = self.address();
         if computed != *address {
-            return Err(BlockError::AddressMismatch {
-                expected: *address,
-                computed,
-            });
+            return Err(BlockError::AddressMismatch { expected: *address, computed });
         }
         Ok(())
     }
@@ -50,10 +47,7 @@ mod tests {
         let block = ContentBlock::new(None, b"chunk".to_vec());
         block.validate(&block.address()).unwrap();
         let other = ContentBlock::new(Some(Address([7; 32])), b"chunk".to_vec());
-        assert!(matches!(
-            other.validate(&block.address()),
-            Err(BlockError::AddressMismatch { .. })
-        ));
+        assert!(matches!(other.validate(&block.address()), Err(BlockError::AddressMismatch { .. })));
         let mut altered = block.clone();
         altered.data[0] ^= 1;
         assert!(altered.validate(&block.address()).is_err());

@@ -19,23 +19,13 @@ pub enum BlockError {
     TrailingBytes { count: usize },
     /// The block's content does not derive the address it is stored at.
     #[error("block does not belong at {expected}: its content derives {computed}")]
-    AddressMismatch {
-        expected: Address,
-        computed: Address,
-    },
+    AddressMismatch { expected: Address, computed: Address },
     /// A signature does not verify.
     #[error("block {address}: bad {what} signature")]
-    BadSignature {
-        address: Address,
-        what: &'static str,
-    },
+    BadSignature { address: Address, what: &'static str },
     /// The signer has no right to make this change.
     #[error("block {address}: key {key} may not {action}")]
-    Denied {
-        address: Address,
-        key: String,
-        action: &'static str,
-    },
+    Denied { address: Address, key: String, action: &'static str },
     /// The block is internally inconsistent.
     #[error("block {address}: {why}")]
     Invalid { address: Address, why: String },
@@ -56,10 +46,7 @@ pub enum BlockError {
     Randomness(CryptoError),
     /// A cryptographic operation failed while building or reading a block.
     #[error("block {address}: {source}")]
-    Crypto {
-        address: Address,
-        source: CryptoError,
-    },
+    Crypto { address: Address, source: CryptoError },
 }
 
 impl BlockError {
@@ -121,26 +108,16 @@ impl std::fmt::Display for Conflict {
         let address = self.current.address();
         match self.reason {
             ConflictReason::Rollback { current, proposed } => {
-                write!(
-                    f,
-                    "conflict on {address}: version {proposed} is older than the current version {current}"
-                )
+                write!(f, "conflict on {address}: version {proposed} is older than the current version {current}")
             }
             ConflictReason::SameVersion { version } => {
-                write!(
-                    f,
-                    "conflict on {address}: version {version} already holds different content"
-                )
+                write!(f, "conflict on {address}: version {version} already holds different content")
             }
-            ConflictReason::StaleAccessList { current, proposed } => write!(
-                f,
-                "conflict on {address}: written against access list version {proposed}, current is {current}"
-            ),
+            ConflictReason::StaleAccessList { current, proposed } => {
+                write!(f, "conflict on {address}: written against access list version {proposed}, current is {current}")
+            }
             ConflictReason::ImmutableExists => {
-                write!(
-                    f,
-                    "conflict on {address}: an immutable block with different content is stored here"
-                )
+                write!(f, "conflict on {address}: an immutable block with different content is stored here")
             }
             ConflictReason::AlreadyRemoved => write!(f, "conflict on {address}: already removed"),
         }

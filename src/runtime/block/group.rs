@@ -118,36 +118,24 @@ impl GroupBlock {
     pub fn validate(&self, address: &Address) -> Result<(), BlockError> {
         let computed = self.address();
         if computed != *address {
-            return Err(BlockError::AddressMismatch {
-                expected: *address,
-                computed,
-            });
+            return Err(BlockError::AddressMismatch { expected: *address, computed });
         }
         self.check_lists()?;
         if self.admins_version == 0 || self.admins_version > self.version {
             return Err(BlockError::Invalid {
                 address: *address,
-                why: format!(
-                    "admins version {} is not within 1..={}",
-                    self.admins_version, self.version
-                ),
+                why: format!("admins version {} is not within 1..={}", self.admins_version, self.version),
             });
         }
         self.owner
             .verify(&self.admins_bytes(), &self.owner_signature)
-            .map_err(|_| BlockError::BadSignature {
-                address: *address,
-                what: "admin list",
-            })?;
+            .map_err(|_| BlockError::BadSignature { address: *address, what: "admin list" })?;
         if !self.can_edit_members(&self.editor) {
             return Err(self.denied(&self.editor, "edit the members"));
         }
         self.editor
             .verify(&self.members_bytes(), &self.signature)
-            .map_err(|_| BlockError::BadSignature {
-                address: *address,
-                what: "member list",
-            })
+            .map_err(|_| BlockError::BadSignature { address: *address, what: "member list" })
     }
 
     fn check_lists(&self) -> Result<(), BlockError> {
@@ -190,11 +178,7 @@ impl GroupBlock {
     }
 
     fn denied(&self, key: &PublicKey, action: &'static str) -> BlockError {
-        BlockError::Denied {
-            address: self.address(),
-            key: key.short_hash(),
-            action,
-        }
+        BlockError::Denied { address: self.address(), key: key.short_hash(), action }
     }
 }
 
@@ -207,24 +191,12 @@ mod tests {
         let control = KeyPair::generate().unwrap();
         let admin = KeyPair::generate().unwrap();
         let member = KeyPair::generate().unwrap();
-        let group = GroupBlock::create(
-            &control,
-            vec![admin.public()],
-            vec![member.public()],
-            "team",
-        )
-        .unwrap();
+        let group = GroupBlock::create(&control, vec![admin.public()], vec![member.public()], "team").unwrap();
         group.validate(&Address::group(&control.public())).unwrap();
         let v2 = group.set_members(&admin, vec![], "empty").unwrap();
         v2.validate(&group.address()).unwrap();
-        assert!(matches!(
-            group.set_members(&member, vec![], ""),
-            Err(BlockError::Denied { .. })
-        ));
-        assert!(matches!(
-            group.set_admins(&admin, vec![member.public()]),
-            Err(BlockError::Denied { .. })
-        ));
+        assert!(matches!(group.set_members(&member, vec![], ""), Err(BlockError::Denied { .. })));
+        assert!(matches!(group.set_admins(&admin, vec![member.public()]), Err(BlockError::Denied { .. })));
     }
 
     #[test]
@@ -234,18 +206,12 @@ mod tests {
         let group = GroupBlock::create(&control, vec![], vec![member.public()], "").unwrap();
         let mut promoted = group.clone();
         promoted.admins.push(member.public());
-        assert!(matches!(
-            promoted.validate(&group.address()),
-            Err(BlockError::BadSignature { .. })
-        ));
+        assert!(matches!(promoted.validate(&group.address()), Err(BlockError::BadSignature { .. })));
         let mut self_edit = group.clone();
         self_edit.version = 2;
         self_edit.editor = member.public();
         self_edit.signature = member.sign(&self_edit.members_bytes());
-        assert!(matches!(
-            self_edit.validate(&group.address()),
-            Err(BlockError::Denied { .. })
-        ));
+        assert!(matches!(self_edit.validate(&group.address()), Err(BlockError::Denied { .. })));
     }
 
     #[test]

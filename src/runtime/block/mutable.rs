@@ -52,13 +52,7 @@ impl OwnerBlock {
     pub fn sign(owner: &KeyPair, salt: [u8; 32], version: u64, data: Vec<u8>) -> Self {
         let address = Address::mutable(&owner.public(), &salt);
         let signature = owner.sign(&signed_bytes(&address, version, &data));
-        OwnerBlock {
-            owner: owner.public(),
-            salt,
-            version,
-            data,
-            signature,
-        }
+        OwnerBlock { owner: owner.public(), salt, version, data, signature }
     }
 
     /// The address derived from owner and salt.
@@ -70,29 +64,16 @@ impl OwnerBlock {
     pub fn validate(&self, address: &Address) -> Result<(), BlockError> {
         let computed = self.address();
         if computed != *address {
-            return Err(BlockError::AddressMismatch {
-                expected: *address,
-                computed,
-            });
+            return Err(BlockError::AddressMismatch { expected: *address, computed });
         }
         self.owner
-            .verify(
-                &signed_bytes(address, self.version, &self.data),
-                &self.signature,
-            )
-            .map_err(|_| BlockError::BadSignature {
-                address: *address,
-                what: "owner",
-            })
+            .verify(&signed_bytes(address, self.version, &self.data), &self.signature)
+            .map_err(|_| BlockError::BadSignature { address: *address, what: "owner" })
     }
 }
 
 fn signed_bytes(address: &Address, version: u64, data: &[u8]) -> Vec<u8> {
-    Canonical::new(SIGNED)
-        .bytes(&address.0)
-        .u64(version)
-        .bytes(data)
-        .finish()
+    Canonical::new(SIGNED).bytes(&address.0).u64(version).bytes(data).finish()
 }
 
 #[cfg(test)]
@@ -115,16 +96,10 @@ mod tests {
         let alice = KeyPair::generate().unwrap();
         let mallory = KeyPair::generate().unwrap();
         let v1 = OwnerBlock::create(&alice, b"one".to_vec()).unwrap();
-        assert!(matches!(
-            v1.update(&mallory, b"evil".to_vec()),
-            Err(BlockError::Denied { .. })
-        ));
+        assert!(matches!(v1.update(&mallory, b"evil".to_vec()), Err(BlockError::Denied { .. })));
         let mut forged = v1.update(&alice, b"two".to_vec()).unwrap();
         forged.signature = mallory.sign(&signed_bytes(&v1.address(), 2, b"two"));
-        assert!(matches!(
-            forged.validate(&v1.address()),
-            Err(BlockError::BadSignature { .. })
-        ));
+        assert!(matches!(forged.validate(&v1.address()), Err(BlockError::BadSignature { .. })));
         let mut altered = v1.clone();
         altered.version = 5;
         assert!(altered.validate(&v1.address()).is_err());

@@ -30,12 +30,7 @@ impl NamedBlock {
     pub fn create(owner: &KeyPair, name: &str, target: Address) -> Self {
         let address = Address::named(&owner.public(), name);
         let signature = owner.sign(&signed_bytes(&address, name, &target));
-        NamedBlock {
-            owner: owner.public(),
-            name: name.to_owned(),
-            target,
-            signature,
-        }
+        NamedBlock { owner: owner.public(), name: name.to_owned(), target, signature }
     }
 
     /// The address derived from owner and name.
@@ -47,29 +42,16 @@ impl NamedBlock {
     pub fn validate(&self, address: &Address) -> Result<(), BlockError> {
         let computed = self.address();
         if computed != *address {
-            return Err(BlockError::AddressMismatch {
-                expected: *address,
-                computed,
-            });
+            return Err(BlockError::AddressMismatch { expected: *address, computed });
         }
         self.owner
-            .verify(
-                &signed_bytes(address, &self.name, &self.target),
-                &self.signature,
-            )
-            .map_err(|_| BlockError::BadSignature {
-                address: *address,
-                what: "owner",
-            })
+            .verify(&signed_bytes(address, &self.name, &self.target), &self.signature)
+            .map_err(|_| BlockError::BadSignature { address: *address, what: "owner" })
     }
 }
 
 fn signed_bytes(address: &Address, name: &str, target: &Address) -> Vec<u8> {
-    Canonical::new(SIGNED)
-        .bytes(&address.0)
-        .str(name)
-        .bytes(&target.0)
-        .finish()
+    Canonical::new(SIGNED).bytes(&address.0).str(name).bytes(&target.0).finish()
 }
 
 #[cfg(test)]
@@ -81,14 +63,10 @@ mod tests {
         let alice = KeyPair::generate().unwrap();
         let mallory = KeyPair::generate().unwrap();
         let root = NamedBlock::create(&alice, "volume.root", Address([5; 32]));
-        root.validate(&Address::named(&alice.public(), "volume.root"))
-            .unwrap();
+        root.validate(&Address::named(&alice.public(), "volume.root")).unwrap();
         let mut redirected = root.clone();
         redirected.target = Address([6; 32]);
-        assert!(matches!(
-            redirected.validate(&root.address()),
-            Err(BlockError::BadSignature { .. })
-        ));
+        assert!(matches!(redirected.validate(&root.address()), Err(BlockError::BadSignature { .. })));
         let mut stolen = NamedBlock::create(&mallory, "volume.root", Address([6; 32]));
         stolen.owner = alice.public();
         assert!(stolen.validate(&root.address()).is_err());

@@ -14,26 +14,18 @@ fn one_of_each() -> Vec<Block> {
     let reader = keys();
     let acl = AclBlock::create(
         &owner,
-        AccessList {
-            entries: vec![AclEntry::new(reader.public(), true, true)],
-            ..Default::default()
-        },
+        AccessList { entries: vec![AclEntry::new(reader.public(), true, true)], ..Default::default() },
         b"acl data",
     )
     .unwrap();
     vec![
         Block::Content(ContentBlock::new(None, b"content".to_vec())),
-        Block::Content(ContentBlock::new(
-            Some(acl.address()),
-            b"owned content".to_vec(),
-        )),
+        Block::Content(ContentBlock::new(Some(acl.address()), b"owned content".to_vec())),
         Block::Mutable(OwnerBlock::create(&owner, b"mutable".to_vec()).unwrap()),
         Block::Named(NamedBlock::create(&owner, "root", acl.address())),
         Block::User(UserBlock::create(&owner, "alice", UserDirection::ByName)),
         Block::User(UserBlock::create(&owner, "alice", UserDirection::ByKey)),
-        Block::Group(
-            GroupBlock::create(&owner, vec![reader.public()], vec![reader.public()], "g").unwrap(),
-        ),
+        Block::Group(GroupBlock::create(&owner, vec![reader.public()], vec![reader.public()], "g").unwrap()),
         Block::Tombstone(Tombstone::for_block(&owner, &Block::Acl(acl.clone()))),
         Block::Acl(acl),
     ]
@@ -56,16 +48,10 @@ fn every_kind_refuses_trailing_bytes_and_unknown_format_versions() {
         let bytes = block.encode().unwrap();
         let mut longer = bytes.clone();
         longer.push(0);
-        assert!(matches!(
-            Block::decode(&longer),
-            Err(BlockError::TrailingBytes { count: 1 })
-        ));
+        assert!(matches!(Block::decode(&longer), Err(BlockError::TrailingBytes { count: 1 })));
         let mut newer = bytes.clone();
         newer[0] = wire::FORMAT_VERSION + 1;
-        assert!(matches!(
-            Block::decode(&newer),
-            Err(BlockError::UnsupportedFormat { .. })
-        ));
+        assert!(matches!(Block::decode(&newer), Err(BlockError::UnsupportedFormat { .. })));
         assert!(Block::decode(&bytes[..bytes.len() - 1]).is_err());
     }
 }
@@ -80,11 +66,7 @@ fn flipping_any_byte_of_any_kind_is_rejected() {
                 let mut bad = bytes.clone();
                 bad[i] ^= mask;
                 let outcome = Block::decode(&bad).and_then(|b| b.validate_alone(&address));
-                assert!(
-                    outcome.is_err(),
-                    "{}: byte {i} ^ {mask:#x} accepted",
-                    block.kind()
-                );
+                assert!(outcome.is_err(), "{}: byte {i} ^ {mask:#x} accepted", block.kind());
             }
         }
     }
@@ -95,10 +77,7 @@ fn a_block_is_refused_at_another_address() {
     let blocks = one_of_each();
     for block in &blocks {
         let elsewhere = Address([0xab; 32]);
-        assert!(matches!(
-            block.validate(&elsewhere, None),
-            Err(BlockError::AddressMismatch { .. })
-        ));
+        assert!(matches!(block.validate(&elsewhere, None), Err(BlockError::AddressMismatch { .. })));
     }
 }
 
@@ -106,21 +85,13 @@ fn a_block_is_refused_at_another_address() {
 fn newer_versions_replace_and_rollback_is_a_conflict_with_the_current_block() {
     let owner = keys();
     let v1 = Block::Mutable(OwnerBlock::create(&owner, b"1".to_vec()).unwrap());
-    let Block::Mutable(okb) = &v1 else {
-        unreachable!()
-    };
+    let Block::Mutable(okb) = &v1 else { unreachable!() };
     let v2 = Block::Mutable(okb.update(&owner, b"2".to_vec()).unwrap());
     let address = v1.address();
     v2.validate(&address, Some(&v1)).unwrap();
     let err = v1.validate(&address, Some(&v2)).unwrap_err();
     let conflict = err.into_conflict().expect("a conflict");
-    assert_eq!(
-        conflict.reason,
-        ConflictReason::Rollback {
-            current: 2,
-            proposed: 1
-        }
-    );
+    assert_eq!(conflict.reason, ConflictReason::Rollback { current: 2, proposed: 1 });
     assert_eq!(conflict.current, v2);
     // Re-storing the identical block is idempotent.
     v2.validate(&address, Some(&v2)).unwrap();
@@ -130,10 +101,7 @@ fn newer_versions_replace_and_rollback_is_a_conflict_with_the_current_block() {
 fn same_version_with_different_content_is_a_conflict() {
     let owner = keys();
     let writer = keys();
-    let access = AccessList {
-        entries: vec![AclEntry::new(writer.public(), true, true)],
-        ..Default::default()
-    };
+    let access = AccessList { entries: vec![AclEntry::new(writer.public(), true, true)], ..Default::default() };
     let v1 = AclBlock::create(&owner, access, b"base").unwrap();
     let mine = Block::Acl(v1.write(&owner, b"mine").unwrap());
     let theirs = Block::Acl(v1.write(&writer, b"theirs").unwrap());
@@ -141,9 +109,7 @@ fn same_version_with_different_content_is_a_conflict() {
     let conflict = err.conflict().expect("a conflict");
     assert_eq!(conflict.reason, ConflictReason::SameVersion { version: 2 });
     // The loser replays its intent on the current block at the next version.
-    let Block::Acl(current) = conflict.current() else {
-        panic!("not an ACL block")
-    };
+    let Block::Acl(current) = conflict.current() else { panic!("not an ACL block") };
     let replayed = Block::Acl(current.write(&owner, b"theirs + mine").unwrap());
     replayed.validate(&v1.address(), Some(&theirs)).unwrap();
 }
@@ -152,29 +118,19 @@ fn same_version_with_different_content_is_a_conflict() {
 fn revoked_writer_cannot_reuse_the_older_access_list() {
     let owner = keys();
     let writer = keys();
-    let access = AccessList {
-        entries: vec![AclEntry::new(writer.public(), true, true)],
-        ..Default::default()
-    };
+    let access = AccessList { entries: vec![AclEntry::new(writer.public(), true, true)], ..Default::default() };
     let v1 = AclBlock::create(&owner, access, b"base").unwrap();
     let v2 = v1.set_access(&owner, AccessList::default()).unwrap();
     // The writer signs a higher version over v1's (still owner-signed) list.
     let v3 = Block::Acl(v1.write(&writer, b"sneaky").unwrap());
-    let Block::Acl(mut sneaky) = v3 else {
-        unreachable!()
-    };
+    let Block::Acl(mut sneaky) = v3 else { unreachable!() };
     sneaky.version = 3;
     let sneaky = Block::Acl(sneaky.write(&writer, b"sneaky").unwrap());
     sneaky.validate_alone(&v1.address()).unwrap();
-    let err = sneaky
-        .validate(&v1.address(), Some(&Block::Acl(v2)))
-        .unwrap_err();
+    let err = sneaky.validate(&v1.address(), Some(&Block::Acl(v2))).unwrap_err();
     assert!(matches!(
         err.conflict().map(|c| c.reason),
-        Some(ConflictReason::StaleAccessList {
-            current: 2,
-            proposed: 1
-        })
+        Some(ConflictReason::StaleAccessList { current: 2, proposed: 1 })
     ));
 }
 
@@ -185,10 +141,7 @@ fn immutable_blocks_never_change() {
     let b = Block::Named(NamedBlock::create(&owner, "root", Address([2; 32])));
     a.validate(&a.address(), Some(&a)).unwrap();
     let err = b.validate(&a.address(), Some(&a)).unwrap_err();
-    assert_eq!(
-        err.conflict().map(|c| c.reason),
-        Some(ConflictReason::ImmutableExists)
-    );
+    assert_eq!(err.conflict().map(|c| c.reason), Some(ConflictReason::ImmutableExists));
 }
 
 #[test]
@@ -198,33 +151,19 @@ fn tombstones_need_the_right_signer_and_a_newer_version() {
     let okb = Block::Mutable(OwnerBlock::create(&owner, b"x".to_vec()).unwrap());
     let address = okb.address();
     let by_stranger = Block::Tombstone(Tombstone::for_block(&stranger, &okb));
-    assert!(matches!(
-        by_stranger.validate(&address, Some(&okb)),
-        Err(BlockError::Denied { .. })
-    ));
+    assert!(matches!(by_stranger.validate(&address, Some(&okb)), Err(BlockError::Denied { .. })));
     let stale = Block::Tombstone(Tombstone::sign(&owner, address, okb.version()));
-    assert!(
-        stale
-            .validate(&address, Some(&okb))
-            .unwrap_err()
-            .conflict()
-            .is_some()
-    );
+    assert!(stale.validate(&address, Some(&okb)).unwrap_err().conflict().is_some());
     let tomb = Block::Tombstone(Tombstone::for_block(&owner, &okb));
     tomb.validate(&address, Some(&okb)).unwrap();
     assert!(tomb.validate(&address, None).is_err(), "nothing to remove");
     // The address stays dead for mutable blocks, even for newer versions.
-    let Block::Mutable(inner) = &okb else {
-        unreachable!()
-    };
+    let Block::Mutable(inner) = &okb else { unreachable!() };
     let mut later = inner.clone();
     for _ in 0..3 {
         later = later.update(&owner, b"again".to_vec()).unwrap();
     }
-    assert!(matches!(
-        Block::Mutable(later).validate(&address, Some(&tomb)),
-        Err(BlockError::Removed { .. })
-    ));
+    assert!(matches!(Block::Mutable(later).validate(&address, Some(&tomb)), Err(BlockError::Removed { .. })));
     tomb.validate(&address, Some(&tomb)).unwrap();
 }
 
@@ -234,22 +173,14 @@ fn acl_writers_may_remove_and_readers_may_not() {
     let writer = keys();
     let reader = keys();
     let access = AccessList {
-        entries: vec![
-            AclEntry::new(writer.public(), true, true),
-            AclEntry::new(reader.public(), true, false),
-        ],
+        entries: vec![AclEntry::new(writer.public(), true, true), AclEntry::new(reader.public(), true, false)],
         ..Default::default()
     };
     let acl = Block::Acl(AclBlock::create(&owner, access, b"dir").unwrap());
     let address = acl.address();
-    Block::Tombstone(Tombstone::for_block(&writer, &acl))
-        .validate(&address, Some(&acl))
-        .unwrap();
+    Block::Tombstone(Tombstone::for_block(&writer, &acl)).validate(&address, Some(&acl)).unwrap();
     let by_reader = Block::Tombstone(Tombstone::for_block(&reader, &acl));
-    assert!(matches!(
-        by_reader.validate(&address, Some(&acl)),
-        Err(BlockError::Denied { .. })
-    ));
+    assert!(matches!(by_reader.validate(&address, Some(&acl)), Err(BlockError::Denied { .. })));
 }
 
 #[test]
@@ -257,33 +188,17 @@ fn owned_content_removal_is_checked_against_the_owner_block() {
     let owner = keys();
     let writer = keys();
     let stranger = keys();
-    let access = AccessList {
-        entries: vec![AclEntry::new(writer.public(), false, true)],
-        ..Default::default()
-    };
+    let access = AccessList { entries: vec![AclEntry::new(writer.public(), false, true)], ..Default::default() };
     let file = Block::Acl(AclBlock::create(&owner, access, b"file header").unwrap());
     let chunk = Block::Content(ContentBlock::new(Some(file.address()), b"chunk".to_vec()));
     let address = chunk.address();
     let by_writer = Block::Tombstone(Tombstone::for_block(&writer, &chunk));
-    assert!(matches!(
-        by_writer.validate(&address, Some(&chunk)),
-        Err(BlockError::OwnerBlockNeeded { .. })
-    ));
-    by_writer
-        .validate_removing(&address, Some(&chunk), Some(&file))
-        .unwrap();
+    assert!(matches!(by_writer.validate(&address, Some(&chunk)), Err(BlockError::OwnerBlockNeeded { .. })));
+    by_writer.validate_removing(&address, Some(&chunk), Some(&file)).unwrap();
     let by_stranger = Block::Tombstone(Tombstone::for_block(&stranger, &chunk));
-    assert!(
-        by_stranger
-            .validate_removing(&address, Some(&chunk), Some(&file))
-            .is_err()
-    );
+    assert!(by_stranger.validate_removing(&address, Some(&chunk), Some(&file)).is_err());
     let unrelated = Block::Content(ContentBlock::new(None, b"other".to_vec()));
-    assert!(
-        by_writer
-            .validate_removing(&address, Some(&chunk), Some(&unrelated))
-            .is_err()
-    );
+    assert!(by_writer.validate_removing(&address, Some(&chunk), Some(&unrelated)).is_err());
     // Unowned content may be removed by any authenticated key, and stored again.
     let free = Block::Content(ContentBlock::new(None, b"free".to_vec()));
     let tomb = Block::Tombstone(Tombstone::for_block(&stranger, &free));

@@ -36,48 +36,27 @@ impl Tombstone {
     pub fn sign(remover: &KeyPair, address: Address, version: u64) -> Self {
         let signer = remover.public();
         let signature = remover.sign(&signed_bytes(&address, version, &signer));
-        Tombstone {
-            address,
-            version,
-            signer,
-            signature,
-        }
+        Tombstone { address, version, signer, signature }
     }
 
     /// Check the address and the remover's signature.
     pub fn validate(&self, address: &Address) -> Result<(), BlockError> {
         if self.address != *address {
-            return Err(BlockError::AddressMismatch {
-                expected: *address,
-                computed: self.address,
-            });
+            return Err(BlockError::AddressMismatch { expected: *address, computed: self.address });
         }
         self.signer
-            .verify(
-                &signed_bytes(&self.address, self.version, &self.signer),
-                &self.signature,
-            )
-            .map_err(|_| BlockError::BadSignature {
-                address: *address,
-                what: "tombstone",
-            })
+            .verify(&signed_bytes(&self.address, self.version, &self.signer), &self.signature)
+            .map_err(|_| BlockError::BadSignature { address: *address, what: "tombstone" })
     }
 
     /// Check that the signer may remove `target`. Removing a content block
     /// with an owner needs that owner block (or its tombstone) as `content_owner`.
-    pub fn authorize(
-        &self,
-        target: &Block,
-        content_owner: Option<&Block>,
-    ) -> Result<(), BlockError> {
+    pub fn authorize(&self, target: &Block, content_owner: Option<&Block>) -> Result<(), BlockError> {
         let allowed = match target {
             Block::Content(content) => match (&content.owner, content_owner) {
                 (None, _) => true,
                 (Some(owner), None) => {
-                    return Err(BlockError::OwnerBlockNeeded {
-                        address: self.address,
-                        owner: *owner,
-                    });
+                    return Err(BlockError::OwnerBlockNeeded { address: self.address, owner: *owner });
                 }
                 (Some(owner), Some(block)) if block.address() != *owner => {
                     return Err(BlockError::Invalid {
@@ -111,9 +90,5 @@ impl Tombstone {
 }
 
 fn signed_bytes(address: &Address, version: u64, signer: &PublicKey) -> Vec<u8> {
-    Canonical::new(SIGNED)
-        .bytes(&address.0)
-        .u64(version)
-        .bytes(&signer.to_bytes())
-        .finish()
+    Canonical::new(SIGNED).bytes(&address.0).u64(version).bytes(&signer.to_bytes()).finish()
 }

@@ -40,12 +40,7 @@ impl UserBlock {
     pub fn create(user: &KeyPair, name: &str, direction: UserDirection) -> Self {
         let key = user.public();
         let signature = user.sign(&signed_bytes(direction, name, &key));
-        UserBlock {
-            direction,
-            name: name.to_owned(),
-            key,
-            signature,
-        }
+        UserBlock { direction, name: name.to_owned(), key, signature }
     }
 
     /// The address derived from the name or key, depending on direction.
@@ -60,20 +55,11 @@ impl UserBlock {
     pub fn validate(&self, address: &Address) -> Result<(), BlockError> {
         let computed = self.address();
         if computed != *address {
-            return Err(BlockError::AddressMismatch {
-                expected: *address,
-                computed,
-            });
+            return Err(BlockError::AddressMismatch { expected: *address, computed });
         }
         self.key
-            .verify(
-                &signed_bytes(self.direction, &self.name, &self.key),
-                &self.signature,
-            )
-            .map_err(|_| BlockError::BadSignature {
-                address: *address,
-                what: "user",
-            })
+            .verify(&signed_bytes(self.direction, &self.name, &self.key), &self.signature)
+            .map_err(|_| BlockError::BadSignature { address: *address, what: "user" })
     }
 }
 
@@ -82,11 +68,7 @@ fn signed_bytes(direction: UserDirection, name: &str, key: &PublicKey) -> Vec<u8
         UserDirection::ByName => "by name",
         UserDirection::ByKey => "by key",
     };
-    Canonical::new(SIGNED)
-        .str(direction)
-        .str(name)
-        .bytes(&key.to_bytes())
-        .finish()
+    Canonical::new(SIGNED).str(direction).str(name).bytes(&key.to_bytes()).finish()
 }
 
 #[cfg(test)]
@@ -99,9 +81,7 @@ mod tests {
         let forward = UserBlock::create(&bob, "bob", UserDirection::ByName);
         let reverse = UserBlock::create(&bob, "bob", UserDirection::ByKey);
         forward.validate(&Address::user_by_name("bob")).unwrap();
-        reverse
-            .validate(&Address::user_by_key(&bob.public()))
-            .unwrap();
+        reverse.validate(&Address::user_by_key(&bob.public())).unwrap();
         assert!(forward.validate(&reverse.address()).is_err());
     }
 
@@ -111,9 +91,6 @@ mod tests {
         let mallory = KeyPair::generate().unwrap();
         let mut squat = UserBlock::create(&mallory, "bob", UserDirection::ByName);
         squat.key = bob.public();
-        assert!(matches!(
-            squat.validate(&Address::user_by_name("bob")),
-            Err(BlockError::BadSignature { .. })
-        ));
+        assert!(matches!(squat.validate(&Address::user_by_name("bob")), Err(BlockError::BadSignature { .. })));
     }
 }

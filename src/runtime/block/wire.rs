@@ -15,25 +15,17 @@ pub const FORMAT_VERSION: u8 = 1;
 /// Encode `value` as `FORMAT_VERSION || postcard(value)`.
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, BlockError> {
     let mut out = vec![FORMAT_VERSION];
-    postcard::to_io(value, &mut out).map_err(|e| BlockError::Malformed {
-        why: format!("cannot encode: {e}"),
-    })?;
+    postcard::to_io(value, &mut out).map_err(|e| BlockError::Malformed { why: format!("cannot encode: {e}") })?;
     Ok(out)
 }
 
 /// Decode the output of [`encode`], refusing other versions and extra bytes.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BlockError> {
-    let (&version, body) = bytes.split_first().ok_or(BlockError::Malformed {
-        why: "empty input".into(),
-    })?;
+    let (&version, body) = bytes.split_first().ok_or(BlockError::Malformed { why: "empty input".into() })?;
     if version != FORMAT_VERSION {
-        return Err(BlockError::UnsupportedFormat {
-            found: version,
-            supported: FORMAT_VERSION,
-        });
+        return Err(BlockError::UnsupportedFormat { found: version, supported: FORMAT_VERSION });
     }
-    let (value, rest) = postcard::take_from_bytes(body)
-        .map_err(|e| BlockError::Malformed { why: e.to_string() })?;
+    let (value, rest) = postcard::take_from_bytes(body).map_err(|e| BlockError::Malformed { why: e.to_string() })?;
     if !rest.is_empty() {
         return Err(BlockError::TrailingBytes { count: rest.len() });
     }
@@ -69,10 +61,7 @@ pub mod keys {
     /// Read the form written by [`serialize`].
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<PublicKey>, D::Error> {
         let raw = Vec::<([u8; 32], [u8; 32])>::deserialize(d)?;
-        Ok(raw
-            .into_iter()
-            .map(|(ed25519, x25519)| PublicKey { ed25519, x25519 })
-            .collect())
+        Ok(raw.into_iter().map(|(ed25519, x25519)| PublicKey { ed25519, x25519 }).collect())
     }
 }
 
@@ -114,14 +103,7 @@ mod tests {
     }
 
     fn sample() -> Sample {
-        Sample {
-            key: PublicKey {
-                ed25519: [1; 32],
-                x25519: [2; 32],
-            },
-            sig: Signature([3; 64]),
-            data: vec![4, 5],
-        }
+        Sample { key: PublicKey { ed25519: [1; 32], x25519: [2; 32] }, sig: Signature([3; 64]), data: vec![4, 5] }
     }
 
     #[test]
@@ -136,34 +118,22 @@ mod tests {
     fn unknown_format_version_is_refused() {
         let mut bytes = encode(&sample()).unwrap();
         bytes[0] = FORMAT_VERSION + 1;
-        assert!(matches!(
-            decode::<Sample>(&bytes),
-            Err(BlockError::UnsupportedFormat { found: 2, .. })
-        ));
-        assert!(matches!(
-            decode::<Sample>(&[]),
-            Err(BlockError::Malformed { .. })
-        ));
+        assert!(matches!(decode::<Sample>(&bytes), Err(BlockError::UnsupportedFormat { found: 2, .. })));
+        assert!(matches!(decode::<Sample>(&[]), Err(BlockError::Malformed { .. })));
     }
 
     #[test]
     fn trailing_garbage_is_refused() {
         let mut bytes = encode(&sample()).unwrap();
         bytes.push(0);
-        assert!(matches!(
-            decode::<Sample>(&bytes),
-            Err(BlockError::TrailingBytes { count: 1 })
-        ));
+        assert!(matches!(decode::<Sample>(&bytes), Err(BlockError::TrailingBytes { count: 1 })));
     }
 
     #[test]
     fn truncated_input_is_refused() {
         let bytes = encode(&sample()).unwrap();
         for len in 1..bytes.len() {
-            assert!(
-                decode::<Sample>(&bytes[..len]).is_err(),
-                "accepted a {len}-byte prefix"
-            );
+            assert!(decode::<Sample>(&bytes[..len]).is_err(), "accepted a {len}-byte prefix");
         }
     }
 }

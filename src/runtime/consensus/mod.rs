@@ -16,8 +16,7 @@ use super::block::{Address, Block, BlockError, Tombstone};
 use super::silo::SiloError;
 
 /// A boxed future returned by [`Consensus`] methods.
-pub type ConsensusFuture<'a, T> =
-    Pin<Box<dyn Future<Output = Result<T, ConsensusError>> + Send + 'a>>;
+pub type ConsensusFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ConsensusError>> + Send + 'a>>;
 
 /// Why a consensus operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -40,9 +39,7 @@ impl ConsensusError {
         match self {
             ConsensusError::Block(e) => match e.into_conflict() {
                 Some(c) => Ok(c.current().clone()),
-                None => Err(ConsensusError::Block(BlockError::Malformed {
-                    why: "not a conflict".into(),
-                })),
+                None => Err(ConsensusError::Block(BlockError::Malformed { why: "not a conflict".into() })),
             },
             other => Err(other),
         }

@@ -23,10 +23,7 @@ pub struct SingleNode {
 impl SingleNode {
     /// A consensus over `silo`.
     pub fn new(silo: Arc<dyn Silo>) -> Self {
-        SingleNode {
-            silo,
-            writes: Mutex::new(()),
-        }
+        SingleNode { silo, writes: Mutex::new(()) }
     }
 
     /// The stored block at `address`, tombstones included.
@@ -38,9 +35,7 @@ impl SingleNode {
         };
         let corrupt = |why: String| ConsensusError::Corrupt { address, why };
         let block = Block::decode(&bytes).map_err(|e| corrupt(e.to_string()))?;
-        block
-            .validate_alone(&address)
-            .map_err(|e| corrupt(e.to_string()))?;
+        block.validate_alone(&address).map_err(|e| corrupt(e.to_string()))?;
         Ok(Some(block))
     }
 }
@@ -66,11 +61,7 @@ impl Consensus for SingleNode {
             }
             block.validate(&address, previous.as_ref())?;
             let bytes = block.encode()?;
-            let mode = if previous.is_some() {
-                SetMode::Update
-            } else {
-                SetMode::Insert
-            };
+            let mode = if previous.is_some() { SetMode::Update } else { SetMode::Insert };
             self.silo.set(address, bytes, mode).await?;
             Ok(())
         })
@@ -108,12 +99,7 @@ impl Consensus for SingleNode {
     }
 
     fn usage(&self) -> ConsensusFuture<'_, Usage> {
-        Box::pin(async move {
-            Ok(Usage {
-                used: self.silo.usage(),
-                capacity: self.silo.capacity(),
-            })
-        })
+        Box::pin(async move { Ok(Usage { used: self.silo.usage(), capacity: self.silo.capacity() }) })
     }
 }
 
@@ -140,10 +126,7 @@ mod tests {
         let last = bytes.len() - 1;
         bytes[last] ^= 1;
         silo.set(address, bytes, SetMode::Update).await.unwrap();
-        assert!(matches!(
-            consensus.fetch(address).await,
-            Err(ConsensusError::Corrupt { .. })
-        ));
+        assert!(matches!(consensus.fetch(address).await, Err(ConsensusError::Corrupt { .. })));
     }
 
     #[tokio::test]
@@ -158,10 +141,7 @@ mod tests {
         let err = consensus.store(Block::Acl(other_v2)).await.unwrap_err();
         assert_eq!(err.into_conflict().unwrap(), Block::Acl(v2.clone()));
         assert!(consensus.store(Block::Acl(v1)).await.is_err());
-        assert_eq!(
-            consensus.fetch(v2.address()).await.unwrap(),
-            Some(Block::Acl(v2))
-        );
+        assert_eq!(consensus.fetch(v2.address()).await.unwrap(), Some(Block::Acl(v2)));
     }
 
     #[tokio::test]
@@ -174,21 +154,10 @@ mod tests {
         let content = ContentBlock::new(Some(header.address()), b"chunk".to_vec());
         let address = content.address();
         consensus.store(Block::Content(content)).await.unwrap();
-        assert!(
-            consensus
-                .remove(Tombstone::sign(&stranger, address, 1))
-                .await
-                .is_err()
-        );
+        assert!(consensus.remove(Tombstone::sign(&stranger, address, 1)).await.is_err());
         assert!(consensus.fetch(address).await.unwrap().is_some());
-        consensus
-            .remove(Tombstone::sign(&keys, address, 1))
-            .await
-            .unwrap();
+        consensus.remove(Tombstone::sign(&keys, address, 1)).await.unwrap();
         assert!(consensus.fetch(address).await.unwrap().is_none());
-        assert!(matches!(
-            silo.get(address).await,
-            Err(SiloError::NotFound { .. })
-        ));
+        assert!(matches!(silo.get(address).await, Err(SiloError::NotFound { .. })));
     }
 }

@@ -92,9 +92,7 @@ impl From<ConsensusError> for FsError {
 impl From<BlockError> for FsError {
     fn from(e: BlockError) -> Self {
         match e {
-            BlockError::Denied { .. } | BlockError::NotReader { .. } => {
-                FsError::Denied(e.to_string())
-            }
+            BlockError::Denied { .. } | BlockError::NotReader { .. } => FsError::Denied(e.to_string()),
             other => FsError::Corrupt(other.to_string()),
         }
     }

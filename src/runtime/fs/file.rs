@@ -57,10 +57,7 @@ impl FileSystem {
             }
         };
         let mut open = lock(&self.open);
-        let file = open.entry(address).or_insert_with(|| OpenFile {
-            size,
-            ..Default::default()
-        });
+        let file = open.entry(address).or_insert_with(|| OpenFile { size, ..Default::default() });
         file.handles += 1;
         Ok(())
     }
@@ -100,10 +97,7 @@ impl FileSystem {
             Node::Directory { .. } => return Err(FsError::IsDirectory),
             Node::Symlink { .. } => return Err(FsError::Invalid("not a regular file".into())),
         };
-        lock(&self.open).entry(address).or_insert_with(|| OpenFile {
-            size,
-            ..Default::default()
-        });
+        lock(&self.open).entry(address).or_insert_with(|| OpenFile { size, ..Default::default() });
         Ok(())
     }
 
@@ -141,26 +135,16 @@ impl FileSystem {
     }
 
     async fn fetch_chunk(&self, file: Address, index: u64, chunk: Chunk) -> FsResult<Arc<Vec<u8>>> {
-        if let Some((_, hit)) = lock(&self.chunks)
-            .0
-            .iter()
-            .find(|(a, _)| *a == chunk.address)
-        {
+        if let Some((_, hit)) = lock(&self.chunks).0.iter().find(|(a, _)| *a == chunk.address) {
             return Ok(hit.clone());
         }
         let block = match self.store.fetch(chunk.address).await? {
             Some(Block::Content(c)) => c,
             Some(_) => {
-                return Err(FsError::Corrupt(format!(
-                    "chunk {} is not a content block",
-                    chunk.address
-                )));
+                return Err(FsError::Corrupt(format!("chunk {} is not a content block", chunk.address)));
             }
             None => {
-                return Err(FsError::Corrupt(format!(
-                    "chunk {} is missing",
-                    chunk.address
-                )));
+                return Err(FsError::Corrupt(format!("chunk {} is missing", chunk.address)));
             }
         };
         let plain = seal::decrypt(&chunk.key, &block.data, &chunk_aad(&file, index))
@@ -176,8 +160,7 @@ impl FileSystem {
 
     async fn store_chunk(&self, file: Address, index: u64, plain: &[u8]) -> FsResult<Chunk> {
         let key: [u8; 32] = random_bytes().map_err(|e| FsError::Storage(e.to_string()))?;
-        let data = seal::encrypt(&key, plain, &chunk_aad(&file, index))
-            .map_err(|e| FsError::Storage(e.to_string()))?;
+        let data = seal::encrypt(&key, plain, &chunk_aad(&file, index)).map_err(|e| FsError::Storage(e.to_string()))?;
         let block = ContentBlock::new(Some(file), data);
         let address = block.address();
         self.store.store(Block::Content(block)).await?;
@@ -229,9 +212,7 @@ impl FileSystem {
             let index = pos / bs;
             let within = (pos % bs) as usize;
             let n = ((bs - within as u64).min(end - pos)) as usize;
-            let taken = lock(&self.open)
-                .get_mut(&address)
-                .and_then(|f| f.dirty.remove(&index));
+            let taken = lock(&self.open).get_mut(&address).and_then(|f| f.dirty.remove(&index));
             let mut buf = match taken {
                 Some(b) => b,
                 None => self.chunk_plain(address, index).await?,
@@ -242,9 +223,7 @@ impl FileSystem {
             buf[within..within + n].copy_from_slice(&data[consumed..consumed + n]);
             if buf.len() as u64 == bs {
                 let chunk = self.store_chunk(address, index, &buf).await?;
-                let superseded = lock(&self.open)
-                    .get_mut(&address)
-                    .and_then(|f| f.stored.insert(index, chunk));
+                let superseded = lock(&self.open).get_mut(&address).and_then(|f| f.stored.insert(index, chunk));
                 if let Some(old) = superseded {
                     self.remove_chunk(old.address).await?;
                 }
@@ -290,14 +269,10 @@ impl FileSystem {
         let bs = self.block_size;
         let inline_limit = INLINE_MAX.min(bs);
         let mut inline = Vec::new();
-        let mut new_chunks: BTreeMap<u64, Chunk> = lock(&self.open)
-            .get_mut(&address)
-            .map(|f| std::mem::take(&mut f.stored))
-            .unwrap_or_default();
+        let mut new_chunks: BTreeMap<u64, Chunk> =
+            lock(&self.open).get_mut(&address).map(|f| std::mem::take(&mut f.stored)).unwrap_or_default();
         if size <= inline_limit {
-            inline = self
-                .chunk_plain_with(address, 0, &dirty, &new_chunks)
-                .await?;
+            inline = self.chunk_plain_with(address, 0, &dirty, &new_chunks).await?;
             inline.resize(size as usize, 0);
             for (_, c) in std::mem::take(&mut new_chunks) {
                 self.remove_chunk(c.address).await?;
@@ -307,9 +282,7 @@ impl FileSystem {
             let was_inline = matches!(self.load(address).await?.1, Node::File { ref chunks, ref inline, .. } if chunks.is_empty() && !inline.is_empty());
             let mut pending = dirty;
             if was_inline && !pending.contains_key(&0) && !new_chunks.contains_key(&0) {
-                let plain = self
-                    .chunk_plain_with(address, 0, &pending, &new_chunks)
-                    .await?;
+                let plain = self.chunk_plain_with(address, 0, &pending, &new_chunks).await?;
                 pending.insert(0, plain);
             }
             let last = size.div_ceil(bs);
@@ -325,22 +298,11 @@ impl FileSystem {
                 }
             }
         }
-        let count = if inline.is_empty() && size > inline_limit {
-            size.div_ceil(bs) as usize
-        } else {
-            0
-        };
+        let count = if inline.is_empty() && size > inline_limit { size.div_ceil(bs) as usize } else { 0 };
         let now = Time::now();
         let mut dropped = Vec::new();
         self.modify(address, |node| {
-            let Node::File {
-                size: s,
-                inline: i,
-                chunks,
-                meta,
-                ..
-            } = node
-            else {
+            let Node::File { size: s, inline: i, chunks, meta, .. } = node else {
                 return Err(FsError::IsDirectory);
             };
             let old: Vec<Chunk> = chunks.iter().flatten().copied().collect();
@@ -354,12 +316,8 @@ impl FileSystem {
             *i = inline.clone();
             meta.mtime = now;
             meta.ctime = now;
-            let kept: std::collections::HashSet<Address> =
-                chunks.iter().flatten().map(|c| c.address).collect();
-            dropped = old
-                .into_iter()
-                .filter(|c| !kept.contains(&c.address))
-                .collect();
+            let kept: std::collections::HashSet<Address> = chunks.iter().flatten().map(|c| c.address).collect();
+            dropped = old.into_iter().filter(|c| !kept.contains(&c.address)).collect();
             Ok(())
         })
         .await?;
@@ -403,11 +361,7 @@ impl FileSystem {
         if size < current {
             let last = size / bs;
             let partial = size % bs;
-            let mut tail = if partial > 0 {
-                self.chunk_plain(address, last).await?
-            } else {
-                Vec::new()
-            };
+            let mut tail = if partial > 0 { self.chunk_plain(address, last).await? } else { Vec::new() };
             tail.truncate(partial as usize);
             let superseded: Vec<Chunk> = {
                 let mut open = lock(&self.open);

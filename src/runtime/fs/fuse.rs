@@ -11,10 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use fuser::{
-    Config, Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo,
-    LockOwner, MountOption, OpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData,
-    ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite, ReplyXattr,
-    Request, SessionUnmounter, TimeOrNow, WriteFlags,
+    Config, Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, LockOwner, MountOption,
+    OpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyOpen,
+    ReplyStatfs, ReplyWrite, ReplyXattr, Request, SessionUnmounter, TimeOrNow, WriteFlags,
 };
 
 use super::error::libc_errno;
@@ -82,18 +81,10 @@ impl Mounted {
     /// Serve until the volume is unmounted from outside (`fusermount -u`)
     /// or `stop` completes, in which case unmount it; returns once the
     /// session has ended.
-    pub async fn serve_until(
-        self,
-        stop: impl std::future::Future<Output = ()>,
-    ) -> std::io::Result<()> {
-        let Mounted {
-            session,
-            mut unmounter,
-        } = self;
+    pub async fn serve_until(self, stop: impl std::future::Future<Output = ()>) -> std::io::Result<()> {
+        let Mounted { session, mut unmounter } = self;
         let joined = tokio::task::spawn_blocking(move || {
-            session
-                .join()
-                .unwrap_or_else(|_| Err(std::io::Error::other("the FUSE session thread panicked")))
+            session.join().unwrap_or_else(|_| Err(std::io::Error::other("the FUSE session thread panicked")))
         });
         tokio::pin!(joined);
         let ended = tokio::select! {
@@ -114,18 +105,10 @@ pub fn mount(
     mountpoint: &Path,
     settings: &MountSettings,
 ) -> std::io::Result<Mounted> {
-    let mut inodes = Inodes {
-        next: 1,
-        ..Default::default()
-    };
+    let mut inodes = Inodes { next: 1, ..Default::default() };
     inodes.by_ino.insert(1, fs.root());
     inodes.by_address.insert(fs.root(), 1);
-    let volume = FuseVolume {
-        fs,
-        runtime,
-        inodes: Arc::new(Mutex::new(inodes)),
-        readonly: settings.readonly,
-    };
+    let volume = FuseVolume { fs, runtime, inodes: Arc::new(Mutex::new(inodes)), readonly: settings.readonly };
     let mut options = vec![
         MountOption::FSName(settings.fsname.clone()),
         MountOption::Subtype("infinit".into()),
@@ -135,12 +118,7 @@ pub fn mount(
     if settings.readonly {
         options.push(MountOption::RO);
     }
-    options.extend(
-        settings
-            .fuse_options
-            .iter()
-            .map(|o| MountOption::CUSTOM(o.clone())),
-    );
+    options.extend(settings.fuse_options.iter().map(|o| MountOption::CUSTOM(o.clone())));
     let mut config = Config::default();
     config.mount_options = options;
     config.n_threads = Some(2);
@@ -148,9 +126,7 @@ pub fn mount(
     // Run the session on our own thread rather than `spawn()`: spawning
     // moves the mount out of reach of the unmounter.
     let unmounter = session.unmount_callable();
-    let session = std::thread::Builder::new()
-        .name("infinit-fuse".into())
-        .spawn(move || session.run())?;
+    let session = std::thread::Builder::new().name("infinit-fuse".into()).spawn(move || session.run())?;
     Ok(Mounted { session, unmounter })
 }
 
@@ -169,13 +145,9 @@ fn kind_of(kind: NodeKind) -> FileType {
 fn attr(ino: u64, node: &Node, block_size: u64) -> FileAttr {
     let meta = node.meta();
     let (size, nlink) = match node {
-        Node::Directory { entries, .. } => (
-            4096,
-            2 + entries
-                .values()
-                .filter(|e| e.kind == NodeKind::Directory)
-                .count() as u32,
-        ),
+        Node::Directory { entries, .. } => {
+            (4096, 2 + entries.values().filter(|e| e.kind == NodeKind::Directory).count() as u32)
+        }
         Node::File { size, nlink, .. } => (*size, *nlink),
         Node::Symlink { target, nlink, .. } => (target.len() as u64, *nlink),
     };
@@ -206,26 +178,16 @@ fn to_time(t: TimeOrNow) -> Time {
 }
 
 fn name_of(name: &OsStr) -> Result<String, Errno> {
-    name.to_str()
-        .map(str::to_string)
-        .ok_or(Errno::from_i32(libc_errno::EINVAL))
+    name.to_str().map(str::to_string).ok_or(Errno::from_i32(libc_errno::EINVAL))
 }
 
 impl FuseVolume {
     fn address(&self, ino: INodeNo) -> Result<Address, Errno> {
-        lock(&self.inodes)
-            .by_ino
-            .get(&ino.0)
-            .copied()
-            .ok_or(Errno::from_i32(libc_errno::ENOENT))
+        lock(&self.inodes).by_ino.get(&ino.0).copied().ok_or(Errno::from_i32(libc_errno::ENOENT))
     }
 
     fn writable(&self) -> Result<(), Errno> {
-        if self.readonly {
-            Err(Errno::from_i32(EROFS))
-        } else {
-            Ok(())
-        }
+        if self.readonly { Err(Errno::from_i32(EROFS)) } else { Ok(()) }
     }
 
     /// Run `job` on the runtime; it owns the reply.
@@ -298,10 +260,7 @@ impl Filesystem for FuseVolume {
         let dir = resolve!(self, reply, parent);
         let name = check!(reply, name_of(name));
         let fs = self.fs.clone();
-        self.entry_job(
-            reply,
-            async move { Ok(fs.lookup(dir, &name).await?.address) },
-        );
+        self.entry_job(reply, async move { Ok(fs.lookup(dir, &name).await?.address) });
     }
 
     fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
@@ -335,14 +294,7 @@ impl Filesystem for FuseVolume {
     ) {
         let address = resolve!(self, reply, ino);
         check!(reply, self.writable());
-        let change = SetAttr {
-            mode,
-            uid,
-            gid,
-            size,
-            atime: atime.map(to_time),
-            mtime: mtime.map(to_time),
-        };
+        let change = SetAttr { mode, uid, gid, size, atime: atime.map(to_time), mtime: mtime.map(to_time) };
         let fs = self.fs.clone();
         self.spawn(async move {
             match fs.setattr(address, change).await {
@@ -382,27 +334,15 @@ impl Filesystem for FuseVolume {
         check!(reply, self.writable());
         let name = check!(reply, name_of(name));
         let (fs, uid, gid) = (self.fs.clone(), req.uid(), req.gid());
-        self.entry_job(reply, async move {
-            fs.create(dir, &name, mode & !umask, uid, gid).await
-        });
+        self.entry_job(reply, async move { fs.create(dir, &name, mode & !umask, uid, gid).await });
     }
 
-    fn mkdir(
-        &self,
-        req: &Request,
-        parent: INodeNo,
-        name: &OsStr,
-        mode: u32,
-        umask: u32,
-        reply: ReplyEntry,
-    ) {
+    fn mkdir(&self, req: &Request, parent: INodeNo, name: &OsStr, mode: u32, umask: u32, reply: ReplyEntry) {
         let dir = resolve!(self, reply, parent);
         check!(reply, self.writable());
         let name = check!(reply, name_of(name));
         let (fs, uid, gid) = (self.fs.clone(), req.uid(), req.gid());
-        self.entry_job(reply, async move {
-            fs.mkdir(dir, &name, mode & !umask, uid, gid).await
-        });
+        self.entry_job(reply, async move { fs.mkdir(dir, &name, mode & !umask, uid, gid).await });
     }
 
     fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
@@ -421,22 +361,13 @@ impl Filesystem for FuseVolume {
         self.empty_job(reply, async move { fs.rmdir(dir, &name).await });
     }
 
-    fn symlink(
-        &self,
-        req: &Request,
-        parent: INodeNo,
-        link_name: &OsStr,
-        target: &Path,
-        reply: ReplyEntry,
-    ) {
+    fn symlink(&self, req: &Request, parent: INodeNo, link_name: &OsStr, target: &Path, reply: ReplyEntry) {
         let dir = resolve!(self, reply, parent);
         check!(reply, self.writable());
         let name = check!(reply, name_of(link_name));
         let target = target.as_os_str().as_bytes().to_vec();
         let (fs, uid, gid) = (self.fs.clone(), req.uid(), req.gid());
-        self.entry_job(reply, async move {
-            fs.symlink(dir, &name, &target, uid, gid).await
-        });
+        self.entry_job(reply, async move { fs.symlink(dir, &name, &target, uid, gid).await });
     }
 
     fn rename(
@@ -452,28 +383,17 @@ impl Filesystem for FuseVolume {
         let dir = resolve!(self, reply, parent);
         let newdir = resolve!(self, reply, newparent);
         check!(reply, self.writable());
-        if flags.contains(RenameFlags::RENAME_EXCHANGE)
-            || flags.contains(RenameFlags::RENAME_WHITEOUT)
-        {
+        if flags.contains(RenameFlags::RENAME_EXCHANGE) || flags.contains(RenameFlags::RENAME_WHITEOUT) {
             return reply.error(Errno::from_i32(libc_errno::EINVAL));
         }
         let noreplace = flags.contains(RenameFlags::RENAME_NOREPLACE);
         let name = check!(reply, name_of(name));
         let newname = check!(reply, name_of(newname));
         let fs = self.fs.clone();
-        self.empty_job(reply, async move {
-            fs.rename(dir, &name, newdir, &newname, noreplace).await
-        });
+        self.empty_job(reply, async move { fs.rename(dir, &name, newdir, &newname, noreplace).await });
     }
 
-    fn link(
-        &self,
-        _req: &Request,
-        ino: INodeNo,
-        newparent: INodeNo,
-        newname: &OsStr,
-        reply: ReplyEntry,
-    ) {
+    fn link(&self, _req: &Request, ino: INodeNo, newparent: INodeNo, newname: &OsStr, reply: ReplyEntry) {
         let address = resolve!(self, reply, ino);
         let newdir = resolve!(self, reply, newparent);
         check!(reply, self.writable());
@@ -548,14 +468,7 @@ impl Filesystem for FuseVolume {
         });
     }
 
-    fn flush(
-        &self,
-        _req: &Request,
-        ino: INodeNo,
-        _fh: FileHandle,
-        _lock_owner: LockOwner,
-        reply: ReplyEmpty,
-    ) {
+    fn flush(&self, _req: &Request, ino: INodeNo, _fh: FileHandle, _lock_owner: LockOwner, reply: ReplyEmpty) {
         let address = resolve!(self, reply, ino);
         let fs = self.fs.clone();
         self.empty_job(reply, async move { fs.flush(address).await });
@@ -576,27 +489,13 @@ impl Filesystem for FuseVolume {
         self.empty_job(reply, async move { fs.release(address).await });
     }
 
-    fn fsync(
-        &self,
-        _req: &Request,
-        ino: INodeNo,
-        _fh: FileHandle,
-        _datasync: bool,
-        reply: ReplyEmpty,
-    ) {
+    fn fsync(&self, _req: &Request, ino: INodeNo, _fh: FileHandle, _datasync: bool, reply: ReplyEmpty) {
         let address = resolve!(self, reply, ino);
         let fs = self.fs.clone();
         self.empty_job(reply, async move { fs.flush(address).await });
     }
 
-    fn readdir(
-        &self,
-        _req: &Request,
-        ino: INodeNo,
-        _fh: FileHandle,
-        offset: u64,
-        mut reply: ReplyDirectory,
-    ) {
+    fn readdir(&self, _req: &Request, ino: INodeNo, _fh: FileHandle, offset: u64, mut reply: ReplyDirectory) {
         let address = resolve!(self, reply, ino);
         let fs = self.fs.clone();
         let inodes = self.inodes.clone();
@@ -605,10 +504,8 @@ impl Filesystem for FuseVolume {
                 Ok(e) => e,
                 Err(e) => return reply.error(errno(&e)),
             };
-            let mut all: Vec<(u64, FileType, String)> = vec![
-                (ino.0, FileType::Directory, ".".into()),
-                (ino.0, FileType::Directory, "..".into()),
-            ];
+            let mut all: Vec<(u64, FileType, String)> =
+                vec![(ino.0, FileType::Directory, ".".into()), (ino.0, FileType::Directory, "..".into())];
             {
                 let mut inodes = lock(&inodes);
                 for (name, entry) in entries {
@@ -624,14 +521,7 @@ impl Filesystem for FuseVolume {
         });
     }
 
-    fn fsyncdir(
-        &self,
-        _req: &Request,
-        _ino: INodeNo,
-        _fh: FileHandle,
-        _datasync: bool,
-        reply: ReplyEmpty,
-    ) {
+    fn fsyncdir(&self, _req: &Request, _ino: INodeNo, _fh: FileHandle, _datasync: bool, reply: ReplyEmpty) {
         reply.ok();
     }
 
@@ -645,16 +535,7 @@ impl Filesystem for FuseVolume {
                     let capacity = stats.capacity.unwrap_or(1 << 50);
                     let total = capacity / bsize;
                     let free = capacity.saturating_sub(stats.used) / bsize;
-                    reply.statfs(
-                        total,
-                        free,
-                        free,
-                        0,
-                        0,
-                        bsize as u32,
-                        super::NAME_MAX as u32,
-                        bsize as u32,
-                    );
+                    reply.statfs(total, free, free, 0, 0, bsize as u32, super::NAME_MAX as u32, bsize as u32);
                 }
                 Err(e) => reply.error(errno(&e)),
             }
@@ -679,14 +560,7 @@ impl Filesystem for FuseVolume {
         let value = value.to_vec();
         let fs = self.fs.clone();
         self.empty_job(reply, async move {
-            fs.setxattr(
-                address,
-                &name,
-                &value,
-                flags & XATTR_CREATE != 0,
-                flags & XATTR_REPLACE != 0,
-            )
-            .await
+            fs.setxattr(address, &name, &value, flags & XATTR_CREATE != 0, flags & XATTR_REPLACE != 0).await
         });
     }
 
@@ -760,13 +634,7 @@ impl Filesystem for FuseVolume {
                 Ok((address, node)) => {
                     let ino = lock(&inodes).ino(address);
                     let attr = attr(ino, &node, fs.block_size());
-                    reply.created(
-                        &TTL,
-                        &attr,
-                        Generation(0),
-                        FileHandle(0),
-                        FopenFlags::empty(),
-                    );
+                    reply.created(&TTL, &attr, Generation(0), FileHandle(0), FopenFlags::empty());
                 }
                 Err(e) => reply.error(errno(&e)),
             }

@@ -127,23 +127,13 @@ impl FileSystem {
         match fs.store.fetch(named).await? {
             Some(Block::Named(pointer)) => fs.root = pointer.target,
             Some(other) => {
-                return Err(FsError::Corrupt(format!(
-                    "volume root pointer is a {} block",
-                    other.kind()
-                )));
+                return Err(FsError::Corrupt(format!("volume root pointer is a {} block", other.kind())));
             }
             None if allow_root_creation => {
                 let mut meta = Meta::new(0o755, 0, 0);
                 meta.mode = 0o755;
-                let root = fs
-                    .create_node(Node::Directory {
-                        meta,
-                        entries: Default::default(),
-                    })
-                    .await?;
-                fs.store
-                    .store(Block::Named(NamedBlock::create(&fs.keys, &name, root)))
-                    .await?;
+                let root = fs.create_node(Node::Directory { meta, entries: Default::default() }).await?;
+                fs.store.store(Block::Named(NamedBlock::create(&fs.keys, &name, root))).await?;
                 fs.root = root;
             }
             None => return Err(FsError::NotFound),
@@ -182,18 +172,13 @@ impl FileSystem {
         let block = match self.store.fetch(address).await? {
             Some(Block::Acl(b)) => b,
             Some(other) => {
-                return Err(FsError::Corrupt(format!(
-                    "{address} is a {} block, not a node",
-                    other.kind()
-                )));
+                return Err(FsError::Corrupt(format!("{address} is a {} block, not a node", other.kind())));
             }
             None => return Err(FsError::NotFound),
         };
         let node = Node::decode(&block.read(&self.keys)?)?;
         let mut cache = lock(&self.cache);
-        let newer = cache
-            .get(&address)
-            .is_none_or(|(b, _)| b.version <= block.version);
+        let newer = cache.get(&address).is_none_or(|(b, _)| b.version <= block.version);
         if newer {
             cache.insert(address, (block.clone(), node.clone()));
         }
@@ -213,18 +198,10 @@ impl FileSystem {
 
     /// Apply `change` to the node at `address` and store the next version,
     /// replaying it on the current version when another writer won.
-    async fn modify<R>(
-        &self,
-        address: Address,
-        mut change: impl FnMut(&mut Node) -> FsResult<R>,
-    ) -> FsResult<R> {
+    async fn modify<R>(&self, address: Address, mut change: impl FnMut(&mut Node) -> FsResult<R>) -> FsResult<R> {
         let mut fresh = false;
         for _ in 0..MAX_REPLAYS {
-            let (block, mut node) = if fresh {
-                self.load_fresh(address).await?
-            } else {
-                self.load(address).await?
-            };
+            let (block, mut node) = if fresh { self.load_fresh(address).await? } else { self.load(address).await? };
             let result = change(&mut node)?;
             let next = block.write(&self.keys, &node.encode()?)?;
             match self.store.store(Block::Acl(next.clone())).await {
@@ -239,9 +216,7 @@ impl FileSystem {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(FsError::Storage(format!(
-            "{address}: too many concurrent changes"
-        )))
+        Err(FsError::Storage(format!("{address}: too many concurrent changes")))
     }
 
     /// Remove a node's block (and, for files, its content blocks).
@@ -253,18 +228,14 @@ impl FileSystem {
             }
         }
         lock(&self.open).remove(&address);
-        self.store
-            .remove(Tombstone::sign(&self.keys, address, block.version + 1))
-            .await?;
+        self.store.remove(Tombstone::sign(&self.keys, address, block.version + 1)).await?;
         lock(&self.cache).remove(&address);
         Ok(())
     }
 
     /// Remove an immutable content block that no header references any more.
     async fn remove_chunk(&self, address: Address) -> FsResult<()> {
-        self.store
-            .remove(Tombstone::sign(&self.keys, address, 1))
-            .await?;
+        self.store.remove(Tombstone::sign(&self.keys, address, 1)).await?;
         Ok(())
     }
 
@@ -323,63 +294,21 @@ impl FileSystem {
     }
 
     /// Create a directory.
-    pub async fn mkdir(
-        &self,
-        dir: Address,
-        name: &str,
-        mode: u32,
-        uid: u32,
-        gid: u32,
-    ) -> FsResult<Address> {
-        self.insert(
-            dir,
-            name,
-            Node::Directory {
-                meta: Meta::new(mode, uid, gid),
-                entries: Default::default(),
-            },
-        )
-        .await
+    pub async fn mkdir(&self, dir: Address, name: &str, mode: u32, uid: u32, gid: u32) -> FsResult<Address> {
+        self.insert(dir, name, Node::Directory { meta: Meta::new(mode, uid, gid), entries: Default::default() }).await
     }
 
     /// Create an empty regular file.
-    pub async fn create(
-        &self,
-        dir: Address,
-        name: &str,
-        mode: u32,
-        uid: u32,
-        gid: u32,
-    ) -> FsResult<Address> {
-        let node = Node::File {
-            meta: Meta::new(mode, uid, gid),
-            nlink: 1,
-            size: 0,
-            inline: Vec::new(),
-            chunks: Vec::new(),
-        };
+    pub async fn create(&self, dir: Address, name: &str, mode: u32, uid: u32, gid: u32) -> FsResult<Address> {
+        let node =
+            Node::File { meta: Meta::new(mode, uid, gid), nlink: 1, size: 0, inline: Vec::new(), chunks: Vec::new() };
         self.insert(dir, name, node).await
     }
 
     /// Create a symbolic link.
-    pub async fn symlink(
-        &self,
-        dir: Address,
-        name: &str,
-        target: &[u8],
-        uid: u32,
-        gid: u32,
-    ) -> FsResult<Address> {
-        self.insert(
-            dir,
-            name,
-            Node::Symlink {
-                meta: Meta::new(0o777, uid, gid),
-                nlink: 1,
-                target: target.to_vec(),
-            },
-        )
-        .await
+    pub async fn symlink(&self, dir: Address, name: &str, target: &[u8], uid: u32, gid: u32) -> FsResult<Address> {
+        self.insert(dir, name, Node::Symlink { meta: Meta::new(0o777, uid, gid), nlink: 1, target: target.to_vec() })
+            .await
     }
 
     /// The target of a symbolic link.
@@ -544,10 +473,7 @@ impl FileSystem {
             if noreplace {
                 return Err(FsError::Exists);
             }
-            match (
-                source.kind == NodeKind::Directory,
-                t.kind == NodeKind::Directory,
-            ) {
+            match (source.kind == NodeKind::Directory, t.kind == NodeKind::Directory) {
                 (true, false) => return Err(FsError::NotDirectory),
                 (false, true) => return Err(FsError::IsDirectory),
                 (true, true) => {
@@ -601,10 +527,7 @@ impl FileSystem {
                 let Node::Directory { entries, meta } = parent else {
                     return Err(FsError::NotDirectory);
                 };
-                if entries
-                    .get(name)
-                    .is_some_and(|e| e.address == source.address)
-                {
+                if entries.get(name).is_some_and(|e| e.address == source.address) {
                     entries.remove(name);
                 }
                 meta.mtime = Time::now();
@@ -680,27 +603,12 @@ impl FileSystem {
 
     /// Read extended attribute `name`.
     pub async fn getxattr(&self, address: Address, name: &str) -> FsResult<Vec<u8>> {
-        self.load(address)
-            .await?
-            .1
-            .meta()
-            .xattrs
-            .get(name)
-            .cloned()
-            .ok_or(FsError::NoAttribute)
+        self.load(address).await?.1.meta().xattrs.get(name).cloned().ok_or(FsError::NoAttribute)
     }
 
     /// Names of the extended attributes.
     pub async fn listxattr(&self, address: Address) -> FsResult<Vec<String>> {
-        Ok(self
-            .load(address)
-            .await?
-            .1
-            .meta()
-            .xattrs
-            .keys()
-            .cloned()
-            .collect())
+        Ok(self.load(address).await?.1.meta().xattrs.keys().cloned().collect())
     }
 
     /// Remove extended attribute `name`.
@@ -717,10 +625,6 @@ impl FileSystem {
     /// Space used and offered.
     pub async fn statfs(&self) -> FsResult<FsStats> {
         let usage = self.store.usage().await?;
-        Ok(FsStats {
-            used: usage.used,
-            capacity: usage.capacity,
-            block_size: self.block_size,
-        })
+        Ok(FsStats { used: usage.used, capacity: usage.capacity, block_size: self.block_size })
     }
 }

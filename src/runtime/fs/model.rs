@@ -24,13 +24,8 @@ pub struct Time {
 impl Time {
     /// The current time.
     pub fn now() -> Time {
-        let d = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        Time {
-            secs: d.as_secs() as i64,
-            nanos: d.subsec_nanos(),
-        }
+        let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        Time { secs: d.as_secs() as i64, nanos: d.subsec_nanos() }
     }
 
     /// As a `SystemTime`.
@@ -45,14 +40,8 @@ impl Time {
     /// From a `SystemTime`.
     pub fn from_system(t: std::time::SystemTime) -> Time {
         match t.duration_since(std::time::UNIX_EPOCH) {
-            Ok(d) => Time {
-                secs: d.as_secs() as i64,
-                nanos: d.subsec_nanos(),
-            },
-            Err(e) => Time {
-                secs: -(e.duration().as_secs() as i64),
-                nanos: 0,
-            },
+            Ok(d) => Time { secs: d.as_secs() as i64, nanos: d.subsec_nanos() },
+            Err(e) => Time { secs: -(e.duration().as_secs() as i64), nanos: 0 },
         }
     }
 }
@@ -91,15 +80,7 @@ impl Meta {
     /// Fresh metadata with `mode`, owned by `uid:gid`, all times now.
     pub fn new(mode: u32, uid: u32, gid: u32) -> Meta {
         let now = Time::now();
-        Meta {
-            mode: mode & 0o7777,
-            uid,
-            gid,
-            atime: now,
-            mtime: now,
-            ctime: now,
-            xattrs: BTreeMap::new(),
-        }
+        Meta { mode: mode & 0o7777, uid, gid, atime: now, mtime: now, ctime: now, xattrs: BTreeMap::new() }
     }
 }
 
@@ -168,26 +149,21 @@ impl Node {
     /// The node's metadata.
     pub fn meta(&self) -> &Meta {
         match self {
-            Node::Directory { meta, .. } | Node::File { meta, .. } | Node::Symlink { meta, .. } => {
-                meta
-            }
+            Node::Directory { meta, .. } | Node::File { meta, .. } | Node::Symlink { meta, .. } => meta,
         }
     }
 
     /// The node's metadata, mutably.
     pub fn meta_mut(&mut self) -> &mut Meta {
         match self {
-            Node::Directory { meta, .. } | Node::File { meta, .. } | Node::Symlink { meta, .. } => {
-                meta
-            }
+            Node::Directory { meta, .. } | Node::File { meta, .. } | Node::Symlink { meta, .. } => meta,
         }
     }
 
     /// Encode with the format byte.
     pub fn encode(&self) -> Result<Vec<u8>, FsError> {
         let mut out = vec![NODE_FORMAT];
-        let body = postcard::to_stdvec(self)
-            .map_err(|e| FsError::Corrupt(format!("cannot encode node: {e}")))?;
+        let body = postcard::to_stdvec(self).map_err(|e| FsError::Corrupt(format!("cannot encode node: {e}")))?;
         out.extend_from_slice(&body);
         Ok(out)
     }
@@ -196,8 +172,8 @@ impl Node {
     pub fn decode(bytes: &[u8]) -> Result<Node, FsError> {
         match bytes.split_first() {
             Some((&NODE_FORMAT, body)) => {
-                let (node, rest) = postcard::take_from_bytes(body)
-                    .map_err(|e| FsError::Corrupt(format!("undecodable node: {e}")))?;
+                let (node, rest) =
+                    postcard::take_from_bytes(body).map_err(|e| FsError::Corrupt(format!("undecodable node: {e}")))?;
                 if !rest.is_empty() {
                     return Err(FsError::Corrupt("trailing bytes after node".into()));
                 }
@@ -216,17 +192,8 @@ mod tests {
     #[test]
     fn nodes_round_trip_and_garbage_is_refused() {
         let mut entries = BTreeMap::new();
-        entries.insert(
-            "a".to_string(),
-            Entry {
-                address: Address([3; 32]),
-                kind: NodeKind::File,
-            },
-        );
-        let node = Node::Directory {
-            meta: Meta::new(0o755, 1, 2),
-            entries,
-        };
+        entries.insert("a".to_string(), Entry { address: Address([3; 32]), kind: NodeKind::File });
+        let node = Node::Directory { meta: Meta::new(0o755, 1, 2), entries };
         let bytes = node.encode().unwrap();
         assert_eq!(Node::decode(&bytes).unwrap(), node);
         let mut trailing = bytes.clone();

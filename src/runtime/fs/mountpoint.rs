@@ -17,13 +17,8 @@ pub enum MountpointError {
     #[error("mountpoint \"{path}\": a stale mount could not be cleaned: {why}")]
     Stale { path: PathBuf, why: String },
     #[error("mountpoint \"{path}\": {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error(
-        "FUSE is not available: /dev/fuse is missing (install fuse3, or load the fuse kernel module)"
-    )]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("FUSE is not available: /dev/fuse is missing (install fuse3, or load the fuse kernel module)")]
     NoFuse,
 }
 
@@ -43,9 +38,7 @@ fn mounted(path: &Path) -> bool {
         return false;
     };
     table.lines().any(|line| {
-        line.split_whitespace()
-            .nth(1)
-            .is_some_and(|target| unescape(target) == path.as_os_str().to_string_lossy())
+        line.split_whitespace().nth(1).is_some_and(|target| unescape(target) == path.as_os_str().to_string_lossy())
     })
 }
 
@@ -55,9 +48,7 @@ fn unescape(text: &str) -> String {
     let mut rest = text;
     while let Some(i) = rest.find('\\') {
         out.push_str(&rest[..i]);
-        let code = rest
-            .get(i + 1..i + 4)
-            .and_then(|d| u8::from_str_radix(d, 8).ok());
+        let code = rest.get(i + 1..i + 4).and_then(|d| u8::from_str_radix(d, 8).ok());
         match code {
             Some(c) => {
                 out.push(c as char);
@@ -82,10 +73,7 @@ fn clean_stale(path: &Path) -> Result<(), MountpointError> {
             return Ok(());
         }
     }
-    Err(MountpointError::Stale {
-        path: path.to_path_buf(),
-        why: "fusermount3 -u and umount -l both failed".into(),
-    })
+    Err(MountpointError::Stale { path: path.to_path_buf(), why: "fusermount3 -u and umount -l both failed".into() })
 }
 
 impl Mountpoint {
@@ -94,10 +82,7 @@ impl Mountpoint {
         if !Path::new("/dev/fuse").exists() {
             return Err(MountpointError::NoFuse);
         }
-        let io = |source| MountpointError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
+        let io = |source| MountpointError::Io { path: path.to_path_buf(), source };
         let absolute = std::path::absolute(path).map_err(io)?;
         match std::fs::metadata(&absolute) {
             Err(e) if e.raw_os_error() == Some(ENOTCONN) => clean_stale(&absolute)?,
@@ -111,17 +96,11 @@ impl Mountpoint {
                 if entries.next().is_some() {
                     return Err(MountpointError::NotEmpty(absolute));
                 }
-                Ok(Mountpoint {
-                    path: absolute,
-                    created: false,
-                })
+                Ok(Mountpoint { path: absolute, created: false })
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 std::fs::create_dir_all(&absolute).map_err(io)?;
-                Ok(Mountpoint {
-                    path: absolute,
-                    created: true,
-                })
+                Ok(Mountpoint { path: absolute, created: true })
             }
             Err(e) => Err(io(e)),
         }
@@ -153,14 +132,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("f");
         std::fs::write(&file, b"x").unwrap();
-        assert!(matches!(
-            Mountpoint::prepare(&file),
-            Err(MountpointError::NotADirectory(_))
-        ));
-        assert!(matches!(
-            Mountpoint::prepare(dir.path()),
-            Err(MountpointError::NotEmpty(_))
-        ));
+        assert!(matches!(Mountpoint::prepare(&file), Err(MountpointError::NotADirectory(_))));
+        assert!(matches!(Mountpoint::prepare(dir.path()), Err(MountpointError::NotEmpty(_))));
         let fresh = dir.path().join("new/mnt");
         let m = Mountpoint::prepare(&fresh).unwrap();
         assert!(fresh.is_dir());

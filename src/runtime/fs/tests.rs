@@ -10,12 +10,7 @@ async fn volume(block_size: u64) -> (FileSystem, Arc<MemorySilo>) {
     let silo = Arc::new(MemorySilo::new("mem", None));
     let store = Arc::new(SingleNode::new(silo.clone()));
     let keys = KeyPair::generate().unwrap();
-    (
-        FileSystem::open(store, keys, "alice/vol", block_size, true)
-            .await
-            .unwrap(),
-        silo,
-    )
+    (FileSystem::open(store, keys, "alice/vol", block_size, true).await.unwrap(), silo)
 }
 
 #[tokio::test]
@@ -23,22 +18,12 @@ async fn root_is_created_once_and_found_again() {
     let silo: Arc<dyn Silo> = Arc::new(MemorySilo::new("mem", None));
     let store = Arc::new(SingleNode::new(silo));
     let keys = KeyPair::generate().unwrap();
-    assert!(matches!(
-        FileSystem::open(store.clone(), keys.clone(), "v", 4096, false).await,
-        Err(FsError::NotFound)
-    ));
-    let fs = FileSystem::open(store.clone(), keys.clone(), "v", 4096, true)
-        .await
-        .unwrap();
+    assert!(matches!(FileSystem::open(store.clone(), keys.clone(), "v", 4096, false).await, Err(FsError::NotFound)));
+    let fs = FileSystem::open(store.clone(), keys.clone(), "v", 4096, true).await.unwrap();
     fs.mkdir(fs.root(), "d", 0o755, 0, 0).await.unwrap();
-    let again = FileSystem::open(store, keys, "v", 4096, false)
-        .await
-        .unwrap();
+    let again = FileSystem::open(store, keys, "v", 4096, false).await.unwrap();
     assert_eq!(again.root(), fs.root());
-    assert_eq!(
-        again.lookup(again.root(), "d").await.unwrap().kind,
-        NodeKind::Directory
-    );
+    assert_eq!(again.lookup(again.root(), "d").await.unwrap().kind, NodeKind::Directory);
 }
 
 #[tokio::test]
@@ -46,29 +31,14 @@ async fn directories_follow_posix_errors() {
     let (fs, _) = volume(4096).await;
     let root = fs.root();
     let d = fs.mkdir(root, "d", 0o755, 0, 0).await.unwrap();
-    assert!(matches!(
-        fs.mkdir(root, "d", 0o755, 0, 0).await,
-        Err(FsError::Exists)
-    ));
+    assert!(matches!(fs.mkdir(root, "d", 0o755, 0, 0).await, Err(FsError::Exists)));
     let f = fs.create(d, "f", 0o644, 0, 0).await.unwrap();
     assert!(matches!(fs.rmdir(root, "d").await, Err(FsError::NotEmpty)));
-    assert!(matches!(
-        fs.unlink(root, "d").await,
-        Err(FsError::IsDirectory)
-    ));
+    assert!(matches!(fs.unlink(root, "d").await, Err(FsError::IsDirectory)));
     assert!(matches!(fs.rmdir(d, "f").await, Err(FsError::NotDirectory)));
-    assert!(matches!(
-        fs.lookup(f, "x").await,
-        Err(FsError::NotDirectory)
-    ));
-    assert!(matches!(
-        fs.lookup(root, "nope").await,
-        Err(FsError::NotFound)
-    ));
-    assert!(matches!(
-        fs.create(root, &"n".repeat(256), 0o644, 0, 0).await,
-        Err(FsError::NameTooLong)
-    ));
+    assert!(matches!(fs.lookup(f, "x").await, Err(FsError::NotDirectory)));
+    assert!(matches!(fs.lookup(root, "nope").await, Err(FsError::NotFound)));
+    assert!(matches!(fs.create(root, &"n".repeat(256), 0o644, 0, 0).await, Err(FsError::NameTooLong)));
     fs.unlink(d, "f").await.unwrap();
     fs.rmdir(root, "d").await.unwrap();
     assert!(fs.readdir(root).await.unwrap().is_empty());
@@ -124,13 +94,7 @@ async fn rename_replaces_and_moves_atomically_within_a_directory() {
     fs.write(b, 0, b"B").await.unwrap();
     fs.flush(b).await.unwrap();
     fs.rename(root, "a", root, "b", false).await.unwrap();
-    let names: Vec<String> = fs
-        .readdir(root)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(n, _)| n)
-        .collect();
+    let names: Vec<String> = fs.readdir(root).await.unwrap().into_iter().map(|(n, _)| n).collect();
     assert_eq!(names, ["b"]);
     let b_now = fs.lookup(root, "b").await.unwrap().address;
     assert_eq!(fs.read(b_now, 0, 10).await.unwrap(), b"A");
@@ -140,14 +104,8 @@ async fn rename_replaces_and_moves_atomically_within_a_directory() {
     assert_eq!(fs.lookup(d, "moved").await.unwrap().address, b_now);
     let e = fs.mkdir(root, "e", 0o755, 0, 0).await.unwrap();
     fs.create(e, "x", 0o644, 0, 0).await.unwrap();
-    assert!(matches!(
-        fs.rename(root, "d", root, "e", false).await,
-        Err(FsError::NotEmpty)
-    ));
-    assert!(matches!(
-        fs.rename(d, "moved", root, "e", false).await,
-        Err(FsError::IsDirectory)
-    ));
+    assert!(matches!(fs.rename(root, "d", root, "e", false).await, Err(FsError::NotEmpty)));
+    assert!(matches!(fs.rename(d, "moved", root, "e", false).await, Err(FsError::IsDirectory)));
 }
 
 #[tokio::test]
@@ -161,10 +119,7 @@ async fn hard_links_keep_content_until_the_last_name_goes() {
     fs.unlink(root, "f").await.unwrap();
     let g = fs.lookup(root, "g").await.unwrap().address;
     assert_eq!(fs.read(g, 0, 10).await.unwrap(), b"shared");
-    assert!(matches!(
-        fs.node(g).await.unwrap(),
-        Node::File { nlink: 1, .. }
-    ));
+    assert!(matches!(fs.node(g).await.unwrap(), Node::File { nlink: 1, .. }));
     let s = fs.symlink(root, "s", b"g", 0, 0).await.unwrap();
     assert_eq!(fs.readlink(s).await.unwrap(), b"g");
 }
@@ -173,51 +128,26 @@ async fn hard_links_keep_content_until_the_last_name_goes() {
 async fn attributes_and_xattrs() {
     let (fs, _) = volume(4096).await;
     let f = fs.create(fs.root(), "f", 0o644, 1, 2).await.unwrap();
-    let node = fs
-        .setattr(
-            f,
-            SetAttr {
-                mode: Some(0o600),
-                uid: Some(5),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        (node.meta().mode, node.meta().uid, node.meta().gid),
-        (0o600, 5, 2)
-    );
+    let node = fs.setattr(f, SetAttr { mode: Some(0o600), uid: Some(5), ..Default::default() }).await.unwrap();
+    assert_eq!((node.meta().mode, node.meta().uid, node.meta().gid), (0o600, 5, 2));
     fs.setxattr(f, "user.k", b"v", true, false).await.unwrap();
-    assert!(matches!(
-        fs.setxattr(f, "user.k", b"w", true, false).await,
-        Err(FsError::Exists)
-    ));
+    assert!(matches!(fs.setxattr(f, "user.k", b"w", true, false).await, Err(FsError::Exists)));
     assert_eq!(fs.getxattr(f, "user.k").await.unwrap(), b"v");
     assert_eq!(fs.listxattr(f).await.unwrap(), ["user.k"]);
     fs.removexattr(f, "user.k").await.unwrap();
-    assert!(matches!(
-        fs.getxattr(f, "user.k").await,
-        Err(FsError::NoAttribute)
-    ));
+    assert!(matches!(fs.getxattr(f, "user.k").await, Err(FsError::NoAttribute)));
 }
 
 #[tokio::test]
 async fn silo_bytes_never_hold_names_or_content_in_clear() {
     let (fs, silo) = volume(4096).await;
     let marker = b"MARKER-0f1e2d3c";
-    let f = fs
-        .create(fs.root(), "MARKER-0f1e2d3c-name", 0o644, 0, 0)
-        .await
-        .unwrap();
+    let f = fs.create(fs.root(), "MARKER-0f1e2d3c-name", 0o644, 0, 0).await.unwrap();
     fs.write(f, 0, &marker.repeat(1000)).await.unwrap();
     fs.flush(f).await.unwrap();
     for address in silo.list().await.unwrap() {
         let bytes = silo.get(address).await.unwrap();
-        assert!(
-            !bytes.windows(marker.len()).any(|w| w == marker),
-            "clear text in block {address}"
-        );
+        assert!(!bytes.windows(marker.len()).any(|w| w == marker), "clear text in block {address}");
     }
 }
 
@@ -225,9 +155,7 @@ async fn silo_bytes_never_hold_names_or_content_in_clear() {
 async fn a_full_silo_reports_no_space() {
     let silo = Arc::new(MemorySilo::new("small", Some(64 * 1024)));
     let store = Arc::new(SingleNode::new(silo));
-    let fs = FileSystem::open(store, KeyPair::generate().unwrap(), "v", 4096, true)
-        .await
-        .unwrap();
+    let fs = FileSystem::open(store, KeyPair::generate().unwrap(), "v", 4096, true).await.unwrap();
     let f = fs.create(fs.root(), "f", 0o644, 0, 0).await.unwrap();
     let result = fs.write(f, 0, &vec![1u8; 256 * 1024]).await;
     assert!(matches!(result, Err(FsError::NoSpace(_))), "{result:?}");

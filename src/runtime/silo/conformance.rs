@@ -28,35 +28,18 @@ async fn semantics(silo: &dyn Silo) {
     let (a, b, c) = (key(1), key(2), key(3));
 
     assert!(matches!(silo.get(a).await, Err(SiloError::NotFound { key }) if key == a));
-    assert!(matches!(
-        silo.erase(a).await,
-        Err(SiloError::NotFound { .. })
-    ));
-    assert!(matches!(
-        silo.set(a, b"x".to_vec(), SetMode::Update).await,
-        Err(SiloError::NotFound { .. })
-    ));
-    assert!(
-        silo.list().await.unwrap().is_empty(),
-        "a failed update created the key"
-    );
+    assert!(matches!(silo.erase(a).await, Err(SiloError::NotFound { .. })));
+    assert!(matches!(silo.set(a, b"x".to_vec(), SetMode::Update).await, Err(SiloError::NotFound { .. })));
+    assert!(silo.list().await.unwrap().is_empty(), "a failed update created the key");
 
-    silo.set(a, b"first".to_vec(), SetMode::Insert)
-        .await
-        .unwrap();
+    silo.set(a, b"first".to_vec(), SetMode::Insert).await.unwrap();
     assert_eq!(silo.get(a).await.unwrap(), b"first");
     assert!(
         matches!(silo.set(a, b"again".to_vec(), SetMode::Insert).await, Err(SiloError::Exists { key }) if key == a)
     );
-    assert_eq!(
-        silo.get(a).await.unwrap(),
-        b"first",
-        "a refused insert changed the value"
-    );
+    assert_eq!(silo.get(a).await.unwrap(), b"first", "a refused insert changed the value");
 
-    silo.set(a, b"second!".to_vec(), SetMode::Update)
-        .await
-        .unwrap();
+    silo.set(a, b"second!".to_vec(), SetMode::Update).await.unwrap();
     assert_eq!(silo.get(a).await.unwrap(), b"second!");
     silo.set(b, b"bb".to_vec(), SetMode::Upsert).await.unwrap();
     silo.set(b, b"bbb".to_vec(), SetMode::Upsert).await.unwrap();
@@ -69,10 +52,7 @@ async fn semantics(silo: &dyn Silo) {
 
     silo.erase(a).await.unwrap();
     assert!(matches!(silo.get(a).await, Err(SiloError::NotFound { .. })));
-    assert!(matches!(
-        silo.erase(a).await,
-        Err(SiloError::NotFound { .. })
-    ));
+    assert!(matches!(silo.erase(a).await, Err(SiloError::NotFound { .. })));
     assert_eq!(silo.list().await.unwrap(), vec![b, c]);
     assert_eq!(silo.usage(), 3);
     silo.erase(b).await.unwrap();
@@ -84,27 +64,17 @@ async fn concurrent_writers(silo: Arc<dyn Silo>) {
     let mut tasks = Vec::new();
     for n in 0..16u8 {
         let silo = silo.clone();
-        tasks.push(tokio::spawn(async move {
-            silo.set(key(100 + n), vec![n; n as usize], SetMode::Insert)
-                .await
-        }));
+        tasks.push(tokio::spawn(async move { silo.set(key(100 + n), vec![n; n as usize], SetMode::Insert).await }));
     }
     for n in 0..8u8 {
         let silo = silo.clone();
-        tasks.push(tokio::spawn(async move {
-            silo.set(key(200), vec![n; 4], SetMode::Insert).await
-        }));
+        tasks.push(tokio::spawn(async move { silo.set(key(200), vec![n; 4], SetMode::Insert).await }));
     }
     let results: Vec<_> = futures_join(tasks).await;
     assert!(results[..16].iter().all(Result::is_ok));
     let won = results[16..].iter().filter(|r| r.is_ok()).count();
     assert_eq!(won, 1, "exactly one concurrent insert of one key must win");
-    assert!(
-        results[16..]
-            .iter()
-            .filter(|r| r.is_err())
-            .all(|r| matches!(r, Err(SiloError::Exists { .. })))
-    );
+    assert!(results[16..].iter().filter(|r| r.is_err()).all(|r| matches!(r, Err(SiloError::Exists { .. }))));
     assert_eq!(silo.list().await.unwrap().len(), 17);
     assert_eq!(silo.usage(), (0..16u64).sum::<u64>() + 4);
     for n in 0..16u8 {
@@ -112,9 +82,7 @@ async fn concurrent_writers(silo: Arc<dyn Silo>) {
     }
 }
 
-async fn futures_join(
-    tasks: Vec<tokio::task::JoinHandle<Result<(), SiloError>>>,
-) -> Vec<Result<(), SiloError>> {
+async fn futures_join(tasks: Vec<tokio::task::JoinHandle<Result<(), SiloError>>>) -> Vec<Result<(), SiloError>> {
     let mut out = Vec::new();
     for task in tasks {
         out.push(task.await.unwrap());
@@ -127,31 +95,20 @@ async fn capacity(silo: &dyn Silo) {
     let (a, b) = (key(1), key(2));
     silo.set(a, vec![0; 60], SetMode::Insert).await.unwrap();
     match silo.set(b, vec![0; 50], SetMode::Insert).await {
-        Err(SiloError::Full {
-            silo: name,
-            needed,
-            free,
-        }) => {
+        Err(SiloError::Full { silo: name, needed, free }) => {
             assert_eq!((needed, free), (50, 40));
             assert_eq!(name, silo.name());
         }
         other => panic!("expected the silo to be full, got {other:?}"),
     }
-    assert!(
-        matches!(silo.get(b).await, Err(SiloError::NotFound { .. })),
-        "a refused write left data"
-    );
+    assert!(matches!(silo.get(b).await, Err(SiloError::NotFound { .. })), "a refused write left data");
     assert_eq!(silo.usage(), 60);
     // Growing an existing block counts only the difference.
     silo.set(a, vec![1; 100], SetMode::Update).await.unwrap();
     assert_eq!(silo.usage(), 100);
     assert!(matches!(
         silo.set(a, vec![1; 101], SetMode::Upsert).await,
-        Err(SiloError::Full {
-            needed: 1,
-            free: 0,
-            ..
-        })
+        Err(SiloError::Full { needed: 1, free: 0, .. })
     ));
     assert_eq!(silo.get(a).await.unwrap(), vec![1; 100]);
     // Shrinking always fits, and erasing frees space.

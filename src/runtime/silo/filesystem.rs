@@ -50,11 +50,7 @@ struct Index {
 
 impl FilesystemSilo {
     /// Open (creating if needed) the silo at `root`, scanning its blocks.
-    pub async fn open(
-        name: &str,
-        root: impl Into<PathBuf>,
-        capacity: Option<u64>,
-    ) -> Result<Self, SiloError> {
+    pub async fn open(name: &str, root: impl Into<PathBuf>, capacity: Option<u64>) -> Result<Self, SiloError> {
         let root = root.into();
         let scan_root = root.clone();
         let (index, lock) = blocking(&root, move || {
@@ -99,9 +95,7 @@ impl Inner {
     fn index(&self) -> MutexGuard<'_, Index> {
         // The index is only changed after the disk operation it records
         // succeeded, so a lock poisoned by a panic still holds valid data.
-        self.index
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.index.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn set_blocking(&self, key: Address, bytes: &[u8], mode: SetMode) -> Result<(), SiloError> {
@@ -118,14 +112,9 @@ impl Inner {
             sync_dir(&self.root)?;
         }
         let counter = self.temp_counter.fetch_add(1, Ordering::Relaxed);
-        let temp = shard.join(format!(
-            ".{}.{}-{counter}{TEMP_SUFFIX}",
-            key.to_hex(),
-            std::process::id()
-        ));
+        let temp = shard.join(format!(".{}.{}-{counter}{TEMP_SUFFIX}", key.to_hex(), std::process::id()));
         let path = self.block_path(&key);
-        let written = write_synced(&temp, bytes)
-            .and_then(|()| fs::rename(&temp, &path).map_err(io_at(&path)));
+        let written = write_synced(&temp, bytes).and_then(|()| fs::rename(&temp, &path).map_err(io_at(&path)));
         if let Err(e) = written {
             let _ = fs::remove_file(&temp);
             return Err(e);
@@ -169,23 +158,16 @@ impl Silo for FilesystemSilo {
     fn get(&self, key: Address) -> SiloFuture<'_, Vec<u8>> {
         Box::pin(async move {
             let path = self.inner.block_path(&key);
-            tokio::fs::read(&path)
-                .await
-                .map_err(|source| match source.kind() {
-                    io::ErrorKind::NotFound => SiloError::NotFound { key },
-                    _ => SiloError::Io { path, source },
-                })
+            tokio::fs::read(&path).await.map_err(|source| match source.kind() {
+                io::ErrorKind::NotFound => SiloError::NotFound { key },
+                _ => SiloError::Io { path, source },
+            })
         })
     }
 
     fn set(&self, key: Address, bytes: Vec<u8>, mode: SetMode) -> SiloFuture<'_, ()> {
         let inner = self.inner.clone();
-        Box::pin(async move {
-            blocking(&self.inner.root, move || {
-                inner.set_blocking(key, &bytes, mode)
-            })
-            .await
-        })
+        Box::pin(async move { blocking(&self.inner.root, move || inner.set_blocking(key, &bytes, mode)).await })
     }
 
     fn erase(&self, key: Address) -> SiloFuture<'_, ()> {
@@ -216,17 +198,11 @@ where
 {
     tokio::task::spawn_blocking(work)
         .await
-        .map_err(|e| SiloError::Io {
-            path: root.to_owned(),
-            source: io::Error::other(e),
-        })?
+        .map_err(|e| SiloError::Io { path: root.to_owned(), source: io::Error::other(e) })?
 }
 
 fn io_at(path: &Path) -> impl FnOnce(io::Error) -> SiloError + '_ {
-    move |source| SiloError::Io {
-        path: path.to_owned(),
-        source,
-    }
+    move |source| SiloError::Io { path: path.to_owned(), source }
 }
 
 /// Create `path` (which must not exist), write `bytes` and fsync it.
@@ -239,26 +215,17 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), SiloError> {
 /// Take the exclusive lock that marks `root` as served by this process.
 fn lock_root(root: &Path) -> Result<File, SiloError> {
     let path = root.join(LOCK_FILE);
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(io_at(&path))?;
+    let file = File::options().create(true).truncate(false).write(true).open(&path).map_err(io_at(&path))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
-        Err(fs::TryLockError::WouldBlock) => Err(SiloError::Busy {
-            path: root.to_owned(),
-        }),
+        Err(fs::TryLockError::WouldBlock) => Err(SiloError::Busy { path: root.to_owned() }),
         Err(fs::TryLockError::Error(source)) => Err(SiloError::Io { path, source }),
     }
 }
 
 /// Make renames and removals in `dir` durable.
 fn sync_dir(dir: &Path) -> Result<(), SiloError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_at(dir))
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io_at(dir))
 }
 
 /// Index the blocks under `root`, deleting leftover temporary files and
@@ -272,10 +239,7 @@ fn scan(root: &Path) -> Result<Index, SiloError> {
         let Some(shard_name) = shard_name.to_str() else {
             continue;
         };
-        let is_shard = shard_name.len() == 2
-            && shard_name
-                .bytes()
-                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        let is_shard = shard_name.len() == 2 && shard_name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
         if !is_shard || !shard_path.is_dir() {
             continue;
         }
@@ -345,11 +309,7 @@ mod tests {
     async fn filesystem_silo_passes_the_conformance_suite() {
         let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let unlimited = Arc::new(FilesystemSilo::open("disk", a.path(), None).await.unwrap());
-        let limited = Arc::new(
-            FilesystemSilo::open("small", b.path(), Some(conformance::LIMIT))
-                .await
-                .unwrap(),
-        );
+        let limited = Arc::new(FilesystemSilo::open("small", b.path(), Some(conformance::LIMIT)).await.unwrap());
         conformance::run(unlimited, limited).await;
         for dir in [a.path(), b.path()] {
             for file in files(dir) {
@@ -361,26 +321,14 @@ mod tests {
     #[tokio::test]
     async fn blocks_live_in_sharded_files_named_by_address_without_temp_files() {
         let dir = tempfile::tempdir().unwrap();
-        let silo = FilesystemSilo::open("disk", dir.path(), None)
-            .await
-            .unwrap();
+        let silo = FilesystemSilo::open("disk", dir.path(), None).await.unwrap();
         let address = Address::content(None, b"block");
-        silo.set(address, b"v1".to_vec(), SetMode::Insert)
-            .await
-            .unwrap();
-        silo.set(address, b"v2".to_vec(), SetMode::Update)
-            .await
-            .unwrap();
-        silo.set(key(0xab), b"other".to_vec(), SetMode::Upsert)
-            .await
-            .unwrap();
+        silo.set(address, b"v1".to_vec(), SetMode::Insert).await.unwrap();
+        silo.set(address, b"v2".to_vec(), SetMode::Update).await.unwrap();
+        silo.set(key(0xab), b"other".to_vec(), SetMode::Upsert).await.unwrap();
         let hex = address.to_hex();
         let expected = {
-            let mut v = vec![
-                LOCK_FILE.to_owned(),
-                format!("{}/{hex}", &hex[..2]),
-                format!("ab/{}", "ab".repeat(32)),
-            ];
+            let mut v = vec![LOCK_FILE.to_owned(), format!("{}/{hex}", &hex[..2]), format!("ab/{}", "ab".repeat(32))];
             v.sort();
             v
         };
@@ -392,42 +340,23 @@ mod tests {
     async fn blocks_and_usage_survive_reopening() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let silo = FilesystemSilo::open("disk", dir.path(), None)
-                .await
-                .unwrap();
-            silo.set(key(1), vec![1; 10], SetMode::Insert)
-                .await
-                .unwrap();
-            silo.set(key(2), vec![2; 20], SetMode::Insert)
-                .await
-                .unwrap();
-            silo.set(key(3), vec![3; 30], SetMode::Insert)
-                .await
-                .unwrap();
+            let silo = FilesystemSilo::open("disk", dir.path(), None).await.unwrap();
+            silo.set(key(1), vec![1; 10], SetMode::Insert).await.unwrap();
+            silo.set(key(2), vec![2; 20], SetMode::Insert).await.unwrap();
+            silo.set(key(3), vec![3; 30], SetMode::Insert).await.unwrap();
             silo.erase(key(2)).await.unwrap();
         }
-        let silo = FilesystemSilo::open("disk", dir.path(), Some(50))
-            .await
-            .unwrap();
+        let silo = FilesystemSilo::open("disk", dir.path(), Some(50)).await.unwrap();
         assert_eq!(silo.list().await.unwrap(), vec![key(1), key(3)]);
         assert_eq!(silo.usage(), 40);
         assert_eq!(silo.get(key(3)).await.unwrap(), vec![3; 30]);
-        assert!(matches!(
-            silo.set(key(1), vec![0; 1], SetMode::Insert).await,
-            Err(SiloError::Exists { .. })
-        ));
+        assert!(matches!(silo.set(key(1), vec![0; 1], SetMode::Insert).await, Err(SiloError::Exists { .. })));
         // Capacity counts what was already on disk.
         assert!(matches!(
             silo.set(key(4), vec![4; 11], SetMode::Insert).await,
-            Err(SiloError::Full {
-                needed: 11,
-                free: 10,
-                ..
-            })
+            Err(SiloError::Full { needed: 11, free: 10, .. })
         ));
-        silo.set(key(4), vec![4; 10], SetMode::Insert)
-            .await
-            .unwrap();
+        silo.set(key(4), vec![4; 10], SetMode::Insert).await.unwrap();
     }
 
     #[tokio::test]
@@ -436,50 +365,27 @@ mod tests {
         let hex = key(0xab).to_hex();
         fs::create_dir_all(dir.path().join("ab")).unwrap();
         fs::write(dir.path().join("ab").join(&hex), b"kept").unwrap();
-        fs::write(
-            dir.path()
-                .join("ab")
-                .join(format!(".{hex}.1-0{TEMP_SUFFIX}")),
-            b"torn",
-        )
-        .unwrap();
-        fs::write(
-            dir.path().join("ab").join(hex.to_uppercase()),
-            b"not canonical",
-        )
-        .unwrap();
-        fs::write(
-            dir.path().join("ab").join(key(0x12).to_hex()),
-            b"wrong shard",
-        )
-        .unwrap();
+        fs::write(dir.path().join("ab").join(format!(".{hex}.1-0{TEMP_SUFFIX}")), b"torn").unwrap();
+        fs::write(dir.path().join("ab").join(hex.to_uppercase()), b"not canonical").unwrap();
+        fs::write(dir.path().join("ab").join(key(0x12).to_hex()), b"wrong shard").unwrap();
         fs::write(dir.path().join("README"), b"operator notes").unwrap();
-        let silo = FilesystemSilo::open("disk", dir.path(), None)
-            .await
-            .unwrap();
+        let silo = FilesystemSilo::open("disk", dir.path(), None).await.unwrap();
         assert_eq!(silo.list().await.unwrap(), vec![key(0xab)]);
         assert_eq!(silo.usage(), 4);
-        assert!(
-            !files(dir.path()).iter().any(|f| f.ends_with(TEMP_SUFFIX)),
-            "temporary file survived open"
-        );
+        assert!(!files(dir.path()).iter().any(|f| f.ends_with(TEMP_SUFFIX)), "temporary file survived open");
         assert!(dir.path().join("README").exists());
     }
 
     #[tokio::test]
     async fn a_folder_is_served_by_one_silo_at_a_time() {
         let dir = tempfile::tempdir().unwrap();
-        let first = FilesystemSilo::open("disk", dir.path(), None)
-            .await
-            .unwrap();
+        let first = FilesystemSilo::open("disk", dir.path(), None).await.unwrap();
         match FilesystemSilo::open("disk", dir.path(), None).await {
             Err(SiloError::Busy { path }) => assert_eq!(path, dir.path()),
             other => panic!("expected the folder to be busy, got {other:?}"),
         }
         drop(first);
-        FilesystemSilo::open("disk", dir.path(), None)
-            .await
-            .unwrap();
+        FilesystemSilo::open("disk", dir.path(), None).await.unwrap();
     }
 
     #[tokio::test]

@@ -24,27 +24,17 @@ struct State {
 impl MemorySilo {
     /// An empty silo named `name`, limited to `capacity` bytes if given.
     pub fn new(name: &str, capacity: Option<u64>) -> Self {
-        MemorySilo {
-            name: name.to_owned(),
-            capacity,
-            state: Mutex::new(State::default()),
-        }
+        MemorySilo { name: name.to_owned(), capacity, state: Mutex::new(State::default()) }
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
         // Every critical section leaves the state consistent before any call
         // that could panic, so a poisoned lock still holds valid data.
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn get_now(&self, key: Address) -> Result<Vec<u8>, SiloError> {
-        self.state()
-            .blocks
-            .get(&key)
-            .cloned()
-            .ok_or(SiloError::NotFound { key })
+        self.state().blocks.get(&key).cloned().ok_or(SiloError::NotFound { key })
     }
 
     fn set_now(&self, key: Address, bytes: Vec<u8>, mode: SetMode) -> Result<(), SiloError> {
@@ -61,10 +51,7 @@ impl MemorySilo {
 
     fn erase_now(&self, key: Address) -> Result<(), SiloError> {
         let mut state = self.state();
-        let removed = state
-            .blocks
-            .remove(&key)
-            .ok_or(SiloError::NotFound { key })?;
+        let removed = state.blocks.remove(&key).ok_or(SiloError::NotFound { key })?;
         state.usage -= removed.len() as u64;
         Ok(())
     }
@@ -115,10 +102,7 @@ mod tests {
     #[tokio::test]
     async fn memory_silo_passes_the_conformance_suite() {
         let unlimited = Arc::new(MemorySilo::new("mem", None));
-        let limited = Arc::new(MemorySilo::new(
-            "small",
-            Some(super::super::conformance::LIMIT),
-        ));
+        let limited = Arc::new(MemorySilo::new("small", Some(super::super::conformance::LIMIT)));
         super::super::conformance::run(unlimited, limited).await;
     }
 }

@@ -44,20 +44,13 @@ pub enum SiloError {
     Exists { key: Address },
     /// Storing would exceed the silo's capacity.
     #[error("silo {silo:?} is full: {needed} more bytes needed, {free} free")]
-    Full {
-        silo: String,
-        needed: u64,
-        free: u64,
-    },
+    Full { silo: String, needed: u64, free: u64 },
     /// Another process already serves the silo's folder.
     #[error("silo folder {} is in use by another process", path.display())]
     Busy { path: PathBuf },
     /// The operating system refused a file operation.
     #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
 }
 
 /// A store of encoded blocks keyed by address.
@@ -94,13 +87,7 @@ fn check_mode(key: Address, mode: SetMode, exists: bool) -> Result<(), SiloError
 }
 
 /// Check that replacing `old` bytes by `new` bytes fits in `capacity`.
-fn check_capacity(
-    silo: &str,
-    capacity: Option<u64>,
-    usage: u64,
-    old: u64,
-    new: u64,
-) -> Result<(), SiloError> {
+fn check_capacity(silo: &str, capacity: Option<u64>, usage: u64, old: u64, new: u64) -> Result<(), SiloError> {
     let Some(capacity) = capacity else {
         return Ok(());
     };
@@ -110,11 +97,7 @@ fn check_capacity(
     let needed = new - old;
     let free = capacity.saturating_sub(usage);
     if needed > free {
-        return Err(SiloError::Full {
-            silo: silo.to_owned(),
-            needed,
-            free,
-        });
+        return Err(SiloError::Full { silo: silo.to_owned(), needed, free });
     }
     Ok(())
 }
