@@ -177,7 +177,7 @@ pub fn create_volume(
     if !name.starts_with(&format!("{}/", user.name)) {
         bail!("volume \"{name}\" would belong to another user: create volumes under your own name \"{}\"", user.name);
     }
-    let Some(link) = network::linked(ctx, &user.name, &net)? else {
+    let Some(link) = network::linked(ctx, &user.name, net)? else {
         bail!(
             "network \"{net}\" is not linked to this device for user \"{}\" (link it first: infinit network link {net})",
             user.name
