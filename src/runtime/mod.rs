@@ -1,10 +1,13 @@
 //! Everything a running node does: the block model (kinds, addresses,
 //! encoding, validation), the silos that store encoded blocks, the
-//! consensus that stores and fetches them, and the file system on top.
-//! Layers call downwards only: fs → consensus → silo, block.
+//! consensus that stores and fetches them, the consensus decorators a node
+//! stacks in front of it (RAM cache, write-back journal), and the file
+//! system on top. Layers call downwards only: fs → consensus → silo, block.
 
 pub mod block;
+pub mod cache;
 pub mod consensus;
 pub mod fs;
+pub mod journal;
 pub mod node;
 pub mod silo;
