@@ -222,12 +222,12 @@ impl CloudConfig {
             }
             CloudConfig::Gcs(gcs) => {
                 check_bucket(&gcs.bucket)?;
-                check_service_account_key(&gcs.service_account_key)?;
+                let loopback = check_service_account_key(&gcs.service_account_key)?;
                 let store = GoogleCloudStorageBuilder::new()
                     .with_bucket_name(&gcs.bucket)
                     .with_service_account_key(&gcs.service_account_key)
                     .with_retry(retry)
-                    .with_client_options(options)
+                    .with_client_options(options.with_allow_http(loopback))
                     .build()
                     .map_err(|e| one_line(&chain(&e)))?;
                 Ok(Arc::new(store))
@@ -270,20 +270,23 @@ fn check_endpoint(endpoint: &str, allow_http: bool) -> Result<(), String> {
 
 /// Check the parts of a service account key that the client needs, so a
 /// wrong file is reported at open with a hint rather than at first request.
-fn check_service_account_key(key: &str) -> Result<(), String> {
+/// Returns whether the key points the client at a plain-http loopback
+/// emulator (its `gcs_base_url`), the one case where http is allowed.
+fn check_service_account_key(key: &str) -> Result<bool, String> {
     let value: serde_json::Value = serde_json::from_str(key).map_err(|e| {
         format!(
             "the service account key is not JSON ({e}): pass the key file Google Cloud gave you"
         )
     })?;
-    for field in ["client_email", "private_key"] {
+    for field in ["client_email", "private_key", "private_key_id"] {
         if value.get(field).and_then(|v| v.as_str()).is_none() {
             return Err(format!(
                 "the service account key has no {field:?}: pass a service account key file (type \"service_account\")"
             ));
         }
     }
-    Ok(())
+    let base_url = value.get("gcs_base_url").and_then(|v| v.as_str());
+    Ok(base_url.is_some_and(is_loopback_http))
 }
 
 /// Whether `endpoint` is a plain-http URL to this machine.
@@ -478,6 +481,9 @@ mod tests {
         let config = CloudConfig::Gcs(config);
         assert_eq!(config.location(), "GCS bucket \"blocks\"");
         assert_eq!(config.prefix().unwrap().as_ref(), "nodes/n1");
+        let emulator = r#"{"gcs_base_url":"http://127.0.0.1:4443","disable_oauth":true,"client_email":"","private_key":"","private_key_id":""}"#;
+        assert_eq!(check_service_account_key(emulator), Ok(true));
+        assert_eq!(check_service_account_key(key), Ok(false));
         // A malformed private key is either refused now or at first request;
         // either way building must not panic.
         let _ = config.build();
