@@ -4,6 +4,7 @@
 //! same insert/update/upsert semantics and capacity rule, checked by one
 //! shared conformance test.
 
+pub mod cloud;
 pub mod filesystem;
 pub mod memory;
 
@@ -14,6 +15,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
 
+pub use cloud::{CloudConfig, CloudSilo, GcsConfig, S3Config};
 pub use filesystem::FilesystemSilo;
 pub use memory::MemorySilo;
 
@@ -48,6 +50,18 @@ pub enum SiloError {
     /// Another process already serves the silo's folder.
     #[error("silo folder {} is in use by another process", path.display())]
     Busy { path: PathBuf },
+    /// A cloud bucket could not be reached or refused a request.
+    #[error("silo {silo:?} ({location}): {why}")]
+    Remote {
+        silo: String,
+        /// The bucket and endpoint.
+        location: String,
+        /// What failed and what to do about it, on one line.
+        why: String,
+    },
+    /// The silo's settings cannot work (bad bucket name, endpoint, key...).
+    #[error("silo {silo:?} is misconfigured: {why}")]
+    Invalid { silo: String, why: String },
     /// The operating system refused a file operation.
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
