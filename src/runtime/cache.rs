@@ -26,10 +26,7 @@ pub struct CacheOptions {
 
 impl Default for CacheOptions {
     fn default() -> Self {
-        CacheOptions {
-            budget: 64 << 20,
-            ttl: Duration::from_secs(1),
-        }
+        CacheOptions { budget: 64 << 20, ttl: Duration::from_secs(1) }
     }
 }
 
@@ -101,12 +98,7 @@ impl State {
         self.by_use.insert(used, address);
         self.bytes += size;
         let fetched = Instant::now();
-        let entry = Entry {
-            block,
-            size,
-            fetched,
-            used,
-        };
+        let entry = Entry { block, size, fetched, used };
         self.entries.insert(address, entry);
         while self.bytes > budget {
             let Some((_, oldest)) = self.by_use.pop_first() else {
@@ -191,22 +183,13 @@ fn conflict_current(error: &ConsensusError) -> Option<Block> {
 impl BlockCache {
     /// A cache over `inner`.
     pub fn new(inner: Arc<dyn Consensus>, options: CacheOptions) -> Self {
-        BlockCache {
-            inner,
-            options,
-            state: Mutex::new(State::default()),
-        }
+        BlockCache { inner, options, state: Mutex::new(State::default()) }
     }
 
     /// Hits, misses and bytes held.
     pub fn stats(&self) -> CacheStats {
         let state = self.state();
-        CacheStats {
-            hits: state.hits,
-            misses: state.misses,
-            bytes: state.bytes,
-            entries: state.entries.len(),
-        }
+        CacheStats { hits: state.hits, misses: state.misses, bytes: state.bytes, entries: state.entries.len() }
     }
 
     /// Drop the cached block at `address`, if any.
@@ -222,20 +205,14 @@ impl BlockCache {
     fn take_off(&self, state: &mut State, address: Address) -> Flight<'_> {
         let flights = state.flights.entry(address).or_default();
         flights.count += 1;
-        Flight {
-            cache: self,
-            address,
-            started: flights.writes,
-            done: false,
-        }
+        Flight { cache: self, address, started: flights.writes, done: false }
     }
 
     /// Record the outcome of a write on `address`: `after` is the block now
     /// current if known (`None`: nothing or unknown, so drop the entry).
     fn settle_write(&self, flight: Flight<'_>, address: Address, after: Option<Block>) {
-        let sized = after
-            .filter(|b| !matches!(b, Block::Tombstone(_)))
-            .and_then(|b| encoded_size(&b).map(|size| (b, size)));
+        let sized =
+            after.filter(|b| !matches!(b, Block::Tombstone(_))).and_then(|b| encoded_size(&b).map(|size| (b, size)));
         let mut state = self.state();
         match (flight.land(&mut state, true), sized) {
             (true, Some((block, size))) => state.put(block, size, self.options.budget),
@@ -264,9 +241,7 @@ impl Consensus for BlockCache {
             let mut state = self.state();
             if flight.land(&mut state, false) {
                 match (&fetched, size) {
-                    (Ok(Some(block)), Some(size)) => {
-                        state.put(block.clone(), size, self.options.budget)
-                    }
+                    (Ok(Some(block)), Some(size)) => state.put(block.clone(), size, self.options.budget),
                     _ => state.forget(&address),
                 }
             }

@@ -50,11 +50,7 @@ pub enum JournalError {
         "journal operation file {} has format version {found} (this build reads version {supported})",
         path.display()
     )]
-    UnsupportedFormat {
-        path: PathBuf,
-        found: u8,
-        supported: u8,
-    },
+    UnsupportedFormat { path: PathBuf, found: u8, supported: u8 },
     /// Another journal in this or another process serves the folder.
     #[error("journal folder {} is in use by another process", path.display())]
     Busy { path: PathBuf },
@@ -67,17 +63,14 @@ impl From<JournalError> for ConsensusError {
     fn from(e: JournalError) -> Self {
         match e {
             JournalError::Io { path, source } => SiloError::Io { path, source }.into(),
-            JournalError::Encode { address, why } => BlockError::Malformed {
-                why: format!("cannot journal block {address}: {why}"),
+            JournalError::Encode { address, why } => {
+                BlockError::Malformed { why: format!("cannot journal block {address}: {why}") }.into()
             }
-            .into(),
             JournalError::Corrupt { ref path, .. }
             | JournalError::UnsupportedFormat { ref path, .. }
-            | JournalError::Busy { ref path } => SiloError::Io {
-                path: path.clone(),
-                source: io::Error::other(e.to_string()),
+            | JournalError::Busy { ref path } => {
+                SiloError::Io { path: path.clone(), source: io::Error::other(e.to_string()) }.into()
             }
-            .into(),
         }
     }
 }
@@ -93,10 +86,7 @@ pub struct JournalOptions {
 
 impl Default for JournalOptions {
     fn default() -> Self {
-        JournalOptions {
-            retry_base: Duration::from_millis(200),
-            retry_max: Duration::from_secs(20),
-        }
+        JournalOptions { retry_base: Duration::from_millis(200), retry_max: Duration::from_secs(20) }
     }
 }
 
@@ -179,10 +169,7 @@ where
 {
     tokio::task::spawn_blocking(work)
         .await
-        .map_err(|e| JournalError::Io {
-            path: dir.to_owned(),
-            source: io::Error::other(e),
-        })?
+        .map_err(|e| JournalError::Io { path: dir.to_owned(), source: io::Error::other(e) })?
 }
 
 /// Whether retrying can help: refusals, conflicts and corruption are final.
@@ -207,30 +194,15 @@ impl AsyncJournal {
         let scan_dir = dir.clone();
         let (lock_file, state) = blocking(&dir, move || load(&scan_dir)).await?;
         let (pending, _) = watch::channel(state.queue.len());
-        let shared = Arc::new(Shared {
-            dir,
-            inner,
-            options,
-            state: Mutex::new(state),
-            queued: Notify::new(),
-            pending,
-        });
+        let shared = Arc::new(Shared { dir, inner, options, state: Mutex::new(state), queued: Notify::new(), pending });
         let worker = tokio::spawn(run(shared.clone()));
-        Ok(Arc::new(AsyncJournal {
-            shared,
-            writes: tokio::sync::Mutex::new(()),
-            worker,
-            _lock: lock_file,
-        }))
+        Ok(Arc::new(AsyncJournal { shared, writes: tokio::sync::Mutex::new(()), worker, _lock: lock_file }))
     }
 
     /// The pending operations in the journal folder `dir`, read without a
     /// running node (for `infinit journal stat|describe`).
     pub fn describe(dir: &Path) -> Result<Vec<OperationSummary>, JournalError> {
-        record::list(dir, false)?
-            .into_iter()
-            .map(|(_, path)| record::read(&path).map(|op| op.summary))
-            .collect()
+        record::list(dir, false)?.into_iter().map(|(_, path)| record::read(&path).map(|op| op.summary)).collect()
     }
 
     /// The operations in `dir/rejected/`, with the reasons they were refused.
@@ -329,10 +301,7 @@ impl AsyncJournal {
         let sequence = lock(&self.shared.state).next_sequence;
         let (bytes, summary) = record::encode(sequence, kind, &block, SystemTime::now())?;
         let dir = self.shared.dir.clone();
-        blocking(&self.shared.dir, move || {
-            record::write(&dir, sequence, &bytes)
-        })
-        .await?;
+        blocking(&self.shared.dir, move || record::write(&dir, sequence, &bytes)).await?;
         let mut state = lock(&self.shared.state);
         state.next_sequence = sequence + 1;
         state.pending_bytes += summary.size;
@@ -367,15 +336,9 @@ impl Shared {
             match blocking(&self.dir, move || record::read(&read_path)).await {
                 Ok(op) => return Ok(Pending::Block(Box::new(op.block))),
                 // Pushed and deleted meanwhile: look again.
-                Err(JournalError::Io { source, .. })
-                    if source.kind() == io::ErrorKind::NotFound => {}
-                Err(
-                    e @ (JournalError::Corrupt { .. } | JournalError::UnsupportedFormat { .. }),
-                ) => {
-                    return Err(ConsensusError::Corrupt {
-                        address,
-                        why: e.to_string(),
-                    });
+                Err(JournalError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {}
+                Err(e @ (JournalError::Corrupt { .. } | JournalError::UnsupportedFormat { .. })) => {
+                    return Err(ConsensusError::Corrupt { address, why: e.to_string() });
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -398,31 +361,21 @@ impl Shared {
                     block => self.inner.store(block).await,
                 },
                 Err(e @ JournalError::Io { .. }) => Err(e.into()),
-                Err(e) => Err(ConsensusError::Corrupt {
-                    address: op.address,
-                    why: e.to_string(),
-                }),
+                Err(e) => Err(ConsensusError::Corrupt { address: op.address, why: e.to_string() }),
             };
             let settled = match outcome {
                 Ok(()) => {
                     let dir = self.dir.clone();
                     let sequence = op.sequence;
-                    blocking(&self.dir, move || record::delete(&dir, sequence))
-                        .await
-                        .map(|()| None)
+                    blocking(&self.dir, move || record::delete(&dir, sequence)).await.map(|()| None)
                 }
                 Err(e) if !is_transient(&e) => {
                     let why = e.to_string();
                     let dir = self.dir.clone();
                     let (sequence, reason) = (op.sequence, why.clone());
-                    blocking(&self.dir, move || record::reject(&dir, sequence, &reason))
-                        .await
-                        .map(|()| Some(why))
+                    blocking(&self.dir, move || record::reject(&dir, sequence, &reason)).await.map(|()| Some(why))
                 }
-                Err(e) => Err(JournalError::Io {
-                    path: self.dir.clone(),
-                    source: io::Error::other(e.to_string()),
-                }),
+                Err(e) => Err(JournalError::Io { path: self.dir.clone(), source: io::Error::other(e.to_string()) }),
             };
             match settled {
                 Ok(rejected) => return self.settle(op, rejected),
@@ -441,19 +394,12 @@ impl Shared {
         let mut state = lock(&self.state);
         state.queue.pop_front();
         state.pending_bytes = state.pending_bytes.saturating_sub(op.size);
-        if state
-            .latest
-            .get(&op.address)
-            .is_some_and(|l| l.sequence == op.sequence)
-        {
+        if state.latest.get(&op.address).is_some_and(|l| l.sequence == op.sequence) {
             state.latest.remove(&op.address);
         }
         state.last_error = None;
         if let Some(why) = rejected {
-            state.rejected.push(RejectedOperation {
-                operation: op.clone(),
-                why,
-            });
+            state.rejected.push(RejectedOperation { operation: op.clone(), why });
         }
         self.pending.send_replace(state.queue.len());
     }
@@ -477,24 +423,15 @@ fn load(dir: &Path) -> Result<(File, State), JournalError> {
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder.create(dir).map_err(io_at(dir))?;
     let lock_path = dir.join(record::LOCK_FILE);
-    let lock_file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(io_at(&lock_path))?;
+    let lock_file =
+        File::options().create(true).truncate(false).write(true).open(&lock_path).map_err(io_at(&lock_path))?;
     match lock_file.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
-            return Err(JournalError::Busy {
-                path: dir.to_owned(),
-            });
+            return Err(JournalError::Busy { path: dir.to_owned() });
         }
         Err(std::fs::TryLockError::Error(source)) => {
-            return Err(JournalError::Io {
-                path: lock_path,
-                source,
-            });
+            return Err(JournalError::Io { path: lock_path, source });
         }
     }
     let mut state = State::default();
@@ -502,13 +439,7 @@ fn load(dir: &Path) -> Result<(File, State), JournalError> {
     for (sequence, path) in record::list(dir, true)? {
         let op = record::read(&path)?;
         state.pending_bytes += op.summary.size;
-        state.latest.insert(
-            op.summary.address,
-            Latest {
-                sequence,
-                erases: false,
-            },
-        );
+        state.latest.insert(op.summary.address, Latest { sequence, erases: false });
         state.queue.push_back(op.summary);
         last = sequence;
     }

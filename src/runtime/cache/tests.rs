@@ -28,17 +28,11 @@ async fn fetches_count_hits_and_misses() {
     let cache = cache(&inner, 1 << 20, Duration::from_secs(60));
     let written = chunk(1, 100);
     cache.store(written.clone()).await.unwrap();
-    assert_eq!(
-        cache.fetch(written.address()).await.unwrap(),
-        Some(written.clone())
-    );
+    assert_eq!(cache.fetch(written.address()).await.unwrap(), Some(written.clone()));
     let elsewhere = chunk(2, 100);
     inner.store(elsewhere.clone()).await.unwrap();
     for _ in 0..2 {
-        assert_eq!(
-            cache.fetch(elsewhere.address()).await.unwrap(),
-            Some(elsewhere.clone())
-        );
+        assert_eq!(cache.fetch(elsewhere.address()).await.unwrap(), Some(elsewhere.clone()));
     }
     assert_eq!(cache.fetch(Address([9; 32])).await.unwrap(), None);
     let stats = cache.stats();
@@ -82,39 +76,21 @@ async fn a_block_updated_through_the_cache_is_never_served_stale() {
     let v2 = v1.update(&keys, b"2".to_vec()).unwrap();
     let address = v1.address();
     cache.store(Block::Mutable(v1.clone())).await.unwrap();
-    assert_eq!(
-        cache.fetch(address).await.unwrap(),
-        Some(Block::Mutable(v1))
-    );
+    assert_eq!(cache.fetch(address).await.unwrap(), Some(Block::Mutable(v1)));
     cache.store(Block::Mutable(v2.clone())).await.unwrap();
-    assert_eq!(
-        cache.fetch(address).await.unwrap(),
-        Some(Block::Mutable(v2.clone()))
-    );
+    assert_eq!(cache.fetch(address).await.unwrap(), Some(Block::Mutable(v2.clone())));
     // Another writer's version shows after the TTL.
     let v3 = v2.update(&keys, b"3".to_vec()).unwrap();
     inner.store(Block::Mutable(v3.clone())).await.unwrap();
     tokio::time::sleep(Duration::from_millis(60)).await;
-    assert_eq!(
-        cache.fetch(address).await.unwrap(),
-        Some(Block::Mutable(v3.clone()))
-    );
+    assert_eq!(cache.fetch(address).await.unwrap(), Some(Block::Mutable(v3.clone())));
     // A lost race caches the current block the conflict carries.
     let v4 = v3.update(&keys, b"4".to_vec()).unwrap();
     inner.store(Block::Mutable(v4.clone())).await.unwrap();
     let stale = v3.update(&keys, b"other 4".to_vec()).unwrap();
-    assert!(
-        cache
-            .store(Block::Mutable(stale))
-            .await
-            .unwrap_err()
-            .is_conflict()
-    );
+    assert!(cache.store(Block::Mutable(stale)).await.unwrap_err().is_conflict());
     let misses = cache.stats().misses;
-    assert_eq!(
-        cache.fetch(address).await.unwrap(),
-        Some(Block::Mutable(v4))
-    );
+    assert_eq!(cache.fetch(address).await.unwrap(), Some(Block::Mutable(v4)));
     assert_eq!(cache.stats().misses, misses);
 }
 
@@ -128,10 +104,7 @@ async fn a_removed_block_is_gone() {
     for block in [mutable, content] {
         cache.store(block.clone()).await.unwrap();
         assert!(cache.fetch(block.address()).await.unwrap().is_some());
-        cache
-            .remove(Tombstone::for_block(&keys, &block))
-            .await
-            .unwrap();
+        cache.remove(Tombstone::for_block(&keys, &block)).await.unwrap();
         assert_eq!(cache.fetch(block.address()).await.unwrap(), None);
     }
     assert_eq!(cache.stats().entries, 0);
@@ -166,10 +139,7 @@ impl Consensus for SlowReads {
 #[tokio::test]
 async fn a_fetch_overlapping_a_write_does_not_cache_the_old_version() {
     let inner = node();
-    let cache = Arc::new(BlockCache::new(
-        Arc::new(SlowReads(inner.clone())),
-        CacheOptions::default(),
-    ));
+    let cache = Arc::new(BlockCache::new(Arc::new(SlowReads(inner.clone())), CacheOptions::default()));
     let keys = KeyPair::generate().unwrap();
     let v1 = OwnerBlock::create(&keys, b"1".to_vec()).unwrap();
     let v2 = v1.update(&keys, b"2".to_vec()).unwrap();
@@ -182,10 +152,7 @@ async fn a_fetch_overlapping_a_write_does_not_cache_the_old_version() {
     cache.store(Block::Mutable(v2.clone())).await.unwrap();
     let old = reader.await.unwrap().unwrap();
     assert_eq!(old.map(|b| b.version()), Some(1));
-    assert_eq!(
-        cache.fetch(v2.address()).await.unwrap(),
-        Some(Block::Mutable(v2))
-    );
+    assert_eq!(cache.fetch(v2.address()).await.unwrap(), Some(Block::Mutable(v2)));
 }
 
 #[tokio::test]
@@ -197,9 +164,7 @@ async fn the_file_system_runs_unchanged_over_cache_and_journal() {
     let journal = AsyncJournal::open(dir.path(), inner.clone()).await.unwrap();
     let cache = Arc::new(BlockCache::new(journal.clone(), CacheOptions::default()));
     let keys = KeyPair::generate().unwrap();
-    let fs = FileSystem::open(cache.clone(), keys.clone(), "v", 4096, true)
-        .await
-        .unwrap();
+    let fs = FileSystem::open(cache.clone(), keys.clone(), "v", 4096, true).await.unwrap();
     let data: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
     let f = fs.create(fs.root(), "f", 0o644, 0, 0).await.unwrap();
     fs.open_file(f).await.unwrap();
@@ -209,9 +174,7 @@ async fn the_file_system_runs_unchanged_over_cache_and_journal() {
     assert_eq!(fs.read(f, 0, data.len() as u32).await.unwrap(), data);
     assert!(cache.stats().hits > 0);
     journal.flush().await;
-    let direct = FileSystem::open(inner, keys, "v", 4096, false)
-        .await
-        .unwrap();
+    let direct = FileSystem::open(inner, keys, "v", 4096, false).await.unwrap();
     let f = direct.lookup(direct.root(), "f").await.unwrap().address;
     direct.open_file(f).await.unwrap();
     assert_eq!(direct.read(f, 0, data.len() as u32).await.unwrap(), data);

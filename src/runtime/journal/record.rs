@@ -114,10 +114,7 @@ fn parse_file_name(name: &str) -> Option<u64> {
 }
 
 pub(super) fn io_at(path: &Path) -> impl FnOnce(io::Error) -> JournalError + '_ {
-    move |source| JournalError::Io {
-        path: path.to_owned(),
-        source,
-    }
+    move |source| JournalError::Io { path: path.to_owned(), source }
 }
 
 /// Encode `block` as operation `sequence` of `kind`, stamped `time`.
@@ -128,14 +125,9 @@ pub fn encode(
     time: SystemTime,
 ) -> Result<(Vec<u8>, OperationSummary), JournalError> {
     let address = block.address();
-    let encoded = block.encode().map_err(|e| JournalError::Encode {
-        address,
-        why: e.to_string(),
-    })?;
-    let time_ms = time
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0);
+    let encoded = block.encode().map_err(|e| JournalError::Encode { address, why: e.to_string() })?;
+    let time_ms =
+        time.duration_since(UNIX_EPOCH).map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)).unwrap_or(0);
     let summary = OperationSummary {
         sequence,
         address,
@@ -143,18 +135,9 @@ pub fn encode(
         size: encoded.len() as u64,
         time: UNIX_EPOCH + Duration::from_millis(time_ms),
     };
-    let record = Record {
-        sequence,
-        time_ms,
-        kind,
-        address,
-        block: encoded,
-    };
+    let record = Record { sequence, time_ms, kind, address, block: encoded };
     let mut out = vec![FORMAT_VERSION];
-    postcard::to_io(&record, &mut out).map_err(|e| JournalError::Encode {
-        address,
-        why: e.to_string(),
-    })?;
+    postcard::to_io(&record, &mut out).map_err(|e| JournalError::Encode { address, why: e.to_string() })?;
     let checksum = hash::hash(CHECKSUM, &[&out]);
     out.extend_from_slice(&checksum);
     Ok((out, summary))
@@ -162,10 +145,7 @@ pub fn encode(
 
 /// Decode the operation file at `path` (its name must match its sequence).
 pub fn decode(path: &Path, bytes: &[u8]) -> Result<Operation, JournalError> {
-    let corrupt = |why: String| JournalError::Corrupt {
-        path: path.to_owned(),
-        why,
-    };
+    let corrupt = |why: String| JournalError::Corrupt { path: path.to_owned(), why };
     let Some((&version, _)) = bytes.split_first() else {
         return Err(corrupt("the file is empty".into()));
     };
@@ -183,36 +163,21 @@ pub fn decode(path: &Path, bytes: &[u8]) -> Result<Operation, JournalError> {
     if hash::hash(CHECKSUM, &[body]) != checksum {
         return Err(corrupt("checksum mismatch (truncated or altered)".into()));
     }
-    let (record, rest): (Record, _) =
-        postcard::take_from_bytes(&body[1..]).map_err(|e| corrupt(e.to_string()))?;
+    let (record, rest): (Record, _) = postcard::take_from_bytes(&body[1..]).map_err(|e| corrupt(e.to_string()))?;
     if !rest.is_empty() {
         return Err(corrupt(format!("{} trailing bytes", rest.len())));
     }
-    let named = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .and_then(parse_file_name);
+    let named = path.file_name().and_then(|n| n.to_str()).and_then(parse_file_name);
     if named.is_some_and(|n| n != record.sequence) {
-        return Err(corrupt(format!(
-            "holds operation {} under another number's name",
-            record.sequence
-        )));
+        return Err(corrupt(format!("holds operation {} under another number's name", record.sequence)));
     }
     let block = Block::decode(&record.block).map_err(|e| corrupt(e.to_string()))?;
     if block.address() != record.address {
-        return Err(corrupt(format!(
-            "block derives {}, not the recorded {}",
-            block.address(),
-            record.address
-        )));
+        return Err(corrupt(format!("block derives {}, not the recorded {}", block.address(), record.address)));
     }
     let is_removal = matches!(block, Block::Tombstone(_));
     if is_removal != (record.kind == OperationKind::Remove) {
-        return Err(corrupt(format!(
-            "a {} cannot {}",
-            block.kind(),
-            record.kind
-        )));
+        return Err(corrupt(format!("a {} cannot {}", block.kind(), record.kind)));
     }
     Ok(Operation {
         summary: OperationSummary {
@@ -274,10 +239,7 @@ pub fn reject(dir: &Path, sequence: u64, why: &str) -> Result<(), JournalError> 
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
         Err(e) => {
-            return Err(JournalError::Io {
-                path: from,
-                source: e,
-            });
+            return Err(JournalError::Io { path: from, source: e });
         }
     }
     sync_dir(&rejected)?;
@@ -286,9 +248,7 @@ pub fn reject(dir: &Path, sequence: u64, why: &str) -> Result<(), JournalError> 
 
 /// Make renames and removals in `dir` durable.
 fn sync_dir(dir: &Path) -> Result<(), JournalError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_at(dir))
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io_at(dir))
 }
 
 /// The operation files in `dir`, in sequence order. With `clean`, temporary

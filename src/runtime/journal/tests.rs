@@ -53,11 +53,8 @@ impl Scripted {
         if left != usize::MAX {
             self.failures.store(left - 1, Ordering::SeqCst);
         }
-        Err(SiloError::Io {
-            path: PathBuf::from("/unreachable"),
-            source: io::Error::other("network unreachable"),
-        }
-        .into())
+        Err(SiloError::Io { path: PathBuf::from("/unreachable"), source: io::Error::other("network unreachable") }
+            .into())
     }
 }
 
@@ -94,15 +91,11 @@ impl Consensus for Scripted {
     }
 }
 
-const FAST: JournalOptions = JournalOptions {
-    retry_base: Duration::from_millis(2),
-    retry_max: Duration::from_millis(10),
-};
+const FAST: JournalOptions =
+    JournalOptions { retry_base: Duration::from_millis(2), retry_max: Duration::from_millis(10) };
 
 async fn journal(dir: &Path, inner: &Arc<Scripted>) -> Arc<AsyncJournal> {
-    AsyncJournal::open_with(dir, inner.clone(), FAST)
-        .await
-        .unwrap()
+    AsyncJournal::open_with(dir, inner.clone(), FAST).await.unwrap()
 }
 
 fn op_files(dir: &Path) -> Vec<String> {
@@ -116,9 +109,7 @@ fn op_files(dir: &Path) -> Vec<String> {
 }
 
 async fn flushed(journal: &AsyncJournal) {
-    tokio::time::timeout(Duration::from_secs(10), journal.flush())
-        .await
-        .expect("the journal did not drain");
+    tokio::time::timeout(Duration::from_secs(10), journal.flush()).await.expect("the journal did not drain");
 }
 
 #[tokio::test]
@@ -134,17 +125,11 @@ async fn writes_read_back_at_once_and_reach_the_inner_consensus_after_flush() {
     }
     for block in &blocks {
         journal.store(block.clone()).await.unwrap();
-        assert_eq!(
-            journal.fetch(block.address()).await.unwrap().as_ref(),
-            Some(block)
-        );
+        assert_eq!(journal.fetch(block.address()).await.unwrap().as_ref(), Some(block));
     }
     flushed(&journal).await;
     for block in &blocks {
-        assert_eq!(
-            inner.fetch(block.address()).await.unwrap().as_ref(),
-            Some(block)
-        );
+        assert_eq!(inner.fetch(block.address()).await.unwrap().as_ref(), Some(block));
     }
     assert!(op_files(dir.path()).is_empty());
     let stats = journal.stats();
@@ -164,23 +149,14 @@ async fn pending_writes_are_served_while_the_inner_consensus_is_unreachable() {
     journal.store(Block::Mutable(v1.clone())).await.unwrap();
     journal.store(Block::Mutable(v2.clone())).await.unwrap();
     let address = v1.address();
-    assert_eq!(
-        journal.fetch(address).await.unwrap(),
-        Some(Block::Mutable(v2.clone()))
-    );
+    assert_eq!(journal.fetch(address).await.unwrap(), Some(Block::Mutable(v2.clone())));
     assert_eq!(inner.node.fetch(address).await.unwrap(), None);
     // A lost race is reported at once, carrying the pending version.
     let stale = v1.update(&keys, b"other two".to_vec()).unwrap();
     let conflict = journal.store(Block::Mutable(stale)).await.unwrap_err();
-    assert_eq!(
-        conflict.into_conflict().unwrap(),
-        Block::Mutable(v2.clone())
-    );
+    assert_eq!(conflict.into_conflict().unwrap(), Block::Mutable(v2.clone()));
     // A pending removal hides the block.
-    journal
-        .remove(Tombstone::sign(&keys, address, 3))
-        .await
-        .unwrap();
+    journal.remove(Tombstone::sign(&keys, address, 3)).await.unwrap();
     assert_eq!(journal.fetch(address).await.unwrap(), None);
     let stats = journal.stats();
     assert_eq!(stats.pending_operations, 3);
@@ -211,10 +187,7 @@ async fn a_killed_journal_is_replayed_in_order_when_reopened() {
         journal.store(Block::Content(chunk.clone())).await.unwrap();
         journal.store(Block::Mutable(doomed.clone())).await.unwrap();
         journal.store(Block::Mutable(v2.clone())).await.unwrap();
-        journal
-            .remove(Tombstone::for_block(&keys, &Block::Mutable(doomed.clone())))
-            .await
-            .unwrap();
+        journal.remove(Tombstone::for_block(&keys, &Block::Mutable(doomed.clone()))).await.unwrap();
         assert_eq!(op_files(dir.path()).len(), 5);
         // Dropped without flushing, like a killed process.
     }
@@ -233,18 +206,12 @@ async fn a_killed_journal_is_replayed_in_order_when_reopened() {
             (doomed.address(), 2, true),
         ]
     );
-    assert_eq!(
-        inner.fetch(v1.address()).await.unwrap(),
-        Some(Block::Mutable(v2))
-    );
+    assert_eq!(inner.fetch(v1.address()).await.unwrap(), Some(Block::Mutable(v2)));
     assert_eq!(inner.fetch(doomed.address()).await.unwrap(), None);
     assert!(inner.fetch(chunk.address()).await.unwrap().is_some());
     assert!(op_files(dir.path()).is_empty());
     // New operations continue the numbering instead of reusing it.
-    journal
-        .store(Block::Content(ContentBlock::new(None, b"x".to_vec())))
-        .await
-        .unwrap();
+    journal.store(Block::Content(ContentBlock::new(None, b"x".to_vec()))).await.unwrap();
     flushed(&journal).await;
 }
 
@@ -255,25 +222,16 @@ async fn successive_versions_reach_the_inner_consensus_in_order_despite_failures
     let journal = journal(dir.path(), &inner).await;
     let keys = KeyPair::generate().unwrap();
     let mut version = OwnerBlock::create(&keys, b"1".to_vec()).unwrap();
-    journal
-        .store(Block::Mutable(version.clone()))
-        .await
-        .unwrap();
+    journal.store(Block::Mutable(version.clone())).await.unwrap();
     for i in 2..=5u8 {
         version = version.update(&keys, vec![i]).unwrap();
-        journal
-            .store(Block::Mutable(version.clone()))
-            .await
-            .unwrap();
+        journal.store(Block::Mutable(version.clone())).await.unwrap();
     }
     flushed(&journal).await;
     let versions: Vec<u64> = inner.log().iter().map(|e| e.1).collect();
     assert_eq!(versions, vec![1, 2, 3, 4, 5]);
     assert_eq!(journal.stats().last_error, None);
-    assert_eq!(
-        inner.fetch(version.address()).await.unwrap(),
-        Some(Block::Mutable(version))
-    );
+    assert_eq!(inner.fetch(version.address()).await.unwrap(), Some(Block::Mutable(version)));
 }
 
 #[tokio::test]
@@ -291,11 +249,7 @@ async fn operations_the_inner_consensus_refuses_move_to_rejected() {
     let stats = journal.stats();
     assert_eq!(stats.rejected.len(), 1);
     assert_eq!(stats.rejected[0].operation.address, v1.address());
-    assert!(
-        stats.rejected[0].why.contains("conflict"),
-        "{}",
-        stats.rejected[0].why
-    );
+    assert!(stats.rejected[0].why.contains("conflict"), "{}", stats.rejected[0].why);
     assert!(op_files(dir.path()).is_empty());
     let on_disk = AsyncJournal::describe_rejected(dir.path()).unwrap();
     assert_eq!(on_disk, stats.rejected);
@@ -312,35 +266,16 @@ async fn describe_reads_a_journal_folder_without_a_running_journal() {
         let journal = journal(dir.path(), &Scripted::offline()).await;
         journal.store(Block::Mutable(v1.clone())).await.unwrap();
         journal.store(Block::Mutable(v2.clone())).await.unwrap();
-        journal
-            .remove(Tombstone::sign(&keys, v1.address(), 3))
-            .await
-            .unwrap();
+        journal.remove(Tombstone::sign(&keys, v1.address(), 3)).await.unwrap();
         // A busy folder is refused, not shared.
-        assert!(matches!(
-            AsyncJournal::open(dir.path(), Scripted::offline()).await,
-            Err(JournalError::Busy { .. })
-        ));
+        assert!(matches!(AsyncJournal::open(dir.path(), Scripted::offline()).await, Err(JournalError::Busy { .. })));
     }
     let ops = AsyncJournal::describe(dir.path()).unwrap();
     let kinds: Vec<OperationKind> = ops.iter().map(|o| o.kind).collect();
-    assert_eq!(
-        kinds,
-        vec![
-            OperationKind::Insert,
-            OperationKind::Update,
-            OperationKind::Remove
-        ]
-    );
+    assert_eq!(kinds, vec![OperationKind::Insert, OperationKind::Update, OperationKind::Remove]);
     assert!(ops.iter().all(|o| o.address == v1.address() && o.size > 0));
-    assert!(
-        ops.iter()
-            .all(|o| o.time >= before && o.time <= SystemTime::now())
-    );
-    assert_eq!(
-        ops.iter().map(|o| o.sequence).collect::<Vec<_>>(),
-        vec![1, 2, 3]
-    );
+    assert!(ops.iter().all(|o| o.time >= before && o.time <= SystemTime::now()));
+    assert_eq!(ops.iter().map(|o| o.sequence).collect::<Vec<_>>(), vec![1, 2, 3]);
     assert_eq!(OperationKind::Remove.to_string(), "remove");
 }
 
@@ -358,9 +293,7 @@ async fn a_corrupt_operation_file_is_an_error_naming_the_file() {
     bytes[10] ^= 1;
     std::fs::write(&path, &bytes).unwrap();
     for error in [
-        AsyncJournal::open(dir.path(), Scripted::working())
-            .await
-            .unwrap_err(),
+        AsyncJournal::open(dir.path(), Scripted::working()).await.unwrap_err(),
         AsyncJournal::describe(dir.path()).unwrap_err(),
     ] {
         assert!(matches!(&error, JournalError::Corrupt { path: p, .. } if *p == path));
@@ -372,10 +305,7 @@ async fn a_corrupt_operation_file_is_an_error_naming_the_file() {
         Err(JournalError::UnsupportedFormat { found, .. }) if found == FORMAT_VERSION + 1
     ));
     std::fs::write(&path, []).unwrap();
-    assert!(matches!(
-        AsyncJournal::describe(dir.path()),
-        Err(JournalError::Corrupt { .. })
-    ));
+    assert!(matches!(AsyncJournal::describe(dir.path()), Err(JournalError::Corrupt { .. })));
 }
 
 #[tokio::test]
@@ -390,10 +320,7 @@ async fn crash_leftovers_are_cleaned_and_identical_writes_are_not_journaled_twic
     assert_eq!(journal.stats().pending_operations, 1);
     // Removing what nothing holds is a no-op, as in the inner consensus.
     let keys = KeyPair::generate().unwrap();
-    journal
-        .remove(Tombstone::sign(&keys, Address([5; 32]), 1))
-        .await
-        .unwrap();
+    journal.remove(Tombstone::sign(&keys, Address([5; 32]), 1)).await.unwrap();
     assert_eq!(journal.stats().pending_operations, 1);
 }
 
@@ -405,9 +332,7 @@ async fn a_file_system_written_offline_through_the_journal_survives_a_restart() 
     let data: Vec<u8> = (0..20_000u32).map(|i| i as u8).collect();
     {
         let journal = journal(dir.path(), &Scripted::offline()).await;
-        let fs = FileSystem::open(journal, keys.clone(), "v", 4096, true)
-            .await
-            .unwrap();
+        let fs = FileSystem::open(journal, keys.clone(), "v", 4096, true).await.unwrap();
         let d = fs.mkdir(fs.root(), "d", 0o755, 0, 0).await.unwrap();
         let f = fs.create(d, "f", 0o644, 0, 0).await.unwrap();
         fs.open_file(f).await.unwrap();
@@ -418,9 +343,7 @@ async fn a_file_system_written_offline_through_the_journal_survives_a_restart() 
     let journal = journal(dir.path(), &inner).await;
     flushed(&journal).await;
     assert!(journal.stats().rejected.is_empty());
-    let fs = FileSystem::open(inner, keys, "v", 4096, false)
-        .await
-        .unwrap();
+    let fs = FileSystem::open(inner, keys, "v", 4096, false).await.unwrap();
     let d = fs.lookup(fs.root(), "d").await.unwrap().address;
     let f = fs.lookup(d, "f").await.unwrap().address;
     fs.open_file(f).await.unwrap();

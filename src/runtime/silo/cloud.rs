@@ -63,15 +63,8 @@ impl CloudSilo {
     /// then list the folder to index its blocks. Fails with
     /// [`SiloError::Invalid`] on bad settings and [`SiloError::Remote`]
     /// (naming the endpoint and bucket) when the bucket cannot be listed.
-    pub async fn open(
-        name: &str,
-        config: CloudConfig,
-        capacity: Option<u64>,
-    ) -> Result<Self, SiloError> {
-        let invalid = |why: String| SiloError::Invalid {
-            silo: name.to_owned(),
-            why,
-        };
+    pub async fn open(name: &str, config: CloudConfig, capacity: Option<u64>) -> Result<Self, SiloError> {
+        let invalid = |why: String| SiloError::Invalid { silo: name.to_owned(), why };
         let prefix = config.prefix().map_err(invalid)?;
         let store = config.build().map_err(invalid)?;
         let conditional_put = match &config {
@@ -90,9 +83,7 @@ impl CloudSilo {
         };
         let index = inner.scan().await?;
         *inner.index() = index;
-        Ok(CloudSilo {
-            inner: Arc::new(inner),
-        })
+        Ok(CloudSilo { inner: Arc::new(inner) })
     }
 
     /// The object key holding `key`'s block.
@@ -109,9 +100,7 @@ impl Inner {
     fn index(&self) -> MutexGuard<'_, Index> {
         // Every critical section leaves the index consistent before any call
         // that could panic, so a poisoned lock still holds valid data.
-        self.index
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.index.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn key_lock(&self, key: &Address) -> &tokio::sync::Mutex<()> {
@@ -119,11 +108,7 @@ impl Inner {
     }
 
     fn remote(&self, error: &object_store::Error) -> SiloError {
-        SiloError::Remote {
-            silo: self.name.clone(),
-            location: self.location.clone(),
-            why: config::describe(error),
-        }
+        SiloError::Remote { silo: self.name.clone(), location: self.location.clone(), why: config::describe(error) }
     }
 
     /// Index every block object directly in the folder, skipping anything
@@ -156,11 +141,7 @@ impl Inner {
             object_store::Error::NotFound { .. } => SiloError::NotFound { key },
             _ => self.remote(e),
         };
-        let result = self
-            .store
-            .get(&self.path(&key))
-            .await
-            .map_err(|e| not_found(&e))?;
+        let result = self.store.get(&self.path(&key)).await.map_err(|e| not_found(&e))?;
         let bytes = result.bytes().await.map_err(|e| not_found(&e))?;
         Ok(bytes.to_vec())
     }
@@ -173,13 +154,7 @@ impl Inner {
             let old = index.sizes.get(&key).copied();
             check_mode(key, mode, old.is_some())?;
             let old = old.unwrap_or(0);
-            check_capacity(
-                &self.name,
-                self.capacity,
-                index.usage + index.reserved,
-                old,
-                new,
-            )?;
+            check_capacity(&self.name, self.capacity, index.usage + index.reserved, old, new)?;
             let growth = new.saturating_sub(old);
             index.reserved += growth;
             (old, growth)
@@ -209,11 +184,8 @@ impl Inner {
     /// Write the object; an insert never replaces an existing one.
     async fn put(&self, key: Address, bytes: Vec<u8>, mode: SetMode) -> Result<(), PutError> {
         let path = self.path(&key);
-        let put_mode = if mode == SetMode::Insert && self.conditional_put {
-            PutMode::Create
-        } else {
-            PutMode::Overwrite
-        };
+        let put_mode =
+            if mode == SetMode::Insert && self.conditional_put { PutMode::Create } else { PutMode::Overwrite };
         if mode == SetMode::Insert && !self.conditional_put {
             match self.store.head(&path).await {
                 Ok(meta) => return Err(Found(Some(meta.size))),
@@ -221,20 +193,10 @@ impl Inner {
                 Err(e) => return Err(Failed(self.remote(&e))),
             }
         }
-        let options = PutOptions {
-            mode: put_mode,
-            ..PutOptions::default()
-        };
-        match self
-            .store
-            .put_opts(&path, PutPayload::from(bytes), options)
-            .await
-        {
+        let options = PutOptions { mode: put_mode, ..PutOptions::default() };
+        match self.store.put_opts(&path, PutPayload::from(bytes), options).await {
             Ok(_) => Ok(()),
-            Err(
-                object_store::Error::AlreadyExists { .. }
-                | object_store::Error::Precondition { .. },
-            ) => {
+            Err(object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. }) => {
                 let size = self.store.head(&path).await.ok().map(|meta| meta.size);
                 Err(Found(size))
             }
@@ -312,10 +274,7 @@ impl Silo for CloudSilo {
 }
 
 impl CloudSilo {
-    fn joined(
-        &self,
-        result: Result<Result<(), SiloError>, tokio::task::JoinError>,
-    ) -> Result<(), SiloError> {
+    fn joined(&self, result: Result<Result<(), SiloError>, tokio::task::JoinError>) -> Result<(), SiloError> {
         result.unwrap_or_else(|e| {
             Err(SiloError::Remote {
                 silo: self.inner.name.clone(),

@@ -122,11 +122,7 @@ pub struct GcsConfig {
 impl GcsConfig {
     /// Settings for `bucket` with the service account key `key_json` and no folder.
     pub fn new(bucket: &str, key_json: &str) -> Self {
-        GcsConfig {
-            bucket: bucket.to_owned(),
-            service_account_key: key_json.to_owned(),
-            folder: String::new(),
-        }
+        GcsConfig { bucket: bucket.to_owned(), service_account_key: key_json.to_owned(), folder: String::new() }
     }
 }
 
@@ -184,21 +180,15 @@ impl CloudConfig {
             max_retries: MAX_RETRIES,
             retry_timeout: RETRY_TIMEOUT,
         };
-        let options = ClientOptions::new()
-            .with_connect_timeout(CONNECT_TIMEOUT)
-            .with_timeout(REQUEST_TIMEOUT);
+        let options = ClientOptions::new().with_connect_timeout(CONNECT_TIMEOUT).with_timeout(REQUEST_TIMEOUT);
         match self {
             CloudConfig::S3(s3) => {
                 check_bucket(&s3.bucket)?;
                 if s3.region.trim().is_empty() {
-                    return Err(
-                        "no region given (use us-east-1 for most S3-compatible servers)".into(),
-                    );
+                    return Err("no region given (use us-east-1 for most S3-compatible servers)".into());
                 }
                 if s3.access_key_id.is_empty() || s3.secret_access_key.is_empty() {
-                    return Err(
-                        "the access key id and the secret access key are both required".into(),
-                    );
+                    return Err("the access key id and the secret access key are both required".into());
                 }
                 let mut builder = AmazonS3Builder::new()
                     .with_region(&s3.region)
@@ -238,15 +228,11 @@ impl CloudConfig {
 
 fn check_bucket(bucket: &str) -> Result<(), String> {
     let valid = (3..=63).contains(&bucket.len())
-        && bucket
-            .bytes()
-            .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_'));
+        && bucket.bytes().all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_'));
     if valid {
         Ok(())
     } else {
-        Err(format!(
-            "bucket name {bucket:?} is invalid: use 3 to 63 lowercase letters, digits, '-', '.' or '_'"
-        ))
+        Err(format!("bucket name {bucket:?} is invalid: use 3 to 63 lowercase letters, digits, '-', '.' or '_'"))
     }
 }
 
@@ -262,9 +248,7 @@ fn check_endpoint(endpoint: &str, allow_http: bool) -> Result<(), String> {
             ))
         }
     } else {
-        Err(format!(
-            "endpoint {endpoint:?} is not a URL: write it as https://host[:port] or http://host:port"
-        ))
+        Err(format!("endpoint {endpoint:?} is not a URL: write it as https://host[:port] or http://host:port"))
     }
 }
 
@@ -273,11 +257,8 @@ fn check_endpoint(endpoint: &str, allow_http: bool) -> Result<(), String> {
 /// Returns whether the key points the client at a plain-http loopback
 /// emulator (its `gcs_base_url`), the one case where http is allowed.
 fn check_service_account_key(key: &str) -> Result<bool, String> {
-    let value: serde_json::Value = serde_json::from_str(key).map_err(|e| {
-        format!(
-            "the service account key is not JSON ({e}): pass the key file Google Cloud gave you"
-        )
-    })?;
+    let value: serde_json::Value = serde_json::from_str(key)
+        .map_err(|e| format!("the service account key is not JSON ({e}): pass the key file Google Cloud gave you"))?;
     for field in ["client_email", "private_key", "private_key_id"] {
         if value.get(field).and_then(|v| v.as_str()).is_none() {
             return Err(format!(
@@ -299,10 +280,7 @@ fn is_loopback_http(endpoint: &str) -> bool {
         Some(v6) => v6.split(']').next().unwrap_or_default(),
         None => authority.split(':').next().unwrap_or_default(),
     };
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// One line saying why a request failed and what to do about it.
@@ -316,9 +294,9 @@ pub(super) fn describe(error: &object_store::Error) -> String {
             | "ExpiredToken"
             | "InvalidToken"
             | "AuthorizationHeaderMalformed"
-            | "InvalidSecurity" => format!(
-                "the credentials were refused ({code}): check the access key id and secret, and the region"
-            ),
+            | "InvalidSecurity" => {
+                format!("the credentials were refused ({code}): check the access key id and secret, and the region")
+            }
             "NoSuchBucket" => "the bucket does not exist: create it first".to_owned(),
             _ => match xml_tag(&text, "Message") {
                 Some(message) => one_line(&format!("the server answered {code}: {message}")),
@@ -331,8 +309,7 @@ pub(super) fn describe(error: &object_store::Error) -> String {
         if let Some(http) = e.downcast_ref::<HttpError>() {
             match http.kind() {
                 HttpErrorKind::Connect => {
-                    return "cannot connect: check the endpoint URL and that the server is up"
-                        .to_owned();
+                    return "cannot connect: check the endpoint URL and that the server is up".to_owned();
                 }
                 HttpErrorKind::Timeout => {
                     return "the request timed out: check the network and the endpoint".to_owned();
@@ -343,12 +320,8 @@ pub(super) fn describe(error: &object_store::Error) -> String {
         source = e.source();
     }
     match error {
-        object_store::Error::Unauthenticated { .. }
-        | object_store::Error::PermissionDenied { .. } => {
-            format!(
-                "the credentials were refused: check them ({})",
-                one_line(&text)
-            )
+        object_store::Error::Unauthenticated { .. } | object_store::Error::PermissionDenied { .. } => {
+            format!("the credentials were refused: check them ({})", one_line(&text))
         }
         _ => one_line(&text),
     }
@@ -393,38 +366,22 @@ mod tests {
     use super::*;
 
     fn s3() -> S3Config {
-        S3Config::new(
-            Some("http://127.0.0.1:9000"),
-            "us-east-1",
-            "blocks",
-            "AKID",
-            "s3cr3t",
-        )
+        S3Config::new(Some("http://127.0.0.1:9000"), "us-east-1", "blocks", "AKID", "s3cr3t")
     }
 
     #[test]
     fn plain_http_is_allowed_by_default_only_on_loopback() {
         assert!(s3().allow_http && s3().path_style && s3().conditional_put);
-        for endpoint in [
-            "http://localhost:9000",
-            "http://[::1]:9000/",
-            "http://127.0.0.9",
-        ] {
+        for endpoint in ["http://localhost:9000", "http://[::1]:9000/", "http://127.0.0.9"] {
             assert!(is_loopback_http(endpoint), "{endpoint}");
         }
         let remote = S3Config::new(Some("http://10.0.0.1:9000"), "r", "blocks", "a", "s");
         assert!(!remote.allow_http);
         let err = CloudConfig::S3(remote).build().err().unwrap();
-        assert!(
-            err.contains("plain http") && err.contains("10.0.0.1"),
-            "{err}"
-        );
+        assert!(err.contains("plain http") && err.contains("10.0.0.1"), "{err}");
         let aws = S3Config::new(None, "eu-west-3", "blocks", "a", "s");
         assert!(!aws.allow_http && !aws.path_style);
-        assert_eq!(
-            CloudConfig::S3(aws).location(),
-            "bucket \"blocks\" at https://s3.eu-west-3.amazonaws.com"
-        );
+        assert_eq!(CloudConfig::S3(aws).location(), "bucket \"blocks\" at https://s3.eu-west-3.amazonaws.com");
     }
 
     #[test]
@@ -434,10 +391,7 @@ mod tests {
             (|c| c.bucket = "B!".into(), "bucket name \"B!\" is invalid"),
             (|c| c.region.clear(), "no region"),
             (|c| c.secret_access_key.clear(), "both required"),
-            (
-                |c| c.endpoint = Some("127.0.0.1:9000".into()),
-                "is not a URL",
-            ),
+            (|c| c.endpoint = Some("127.0.0.1:9000".into()), "is not a URL"),
             (|c| c.folder = "a//b".into(), "not a valid key prefix"),
         ];
         for (change, expected) in cases {
@@ -457,10 +411,7 @@ mod tests {
     fn secrets_stay_out_of_debug_output() {
         let s3 = format!("{:?}", s3());
         assert!(!s3.contains("s3cr3t") && s3.contains("AKID"), "{s3}");
-        let gcs = format!(
-            "{:?}",
-            GcsConfig::new("blocks", "{\"private_key\":\"PEM\"}")
-        );
+        let gcs = format!("{:?}", GcsConfig::new("blocks", "{\"private_key\":\"PEM\"}"));
         assert!(!gcs.contains("PEM"), "{gcs}");
     }
 

@@ -55,10 +55,8 @@ impl Drop for Moto {
     fn drop(&mut self) {
         // The server leads its own process group: end the group, then the
         // child itself in case `kill` is unavailable.
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.child.id())])
-            .stderr(Stdio::null())
-            .status();
+        let _ =
+            Command::new("kill").args(["-KILL", "--", &format!("-{}", self.child.id())]).stderr(Stdio::null()).status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -91,20 +89,10 @@ impl Moto {
             .process_group(0)
             .spawn()
             .expect("start moto_server");
-        let mut moto = Moto {
-            child,
-            url: String::new(),
-            access_key_id: String::new(),
-            secret: String::new(),
-            log,
-            _dir: dir,
-        };
+        let mut moto =
+            Moto { child, url: String::new(), access_key_id: String::new(), secret: String::new(), log, _dir: dir };
         moto.url = moto.wait_for_url();
-        let setup = Command::new("python3")
-            .args(["-c", SETUP, &moto.url])
-            .args(buckets)
-            .output()
-            .expect("run python3");
+        let setup = Command::new("python3").args(["-c", SETUP, &moto.url]).args(buckets).output().expect("run python3");
         assert!(
             setup.status.success(),
             "moto setup failed: {}\n{}",
@@ -133,10 +121,7 @@ impl Moto {
             if let Some(status) = self.child.try_wait().unwrap() {
                 panic!("moto_server exited ({status}) before listening:\n{log}");
             }
-            assert!(
-                Instant::now() < deadline,
-                "moto_server did not listen within 60 s:\n{log}"
-            );
+            assert!(Instant::now() < deadline, "moto_server did not listen within 60 s:\n{log}");
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -147,13 +132,7 @@ impl Moto {
 
     /// Settings for `bucket`/`folder` on this server with the right credentials.
     fn config(&self, bucket: &str, folder: &str) -> S3Config {
-        let mut config = S3Config::new(
-            Some(&self.url),
-            "us-east-1",
-            bucket,
-            &self.access_key_id,
-            &self.secret,
-        );
+        let mut config = S3Config::new(Some(&self.url), "us-east-1", bucket, &self.access_key_id, &self.secret);
         config.folder = folder.to_owned();
         config
     }
@@ -183,13 +162,9 @@ fn moto_installed() -> Result<(), String> {
             if runs() {
                 return Ok(());
             }
-            let pip = Command::new("python3")
-                .args(["-m", "pip", "install", "--quiet", "moto[server]"])
-                .output();
+            let pip = Command::new("python3").args(["-m", "pip", "install", "--quiet", "moto[server]"]).output();
             match pip {
-                Err(e) => Err(format!(
-                    "moto_server is missing and python3 cannot run ({e})"
-                )),
+                Err(e) => Err(format!("moto_server is missing and python3 cannot run ({e})")),
                 Ok(out) if !out.status.success() => Err(format!(
                     "moto_server is missing and `pip install 'moto[server]'` failed: {}",
                     String::from_utf8_lossy(&out.stderr).trim()
@@ -212,19 +187,11 @@ async fn cloud_silo_passes_the_conformance_suite_on_moto() {
     };
     let unlimited = moto.open("infinit-conformance", "node/a", None).await;
     // A sibling folder of the same bucket must not see the other's blocks.
-    let limited = moto
-        .open("infinit-conformance", "node/b", Some(conformance::LIMIT))
-        .await;
+    let limited = moto.open("infinit-conformance", "node/b", Some(conformance::LIMIT)).await;
     conformance::run(Arc::new(unlimited.clone()), Arc::new(limited)).await;
     let address = Address::content(None, b"block");
-    unlimited
-        .set(address, b"x".to_vec(), SetMode::Insert)
-        .await
-        .unwrap();
-    assert_eq!(
-        unlimited.object_key(&address),
-        format!("node/a/{}", address.to_hex())
-    );
+    unlimited.set(address, b"x".to_vec(), SetMode::Insert).await.unwrap();
+    assert_eq!(unlimited.object_key(&address), format!("node/a/{}", address.to_hex()));
 }
 
 #[tokio::test]
@@ -234,51 +201,29 @@ async fn blocks_and_usage_survive_reopening_the_bucket() {
     };
     {
         let silo = moto.open("infinit-reopen", "blocks", None).await;
-        silo.set(key(1), vec![1; 10], SetMode::Insert)
-            .await
-            .unwrap();
-        silo.set(key(2), vec![2; 20], SetMode::Insert)
-            .await
-            .unwrap();
-        silo.set(key(3), vec![3; 30], SetMode::Upsert)
-            .await
-            .unwrap();
+        silo.set(key(1), vec![1; 10], SetMode::Insert).await.unwrap();
+        silo.set(key(2), vec![2; 20], SetMode::Insert).await.unwrap();
+        silo.set(key(3), vec![3; 30], SetMode::Upsert).await.unwrap();
         silo.erase(key(2)).await.unwrap();
     }
     // Objects that are not blocks of this folder are left alone.
-    let store = CloudConfig::S3(moto.config("infinit-reopen", ""))
-        .build()
-        .unwrap();
-    for foreign in [
-        "blocks/README".to_owned(),
-        format!("blocks/nested/{}", key(7).to_hex()),
-        format!("other/{}", key(8).to_hex()),
-    ] {
-        store
-            .put(&Path::from(foreign), PutPayload::from(vec![0; 5]))
-            .await
-            .unwrap();
+    let store = CloudConfig::S3(moto.config("infinit-reopen", "")).build().unwrap();
+    for foreign in
+        ["blocks/README".to_owned(), format!("blocks/nested/{}", key(7).to_hex()), format!("other/{}", key(8).to_hex())]
+    {
+        store.put(&Path::from(foreign), PutPayload::from(vec![0; 5])).await.unwrap();
     }
     let silo = moto.open("infinit-reopen", "blocks", Some(50)).await;
     assert_eq!(silo.list().await.unwrap(), vec![key(1), key(3)]);
     assert_eq!(silo.usage(), 40);
     assert_eq!(silo.get(key(3)).await.unwrap(), vec![3; 30]);
-    assert!(matches!(
-        silo.set(key(1), vec![0; 1], SetMode::Insert).await,
-        Err(SiloError::Exists { .. })
-    ));
+    assert!(matches!(silo.set(key(1), vec![0; 1], SetMode::Insert).await, Err(SiloError::Exists { .. })));
     // Capacity counts what was already in the bucket.
     assert!(matches!(
         silo.set(key(4), vec![4; 11], SetMode::Insert).await,
-        Err(SiloError::Full {
-            needed: 11,
-            free: 10,
-            ..
-        })
+        Err(SiloError::Full { needed: 11, free: 10, .. })
     ));
-    silo.set(key(4), vec![4; 10], SetMode::Insert)
-        .await
-        .unwrap();
+    silo.set(key(4), vec![4; 10], SetMode::Insert).await.unwrap();
     // A bucket-root silo sees only the blocks directly at the root.
     let root = moto.open("infinit-reopen", "", None).await;
     assert!(root.list().await.unwrap().is_empty());
@@ -293,23 +238,13 @@ async fn an_insert_never_overwrites_an_object_another_writer_created() {
         let open = |config: S3Config| async move {
             let mut config = config;
             config.conditional_put = conditional_put;
-            CloudSilo::open("cloud", CloudConfig::S3(config), None)
-                .await
-                .unwrap()
+            CloudSilo::open("cloud", CloudConfig::S3(config), None).await.unwrap()
         };
         let first = open(moto.config("infinit-race", folder)).await;
         let second = open(moto.config("infinit-race", folder)).await;
-        first
-            .set(key(1), b"first".to_vec(), SetMode::Insert)
-            .await
-            .unwrap();
-        let refused = second
-            .set(key(1), b"second".to_vec(), SetMode::Insert)
-            .await;
-        assert!(
-            matches!(refused, Err(SiloError::Exists { .. })),
-            "{folder}: {refused:?}"
-        );
+        first.set(key(1), b"first".to_vec(), SetMode::Insert).await.unwrap();
+        let refused = second.set(key(1), b"second".to_vec(), SetMode::Insert).await;
+        assert!(matches!(refused, Err(SiloError::Exists { .. })), "{folder}: {refused:?}");
         assert_eq!(second.get(key(1)).await.unwrap(), b"first", "{folder}");
         // The refused writer adopted the object into its index.
         assert_eq!(second.list().await.unwrap(), vec![key(1)], "{folder}");
@@ -326,9 +261,7 @@ async fn a_wrong_secret_is_refused_at_open_naming_endpoint_and_bucket() {
     moto.open("infinit-auth", "", None).await;
     let mut config = moto.config("infinit-auth", "");
     config.secret_access_key = "not-the-secret".into();
-    let err = CloudSilo::open("cloud", CloudConfig::S3(config), None)
-        .await
-        .unwrap_err();
+    let err = CloudSilo::open("cloud", CloudConfig::S3(config), None).await.unwrap_err();
     let message = err.to_string();
     assert!(matches!(err, SiloError::Remote { .. }), "{err:?}");
     assert!(
@@ -340,34 +273,18 @@ async fn a_wrong_secret_is_refused_at_open_naming_endpoint_and_bucket() {
     assert!(!message.contains("not-the-secret") && !message.contains('\n'));
 
     let missing = CloudConfig::S3(moto.config("infinit-missing", ""));
-    let message = CloudSilo::open("cloud", missing, None)
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(
-        message.contains("does not exist") && message.contains("\"infinit-missing\""),
-        "{message}"
-    );
+    let message = CloudSilo::open("cloud", missing, None).await.unwrap_err().to_string();
+    assert!(message.contains("does not exist") && message.contains("\"infinit-missing\""), "{message}");
 }
 
 #[tokio::test]
 async fn a_dead_endpoint_is_reported_at_open() {
     // A port that was just free: nothing listens there.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let endpoint = format!("http://127.0.0.1:{port}");
     let config = S3Config::new(Some(&endpoint), "us-east-1", "infinit-dead", "a", "s");
     let started = Instant::now();
-    let message = CloudSilo::open("cloud", CloudConfig::S3(config), None)
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(
-        message.contains("cannot connect") && message.contains(&endpoint),
-        "{message}"
-    );
+    let message = CloudSilo::open("cloud", CloudConfig::S3(config), None).await.unwrap_err().to_string();
+    assert!(message.contains("cannot connect") && message.contains(&endpoint), "{message}");
     assert!(started.elapsed() < Duration::from_secs(30));
 }
