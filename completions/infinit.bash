@@ -25,6 +25,9 @@ _infinit() {
             infinit,help)
                 cmd="infinit__subcmd__help"
                 ;;
+            infinit,journal)
+                cmd="infinit__subcmd__journal"
+                ;;
             infinit,network)
                 cmd="infinit__subcmd__network"
                 ;;
@@ -85,6 +88,9 @@ _infinit() {
             infinit__subcmd__help,help)
                 cmd="infinit__subcmd__help__subcmd__help"
                 ;;
+            infinit__subcmd__help,journal)
+                cmd="infinit__subcmd__help__subcmd__journal"
+                ;;
             infinit__subcmd__help,network)
                 cmd="infinit__subcmd__help__subcmd__network"
                 ;;
@@ -111,6 +117,12 @@ _infinit() {
                 ;;
             infinit__subcmd__help__subcmd__credentials,list)
                 cmd="infinit__subcmd__help__subcmd__credentials__subcmd__list"
+                ;;
+            infinit__subcmd__help__subcmd__journal,describe)
+                cmd="infinit__subcmd__help__subcmd__journal__subcmd__describe"
+                ;;
+            infinit__subcmd__help__subcmd__journal,stat)
+                cmd="infinit__subcmd__help__subcmd__journal__subcmd__stat"
                 ;;
             infinit__subcmd__help__subcmd__network,create)
                 cmd="infinit__subcmd__help__subcmd__network__subcmd__create"
@@ -219,6 +231,24 @@ _infinit() {
                 ;;
             infinit__subcmd__help__subcmd__volume,update)
                 cmd="infinit__subcmd__help__subcmd__volume__subcmd__update"
+                ;;
+            infinit__subcmd__journal,describe)
+                cmd="infinit__subcmd__journal__subcmd__describe"
+                ;;
+            infinit__subcmd__journal,help)
+                cmd="infinit__subcmd__journal__subcmd__help"
+                ;;
+            infinit__subcmd__journal,stat)
+                cmd="infinit__subcmd__journal__subcmd__stat"
+                ;;
+            infinit__subcmd__journal__subcmd__help,describe)
+                cmd="infinit__subcmd__journal__subcmd__help__subcmd__describe"
+                ;;
+            infinit__subcmd__journal__subcmd__help,help)
+                cmd="infinit__subcmd__journal__subcmd__help__subcmd__help"
+                ;;
+            infinit__subcmd__journal__subcmd__help,stat)
+                cmd="infinit__subcmd__journal__subcmd__help__subcmd__stat"
                 ;;
             infinit__subcmd__network,create)
                 cmd="infinit__subcmd__network__subcmd__create"
@@ -491,7 +521,7 @@ _infinit() {
 
     case "${cmd}" in
         infinit)
-            opts="-a -s -h -V --as --script --home --help --version user silo credentials network passport volume cluster help"
+            opts="-a -s -h -V --as --script --home --help --version user silo credentials network passport volume cluster journal help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -833,7 +863,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__help)
-            opts="user silo credentials network passport volume cluster help"
+            opts="user silo credentials network passport volume cluster journal help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -933,6 +963,48 @@ _infinit() {
         infinit__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__help__subcmd__journal)
+            opts="stat describe"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__help__subcmd__journal__subcmd__describe)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__help__subcmd__journal__subcmd__stat)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1511,6 +1583,156 @@ _infinit() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__journal)
+            opts="-a -s -h -V --as --script --home --help --version stat describe help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__journal__subcmd__describe)
+            opts="-N -a -s -h -V --network --as --script --home --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --network)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -N)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__journal__subcmd__help)
+            opts="stat describe help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__journal__subcmd__help__subcmd__describe)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__journal__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__journal__subcmd__help__subcmd__stat)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__journal__subcmd__stat)
+            opts="-N -a -s -h -V --network --as --script --home --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --network)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -N)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3723,7 +3945,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__volume__subcmd__mount)
-            opts="-n -m -a -s -h -V --name --mountpoint --readonly --fuse-option --as --script --home --help --version"
+            opts="-n -m -a -s -h -V --name --mountpoint --readonly --fuse-option --cache --cache-ram-size --async --as --script --home --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3751,6 +3973,18 @@ _infinit() {
                     ;;
                 --fuse-option)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache)
+                    COMPREPLY=($(compgen -W "true false" -- "${cur}"))
+                    return 0
+                    ;;
+                --cache-ram-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --async)
+                    COMPREPLY=($(compgen -W "true false" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -3773,7 +4007,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__volume__subcmd__run)
-            opts="-n -m -a -s -h -V --name --mountpoint --readonly --fuse-option --as --script --home --help --version"
+            opts="-n -m -a -s -h -V --name --mountpoint --readonly --fuse-option --cache --cache-ram-size --async --as --script --home --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3801,6 +4035,18 @@ _infinit() {
                     ;;
                 --fuse-option)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache)
+                    COMPREPLY=($(compgen -W "true false" -- "${cur}"))
+                    return 0
+                    ;;
+                --cache-ram-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --async)
+                    COMPREPLY=($(compgen -W "true false" -- "${cur}"))
                     return 0
                     ;;
                 --as)

@@ -36,6 +36,7 @@ complete -c infinit -n "__fish_infinit_needs_command" -f -a "network" -d 'Networ
 complete -c infinit -n "__fish_infinit_needs_command" -f -a "passport" -d 'Passports: signed memberships of a network'
 complete -c infinit -n "__fish_infinit_needs_command" -f -a "volume" -d 'Volumes: file systems living on a network'
 complete -c infinit -n "__fish_infinit_needs_command" -f -a "cluster" -d 'Whole deployments: `cluster init` makes and mounts a one-node volume in one command'
+complete -c infinit -n "__fish_infinit_needs_command" -f -a "journal" -d 'The write-back journal of asynchronous volumes: what is still waiting to be stored'
 complete -c infinit -n "__fish_infinit_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c infinit -n "__fish_infinit_using_subcommand user; and not __fish_seen_subcommand_from create export import list delete hash help" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand user; and not __fish_seen_subcommand_from create export import list delete hash help" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
@@ -407,6 +408,11 @@ complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -l readonly -d 'Mount read-only' -r -f -a "true\t''
 false\t''"
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -l fuse-option -d 'Extra FUSE mount option, e.g. allow_other (repeat for several)' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -l cache -d 'Keep a RAM cache of blocks [default: the volume\'s stored setting, else off]' -r -f -a "true\t''
+false\t''"
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -l cache-ram-size -d 'Size of the RAM cache, e.g. 256MiB (implies --cache)' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -l async -d 'Acknowledge writes once they are in the on-disk journal, and store them in the background; the journal survives crashes and is replayed at the next start' -r -f -a "true\t''
+false\t''"
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
@@ -417,6 +423,11 @@ complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -l readonly -d 'Mount read-only' -r -f -a "true\t''
 false\t''"
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -l fuse-option -d 'Extra FUSE mount option, e.g. allow_other (repeat for several)' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -l cache -d 'Keep a RAM cache of blocks [default: the volume\'s stored setting, else off]' -r -f -a "true\t''
+false\t''"
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -l cache-ram-size -d 'Size of the RAM cache, e.g. 256MiB (implies --cache)' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -l async -d 'Acknowledge writes once they are in the on-disk journal, and store them in the background; the journal survives crashes and is replayed at the next start' -r -f -a "true\t''
+false\t''"
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
@@ -449,14 +460,38 @@ complete -c infinit -n "__fish_infinit_using_subcommand cluster; and __fish_seen
 complete -c infinit -n "__fish_infinit_using_subcommand cluster; and __fish_seen_subcommand_from init" -s V -l version -d 'Print version'
 complete -c infinit -n "__fish_infinit_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "init" -d 'Create (if missing) a user, a silo, a one-node network and a volume, then mount it'
 complete -c infinit -n "__fish_infinit_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c infinit -n "__fish_infinit_using_subcommand help; and not __fish_seen_subcommand_from user silo credentials network passport volume cluster help" -f -a "user" -d 'Users: identities made of a signing key and an encryption key'
-complete -c infinit -n "__fish_infinit_using_subcommand help; and not __fish_seen_subcommand_from user silo credentials network passport volume cluster help" -f -a "silo" -d 'Silos: where a node keeps its blocks (a folder, RAM, an S3 or GCS bucket)'
-complete -c infinit -n "__fish_infinit_using_subcommand help; and not __fish_seen_subcommand_from user silo credentials network passport volume cluster help" -f -a "credentials" -d 'Credentials for cloud silos (AWS/S3-compatible, Google Cloud Storage)'
-complete -c infinit -n "__fish_infinit_using_subcommand help; and not __fish_seen_subcommand_from user silo credentials network passport volume cluster help" -f -a "network" -d 'Networks: groups of nodes that store each other\'s blocks'
-complete -c infinit -n "__fish_infinit_using_subcommand help; and not __fish_seen_subcommand_from user silo credentials network passport volume cluster help" -f -a "passport" -d 'Passports: signed memberships of a network'
-complete -c infinit -n "__fish_infinit_using_subcommand help; and not __fish_seen_subcommand_from user silo credentials network passport volume cluster help" -f -a "volume" -d 'Volumes: file systems living on a network'
-complete -c infinit -n "__fish_infinit_using_subcommand help; and not __fish_seen_subcommand_from user silo credentials network passport volume cluster help" -f -a "cluster" -d 'Whole deployments: `cluster init` makes and mounts a one-node volume in one command'
-complete -c infinit -n "__fish_infinit_using_subcommand help; and not __fish_seen_subcommand_from user silo credentials network passport volume cluster help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c infinit -n "__fish_infinit_using_subcommand journal; and not __fish_seen_subcommand_from stat describe help" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand journal; and not __fish_seen_subcommand_from stat describe help" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand journal; and not __fish_seen_subcommand_from stat describe help" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand journal; and not __fish_seen_subcommand_from stat describe help" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand journal; and not __fish_seen_subcommand_from stat describe help" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand journal; and not __fish_seen_subcommand_from stat describe help" -f -a "stat" -d 'Count the operations waiting in the journal of each linked network (or one)'
+complete -c infinit -n "__fish_infinit_using_subcommand journal; and not __fish_seen_subcommand_from stat describe help" -f -a "describe" -d 'List the operations waiting in a network\'s journal, and those the network refused'
+complete -c infinit -n "__fish_infinit_using_subcommand journal; and not __fish_seen_subcommand_from stat describe help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c infinit -n "__fish_infinit_using_subcommand journal; and __fish_seen_subcommand_from stat" -s N -l network -d 'The network [default: every network linked for the acting user]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand journal; and __fish_seen_subcommand_from stat" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand journal; and __fish_seen_subcommand_from stat" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand journal; and __fish_seen_subcommand_from stat" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand journal; and __fish_seen_subcommand_from stat" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand journal; and __fish_seen_subcommand_from stat" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand journal; and __fish_seen_subcommand_from describe" -s N -l network -d 'The network [default: every network linked for the acting user]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand journal; and __fish_seen_subcommand_from describe" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand journal; and __fish_seen_subcommand_from describe" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand journal; and __fish_seen_subcommand_from describe" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand journal; and __fish_seen_subcommand_from describe" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand journal; and __fish_seen_subcommand_from describe" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand journal; and __fish_seen_subcommand_from help" -f -a "stat" -d 'Count the operations waiting in the journal of each linked network (or one)'
+complete -c infinit -n "__fish_infinit_using_subcommand journal; and __fish_seen_subcommand_from help" -f -a "describe" -d 'List the operations waiting in a network\'s journal, and those the network refused'
+complete -c infinit -n "__fish_infinit_using_subcommand journal; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and not __fish_seen_subcommand_from user silo credentials network passport volume cluster journal help" -f -a "user" -d 'Users: identities made of a signing key and an encryption key'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and not __fish_seen_subcommand_from user silo credentials network passport volume cluster journal help" -f -a "silo" -d 'Silos: where a node keeps its blocks (a folder, RAM, an S3 or GCS bucket)'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and not __fish_seen_subcommand_from user silo credentials network passport volume cluster journal help" -f -a "credentials" -d 'Credentials for cloud silos (AWS/S3-compatible, Google Cloud Storage)'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and not __fish_seen_subcommand_from user silo credentials network passport volume cluster journal help" -f -a "network" -d 'Networks: groups of nodes that store each other\'s blocks'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and not __fish_seen_subcommand_from user silo credentials network passport volume cluster journal help" -f -a "passport" -d 'Passports: signed memberships of a network'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and not __fish_seen_subcommand_from user silo credentials network passport volume cluster journal help" -f -a "volume" -d 'Volumes: file systems living on a network'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and not __fish_seen_subcommand_from user silo credentials network passport volume cluster journal help" -f -a "cluster" -d 'Whole deployments: `cluster init` makes and mounts a one-node volume in one command'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and not __fish_seen_subcommand_from user silo credentials network passport volume cluster journal help" -f -a "journal" -d 'The write-back journal of asynchronous volumes: what is still waiting to be stored'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and not __fish_seen_subcommand_from user silo credentials network passport volume cluster journal help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "create" -d 'Create a user: a new Ed25519 signing key and X25519 encryption key'
 complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "export" -d 'Export a user (public part unless --full) to stdout or a file'
 complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "import" -d 'Import a user exported by someone (or by yourself with --full)'
@@ -493,3 +528,5 @@ complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_su
 complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from volume" -f -a "run" -d 'Run this device\'s node and serve the volume through FUSE until Ctrl-C'
 complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from volume" -f -a "mount" -d 'Mount the volume (same as run; a mountpoint is required)'
 complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "init" -d 'Create (if missing) a user, a silo, a one-node network and a volume, then mount it'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from journal" -f -a "stat" -d 'Count the operations waiting in the journal of each linked network (or one)'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from journal" -f -a "describe" -d 'List the operations waiting in a network\'s journal, and those the network refused'

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::commands::{cluster, credentials, network, passport, silo, user, volume};
+use crate::commands::{cluster, credentials, journal, network, passport, silo, user, volume};
 
 /// Decentralized, encrypted, self-healing storage.
 #[derive(Debug, Parser)]
@@ -67,6 +67,9 @@ pub enum Object {
     /// Whole deployments: `cluster init` makes and mounts a one-node volume in one command
     #[command(subcommand, subcommand_required = true, arg_required_else_help = true)]
     Cluster(cluster::ClusterMode),
+    /// The write-back journal of asynchronous volumes: what is still waiting to be stored
+    #[command(subcommand, subcommand_required = true, arg_required_else_help = true)]
+    Journal(journal::JournalMode),
 }
 
 /// A descriptor name given as `--name NAME` or as the first bare word.

@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod context;
 pub mod credentials;
 pub mod generated;
+pub mod journal;
 pub mod legacy;
 pub mod network;
 pub mod output;
@@ -72,5 +73,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Object::Passport(mode) => passport::run(&ctx, mode),
         Object::Volume(mode) => volume::run(&ctx, mode),
         Object::Cluster(mode) => cluster::run(&ctx, mode),
+        Object::Journal(mode) => journal::run(&ctx, mode),
     }
 }

@@ -291,9 +291,14 @@ fn unlink(ctx: &Context, args: NameOnly) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The folder of node state (journal, caches) of `user` on `network`.
+pub fn state_dir(ctx: &Context, user: &str, network: &str) -> std::path::PathBuf {
+    ctx.store.home.state.join("networks").join(user).join(network)
+}
+
 /// Remove the node state a link kept (caches, journals) for `user` on `network`.
 fn remove_state(ctx: &Context, user: &str, network: &str) -> anyhow::Result<()> {
-    let dir = ctx.store.home.state.join("networks").join(user).join(network);
+    let dir = state_dir(ctx, user, network);
     match std::fs::remove_dir_all(&dir) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

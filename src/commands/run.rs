@@ -11,11 +11,13 @@ use clap::Args;
 use super::context::Context;
 use super::{network, silo, usage, volume};
 use crate::cli::NameArg;
-use crate::descriptors::silo::SiloBackend;
+use crate::descriptors::units;
+use crate::runtime::cache::CacheOptions;
 use crate::runtime::fs::fuse::{self, MountSettings};
 use crate::runtime::fs::mountpoint::Mountpoint;
 use crate::runtime::fs::{FileSystem, FsError};
-use crate::runtime::node::{Node, NodeSpec, SiloSpec};
+use crate::runtime::journal::AsyncJournal;
+use crate::runtime::node::{Node, NodeSpec};
 
 /// Options of `volume run` and `volume mount`.
 #[derive(Debug, Args)]
@@ -31,6 +33,16 @@ pub struct RunArgs {
     /// Extra FUSE mount option, e.g. allow_other (repeat for several)
     #[arg(long = "fuse-option", value_name = "OPTION")]
     fuse_options: Vec<String>,
+    /// Keep a RAM cache of blocks [default: the volume's stored setting, else off]
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    cache: Option<bool>,
+    /// Size of the RAM cache, e.g. 256MiB (implies --cache)
+    #[arg(long, value_name = "SIZE")]
+    cache_ram_size: Option<String>,
+    /// Acknowledge writes once they are in the on-disk journal, and store them in the background;
+    /// the journal survives crashes and is replayed at the next start
+    #[arg(long = "async", num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    async_writes: Option<bool>,
 }
 
 /// How to serve a volume, beyond its stored defaults.
@@ -42,13 +54,26 @@ pub struct Serve {
     pub readonly: Option<bool>,
     /// Extra FUSE options.
     pub fuse_options: Vec<String>,
+    /// RAM cache override.
+    pub cache: Option<bool>,
+    /// RAM cache size.
+    pub cache_ram_size: Option<String>,
+    /// Write-back journal override.
+    pub async_writes: Option<bool>,
 }
 
 /// Run the volume named in `args`.
 pub fn run(ctx: &Context, args: RunArgs, mode: &str) -> anyhow::Result<()> {
     let name = args.name.get().ok_or_else(|| usage(mode, "the volume name is required: --name NAME"))?;
     let name = ctx.qualify("volume", name)?;
-    let serve_args = Serve { mountpoint: args.mountpoint, readonly: args.readonly, fuse_options: args.fuse_options };
+    let serve_args = Serve {
+        mountpoint: args.mountpoint,
+        readonly: args.readonly,
+        fuse_options: args.fuse_options,
+        cache: args.cache,
+        cache_ram_size: args.cache_ram_size,
+        async_writes: args.async_writes,
+    };
     serve(ctx, &name, serve_args, mode)
 }
 
@@ -78,12 +103,32 @@ pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Resu
             network.name
         ),
     };
-    let silo = silo::load(ctx, &silo_name)?;
-    let spec = match silo.backend {
-        SiloBackend::Filesystem { path } => SiloSpec::Filesystem { name: silo.name, path, capacity: silo.capacity },
-        SiloBackend::Memory => SiloSpec::Memory { name: silo.name, capacity: silo.capacity },
-        other => bail!("silo \"{silo_name}\": {} silos cannot be served yet", other.type_name()),
+    let silo = silo::node_spec(ctx, &silo::load(ctx, &silo_name)?)?;
+    let cache_size = args
+        .cache_ram_size
+        .as_deref()
+        .map(units::parse_capacity)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--cache-ram-size: {e}"))?;
+    let cache = match (args.cache.or(descriptor.mount_options.cache), cache_size) {
+        (Some(false), _) => None,
+        (Some(true), size) | (None, size @ Some(_)) => {
+            let defaults = CacheOptions::default();
+            Some(CacheOptions { budget: size.unwrap_or(defaults.budget), ..defaults })
+        }
+        (None, None) => None,
     };
+    let journal_dir = network::state_dir(ctx, &user.name, &network.name).join("async");
+    let async_writes = args.async_writes.or(descriptor.mount_options.async_writes).unwrap_or(false);
+    // Operations left by a crash are replayed whatever this run's setting.
+    let replay = AsyncJournal::has_pending(&journal_dir);
+    if replay && !async_writes {
+        ctx.out.warn(
+            "the write-back journal holds operations from an earlier run: replaying them (--async is on for this run)",
+        );
+    }
+    let journal = (async_writes || replay).then_some(journal_dir);
+    let spec = NodeSpec { silo, journal, cache };
     let mountpoint = args
         .mountpoint
         .or(descriptor.mount_options.mountpoint.clone())
@@ -99,7 +144,7 @@ pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Resu
         .context("cannot start the async runtime")?;
     let mountpoint = Mountpoint::prepare(&mountpoint)?;
     let served = runtime.block_on(async {
-        let node = Node::start(&NodeSpec { silo: spec }).await?;
+        let node = Node::start(&spec).await?;
         let fs = match FileSystem::open(node.consensus.clone(), keys, &name, descriptor.block_size, creator).await {
             Ok(fs) => Arc::new(fs),
             Err(FsError::NotFound) => bail!(
@@ -117,6 +162,10 @@ pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Resu
         );
         mounted.serve_until(stop_signal()).await.context("the FUSE session failed")?;
         fs.flush_all().await.map_err(|e| anyhow::anyhow!("volume \"{name}\": flushing at unmount: {e}"))?;
+        if let Some(journal) = &node.journal {
+            // Give the journal a moment to drain; what remains is replayed at the next start.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(30), journal.flush()).await;
+        }
         Ok(())
     });
     mountpoint.cleanup();

@@ -12,6 +12,8 @@ use super::usage;
 use crate::cli::{InputArg, NameArg, OutputArg};
 use crate::descriptors::silo::SiloBackend;
 use crate::descriptors::{Credentials, Kind, LinkedNetwork, Silo, names, units};
+use crate::runtime::node::SiloSpec;
+use crate::runtime::silo::{CloudConfig, GcsConfig, S3Config};
 
 /// Modes of `infinit silo`.
 #[derive(Debug, Subcommand)]
@@ -191,6 +193,36 @@ fn create(ctx: &Context, kind: SiloType) -> anyhow::Result<()> {
         }
     };
     save_new(ctx, Silo { name, description, capacity, backend })
+}
+
+/// The runtime settings of `silo`, with its credentials resolved.
+pub fn node_spec(ctx: &Context, silo: &Silo) -> anyhow::Result<SiloSpec> {
+    let name = silo.name.clone();
+    let capacity = silo.capacity;
+    Ok(match &silo.backend {
+        SiloBackend::Filesystem { path } => SiloSpec::Filesystem { name, path: path.clone(), capacity },
+        SiloBackend::Memory => SiloSpec::Memory { name, capacity },
+        SiloBackend::S3 { endpoint, bucket, region, credentials, folder } => {
+            let Credentials::Aws { access_key_id, secret_access_key, .. } =
+                ctx.store.load(Kind::Credentials, &format!("aws/{credentials}"))?
+            else {
+                bail!("silo \"{name}\": credentials \"{credentials}\" are not AWS credentials");
+            };
+            let mut config = S3Config::new(Some(endpoint), region, bucket, &access_key_id, &secret_access_key);
+            config.folder = folder.clone();
+            SiloSpec::Cloud { name, config: CloudConfig::S3(config), capacity }
+        }
+        SiloBackend::Gcs { bucket, credentials, folder } => {
+            let Credentials::Gcs { service_account_key, .. } =
+                ctx.store.load(Kind::Credentials, &format!("gcs/{credentials}"))?
+            else {
+                bail!("silo \"{name}\": credentials \"{credentials}\" are not GCS credentials");
+            };
+            let mut config = GcsConfig::new(bucket, &service_account_key);
+            config.folder = folder.clone();
+            SiloSpec::Cloud { name, config: CloudConfig::Gcs(config), capacity }
+        }
+    })
 }
 
 /// Save a new silo descriptor and report it.

@@ -202,7 +202,21 @@ impl AsyncJournal {
     /// The pending operations in the journal folder `dir`, read without a
     /// running node (for `infinit journal stat|describe`).
     pub fn describe(dir: &Path) -> Result<Vec<OperationSummary>, JournalError> {
-        record::list(dir, false)?.into_iter().map(|(_, path)| record::read(&path).map(|op| op.summary)).collect()
+        let mut out = Vec::new();
+        for (_, path) in record::list(dir, false)? {
+            match record::read(&path) {
+                Ok(op) => out.push(op.summary),
+                // A running node applied and deleted it meanwhile.
+                Err(JournalError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether `dir` holds operations not yet applied.
+    pub fn has_pending(dir: &Path) -> bool {
+        dir.is_dir() && record::list(dir, false).is_ok_and(|ops| !ops.is_empty())
     }
 
     /// The operations in `dir/rejected/`, with the reasons they were refused.

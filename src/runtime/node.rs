@@ -1,15 +1,18 @@
 //! Assembling a node from plain settings: open its silo, put the consensus
-//! on top, and stack the optional layers. Commands translate descriptors
-//! into a [`NodeSpec`]; nothing here reads descriptors or the terminal.
+//! on top, and stack the optional layers (write-back journal, RAM cache).
+//! Commands translate descriptors into a [`NodeSpec`]; nothing here reads
+//! descriptors or the terminal.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::cache::{BlockCache, CacheOptions};
 use super::consensus::{Consensus, SingleNode};
-use super::silo::{FilesystemSilo, MemorySilo, Silo, SiloError};
+use super::journal::{AsyncJournal, JournalError};
+use super::silo::{CloudConfig, CloudSilo, FilesystemSilo, MemorySilo, Silo, SiloError};
 
 /// Where this node keeps blocks.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum SiloSpec {
     /// A local folder.
     Filesystem {
@@ -27,6 +30,15 @@ pub enum SiloSpec {
         /// Byte limit.
         capacity: Option<u64>,
     },
+    /// An S3-compatible or GCS bucket.
+    Cloud {
+        /// Silo name, for messages.
+        name: String,
+        /// Bucket, credentials and folder.
+        config: CloudConfig,
+        /// Byte limit.
+        capacity: Option<u64>,
+    },
 }
 
 /// Everything needed to start a node.
@@ -34,6 +46,10 @@ pub enum SiloSpec {
 pub struct NodeSpec {
     /// The silo this node contributes.
     pub silo: SiloSpec,
+    /// Folder of the write-back journal, when writes are asynchronous.
+    pub journal: Option<PathBuf>,
+    /// RAM cache settings, when caching.
+    pub cache: Option<CacheOptions>,
 }
 
 /// Why a node could not start.
@@ -41,31 +57,52 @@ pub struct NodeSpec {
 pub enum NodeError {
     #[error("silo \"{name}\": {source}")]
     Silo { name: String, source: SiloError },
+    #[error("write-back journal: {0}")]
+    Journal(#[from] JournalError),
 }
 
 /// A running node.
 #[derive(Debug, Clone)]
 pub struct Node {
-    /// How blocks are stored and fetched.
+    /// How blocks are stored and fetched (with the optional layers).
     pub consensus: Arc<dyn Consensus>,
+    /// The journal, when writes are asynchronous.
+    pub journal: Option<Arc<AsyncJournal>>,
 }
 
 /// Open a silo from its spec.
 pub async fn open_silo(spec: &SiloSpec) -> Result<Arc<dyn Silo>, NodeError> {
+    let at = |name: &String| {
+        let name = name.clone();
+        move |source| NodeError::Silo { name, source }
+    };
     Ok(match spec {
-        SiloSpec::Filesystem { name, path, capacity } => Arc::new(
-            FilesystemSilo::open(name, path.clone(), *capacity)
-                .await
-                .map_err(|source| NodeError::Silo { name: name.clone(), source })?,
-        ),
+        SiloSpec::Filesystem { name, path, capacity } => {
+            Arc::new(FilesystemSilo::open(name, path.clone(), *capacity).await.map_err(at(name))?)
+        }
         SiloSpec::Memory { name, capacity } => Arc::new(MemorySilo::new(name, *capacity)),
+        SiloSpec::Cloud { name, config, capacity } => {
+            Arc::new(CloudSilo::open(name, config.clone(), *capacity).await.map_err(at(name))?)
+        }
     })
 }
 
 impl Node {
-    /// Start a single-node network over the spec's silo.
+    /// Start a single-node network: silo, consensus, then journal and cache.
     pub async fn start(spec: &NodeSpec) -> Result<Node, NodeError> {
         let silo = open_silo(&spec.silo).await?;
-        Ok(Node { consensus: Arc::new(SingleNode::new(silo)) })
+        let mut consensus: Arc<dyn Consensus> = Arc::new(SingleNode::new(silo));
+        let journal = match &spec.journal {
+            Some(dir) => {
+                let journal = AsyncJournal::open(dir, consensus).await?;
+                consensus = journal.clone();
+                Some(journal)
+            }
+            None => None,
+        };
+        if let Some(options) = &spec.cache {
+            consensus = Arc::new(BlockCache::new(consensus, options.clone()));
+        }
+        Ok(Node { consensus, journal })
     }
 }
