@@ -101,7 +101,7 @@ impl Node {
             None => None,
         };
         if let Some(options) = &spec.cache {
-            consensus = Arc::new(BlockCache::new(consensus, options.clone()));
+            consensus = Arc::new(BlockCache::new(consensus, *options));
         }
         Ok(Node { consensus, journal })
     }
