@@ -146,7 +146,11 @@ pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Resu
     let served = runtime.block_on(async {
         let node = Node::start(&spec).await?;
         let fs = match FileSystem::open(node.consensus.clone(), keys, &name, descriptor.block_size, creator).await {
-            Ok(fs) => Arc::new(fs),
+            Ok(fs) => {
+                let fs = Arc::new(fs);
+                FileSystem::spawn_flusher(Arc::downgrade(&fs));
+                fs
+            }
             Err(FsError::NotFound) => bail!(
                 "volume \"{name}\" has no root directory yet, and only its creator can make it: ask them to run it once"
             ),
@@ -161,7 +165,7 @@ pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Resu
             &format!("Running volume \"{name}\" on \"{}\".", mountpoint.path.display()),
         );
         mounted.serve_until(stop_signal()).await.context("the FUSE session failed")?;
-        fs.flush_all().await.map_err(|e| anyhow::anyhow!("volume \"{name}\": flushing at unmount: {e}"))?;
+        fs.sync(None).await.map_err(|e| anyhow::anyhow!("volume \"{name}\": syncing at unmount: {e}"))?;
         if let Some(journal) = &node.journal {
             // Give the journal a moment to drain; what remains is replayed at the next start.
             let _ = tokio::time::timeout(std::time::Duration::from_secs(30), journal.flush()).await;

@@ -287,6 +287,10 @@ impl Consensus for BlockCache {
     fn usage(&self) -> ConsensusFuture<'_, Usage> {
         self.inner.usage()
     }
+
+    fn sync(&self) -> ConsensusFuture<'_, ()> {
+        self.inner.sync()
+    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::cache::{BlockCache, CacheOptions};
 use super::consensus::{Consensus, SingleNode};
 use super::journal::{AsyncJournal, JournalError};
-use super::silo::{CloudConfig, CloudSilo, FilesystemSilo, MemorySilo, Silo, SiloError};
+use super::silo::{CloudConfig, CloudSilo, Durability, FilesystemSilo, MemorySilo, Silo, SiloError};
 
 /// Where this node keeps blocks.
 #[derive(Debug, Clone)]
@@ -70,15 +70,18 @@ pub struct Node {
     pub journal: Option<Arc<AsyncJournal>>,
 }
 
+/// How often changes are made durable when nothing asked for it sooner.
+const SYNC_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Open a silo from its spec.
-pub async fn open_silo(spec: &SiloSpec) -> Result<Arc<dyn Silo>, NodeError> {
+pub async fn open_silo(spec: &SiloSpec, durability: Durability) -> Result<Arc<dyn Silo>, NodeError> {
     let at = |name: &String| {
         let name = name.clone();
         move |source| NodeError::Silo { name, source }
     };
     Ok(match spec {
         SiloSpec::Filesystem { name, path, capacity } => {
-            Arc::new(FilesystemSilo::open(name, path.clone(), *capacity).await.map_err(at(name))?)
+            Arc::new(FilesystemSilo::open_with(name, path.clone(), *capacity, durability).await.map_err(at(name))?)
         }
         SiloSpec::Memory { name, capacity } => Arc::new(MemorySilo::new(name, *capacity)),
         SiloSpec::Cloud { name, config, capacity } => {
@@ -89,9 +92,22 @@ pub async fn open_silo(spec: &SiloSpec) -> Result<Arc<dyn Silo>, NodeError> {
 
 impl Node {
     /// Start a single-node network: silo, consensus, then journal and cache.
+    /// Without a journal, writes are made durable at `fsync` and every few
+    /// seconds (like a local file system); the journal instead needs each
+    /// write durable before it forgets it.
     pub async fn start(spec: &NodeSpec) -> Result<Node, NodeError> {
-        let silo = open_silo(&spec.silo).await?;
+        let durability = if spec.journal.is_some() { Durability::EveryWrite } else { Durability::OnSync };
+        let silo = open_silo(&spec.silo, durability).await?;
         let mut consensus: Arc<dyn Consensus> = Arc::new(SingleNode::new(silo));
+        let syncing = Arc::downgrade(&consensus);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(SYNC_INTERVAL).await;
+                let Some(consensus) = syncing.upgrade() else { break };
+                // A failure here resurfaces at the next fsync, which reports it.
+                let _ = consensus.sync().await;
+            }
+        });
         let journal = match &spec.journal {
             Some(dir) => {
                 let journal = AsyncJournal::open(dir, consensus).await?;

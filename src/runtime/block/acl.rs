@@ -90,6 +90,22 @@ impl AclBlock {
     /// A first version (1) at a fresh address, written by its owner.
     pub fn create(owner: &KeyPair, access: AccessList, plaintext: &[u8]) -> Result<Self, BlockError> {
         let salt = random_bytes().map_err(BlockError::Randomness)?;
+        Self::create_at(owner, salt, access, plaintext)
+    }
+
+    /// A fresh random salt, to know a block's address ([`Address::acl`])
+    /// before building it with [`AclBlock::create_at`].
+    pub fn new_salt() -> Result<[u8; 32], BlockError> {
+        random_bytes().map_err(BlockError::Randomness)
+    }
+
+    /// A first version (1) at the address `salt` gives, written by its owner.
+    pub fn create_at(
+        owner: &KeyPair,
+        salt: [u8; 32],
+        access: AccessList,
+        plaintext: &[u8],
+    ) -> Result<Self, BlockError> {
         let mut block = AclBlock {
             owner: owner.public(),
             salt,

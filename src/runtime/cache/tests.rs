@@ -173,6 +173,7 @@ async fn the_file_system_runs_unchanged_over_cache_and_journal() {
     fs.open_file(f).await.unwrap();
     assert_eq!(fs.read(f, 0, data.len() as u32).await.unwrap(), data);
     assert!(cache.stats().hits > 0);
+    fs.sync(None).await.unwrap();
     journal.flush().await;
     let direct = FileSystem::open(inner, keys, "v", 4096, false).await.unwrap();
     let f = direct.lookup(direct.root(), "f").await.unwrap().address;

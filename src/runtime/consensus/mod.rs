@@ -74,4 +74,9 @@ pub trait Consensus: Send + Sync + std::fmt::Debug {
 
     /// Space used and offered.
     fn usage(&self) -> ConsensusFuture<'_, Usage>;
+
+    /// Make every change accepted so far durable.
+    fn sync(&self) -> ConsensusFuture<'_, ()> {
+        Box::pin(async { Ok(()) })
+    }
 }

@@ -49,7 +49,7 @@ fn chunk_aad(file: &Address, index: u64) -> Vec<u8> {
 impl FileSystem {
     /// Open the file at `address` (one more handle).
     pub async fn open_file(&self, address: Address) -> FsResult<()> {
-        let size = match self.load(address).await?.1 {
+        let size = match self.load_node(address).await? {
             Node::File { size, .. } => size,
             Node::Directory { .. } => return Err(FsError::IsDirectory),
             Node::Symlink { .. } => {
@@ -82,7 +82,7 @@ impl FileSystem {
             }
         };
         if destroy {
-            self.destroy(address).await?;
+            self.destroy(address);
         }
         flushed
     }
@@ -92,7 +92,7 @@ impl FileSystem {
         if lock(&self.open).contains_key(&address) {
             return Ok(());
         }
-        let size = match self.load(address).await?.1 {
+        let size = match self.load_node(address).await? {
             Node::File { size, .. } => size,
             Node::Directory { .. } => return Err(FsError::IsDirectory),
             Node::Symlink { .. } => return Err(FsError::Invalid("not a regular file".into())),
@@ -102,14 +102,19 @@ impl FileSystem {
     }
 
     /// The plaintext of chunk `index` as last written (possibly shorter than
-    /// a block; empty for holes).
+    /// a block; empty for holes), to modify.
     async fn chunk_plain(&self, address: Address, index: u64) -> FsResult<Vec<u8>> {
+        Ok(Arc::unwrap_or_clone(self.chunk_shared(address, index).await?))
+    }
+
+    /// The plaintext of chunk `index`, shared with the chunk cache (no copy).
+    async fn chunk_shared(&self, address: Address, index: u64) -> FsResult<Arc<Vec<u8>>> {
         let stored = {
             let open = lock(&self.open);
             match open.get(&address) {
                 Some(f) => {
                     if let Some(buf) = f.dirty.get(&index) {
-                        return Ok(buf.clone());
+                        return Ok(Arc::new(buf.clone()));
                     }
                     f.stored.get(&index).copied()
                 }
@@ -118,19 +123,25 @@ impl FileSystem {
         };
         let chunk = match stored {
             Some(c) => Some(c),
-            None => match self.load(address).await?.1 {
-                Node::File { inline, chunks, .. } => {
-                    if chunks.is_empty() {
-                        return Ok(if index == 0 { inline } else { Vec::new() });
-                    }
-                    chunks.get(index as usize).copied().flatten()
+            None => {
+                let found = self
+                    .view(address, |node| match node {
+                        Node::File { inline, chunks, .. } if chunks.is_empty() => {
+                            Ok(Err(if index == 0 { inline.clone() } else { Vec::new() }))
+                        }
+                        Node::File { chunks, .. } => Ok(Ok(chunks.get(index as usize).copied().flatten())),
+                        _ => Err(FsError::IsDirectory),
+                    })
+                    .await??;
+                match found {
+                    Ok(chunk) => chunk,
+                    Err(inline) => return Ok(Arc::new(inline)),
                 }
-                _ => return Err(FsError::IsDirectory),
-            },
+            }
         };
         match chunk {
-            Some(c) => Ok(self.fetch_chunk(address, index, c).await?.to_vec()),
-            None => Ok(Vec::new()),
+            Some(c) => self.fetch_chunk(address, index, c).await,
+            None => Ok(Arc::new(Vec::new())),
         }
     }
 
@@ -173,7 +184,7 @@ impl FileSystem {
         let buffered = lock(&self.open).get(&address).map(|f| f.size);
         let size = match buffered {
             Some(size) => size,
-            None => match self.load(address).await?.1 {
+            None => match self.load_node(address).await? {
                 Node::File { size, .. } => size,
                 Node::Directory { .. } => return Err(FsError::IsDirectory),
                 Node::Symlink { .. } => return Err(FsError::Invalid("not a regular file".into())),
@@ -187,7 +198,7 @@ impl FileSystem {
             let index = pos / bs;
             let within = (pos % bs) as usize;
             let n = ((bs - within as u64).min(end - pos)) as usize;
-            let plain = self.chunk_plain(address, index).await?;
+            let plain = self.chunk_shared(address, index).await?;
             let have = plain.len().saturating_sub(within).min(n);
             if have > 0 {
                 out.extend_from_slice(&plain[within..within + have]);
@@ -225,7 +236,7 @@ impl FileSystem {
                 let chunk = self.store_chunk(address, index, &buf).await?;
                 let superseded = lock(&self.open).get_mut(&address).and_then(|f| f.stored.insert(index, chunk));
                 if let Some(old) = superseded {
-                    self.remove_chunk(old.address).await?;
+                    self.remove_chunk(old.address);
                 }
             } else if let Some(f) = lock(&self.open).get_mut(&address) {
                 f.dirty.insert(index, buf);
@@ -249,10 +260,28 @@ impl FileSystem {
         Ok(())
     }
 
+    /// `fsync`: flush the file (or every file), write every changed node,
+    /// and make everything stored durable. Reports a failure of the
+    /// background flusher since the last call.
+    pub async fn sync(&self, address: Option<Address>) -> FsResult<()> {
+        match address {
+            Some(address) => self.flush(address).await?,
+            None => self.flush_all().await?,
+        }
+        self.flush_metadata().await?;
+        self.store.sync().await?;
+        if let Some(e) = lock(&self.last_error).take() {
+            return Err(FsError::Storage(format!("an earlier background write failed: {e}")));
+        }
+        Ok(())
+    }
+
     /// Store pending chunks and write the header.
     pub async fn flush(&self, address: Address) -> FsResult<()> {
         let _io = self.io.lock().await;
-        self.flush_locked(address).await
+        self.flush_locked(address).await?;
+        // Store the header now, so a close reports errors such as a full silo.
+        self.flush_node(address).await
     }
 
     async fn flush_locked(&self, address: Address) -> FsResult<()> {
@@ -275,11 +304,11 @@ impl FileSystem {
             inline = self.chunk_plain_with(address, 0, &dirty, &new_chunks).await?;
             inline.resize(size as usize, 0);
             for (_, c) in std::mem::take(&mut new_chunks) {
-                self.remove_chunk(c.address).await?;
+                self.remove_chunk(c.address);
             }
         } else {
             // Chunk 0 may still live inline in the header: give it a block.
-            let was_inline = matches!(self.load(address).await?.1, Node::File { ref chunks, ref inline, .. } if chunks.is_empty() && !inline.is_empty());
+            let was_inline = matches!(self.load_node(address).await?, Node::File { ref chunks, ref inline, .. } if chunks.is_empty() && !inline.is_empty());
             let mut pending = dirty;
             if was_inline && !pending.contains_key(&0) && !new_chunks.contains_key(&0) {
                 let plain = self.chunk_plain_with(address, 0, &pending, &new_chunks).await?;
@@ -294,7 +323,7 @@ impl FileSystem {
                 plain.truncate(keep);
                 let chunk = self.store_chunk(address, index, &plain).await?;
                 if let Some(old) = new_chunks.insert(index, chunk) {
-                    self.remove_chunk(old.address).await?;
+                    self.remove_chunk(old.address);
                 }
             }
         }
@@ -323,11 +352,11 @@ impl FileSystem {
         .await?;
         for (&index, chunk) in &new_chunks {
             if index as usize >= count {
-                self.remove_chunk(chunk.address).await?;
+                self.remove_chunk(chunk.address);
             }
         }
         for chunk in dropped {
-            self.remove_chunk(chunk.address).await?;
+            self.remove_chunk(chunk.address);
         }
         if let Some(f) = lock(&self.open).get_mut(&address) {
             f.header_dirty = !f.dirty.is_empty() || !f.stored.is_empty();
@@ -376,7 +405,7 @@ impl FileSystem {
                 dropped.into_values().collect()
             };
             for c in superseded {
-                self.remove_chunk(c.address).await?;
+                self.remove_chunk(c.address);
             }
         }
         let close = {

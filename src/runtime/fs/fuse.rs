@@ -17,7 +17,7 @@ use fuser::{
 };
 
 use super::error::libc_errno;
-use super::{FileSystem, FsError, Node, NodeKind, SetAttr, Time, lock};
+use super::{FileSystem, FsError, NodeKind, SetAttr, Stat, Time, lock};
 use crate::runtime::block::Address;
 
 /// How long the kernel may cache attributes and entries.
@@ -142,28 +142,20 @@ fn kind_of(kind: NodeKind) -> FileType {
     }
 }
 
-fn attr(ino: u64, node: &Node, block_size: u64) -> FileAttr {
-    let meta = node.meta();
-    let (size, nlink) = match node {
-        Node::Directory { entries, .. } => {
-            (4096, 2 + entries.values().filter(|e| e.kind == NodeKind::Directory).count() as u32)
-        }
-        Node::File { size, nlink, .. } => (*size, *nlink),
-        Node::Symlink { target, nlink, .. } => (target.len() as u64, *nlink),
-    };
+fn attr(ino: u64, stat: &Stat, block_size: u64) -> FileAttr {
     FileAttr {
         ino: INodeNo(ino),
-        size,
-        blocks: size.div_ceil(512),
-        atime: meta.atime.to_system(),
-        mtime: meta.mtime.to_system(),
-        ctime: meta.ctime.to_system(),
-        crtime: meta.ctime.to_system(),
-        kind: kind_of(node.kind()),
-        perm: (meta.mode & 0o7777) as u16,
-        nlink,
-        uid: meta.uid,
-        gid: meta.gid,
+        size: stat.size,
+        blocks: stat.size.div_ceil(512),
+        atime: stat.atime.to_system(),
+        mtime: stat.mtime.to_system(),
+        ctime: stat.ctime.to_system(),
+        crtime: stat.ctime.to_system(),
+        kind: kind_of(stat.kind),
+        perm: (stat.mode & 0o7777) as u16,
+        nlink: stat.nlink,
+        uid: stat.uid,
+        gid: stat.gid,
         rdev: 0,
         blksize: block_size.min(1 << 20) as u32,
         flags: 0,
@@ -209,7 +201,7 @@ impl FuseVolume {
         self.spawn(async move {
             let result = async {
                 let address = make.await?;
-                let node = fs.node(address).await?;
+                let node = fs.stat(address).await?;
                 Ok::<_, FsError>((address, node))
             }
             .await;
@@ -256,6 +248,15 @@ macro_rules! check {
 }
 
 impl Filesystem for FuseVolume {
+    fn init(&mut self, _req: &Request, config: &mut fuser::KernelConfig) -> std::io::Result<()> {
+        // Read ahead up to a whole chunk; the kernel caps it at what it allows.
+        let wanted = self.fs.block_size().min(1 << 20) as u32;
+        if let Err(max) = config.set_max_readahead(wanted) {
+            let _ = config.set_max_readahead(max);
+        }
+        Ok(())
+    }
+
     fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
         let dir = resolve!(self, reply, parent);
         let name = check!(reply, name_of(name));
@@ -267,7 +268,7 @@ impl Filesystem for FuseVolume {
         let address = resolve!(self, reply, ino);
         let fs = self.fs.clone();
         self.spawn(async move {
-            match fs.node(address).await {
+            match fs.stat(address).await {
                 Ok(node) => reply.attr(&TTL, &attr(ino.0, &node, fs.block_size())),
                 Err(e) => reply.error(errno(&e)),
             }
@@ -492,7 +493,7 @@ impl Filesystem for FuseVolume {
     fn fsync(&self, _req: &Request, ino: INodeNo, _fh: FileHandle, _datasync: bool, reply: ReplyEmpty) {
         let address = resolve!(self, reply, ino);
         let fs = self.fs.clone();
-        self.empty_job(reply, async move { fs.flush(address).await });
+        self.empty_job(reply, async move { fs.sync(Some(address)).await });
     }
 
     fn readdir(&self, _req: &Request, ino: INodeNo, _fh: FileHandle, offset: u64, mut reply: ReplyDirectory) {
@@ -522,7 +523,8 @@ impl Filesystem for FuseVolume {
     }
 
     fn fsyncdir(&self, _req: &Request, _ino: INodeNo, _fh: FileHandle, _datasync: bool, reply: ReplyEmpty) {
-        reply.ok();
+        let fs = self.fs.clone();
+        self.empty_job(reply, async move { fs.sync(None).await });
     }
 
     fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
@@ -626,7 +628,7 @@ impl Filesystem for FuseVolume {
             let result = async {
                 let address = fs.create(dir, &name, mode & !umask, uid, gid).await?;
                 fs.open_file(address).await?;
-                let node = fs.node(address).await?;
+                let node = fs.stat(address).await?;
                 Ok::<_, FsError>((address, node))
             }
             .await;

@@ -14,6 +14,7 @@ pub mod file;
 pub mod fuse;
 pub mod model;
 pub mod mountpoint;
+mod nodes;
 
 #[cfg(test)]
 mod tests;
@@ -25,7 +26,7 @@ pub use error::FsError;
 use file::OpenFile;
 pub use model::{Entry, Meta, Node, NodeKind, Time};
 
-use super::block::{AccessList, AclBlock, Address, Block, NamedBlock, Tombstone};
+use super::block::{Address, Block, NamedBlock};
 use super::consensus::Consensus;
 use crate::crypto::KeyPair;
 
@@ -34,8 +35,6 @@ pub type FsResult<T> = Result<T, FsError>;
 
 /// Longest file name, as on most POSIX file systems.
 pub const NAME_MAX: usize = 255;
-/// How many times a change is replayed after losing a race before giving up.
-const MAX_REPLAYS: usize = 64;
 
 /// Attribute changes requested by `setattr`.
 #[derive(Debug, Clone, Default)]
@@ -52,6 +51,29 @@ pub struct SetAttr {
     pub atime: Option<Time>,
     /// New modification time.
     pub mtime: Option<Time>,
+}
+
+/// What `stat` shows of a node.
+#[derive(Debug, Clone, Copy)]
+pub struct Stat {
+    /// Directory, file or symlink.
+    pub kind: NodeKind,
+    /// Size in bytes.
+    pub size: u64,
+    /// Number of names (directories: 2 + subdirectories).
+    pub nlink: u32,
+    /// Permission bits.
+    pub mode: u32,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// Access time.
+    pub atime: Time,
+    /// Modification time.
+    pub mtime: Time,
+    /// Change time.
+    pub ctime: Time,
 }
 
 /// Statistics for `statfs`.
@@ -72,8 +94,10 @@ pub struct FileSystem {
     keys: KeyPair,
     block_size: u64,
     root: Address,
-    /// Last version seen of each node block, decoded.
-    cache: Mutex<HashMap<Address, (AclBlock, Node)>>,
+    /// Nodes in memory, written back in batches.
+    nodes: nodes::NodeTable,
+    /// The last background flush failure, reported at the next `fsync`.
+    last_error: Mutex<Option<String>>,
     /// Files with open handles or unflushed writes.
     open: Mutex<HashMap<Address, OpenFile>>,
     /// Recently decrypted file chunks.
@@ -117,7 +141,8 @@ impl FileSystem {
             keys,
             block_size: block_size.max(4096),
             root: Address([0; 32]),
-            cache: Mutex::new(HashMap::new()),
+            nodes: nodes::NodeTable::default(),
+            last_error: Mutex::new(None),
             open: Mutex::new(HashMap::new()),
             chunks: Mutex::new(file::ChunkCache::default()),
             io: tokio::sync::Mutex::new(()),
@@ -132,7 +157,8 @@ impl FileSystem {
             None if allow_root_creation => {
                 let mut meta = Meta::new(0o755, 0, 0);
                 meta.mode = 0o755;
-                let root = fs.create_node(Node::Directory { meta, entries: Default::default() }).await?;
+                let root = fs.create_node(Node::Directory { meta, entries: Default::default() })?;
+                fs.flush_node(root).await?;
                 fs.store.store(Block::Named(NamedBlock::create(&fs.keys, &name, root))).await?;
                 fs.root = root;
             }
@@ -151,43 +177,9 @@ impl FileSystem {
         self.block_size
     }
 
-    /// Store a new node and return its address.
-    async fn create_node(&self, node: Node) -> FsResult<Address> {
-        let block = AclBlock::create(&self.keys, AccessList::default(), &node.encode()?)?;
-        let address = block.address();
-        self.store.store(Block::Acl(block.clone())).await?;
-        lock(&self.cache).insert(address, (block, node));
-        Ok(address)
-    }
-
-    /// The current block and node at `address`.
-    async fn load(&self, address: Address) -> FsResult<(AclBlock, Node)> {
-        if let Some(hit) = lock(&self.cache).get(&address) {
-            return Ok(hit.clone());
-        }
-        self.load_fresh(address).await
-    }
-
-    async fn load_fresh(&self, address: Address) -> FsResult<(AclBlock, Node)> {
-        let block = match self.store.fetch(address).await? {
-            Some(Block::Acl(b)) => b,
-            Some(other) => {
-                return Err(FsError::Corrupt(format!("{address} is a {} block, not a node", other.kind())));
-            }
-            None => return Err(FsError::NotFound),
-        };
-        let node = Node::decode(&block.read(&self.keys)?)?;
-        let mut cache = lock(&self.cache);
-        let newer = cache.get(&address).is_none_or(|(b, _)| b.version <= block.version);
-        if newer {
-            cache.insert(address, (block.clone(), node.clone()));
-        }
-        Ok((block, node))
-    }
-
-    /// The node at `address`.
+    /// The node at `address`, with the size of unflushed writes.
     pub async fn node(&self, address: Address) -> FsResult<Node> {
-        let (_, mut node) = self.load(address).await?;
+        let mut node = self.load_node(address).await?;
         if let Node::File { size, .. } = &mut node
             && let Some(open) = lock(&self.open).get(&address)
         {
@@ -196,47 +188,51 @@ impl FileSystem {
         Ok(node)
     }
 
-    /// Apply `change` to the node at `address` and store the next version,
-    /// replaying it on the current version when another writer won.
-    async fn modify<R>(&self, address: Address, mut change: impl FnMut(&mut Node) -> FsResult<R>) -> FsResult<R> {
-        let mut fresh = false;
-        for _ in 0..MAX_REPLAYS {
-            let (block, mut node) = if fresh { self.load_fresh(address).await? } else { self.load(address).await? };
-            let result = change(&mut node)?;
-            let next = block.write(&self.keys, &node.encode()?)?;
-            match self.store.store(Block::Acl(next.clone())).await {
-                Ok(()) => {
-                    lock(&self.cache).insert(address, (next, node));
-                    return Ok(result);
+    /// What `stat` shows of the node at `address`, without copying a
+    /// directory's entries.
+    pub async fn stat(&self, address: Address) -> FsResult<Stat> {
+        let mut stat = self
+            .view(address, |node| {
+                let (size, nlink) = match node {
+                    Node::Directory { entries, .. } => {
+                        (4096, 2 + entries.values().filter(|e| e.kind == NodeKind::Directory).count() as u32)
+                    }
+                    Node::File { size, nlink, .. } => (*size, *nlink),
+                    Node::Symlink { target, nlink, .. } => (target.len() as u64, *nlink),
+                };
+                let meta = node.meta();
+                Stat {
+                    kind: node.kind(),
+                    size,
+                    nlink,
+                    mode: meta.mode,
+                    uid: meta.uid,
+                    gid: meta.gid,
+                    atime: meta.atime,
+                    mtime: meta.mtime,
+                    ctime: meta.ctime,
                 }
-                Err(e) if e.is_conflict() => {
-                    lock(&self.cache).remove(&address);
-                    fresh = true;
-                }
-                Err(e) => return Err(e.into()),
-            }
+            })
+            .await?;
+        if stat.kind == NodeKind::File
+            && let Some(open) = lock(&self.open).get(&address)
+        {
+            stat.size = open.size;
         }
-        Err(FsError::Storage(format!("{address}: too many concurrent changes")))
+        Ok(stat)
     }
 
-    /// Remove a node's block (and, for files, its content blocks).
-    async fn destroy(&self, address: Address) -> FsResult<()> {
-        let (block, node) = self.load_fresh(address).await?;
-        if let Node::File { chunks, .. } = &node {
-            for chunk in chunks.iter().flatten() {
-                self.remove_chunk(chunk.address).await?;
-            }
-        }
-        lock(&self.open).remove(&address);
-        self.store.remove(Tombstone::sign(&self.keys, address, block.version + 1)).await?;
-        lock(&self.cache).remove(&address);
-        Ok(())
-    }
-
-    /// Remove an immutable content block that no header references any more.
-    async fn remove_chunk(&self, address: Address) -> FsResult<()> {
-        self.store.remove(Tombstone::sign(&self.keys, address, 1)).await?;
-        Ok(())
+    /// Run `f` on the entries of directory `dir`.
+    async fn entries<R>(
+        &self,
+        dir: Address,
+        f: impl FnOnce(&std::collections::BTreeMap<String, Entry>) -> R,
+    ) -> FsResult<R> {
+        self.view(dir, |node| match node {
+            Node::Directory { entries, .. } => Ok(f(entries)),
+            _ => Err(FsError::NotDirectory),
+        })
+        .await?
     }
 
     /// The entry `name` in directory `dir`.
@@ -244,32 +240,22 @@ impl FileSystem {
         if name.len() > NAME_MAX {
             return Err(FsError::NameTooLong);
         }
-        match self.load(dir).await?.1 {
-            Node::Directory { entries, .. } => entries.get(name).copied().ok_or(FsError::NotFound),
-            _ => Err(FsError::NotDirectory),
-        }
+        self.entries(dir, |entries| entries.get(name).copied()).await?.ok_or(FsError::NotFound)
     }
 
     /// Every entry of directory `dir`, sorted by name.
     pub async fn readdir(&self, dir: Address) -> FsResult<Vec<(String, Entry)>> {
-        match self.load(dir).await?.1 {
-            Node::Directory { entries, .. } => Ok(entries.into_iter().collect()),
-            _ => Err(FsError::NotDirectory),
-        }
+        self.entries(dir, |entries| entries.iter().map(|(n, e)| (n.clone(), *e)).collect()).await
     }
 
     /// Create `node` under `name` in `dir`.
     async fn insert(&self, dir: Address, name: &str, node: Node) -> FsResult<Address> {
         check_name(name)?;
-        match self.load(dir).await?.1 {
-            Node::Directory { entries, .. } if entries.contains_key(name) => {
-                return Err(FsError::Exists);
-            }
-            Node::Directory { .. } => {}
-            _ => return Err(FsError::NotDirectory),
+        if self.entries(dir, |entries| entries.contains_key(name)).await? {
+            return Err(FsError::Exists);
         }
         let kind = node.kind();
-        let address = self.create_node(node).await?;
+        let address = self.create_node(node)?;
         let inserted = self
             .modify(dir, |parent| {
                 let Node::Directory { entries, meta } = parent else {
@@ -287,7 +273,7 @@ impl FileSystem {
             .await;
         if let Err(e) = inserted {
             // Lost a race for the name: do not leak the new block.
-            let _ = self.destroy(address).await;
+            self.destroy(address);
             return Err(e);
         }
         Ok(address)
@@ -313,7 +299,7 @@ impl FileSystem {
 
     /// The target of a symbolic link.
     pub async fn readlink(&self, address: Address) -> FsResult<Vec<u8>> {
-        match self.load(address).await?.1 {
+        match self.load_node(address).await? {
             Node::Symlink { target, .. } => Ok(target),
             _ => Err(FsError::Invalid("not a symbolic link".into())),
         }
@@ -322,16 +308,12 @@ impl FileSystem {
     /// Add a hard link `newname` in `newdir` to the file at `address`.
     pub async fn link(&self, address: Address, newdir: Address, newname: &str) -> FsResult<()> {
         check_name(newname)?;
-        let kind = self.load(address).await?.1.kind();
+        let kind = self.view(address, Node::kind).await?;
         if kind == NodeKind::Directory {
             return Err(FsError::NotPermitted("hard links to directories".into()));
         }
-        if let Node::Directory { entries, .. } = self.load(newdir).await?.1 {
-            if entries.contains_key(newname) {
-                return Err(FsError::Exists);
-            }
-        } else {
-            return Err(FsError::NotDirectory);
+        if self.entries(newdir, |entries| entries.contains_key(newname)).await? {
+            return Err(FsError::Exists);
         }
         self.modify(address, |node| {
             match node {
@@ -392,7 +374,7 @@ impl FileSystem {
                 }
             };
             if !still_open {
-                self.destroy(address).await?;
+                self.destroy(address);
             }
         }
         Ok(())
@@ -427,9 +409,7 @@ impl FileSystem {
         if entry.kind != NodeKind::Directory {
             return Err(FsError::NotDirectory);
         }
-        if let Node::Directory { entries, .. } = self.load_fresh(entry.address).await?.1
-            && !entries.is_empty()
-        {
+        if !self.entries(entry.address, |entries| entries.is_empty()).await? {
             return Err(FsError::NotEmpty);
         }
         self.modify(dir, |parent| {
@@ -446,7 +426,8 @@ impl FileSystem {
             Ok(())
         })
         .await?;
-        self.destroy(entry.address).await
+        self.destroy(entry.address);
+        Ok(())
     }
 
     /// Rename `name` in `dir` to `newname` in `newdir`, replacing a
@@ -477,9 +458,7 @@ impl FileSystem {
                 (true, false) => return Err(FsError::NotDirectory),
                 (false, true) => return Err(FsError::IsDirectory),
                 (true, true) => {
-                    if let Node::Directory { entries, .. } = self.load_fresh(t.address).await?.1
-                        && !entries.is_empty()
-                    {
+                    if !self.entries(t.address, |entries| entries.is_empty()).await? {
                         return Err(FsError::NotEmpty);
                     }
                 }
@@ -487,14 +466,13 @@ impl FileSystem {
             }
         }
         let replaced = target.map(|t| t.address);
-        let put = |entries: &mut std::collections::BTreeMap<String, Entry>| -> FsResult<()> {
+        // The target must still be what was checked above (nothing, or `replaced`).
+        let target_unchanged = |entries: &std::collections::BTreeMap<String, Entry>| -> FsResult<()> {
             match (entries.get(newname), replaced) {
-                (None, _) => {}
-                (Some(e), Some(r)) if e.address == r => {}
-                _ => return Err(FsError::Exists),
+                (None, _) => Ok(()),
+                (Some(e), Some(r)) if e.address == r => Ok(()),
+                _ => Err(FsError::Exists),
             }
-            entries.insert(newname.to_string(), source);
-            Ok(())
         };
         if dir == newdir {
             self.modify(dir, |parent| {
@@ -505,8 +483,9 @@ impl FileSystem {
                     Some(e) if e.address == source.address => {}
                     _ => return Err(FsError::NotFound),
                 }
+                target_unchanged(entries)?;
                 entries.remove(name);
-                put(entries)?;
+                entries.insert(newname.to_string(), source);
                 meta.mtime = Time::now();
                 meta.ctime = meta.mtime;
                 Ok(())
@@ -517,7 +496,8 @@ impl FileSystem {
                 let Node::Directory { entries, meta } = parent else {
                     return Err(FsError::NotDirectory);
                 };
-                put(entries)?;
+                target_unchanged(entries)?;
+                entries.insert(newname.to_string(), source);
                 meta.mtime = Time::now();
                 meta.ctime = meta.mtime;
                 Ok(())
@@ -538,7 +518,7 @@ impl FileSystem {
         }
         if let Some(old) = replaced {
             if target.is_some_and(|t| t.kind == NodeKind::Directory) {
-                self.destroy(old).await?;
+                self.destroy(old);
             } else {
                 self.drop_link(old).await?;
             }
@@ -547,7 +527,7 @@ impl FileSystem {
     }
 
     /// Change attributes; a size change truncates or extends the file.
-    pub async fn setattr(&self, address: Address, change: SetAttr) -> FsResult<Node> {
+    pub async fn setattr(&self, address: Address, change: SetAttr) -> FsResult<Stat> {
         if let Some(size) = change.size {
             self.truncate(address, size).await?;
         }
@@ -573,7 +553,7 @@ impl FileSystem {
             Ok(())
         })
         .await?;
-        self.node(address).await
+        self.stat(address).await
     }
 
     /// Set extended attribute `name`.
@@ -603,12 +583,12 @@ impl FileSystem {
 
     /// Read extended attribute `name`.
     pub async fn getxattr(&self, address: Address, name: &str) -> FsResult<Vec<u8>> {
-        self.load(address).await?.1.meta().xattrs.get(name).cloned().ok_or(FsError::NoAttribute)
+        self.view(address, |node| node.meta().xattrs.get(name).cloned()).await?.ok_or(FsError::NoAttribute)
     }
 
     /// Names of the extended attributes.
     pub async fn listxattr(&self, address: Address) -> FsResult<Vec<String>> {
-        Ok(self.load(address).await?.1.meta().xattrs.keys().cloned().collect())
+        self.view(address, |node| node.meta().xattrs.keys().cloned().collect()).await
     }
 
     /// Remove extended attribute `name`.

@@ -338,6 +338,7 @@ async fn a_file_system_written_offline_through_the_journal_survives_a_restart() 
         fs.open_file(f).await.unwrap();
         fs.write(f, 0, &data).await.unwrap();
         fs.release(f).await.unwrap();
+        fs.sync(None).await.unwrap();
     }
     let inner = Scripted::working();
     let journal = journal(dir.path(), &inner).await;

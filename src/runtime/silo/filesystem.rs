@@ -1,7 +1,10 @@
 //! The filesystem silo: one file per block at `<root>/<2 hex>/<64 hex>`.
-//! A write goes to a temporary file in the same folder, is fsynced, renamed
-//! over the final name and the folder is fsynced, so a crash leaves either
-//! the old or the new block, never a torn one. Sizes are indexed in memory
+//! A write goes to a temporary file in the same folder, is renamed over the
+//! final name, so a reader sees either the old or the new block, never a
+//! torn one. With [`Durability::EveryWrite`] the file and its folder are
+//! fsynced before the write returns; with [`Durability::OnSync`] writes
+//! reach the disk at the next [`Silo::sync`] (one `syncfs`), the way a local
+//! file system makes data durable at `fsync`. Sizes are indexed in memory
 //! (rebuilt by scanning at open, which also deletes temporary files left by
 //! a crash) to account usage and enforce capacity before writing.
 
@@ -18,6 +21,15 @@ use super::{Address, SetMode, Silo, SiloError, SiloFuture, check_capacity, check
 const TEMP_SUFFIX: &str = ".tmp";
 /// File in the root that the serving process holds an exclusive lock on.
 const LOCK_FILE: &str = ".lock";
+
+/// When writes become durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Each write is fsynced (file and folder) before it returns.
+    EveryWrite,
+    /// Writes are durable after the next [`Silo::sync`].
+    OnSync,
+}
 
 /// A silo storing one file per block under a root folder.
 #[derive(Debug, Clone)]
@@ -38,8 +50,13 @@ struct Inner {
     /// Makes temporary file names unique within this process.
     temp_counter: AtomicU64,
     /// Exclusive lock on the root's lock file, released when dropped: two
-    /// processes writing one folder would each miscount usage.
-    _lock: File,
+    /// processes writing one folder would each miscount usage. Also the
+    /// handle `syncfs` is called on.
+    lock: File,
+    /// When writes become durable.
+    durability: Durability,
+    /// Writes happened since the last sync.
+    unsynced: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Debug, Default)]
@@ -49,8 +66,19 @@ struct Index {
 }
 
 impl FilesystemSilo {
-    /// Open (creating if needed) the silo at `root`, scanning its blocks.
+    /// Open (creating if needed) the silo at `root`, scanning its blocks;
+    /// every write is durable when it returns.
     pub async fn open(name: &str, root: impl Into<PathBuf>, capacity: Option<u64>) -> Result<Self, SiloError> {
+        Self::open_with(name, root, capacity, Durability::EveryWrite).await
+    }
+
+    /// [`FilesystemSilo::open`] with a choice of durability.
+    pub async fn open_with(
+        name: &str,
+        root: impl Into<PathBuf>,
+        capacity: Option<u64>,
+        durability: Durability,
+    ) -> Result<Self, SiloError> {
         let root = root.into();
         let scan_root = root.clone();
         let (index, lock) = blocking(&root, move || {
@@ -67,7 +95,9 @@ impl FilesystemSilo {
                 capacity,
                 index: Mutex::new(index),
                 temp_counter: AtomicU64::new(0),
-                _lock: lock,
+                lock,
+                durability,
+                unsynced: std::sync::atomic::AtomicBool::new(false),
             }),
         })
     }
@@ -107,14 +137,18 @@ impl Inner {
         check_capacity(&self.name, self.capacity, index.usage, old, new)?;
 
         let shard = self.shard(&key);
+        let every_write = self.durability == Durability::EveryWrite;
         if !shard.is_dir() {
             fs::create_dir_all(&shard).map_err(io_at(&shard))?;
-            sync_dir(&self.root)?;
+            if every_write {
+                sync_dir(&self.root)?;
+            }
         }
         let counter = self.temp_counter.fetch_add(1, Ordering::Relaxed);
         let temp = shard.join(format!(".{}.{}-{counter}{TEMP_SUFFIX}", key.to_hex(), std::process::id()));
         let path = self.block_path(&key);
-        let written = write_synced(&temp, bytes).and_then(|()| fs::rename(&temp, &path).map_err(io_at(&path)));
+        let written =
+            write_file(&temp, bytes, every_write).and_then(|()| fs::rename(&temp, &path).map_err(io_at(&path)));
         if let Err(e) = written {
             let _ = fs::remove_file(&temp);
             return Err(e);
@@ -122,7 +156,33 @@ impl Inner {
         index.sizes.insert(key, new);
         index.usage = index.usage - old + new;
         self.usage.store(index.usage, Ordering::Relaxed);
-        sync_dir(&shard)
+        self.settle(&shard)
+    }
+
+    /// Make a change to `dir` durable now, or at the next sync.
+    fn settle(&self, dir: &Path) -> Result<(), SiloError> {
+        match self.durability {
+            Durability::EveryWrite => sync_dir(dir),
+            Durability::OnSync => {
+                self.unsynced.store(true, Ordering::Release);
+                Ok(())
+            }
+        }
+    }
+
+    fn sync_blocking(&self) -> Result<(), SiloError> {
+        if !self.unsynced.swap(false, Ordering::AcqRel) {
+            return Ok(());
+        }
+        use std::os::fd::AsRawFd as _;
+        // SAFETY: `syncfs` only reads the descriptor, which `self.lock` keeps
+        // open for the duration of the call.
+        let result = unsafe { libc::syncfs(self.lock.as_raw_fd()) };
+        if result != 0 {
+            self.unsynced.store(true, Ordering::Release);
+            return Err(SiloError::Io { path: self.root.clone(), source: io::Error::last_os_error() });
+        }
+        Ok(())
     }
 
     fn erase_blocking(&self, key: Address) -> Result<(), SiloError> {
@@ -140,7 +200,7 @@ impl Inner {
         index.sizes.remove(&key);
         index.usage -= size;
         self.usage.store(index.usage, Ordering::Relaxed);
-        sync_dir(&self.shard(&key))
+        self.settle(&self.shard(&key))
     }
 
     fn list_blocking(&self) -> Vec<Address> {
@@ -168,6 +228,11 @@ impl Silo for FilesystemSilo {
     fn set(&self, key: Address, bytes: Vec<u8>, mode: SetMode) -> SiloFuture<'_, ()> {
         let inner = self.inner.clone();
         Box::pin(async move { blocking(&self.inner.root, move || inner.set_blocking(key, &bytes, mode)).await })
+    }
+
+    fn sync(&self) -> SiloFuture<'_, ()> {
+        let inner = self.inner.clone();
+        Box::pin(async move { blocking(&self.inner.root, move || inner.sync_blocking()).await })
     }
 
     fn erase(&self, key: Address) -> SiloFuture<'_, ()> {
@@ -206,10 +271,13 @@ fn io_at(path: &Path) -> impl FnOnce(io::Error) -> SiloError + '_ {
 }
 
 /// Create `path` (which must not exist), write `bytes` and fsync it.
-fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), SiloError> {
+fn write_file(path: &Path, bytes: &[u8], sync: bool) -> Result<(), SiloError> {
     let mut file = File::create_new(path).map_err(io_at(path))?;
     file.write_all(bytes).map_err(io_at(path))?;
-    file.sync_all().map_err(io_at(path))
+    if sync {
+        file.sync_all().map_err(io_at(path))?;
+    }
+    Ok(())
 }
 
 /// Take the exclusive lock that marks `root` as served by this process.

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::pin::Pin;
 
 pub use cloud::{CloudConfig, CloudSilo, GcsConfig, S3Config};
-pub use filesystem::FilesystemSilo;
+pub use filesystem::{Durability, FilesystemSilo};
 pub use memory::MemorySilo;
 
 use super::block::Address;
@@ -89,6 +89,11 @@ pub trait Silo: Send + Sync + std::fmt::Debug {
 
     /// The most bytes this silo may hold, if limited.
     fn capacity(&self) -> Option<u64>;
+
+    /// Make every write done so far durable (a no-op where writes already are).
+    fn sync(&self) -> SiloFuture<'_, ()> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// Check `mode` against whether `key` exists.
