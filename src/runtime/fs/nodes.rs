@@ -37,7 +37,7 @@ enum Stored {
     /// Nothing yet: the salt that fixes its address.
     New([u8; 32]),
     /// This version.
-    Version(AclBlock),
+    Version(Box<AclBlock>),
 }
 
 impl Entry {
@@ -76,7 +76,7 @@ impl FileSystem {
         };
         let node = Node::decode(&block.read(&self.keys)?)?;
         lock(&self.nodes.entries).entry(address).or_insert(Entry {
-            block: Stored::Version(block),
+            block: Stored::Version(Box::new(block)),
             node,
             dirty: false,
             change: 0,
@@ -208,7 +208,7 @@ impl FileSystem {
         }
         let mut entries = lock(&self.nodes.entries);
         if let Some(entry) = entries.get_mut(&address) {
-            entry.block = Stored::Version(next);
+            entry.block = Stored::Version(Box::new(next));
             entry.dirty = entry.change != change;
         }
         Ok(())
