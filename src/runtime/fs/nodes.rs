@@ -41,7 +41,7 @@ enum Stored {
 }
 
 impl Entry {
-    fn new(&self) -> bool {
+    fn is_new(&self) -> bool {
         matches!(self.block, Stored::New(_))
     }
 }
@@ -132,7 +132,7 @@ impl FileSystem {
         if let Some(Entry { node: Node::File { chunks, .. }, .. }) = &entry {
             doomed.extend(chunks.iter().flatten().map(|c| Doomed::Chunk(c.address)));
         }
-        if !entry.as_ref().is_some_and(Entry::new) {
+        if !entry.as_ref().is_some_and(Entry::is_new) {
             doomed.push(Doomed::Node(address));
         }
     }
@@ -155,7 +155,7 @@ impl FileSystem {
         // unreference them, so this batch includes those changes.
         let doomed = std::mem::take(&mut *lock(&self.nodes.doomed));
         let mut batch: Vec<(bool, Address)> =
-            lock(&self.nodes.entries).iter().filter(|(_, e)| e.dirty).map(|(a, e)| (!e.new(), *a)).collect();
+            lock(&self.nodes.entries).iter().filter(|(_, e)| e.dirty).map(|(a, e)| (!e.is_new(), *a)).collect();
         // New nodes first: a directory must never name a block not stored yet.
         batch.sort();
         for (_, address) in batch {
