@@ -35,9 +35,11 @@ pid=$!
 for _ in $(seq 100); do mountpoint -q "$mnt" && break; sleep 0.1; done
 mountpoint -q "$mnt" || { cat "$work/run.log"; echo "volume did not mount" >&2; exit 1; }
 
-# A real source tree to untar: the largest crate source in the cargo registry.
+# A real source tree to untar: tokio's source from the cargo registry (the
+# build fetched it), else the crate source with the most files.
 tarball=$work/tree.tar
-src=$(ls -d ~/.cargo/registry/src/*/*/ 2>/dev/null | while read -r d; do echo "$(du -s "$d" | cut -f1) $d"; done | sort -n | tail -1 | cut -d' ' -f2)
+src=$(ls -d ~/.cargo/registry/src/*/tokio-1.*/ 2>/dev/null | tail -1)
+[ -n "$src" ] || src=$(ls -d ~/.cargo/registry/src/*/*/ | while read -r d; do echo "$(find "$d" -type f | wc -l) $d"; done | sort -n | tail -1 | cut -d' ' -f2)
 tar -C "$(dirname "$src")" -cf "$tarball" "$(basename "$src")"
 tree_files=$(tar -tf "$tarball" | wc -l)
 
@@ -76,7 +78,7 @@ for r in $(seq "$RUNS"); do
 done
 rss_kb=$(awk '/VmHWM/ {print $2}' /proc/$pid/status)
 
-names=("sequential write ${SIZE_MB} MiB (fsync)" "sequential read ${SIZE_MB} MiB (cold)" "create ${FILES} empty files" "ls -l of ${FILES} entries" "untar ${tree_files} entries")
+names=("sequential write ${SIZE_MB} MiB (fsync)" "sequential read ${SIZE_MB} MiB (cold)" "create ${FILES} empty files" "ls -l of ${FILES} entries" "untar $(basename "$src") (${tree_files} entries)")
 echo
 echo "| test | local dir (s) | infinit volume (s) | volume / local | infinit rate |"
 echo "|---|---|---|---|---|"

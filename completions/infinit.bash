@@ -142,6 +142,9 @@ _infinit() {
             infinit__subcmd__help__subcmd__network,list)
                 cmd="infinit__subcmd__help__subcmd__network__subcmd__list"
                 ;;
+            infinit__subcmd__help__subcmd__network,run)
+                cmd="infinit__subcmd__help__subcmd__network__subcmd__run"
+                ;;
             infinit__subcmd__help__subcmd__network,unlink)
                 cmd="infinit__subcmd__help__subcmd__network__subcmd__unlink"
                 ;;
@@ -271,6 +274,9 @@ _infinit() {
             infinit__subcmd__network,list)
                 cmd="infinit__subcmd__network__subcmd__list"
                 ;;
+            infinit__subcmd__network,run)
+                cmd="infinit__subcmd__network__subcmd__run"
+                ;;
             infinit__subcmd__network,unlink)
                 cmd="infinit__subcmd__network__subcmd__unlink"
                 ;;
@@ -297,6 +303,9 @@ _infinit() {
                 ;;
             infinit__subcmd__network__subcmd__help,list)
                 cmd="infinit__subcmd__network__subcmd__help__subcmd__list"
+                ;;
+            infinit__subcmd__network__subcmd__help,run)
+                cmd="infinit__subcmd__network__subcmd__help__subcmd__run"
                 ;;
             infinit__subcmd__network__subcmd__help,unlink)
                 cmd="infinit__subcmd__network__subcmd__help__subcmd__unlink"
@@ -1017,7 +1026,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__help__subcmd__network)
-            opts="create link unlink list export import update delete"
+            opts="create link unlink list export import update delete run"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1101,6 +1110,20 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__help__subcmd__network__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__help__subcmd__network__subcmd__run)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1741,7 +1764,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__network)
-            opts="-a -s -h -V --as --script --home --help --version create link unlink list export import update delete help"
+            opts="-a -s -h -V --as --script --home --help --version create link unlink list export import update delete run help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1913,7 +1936,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__network__subcmd__help)
-            opts="create link unlink list export import update delete help"
+            opts="create link unlink list export import update delete run help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2011,6 +2034,20 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__network__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__network__subcmd__help__subcmd__run)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2135,6 +2172,40 @@ _infinit() {
                 return 0
             fi
             case "${prev}" in
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__network__subcmd__run)
+            opts="-n -a -s -h -V --name --as --script --home --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --as)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

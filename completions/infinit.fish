@@ -191,20 +191,21 @@ complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_
 complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from help" -f -a "list" -d 'List credentials (secrets are never shown)'
 complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete credentials'
 complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete help" -s a -l as -d 'Act as this local user [default: the login name]' -r
-complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete help" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
-complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete help" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
-complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete help" -s h -l help -d 'Print help'
-complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete help" -s V -l version -d 'Print version'
-complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete help" -f -a "create" -d 'Create a network owned by you, and link it to this device'
-complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete help" -f -a "link" -d 'Link a network to this device (needs a passport unless you own it)'
-complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete help" -f -a "unlink" -d 'Unlink a network from this device'
-complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete help" -f -a "list" -d 'List networks known on this device'
-complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete help" -f -a "export" -d 'Export a network descriptor (to share it with members)'
-complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete help" -f -a "import" -d 'Import a network descriptor'
-complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete help" -f -a "update" -d 'Change a network you own (description, replication, eviction delay, peers)'
-complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete help" -f -a "delete" -d 'Delete a network descriptor from this device'
-complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run help" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run help" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run help" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run help" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run help" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run help" -f -a "create" -d 'Create a network owned by you, and link it to this device'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run help" -f -a "link" -d 'Link a network to this device (needs a passport unless you own it)'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run help" -f -a "unlink" -d 'Unlink a network from this device'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run help" -f -a "list" -d 'List networks known on this device'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run help" -f -a "export" -d 'Export a network descriptor (to share it with members)'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run help" -f -a "import" -d 'Import a network descriptor'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run help" -f -a "update" -d 'Change a network you own (description, replication, eviction delay, peers)'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run help" -f -a "delete" -d 'Delete a network descriptor from this device'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run help" -f -a "run" -d 'Run this device\'s node of the network until Ctrl-C (one node per network for now)'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from create" -s n -l name -d 'Name of the object' -r
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from create" -s S -l silo -d 'Silo this device contributes (repeat for several); none makes a pure client' -r
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from create" -s r -l replication-factor -d 'Number of nodes that keep each block' -r
@@ -269,6 +270,12 @@ complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from delete" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from run" -s n -l name -d 'Name of the object' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from run" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from run" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from run" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from run" -s V -l version -d 'Print version'
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a network owned by you, and link it to this device'
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from help" -f -a "link" -d 'Link a network to this device (needs a passport unless you own it)'
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from help" -f -a "unlink" -d 'Unlink a network from this device'
@@ -277,6 +284,7 @@ complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from help" -f -a "import" -d 'Import a network descriptor'
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from help" -f -a "update" -d 'Change a network you own (description, replication, eviction delay, peers)'
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a network descriptor from this device'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from help" -f -a "run" -d 'Run this device\'s node of the network until Ctrl-C (one node per network for now)'
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c infinit -n "__fish_infinit_using_subcommand passport; and not __fish_seen_subcommand_from create list export import delete help" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand passport; and not __fish_seen_subcommand_from create list export import delete help" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
@@ -514,6 +522,7 @@ complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_su
 complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from network" -f -a "import" -d 'Import a network descriptor'
 complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from network" -f -a "update" -d 'Change a network you own (description, replication, eviction delay, peers)'
 complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from network" -f -a "delete" -d 'Delete a network descriptor from this device'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from network" -f -a "run" -d 'Run this device\'s node of the network until Ctrl-C (one node per network for now)'
 complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from passport" -f -a "create" -d 'Sign a passport letting a user join a network (as its owner or a delegate)'
 complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from passport" -f -a "list" -d 'List local passports'
 complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from passport" -f -a "export" -d 'Export a passport to give it to its holder'

@@ -55,11 +55,26 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
                 eprintln!("error: {u}");
                 return 2;
             }
-            let message = format!("{e:#}").replace('\n', " ");
-            eprintln!("infinit: error: {message}");
+            eprintln!("infinit: error: {}", one_line(&e));
             1
         }
     }
+}
+
+/// The error and its causes on one line, skipping causes whose text the
+/// message already includes (many errors quote their source).
+fn one_line(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if !text.contains(&part) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&part);
+        }
+    }
+    text.replace('\n', " ")
 }
 
 /// Run a parsed command line.

@@ -32,6 +32,8 @@ pub enum NetworkMode {
     Update(UpdateArgs),
     /// Delete a network descriptor from this device
     Delete(DeleteArgs),
+    /// Run this device's node of the network until Ctrl-C (one node per network for now)
+    Run(super::run::NetworkRunArgs),
 }
 
 /// Options of `network create`.
@@ -128,6 +130,7 @@ pub fn run(ctx: &Context, mode: NetworkMode) -> anyhow::Result<()> {
         NetworkMode::Import(args) => import(ctx, args),
         NetworkMode::Update(args) => update(ctx, args),
         NetworkMode::Delete(args) => delete(ctx, args),
+        NetworkMode::Run(args) => super::run::network_run(ctx, args),
     }
 }
 

@@ -83,52 +83,14 @@ pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Resu
     let descriptor = volume::load(ctx, &name)?;
     let network = network::load(ctx, &descriptor.network)?;
     let (user, keys) = ctx.my_keys()?;
-    let Some(link) = network::linked(ctx, &user.name, &network.name)? else {
-        bail!(
-            "network \"{}\" is not linked to this device for user \"{}\" (link it first: infinit network link {})",
-            network.name,
-            user.name,
-            network.name
-        );
-    };
-    let silo_name = match link.silos.as_slice() {
-        [one] => one.clone(),
-        [] => bail!(
-            "network \"{}\" has no silo on this device: a one-node network stores its blocks locally (relink with: infinit network link {} --silo SILO)",
-            network.name,
-            network.name
-        ),
-        _ => bail!(
-            "network \"{}\": several silos on one node are not supported yet; link it with one --silo",
-            network.name
-        ),
-    };
-    let silo = silo::node_spec(ctx, &silo::load(ctx, &silo_name)?)?;
-    let cache_size = args
-        .cache_ram_size
-        .as_deref()
-        .map(units::parse_capacity)
-        .transpose()
-        .map_err(|e| anyhow::anyhow!("--cache-ram-size: {e}"))?;
-    let cache = match (args.cache.or(descriptor.mount_options.cache), cache_size) {
-        (Some(false), _) => None,
-        (Some(true), size) | (None, size @ Some(_)) => {
-            let defaults = CacheOptions::default();
-            Some(CacheOptions { budget: size.unwrap_or(defaults.budget), ..defaults })
-        }
-        (None, None) => None,
-    };
-    let journal_dir = network::state_dir(ctx, &user.name, &network.name).join("async");
-    let async_writes = args.async_writes.or(descriptor.mount_options.async_writes).unwrap_or(false);
-    // Operations left by a crash are replayed whatever this run's setting.
-    let replay = AsyncJournal::has_pending(&journal_dir);
-    if replay && !async_writes {
-        ctx.out.warn(
-            "the write-back journal holds operations from an earlier run: replaying them (--async is on for this run)",
-        );
-    }
-    let journal = (async_writes || replay).then_some(journal_dir);
-    let spec = NodeSpec { silo, journal, cache };
+    let spec = node_spec(
+        ctx,
+        &user.name,
+        &network.name,
+        args.cache.or(descriptor.mount_options.cache),
+        args.cache_ram_size.as_deref(),
+        args.async_writes.or(descriptor.mount_options.async_writes).unwrap_or(false),
+    )?;
     let mountpoint = args
         .mountpoint
         .or(descriptor.mount_options.mountpoint.clone())
@@ -175,6 +137,89 @@ pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Resu
     mountpoint.cleanup();
     served?;
     ctx.out.report("stopped", "volume", &name, &format!("Unmounted volume \"{name}\"."));
+    Ok(())
+}
+
+/// How this device's node for `user` on `network` is assembled.
+fn node_spec(
+    ctx: &Context,
+    user: &str,
+    network: &str,
+    cache: Option<bool>,
+    cache_ram_size: Option<&str>,
+    async_writes: bool,
+) -> anyhow::Result<NodeSpec> {
+    let Some(link) = network::linked(ctx, user, network)? else {
+        bail!(
+            "network \"{network}\" is not linked to this device for user \"{user}\" (link it first: infinit network link {network})"
+        );
+    };
+    let silo_name = match link.silos.as_slice() {
+        [one] => one.clone(),
+        [] => bail!(
+            "network \"{network}\" has no silo on this device: a one-node network stores its blocks locally (relink with: infinit network link {network} --silo SILO)"
+        ),
+        _ => bail!("network \"{network}\": several silos on one node are not supported yet; link it with one --silo"),
+    };
+    let silo = silo::node_spec(ctx, &silo::load(ctx, &silo_name)?)?;
+    let cache_size =
+        cache_ram_size.map(units::parse_capacity).transpose().map_err(|e| anyhow::anyhow!("--cache-ram-size: {e}"))?;
+    let cache = match (cache, cache_size) {
+        (Some(false), _) => None,
+        (Some(true), size) | (None, size @ Some(_)) => {
+            let defaults = CacheOptions::default();
+            Some(CacheOptions { budget: size.unwrap_or(defaults.budget), ..defaults })
+        }
+        (None, None) => None,
+    };
+    let journal_dir = network::state_dir(ctx, user, network).join("async");
+    // Operations left by a crash are replayed whatever this run's setting.
+    let replay = AsyncJournal::has_pending(&journal_dir);
+    if replay && !async_writes {
+        ctx.out.warn(
+            "the write-back journal holds operations from an earlier run: replaying them (--async is on for this run)",
+        );
+    }
+    let journal = (async_writes || replay).then_some(journal_dir);
+    Ok(NodeSpec { silo, journal, cache })
+}
+
+/// Options of `network run`.
+#[derive(Debug, Args)]
+pub struct NetworkRunArgs {
+    #[command(flatten)]
+    name: NameArg,
+}
+
+/// `network run`: serve this device's node of a network until stopped.
+/// On a one-node network that means holding its silo (locked against a
+/// second node) and storing what the write-back journal still holds.
+pub fn network_run(ctx: &Context, args: NetworkRunArgs) -> anyhow::Result<()> {
+    let name = args.name.get().ok_or_else(|| usage("network run", "the network name is required: --name NAME"))?;
+    let name = ctx.qualify("network", name)?;
+    let network = network::load(ctx, &name)?;
+    let user = ctx.me()?;
+    let spec = node_spec(ctx, &user.name, &network.name, None, None, false)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let node = Node::start(&spec).await?;
+        ctx.out.report("running", "network", &name, &format!("Running network \"{name}\"."));
+        if let Some(journal) = &node.journal {
+            journal.flush().await;
+            let stats = journal.stats();
+            let sentence =
+                format!("Stored the journaled operations of network \"{name}\" ({} refused).", stats.rejected.len());
+            ctx.out.report("replayed", "network", &name, &sentence);
+        }
+        stop_signal().await;
+        node.consensus.sync().await.map_err(|e| anyhow::anyhow!("network \"{name}\": {e}"))?;
+        Ok::<_, anyhow::Error>(())
+    })?;
+    ctx.out.report("stopped", "network", &name, &format!("Stopped network \"{name}\"."));
     Ok(())
 }
 

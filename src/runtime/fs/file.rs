@@ -279,9 +279,9 @@ impl FileSystem {
     /// Store pending chunks and write the header.
     pub async fn flush(&self, address: Address) -> FsResult<()> {
         let _io = self.io.lock().await;
-        self.flush_locked(address).await?;
-        // Store the header now, so a close reports errors such as a full silo.
-        self.flush_node(address).await
+        // The header itself goes with the next metadata batch (or `fsync`),
+        // so closing many small files costs one write each, not two.
+        self.flush_locked(address).await
     }
 
     async fn flush_locked(&self, address: Address) -> FsResult<()> {
