@@ -126,7 +126,13 @@ pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Resu
             &name,
             &format!("Running volume \"{name}\" on \"{}\".", mountpoint.path.display()),
         );
-        mounted.serve_until(stop_signal()).await.context("the FUSE session failed")?;
+        let busy = |e: &std::io::Error| {
+            ctx.out.warn(&format!(
+                "cannot unmount \"{}\" ({e}): files are open or a shell is inside; close them, or signal again to force",
+                mountpoint.path.display()
+            ))
+        };
+        mounted.serve_until(stop_signal, busy).await.context("the FUSE session failed")?;
         fs.sync(None).await.map_err(|e| anyhow::anyhow!("volume \"{name}\": syncing at unmount: {e}"))?;
         if let Some(journal) = &node.journal {
             // Give the journal a moment to drain; what remains is replayed at the next start.
@@ -134,6 +140,8 @@ pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Resu
         }
         Ok(())
     });
+    // A forced stop may leave the FUSE session thread blocked: do not wait for it.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     mountpoint.cleanup();
     served?;
     ctx.out.report("stopped", "volume", &name, &format!("Unmounted volume \"{name}\"."));

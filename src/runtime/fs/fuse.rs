@@ -69,6 +69,7 @@ pub struct FuseVolume {
 pub struct Mounted {
     session: std::thread::JoinHandle<std::io::Result<()>>,
     unmounter: SessionUnmounter,
+    mountpoint: std::path::PathBuf,
 }
 
 impl std::fmt::Debug for Mounted {
@@ -79,23 +80,57 @@ impl std::fmt::Debug for Mounted {
 
 impl Mounted {
     /// Serve until the volume is unmounted from outside (`fusermount -u`)
-    /// or `stop` completes, in which case unmount it; returns once the
-    /// session has ended.
-    pub async fn serve_until(self, stop: impl std::future::Future<Output = ()>) -> std::io::Result<()> {
-        let Mounted { session, mut unmounter } = self;
+    /// or a stop is asked (`stop` completes). A first stop unmounts if
+    /// nothing uses the mount; if it is busy, `busy` is told and serving
+    /// goes on; the next stop detaches the mount lazily (it disappears at
+    /// once; open files get errors) and serving ends soon after.
+    pub async fn serve_until<S, F>(self, mut stop: S, busy: impl Fn(&std::io::Error)) -> std::io::Result<()>
+    where
+        S: FnMut() -> F,
+        F: std::future::Future<Output = ()>,
+    {
+        let Mounted { session, mut unmounter, mountpoint } = self;
         let joined = tokio::task::spawn_blocking(move || {
             session.join().unwrap_or_else(|_| Err(std::io::Error::other("the FUSE session thread panicked")))
         });
         tokio::pin!(joined);
-        let ended = tokio::select! {
-            ended = &mut joined => ended,
-            () = stop => {
-                unmounter.unmount()?;
-                joined.await
+        let mut asked = 0;
+        loop {
+            tokio::select! {
+                ended = &mut joined => return ended.map_err(std::io::Error::other)?,
+                () = stop() => {
+                    asked += 1;
+                    // fuser forgets the mount after a failed attempt: the
+                    // second stop detaches it ourselves.
+                    let attempt = if asked == 1 { unmounter.unmount() } else { Err(std::io::Error::other("forced")) };
+                    match attempt {
+                        Ok(()) => return joined.await.map_err(std::io::Error::other)?,
+                        Err(e) if asked == 1 => busy(&e),
+                        Err(_) => {
+                            detach(&mountpoint)?;
+                            // Open handles keep the session alive: stop waiting after a moment.
+                            return match tokio::time::timeout(std::time::Duration::from_secs(5), joined).await {
+                                Ok(ended) => ended.map_err(std::io::Error::other)?,
+                                Err(_) => Ok(()),
+                            };
+                        }
+                    }
+                }
             }
-        };
-        ended.map_err(std::io::Error::other)?
+        }
     }
+}
+
+/// Lazily unmount `path` (MNT_DETACH): it leaves the namespace at once.
+fn detach(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt as _;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(std::io::Error::other)?;
+    // SAFETY: `c_path` is a valid NUL-terminated string that outlives the call.
+    if unsafe { libc::umount2(c_path.as_ptr(), libc::MNT_DETACH) } == 0 {
+        return Ok(());
+    }
+    let status = std::process::Command::new("fusermount3").args(["-u", "-z"]).arg(path).status()?;
+    if status.success() { Ok(()) } else { Err(std::io::Error::other("fusermount3 -u -z failed")) }
 }
 
 /// Mount `fs` on `mountpoint`.
@@ -127,7 +162,7 @@ pub fn mount(
     // moves the mount out of reach of the unmounter.
     let unmounter = session.unmount_callable();
     let session = std::thread::Builder::new().name("infinit-fuse".into()).spawn(move || session.run())?;
-    Ok(Mounted { session, unmounter })
+    Ok(Mounted { session, unmounter, mountpoint: mountpoint.to_path_buf() })
 }
 
 fn errno(e: &FsError) -> Errno {
