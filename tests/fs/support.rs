@@ -357,6 +357,26 @@ impl Volume {
         assert!(!is_mounted(&self.mount), "still mounted after a clean stop");
     }
 
+    /// Send SIGTERM without waiting.
+    pub fn terminate(&self) {
+        signal(
+            self.child.as_ref().expect("volume is running"),
+            libc::SIGTERM,
+        );
+    }
+
+    /// Whether the serving process has exited (reaping it if so).
+    pub fn exited(&mut self) -> bool {
+        let gone = self
+            .child
+            .as_mut()
+            .is_none_or(|c| c.try_wait().ok().flatten().is_some());
+        if gone {
+            self.child = None;
+        }
+        gone
+    }
+
     /// Kill the process with SIGKILL, leaving a dead mount behind.
     pub fn kill9(&mut self) {
         let mut child = self.child.take().expect("volume is running");
