@@ -1,5 +1,5 @@
 //! Model test: random operation sequences over a small name space (two
-//! levels of `a`, `b`, `c`) applied both to a mounted volume and to a plain
+//! levels of `a`, `b`) applied both to a mounted volume and to a plain
 //! folder on the host file system, which serves as the model. After each
 //! operation the outcomes (value or errno) and the whole trees (kinds,
 //! permission bits, sizes, link counts, contents, link targets) must agree.
@@ -17,10 +17,9 @@ use proptest::test_runner::{Config, RngAlgorithm, TestError, TestRng, TestRunner
 
 use crate::support::{Setup, Volume, sha};
 
-/// Every path an operation may name (relative to the case folder).
-const PATHS: [&str; 12] = [
-    "a", "b", "c", "a/a", "a/b", "a/c", "b/a", "b/b", "b/c", "c/a", "c/b", "c/c",
-];
+/// Every path an operation may name (relative to the case folder): few,
+/// so that operations mostly meet existing names.
+const PATHS: [&str; 6] = ["a", "b", "a/a", "a/b", "b/a", "b/b"];
 /// Symlink targets: siblings, a parent's child, nothing.
 const TARGETS: [&str; 4] = ["a", "b/c", "../a", "nowhere"];
 /// Offsets around the 4 KiB block and inline limits.
@@ -65,18 +64,18 @@ fn path() -> impl Strategy<Value = &'static str> {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        3 => path().prop_map(Op::Create),
+        4 => path().prop_map(Op::Create),
         4 => (path(), prop::sample::select(&OFFSETS[..]), prop::sample::select(&LENGTHS[..]), any::<u8>())
             .prop_map(|(p, o, l, s)| Op::Write(p, o, l, s)),
         2 => (path(), prop::sample::select(&OFFSETS[..])).prop_map(|(p, s)| Op::Truncate(p, s)),
-        3 => path().prop_map(Op::Mkdir),
+        4 => path().prop_map(Op::Mkdir),
         1 => path().prop_map(Op::Rmdir),
         1 => path().prop_map(Op::Unlink),
         2 => (path(), path()).prop_map(|(a, b)| Op::Rename(a, b)),
         1 => (prop::sample::select(&TARGETS[..]), path()).prop_map(|(t, p)| Op::Symlink(t, p)),
         2 => path().prop_map(Op::Read),
         1 => path().prop_map(Op::Stat),
-        1 => prop::sample::select(&["", "a", "b", "c"][..]).prop_map(Op::List),
+        1 => prop::sample::select(&["", "a", "b"][..]).prop_map(Op::List),
         1 => (path(), prop::sample::select(&MODES[..])).prop_map(|(p, m)| Op::Chmod(p, m)),
     ]
 }
@@ -275,7 +274,7 @@ fn random_operations_behave_like_the_host_file_system() {
     };
     let model = tempfile::tempdir().expect("model dir");
     let config = Config {
-        cases: 24,
+        cases: 96,
         max_shrink_iters: 400,
         failure_persistence: None,
         ..Config::default()
@@ -283,7 +282,7 @@ fn random_operations_behave_like_the_host_file_system() {
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]);
     let mut runner = TestRunner::new_with_rng(config, rng);
     let counter = AtomicUsize::new(0);
-    let outcome = runner.run(&prop::collection::vec(op(), 1..40), |ops| {
+    let outcome = runner.run(&prop::collection::vec(op(), 1..60), |ops| {
         let case = Case::new(&v, model.path(), counter.fetch_add(1, Ordering::Relaxed));
         compare(&case.mounted, &case.model, &ops).map_err(TestCaseError::fail)
     });
