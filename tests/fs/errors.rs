@@ -14,14 +14,7 @@ fn refused(test: &str, prepare: impl FnOnce(&Home) -> (String, std::path::PathBu
     }
     let home = Home::new(&Setup::default());
     let (volume, mountpoint) = prepare(&home);
-    let out = home.run_bounded(&[
-        "volume",
-        "run",
-        "--name",
-        &volume,
-        "--mountpoint",
-        mountpoint.to_str().unwrap(),
-    ]);
+    let out = home.run_bounded(&["volume", "run", "--name", &volume, "--mountpoint", mountpoint.to_str().unwrap()]);
     let mounted = is_mounted(&mountpoint);
     if mounted {
         crate::support::force_unmount(&mountpoint);
@@ -33,9 +26,7 @@ fn refused(test: &str, prepare: impl FnOnce(&Home) -> (String, std::path::PathBu
 
 #[test]
 fn unknown_volume_is_refused() {
-    refused("unknown_volume_is_refused", |home| {
-        ("nope".into(), home.root().join("mnt"))
-    });
+    refused("unknown_volume_is_refused", |home| ("nope".into(), home.root().join("mnt")));
 }
 
 #[test]
@@ -62,14 +53,7 @@ fn a_mountpoint_in_use_is_refused() {
     let Some(v) = Volume::start("a_mountpoint_in_use_is_refused") else {
         return;
     };
-    let out = v.home.run_bounded(&[
-        "volume",
-        "run",
-        "--name",
-        "vol",
-        "--mountpoint",
-        v.mount.to_str().unwrap(),
-    ]);
+    let out = v.home.run_bounded(&["volume", "run", "--name", "vol", "--mountpoint", v.mount.to_str().unwrap()]);
     out.assert_one_line_error();
     // The first mount still serves.
     fs::write(v.path("f"), b"still here").unwrap();
@@ -78,10 +62,7 @@ fn a_mountpoint_in_use_is_refused() {
 
 #[test]
 fn a_full_silo_answers_enospc_and_stays_usable() {
-    let setup = Setup {
-        capacity: Some("1MB".into()),
-        ..Setup::default()
-    };
+    let setup = Setup { capacity: Some("1MB".into()), ..Setup::default() };
     let Some(v) = Volume::start_with("a_full_silo_answers_enospc_and_stays_usable", &setup) else {
         return;
     };
@@ -89,26 +70,14 @@ fn a_full_silo_answers_enospc_and_stays_usable() {
     fs::write(v.path("small"), &small).unwrap();
 
     let mut f = fs::File::create(v.path("huge")).unwrap();
-    let failed = f
-        .write_all(&noise(4 << 20, 2))
-        .and_then(|()| f.sync_all())
-        .err();
+    let failed = f.write_all(&noise(4 << 20, 2)).and_then(|()| f.sync_all()).err();
     let closed = close(f).err();
-    let err = failed
-        .or(closed)
-        .expect("writing 4 MiB into a 1 MB silo must fail at write, fsync or close");
-    assert_eq!(
-        err.raw_os_error(),
-        Some(ENOSPC),
-        "expected ENOSPC, got {err}"
-    );
+    let err = failed.or(closed).expect("writing 4 MiB into a 1 MB silo must fail at write, fsync or close");
+    assert_eq!(err.raw_os_error(), Some(ENOSPC), "expected ENOSPC, got {err}");
 
     assert_eq!(fs::read(v.path("small")).unwrap(), small);
     fs::remove_file(v.path("huge")).unwrap();
     fs::write(v.path("another"), b"small files still fit").unwrap();
-    assert_eq!(
-        fs::read(v.path("another")).unwrap(),
-        b"small files still fit"
-    );
+    assert_eq!(fs::read(v.path("another")).unwrap(), b"small files still fit");
     assert!(v.stderr().is_empty() || !v.stderr().contains("panicked"));
 }

@@ -93,19 +93,9 @@ enum Seen {
 /// One entry of a tree snapshot.
 #[derive(Debug, PartialEq, Eq, Clone)]
 enum Node {
-    Dir {
-        perm: u32,
-        nlink: u64,
-    },
-    File {
-        perm: u32,
-        nlink: u64,
-        size: u64,
-        sha: String,
-    },
-    Link {
-        target: String,
-    },
+    Dir { perm: u32, nlink: u64 },
+    File { perm: u32, nlink: u64, size: u64, sha: String },
+    Link { target: String },
 }
 
 fn errno(e: &std::io::Error) -> i32 {
@@ -116,32 +106,21 @@ fn stat(path: &Path, with_content: bool) -> std::io::Result<Node> {
     let meta = fs::symlink_metadata(path)?;
     let perm = meta.permissions().mode() & 0o7777;
     Ok(if meta.is_dir() {
-        Node::Dir {
-            perm,
-            nlink: meta.nlink(),
-        }
+        Node::Dir { perm, nlink: meta.nlink() }
     } else if meta.is_symlink() {
-        Node::Link {
-            target: fs::read_link(path)?.to_string_lossy().into_owned(),
-        }
+        Node::Link { target: fs::read_link(path)?.to_string_lossy().into_owned() }
     } else {
         Node::File {
             perm,
             nlink: meta.nlink(),
             size: meta.len(),
-            sha: if with_content {
-                sha(&fs::read(path)?)
-            } else {
-                String::new()
-            },
+            sha: if with_content { sha(&fs::read(path)?) } else { String::new() },
         }
     })
 }
 
 fn content(len: usize, seed: u8) -> Vec<u8> {
-    (0..len)
-        .map(|i| seed.wrapping_add((i % 251) as u8))
-        .collect()
+    (0..len).map(|i| seed.wrapping_add((i % 251) as u8)).collect()
 }
 
 /// Apply `op` under `root`.
@@ -149,13 +128,7 @@ fn apply(root: &Path, op: &Op) -> Result<Seen, i32> {
     let p = |rel: &str| root.join(rel);
     let done = |r: std::io::Result<()>| r.map(|()| Seen::Done).map_err(|e| errno(&e));
     match *op {
-        Op::Create(a) => done(
-            OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(p(a))
-                .map(drop),
-        ),
+        Op::Create(a) => done(OpenOptions::new().write(true).create_new(true).open(p(a)).map(drop)),
         Op::Write(a, offset, len, seed) => done((|| {
             let mut f = OpenOptions::new().write(true).open(p(a))?;
             f.seek(SeekFrom::Start(offset))?;
@@ -172,9 +145,7 @@ fn apply(root: &Path, op: &Op) -> Result<Seen, i32> {
         Op::Unlink(a) => done(fs::remove_file(p(a))),
         Op::Rename(a, b) => done(fs::rename(p(a), p(b))),
         Op::Symlink(target, a) => done(std::os::unix::fs::symlink(target, p(a))),
-        Op::Read(a) => fs::read(p(a))
-            .map(|d| Seen::Content(d.len(), sha(&d)))
-            .map_err(|e| errno(&e)),
+        Op::Read(a) => fs::read(p(a)).map(|d| Seen::Content(d.len(), sha(&d))).map_err(|e| errno(&e)),
         Op::Stat(a) => stat(&p(a), false).map(Seen::Stat).map_err(|e| errno(&e)),
         Op::List(a) => fs::read_dir(p(a))
             .and_then(|entries| {
@@ -220,15 +191,11 @@ fn compare(mounted: &Path, model: &Path, ops: &[Op]) -> Result<(), String> {
         let want = apply(model, op);
         let got = apply(mounted, op);
         if got != want {
-            return Err(format!(
-                "op #{i} {op:?}: volume gave {got:?}, model gave {want:?}"
-            ));
+            return Err(format!("op #{i} {op:?}: volume gave {got:?}, model gave {want:?}"));
         }
         let (got, want) = (tree(mounted), tree(model));
         if got != want {
-            return Err(format!(
-                "after op #{i} {op:?} the trees differ:\nvolume {got:#?}\nmodel  {want:#?}"
-            ));
+            return Err(format!("after op #{i} {op:?} the trees differ:\nvolume {got:#?}\nmodel  {want:#?}"));
         }
     }
     Ok(())
@@ -242,10 +209,7 @@ struct Case {
 
 impl Case {
     fn new(volume: &Volume, model: &Path, n: usize) -> Case {
-        let case = Case {
-            mounted: volume.path(&format!("case-{n}")),
-            model: model.join(format!("case-{n}")),
-        };
+        let case = Case { mounted: volume.path(&format!("case-{n}")), model: model.join(format!("case-{n}")) };
         fs::create_dir(&case.mounted).expect("case folder on the volume");
         fs::create_dir(&case.model).expect("case folder in the model");
         case
@@ -260,10 +224,7 @@ impl Drop for Case {
 }
 
 fn block_volume(test: &str) -> Option<Volume> {
-    let setup = Setup {
-        block_size: Some("4KiB".into()),
-        ..Setup::default()
-    };
+    let setup = Setup { block_size: Some("4KiB".into()), ..Setup::default() };
     Volume::start_with(test, &setup)
 }
 
@@ -273,12 +234,7 @@ fn random_operations_behave_like_the_host_file_system() {
         return;
     };
     let model = tempfile::tempdir().expect("model dir");
-    let config = Config {
-        cases: 96,
-        max_shrink_iters: 400,
-        failure_persistence: None,
-        ..Config::default()
-    };
+    let config = Config { cases: 96, max_shrink_iters: 400, failure_persistence: None, ..Config::default() };
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]);
     let mut runner = TestRunner::new_with_rng(config, rng);
     let counter = AtomicUsize::new(0);

@@ -11,15 +11,10 @@ use crate::support::{Volume, is_mounted, noise, sha};
 fn populate(v: &Volume, seed: u64) -> BTreeMap<String, String> {
     let mut sums = BTreeMap::new();
     fs::create_dir_all(v.path("dir/sub")).unwrap();
-    for (i, (name, size)) in [
-        ("empty", 0usize),
-        ("tiny", 1),
-        ("inline", 8192),
-        ("dir/chunked", (1 << 20) + 1),
-        ("dir/sub/big", 5 << 20),
-    ]
-    .into_iter()
-    .enumerate()
+    for (i, (name, size)) in
+        [("empty", 0usize), ("tiny", 1), ("inline", 8192), ("dir/chunked", (1 << 20) + 1), ("dir/sub/big", 5 << 20)]
+            .into_iter()
+            .enumerate()
     {
         let data = noise(size, seed + i as u64);
         let mut f = fs::File::create(v.path(name)).unwrap();
@@ -49,22 +44,15 @@ fn files_survive_a_clean_restart() {
     assert!(!v.mount.exists(), "the mountpoint it created is removed");
     v.restart();
     check(&v, &sums);
-    assert_eq!(
-        fs::read(v.path("last")).unwrap(),
-        b"written just before the stop"
-    );
-    let mut names: Vec<_> = fs::read_dir(v.path("dir"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    assert_eq!(fs::read(v.path("last")).unwrap(), b"written just before the stop");
+    let mut names: Vec<_> = fs::read_dir(v.path("dir")).unwrap().map(|e| e.unwrap().file_name()).collect();
     names.sort();
     assert_eq!(names, ["chunked", "sub"]);
 }
 
 #[test]
 fn fsynced_files_survive_kill_9_and_the_dead_mount_is_cleaned() {
-    let Some(mut v) = Volume::start("fsynced_files_survive_kill_9_and_the_dead_mount_is_cleaned")
-    else {
+    let Some(mut v) = Volume::start("fsynced_files_survive_kill_9_and_the_dead_mount_is_cleaned") else {
         return;
     };
     let sums = populate(&v, 200);
@@ -89,10 +77,9 @@ fn fsynced_files_survive_kill_9_and_the_dead_mount_is_cleaned() {
 /// whose requests are spawned on the shut-down runtime and dropped (fuser
 /// answers a dropped reply with EIO).
 #[test]
-#[ignore = "bug: SIGTERM while the mount is busy leaves a hung process and a mount answering EIO (src/runtime/fs/fuse.rs serve_until + src/commands/run.rs)"]
+
 fn sigterm_while_the_mount_is_busy_never_leaves_an_eio_mount() {
-    let Some(mut v) = Volume::start("sigterm_while_the_mount_is_busy_never_leaves_an_eio_mount")
-    else {
+    let Some(mut v) = Volume::start("sigterm_while_the_mount_is_busy_never_leaves_an_eio_mount") else {
         return;
     };
     fs::write(v.path("f"), b"content").unwrap();
@@ -101,10 +88,7 @@ fn sigterm_while_the_mount_is_busy_never_leaves_an_eio_mount() {
     std::thread::sleep(std::time::Duration::from_secs(3));
     if v.exited() {
         drop(busy);
-        assert!(
-            !is_mounted(&v.mount),
-            "volume run exited and left its mount behind"
-        );
+        assert!(!is_mounted(&v.mount), "volume run exited and left its mount behind");
     } else {
         // Still serving (refusing to stop while busy is fine), then it must
         // still answer, and say why it did not stop.

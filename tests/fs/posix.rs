@@ -7,9 +7,7 @@ use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::time::{Duration, SystemTime};
 
-use crate::support::{
-    Setup, Volume, get_xattr, list_xattr, noise, remove_xattr, set_xattr, statvfs,
-};
+use crate::support::{Setup, Volume, get_xattr, list_xattr, noise, remove_xattr, set_xattr, statvfs};
 
 const ENOENT: i32 = 2;
 const EEXIST: i32 = 17;
@@ -19,10 +17,7 @@ const ENOTEMPTY: i32 = 39;
 const ENODATA: i32 = 61;
 
 fn errno<T: std::fmt::Debug>(result: std::io::Result<T>) -> i32 {
-    result
-        .expect_err("expected an error")
-        .raw_os_error()
-        .expect("an OS error")
+    result.expect_err("expected an error").raw_os_error().expect("an OS error")
 }
 
 #[test]
@@ -31,19 +26,7 @@ fn files_of_every_boundary_size_read_back_identical() {
         return;
     };
     const MIB: usize = 1 << 20;
-    let sizes = [
-        0,
-        1,
-        4095,
-        4096,
-        8191,
-        8192,
-        8193,
-        MIB - 1,
-        MIB,
-        MIB + 1,
-        5 * MIB + 7,
-    ];
+    let sizes = [0, 1, 4095, 4096, 8191, 8192, 8193, MIB - 1, MIB, MIB + 1, 5 * MIB + 7];
     for (i, &size) in sizes.iter().enumerate() {
         let data = noise(size, i as u64 + 1);
         let path = v.path(&format!("f{size}"));
@@ -82,10 +65,7 @@ fn append_and_overwrite_in_the_middle() {
     expected[at..at + patch.len()].copy_from_slice(&patch);
     let back = fs::read(&path).unwrap();
     assert_eq!(back.len(), expected.len());
-    assert!(
-        back == expected,
-        "overwrite in the middle corrupted the file"
-    );
+    assert!(back == expected, "overwrite in the middle corrupted the file");
 
     // A small in-place overwrite of an inline file.
     let small = v.path("small");
@@ -113,10 +93,7 @@ fn sparse_files_read_zeros_in_holes() {
         assert_eq!(meta.len(), hole + 4, "{name}: size");
         let back = fs::read(&path).unwrap();
         assert_eq!(&back[..4], b"head");
-        assert!(
-            back[4..hole as usize].iter().all(|&b| b == 0),
-            "{name}: hole is not zeros"
-        );
+        assert!(back[4..hole as usize].iter().all(|&b| b == 0), "{name}: hole is not zeros");
         assert_eq!(&back[hole as usize..], b"tail");
     }
     // Extending with set_len also makes a hole.
@@ -150,10 +127,7 @@ fn truncate_down_and_up() {
         let back = fs::read(&path).unwrap();
         assert_eq!(back.len(), up, "{name}: up");
         assert!(back[..down] == data[..down], "{name}: kept prefix differs");
-        assert!(
-            back[down..].iter().all(|&b| b == 0),
-            "{name}: the regrown tail must be zeros, not old data"
-        );
+        assert!(back[down..].iter().all(|&b| b == 0), "{name}: the regrown tail must be zeros, not old data");
     }
     // O_TRUNC on open.
     let path = v.path("otrunc");
@@ -177,15 +151,7 @@ fn directories_create_remove_and_refuse_misuse() {
 
     assert_eq!(errno(fs::remove_dir(&dir)), ENOTEMPTY);
     assert_eq!(errno(fs::remove_file(&dir)), EISDIR);
-    assert_eq!(
-        errno(
-            OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(v.path("d/file"))
-        ),
-        EEXIST
-    );
+    assert_eq!(errno(OpenOptions::new().write(true).create_new(true).open(v.path("d/file"))), EEXIST);
     assert_eq!(errno(fs::remove_dir(v.path("missing"))), ENOENT);
 
     fs::remove_file(v.path("d/file")).unwrap();
@@ -240,14 +206,8 @@ fn symlinks_and_hard_links() {
     fs::write(v.path("file"), b"shared").unwrap();
     std::os::unix::fs::symlink("file", v.path("sym")).unwrap();
     std::os::unix::fs::symlink("../nowhere/x", v.path("dangling")).unwrap();
-    assert_eq!(
-        fs::read_link(v.path("sym")).unwrap(),
-        std::path::Path::new("file")
-    );
-    assert_eq!(
-        fs::read_link(v.path("dangling")).unwrap(),
-        std::path::Path::new("../nowhere/x")
-    );
+    assert_eq!(fs::read_link(v.path("sym")).unwrap(), std::path::Path::new("file"));
+    assert_eq!(fs::read_link(v.path("dangling")).unwrap(), std::path::Path::new("../nowhere/x"));
     assert!(fs::symlink_metadata(v.path("sym")).unwrap().is_symlink());
     assert_eq!(fs::read(v.path("sym")).unwrap(), b"shared");
     assert_eq!(errno(fs::read(v.path("dangling"))), ENOENT);
@@ -259,16 +219,10 @@ fn symlinks_and_hard_links() {
     assert_eq!(b.nlink(), 2);
     assert_eq!(a.ino(), b.ino(), "both names are one inode");
     fs::write(v.path("link"), b"changed through the link").unwrap();
-    assert_eq!(
-        fs::read(v.path("file")).unwrap(),
-        b"changed through the link"
-    );
+    assert_eq!(fs::read(v.path("file")).unwrap(), b"changed through the link");
     fs::remove_file(v.path("file")).unwrap();
     assert_eq!(fs::metadata(v.path("link")).unwrap().nlink(), 1);
-    assert_eq!(
-        fs::read(v.path("link")).unwrap(),
-        b"changed through the link"
-    );
+    assert_eq!(fs::read(v.path("link")).unwrap(), b"changed through the link");
     // The symlink now dangles, like on any file system.
     assert_eq!(errno(fs::read(v.path("sym"))), ENOENT);
 }
@@ -318,14 +272,8 @@ fn extended_attributes_set_get_list_remove() {
     names.sort();
     assert_eq!(names, ["user.big", "user.colour", "user.empty"]);
 
-    assert_eq!(
-        errno(set_xattr(&path, "user.colour", b"red", libc::XATTR_CREATE)),
-        EEXIST
-    );
-    assert_eq!(
-        errno(set_xattr(&path, "user.none", b"x", libc::XATTR_REPLACE)),
-        ENODATA
-    );
+    assert_eq!(errno(set_xattr(&path, "user.colour", b"red", libc::XATTR_CREATE)), EEXIST);
+    assert_eq!(errno(set_xattr(&path, "user.none", b"x", libc::XATTR_REPLACE)), ENODATA);
     set_xattr(&path, "user.colour", b"red", libc::XATTR_REPLACE).unwrap();
     assert_eq!(get_xattr(&path, "user.colour").unwrap(), b"red");
 
@@ -361,9 +309,7 @@ fn listing_2000_entries_is_complete() {
         return;
     };
     fs::create_dir(v.path("many")).unwrap();
-    let mut created: Vec<String> = (0..2000)
-        .map(|i| format!("entry-{i:05}-{}", i * 7919 % 1000))
-        .collect();
+    let mut created: Vec<String> = (0..2000).map(|i| format!("entry-{i:05}-{}", i * 7919 % 1000)).collect();
     for (i, name) in created.iter().enumerate() {
         if i % 10 == 0 {
             fs::create_dir(v.path(&format!("many/{name}"))).unwrap();
@@ -371,10 +317,8 @@ fn listing_2000_entries_is_complete() {
             File::create(v.path(&format!("many/{name}"))).unwrap();
         }
     }
-    let mut listed: Vec<String> = fs::read_dir(v.path("many"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
+    let mut listed: Vec<String> =
+        fs::read_dir(v.path("many")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     assert_eq!(listed.len(), 2000, "readdir lost or duplicated entries");
     listed.sort();
     created.sort();
@@ -383,26 +327,17 @@ fn listing_2000_entries_is_complete() {
 
 #[test]
 fn statfs_reports_the_silo_capacity() {
-    let setup = Setup {
-        capacity: Some("64MB".into()),
-        ..Setup::default()
-    };
+    let setup = Setup { capacity: Some("64MB".into()), ..Setup::default() };
     let Some(v) = Volume::start_with("statfs_reports_the_silo_capacity", &setup) else {
         return;
     };
     let (frsize, blocks, free) = statvfs(&v.mount).unwrap();
     let total = frsize * blocks;
-    assert!(
-        (64_000_000 - frsize..=64_000_000).contains(&total),
-        "statfs total {total} is not the 64 MB capacity"
-    );
+    assert!((64_000_000 - frsize..=64_000_000).contains(&total), "statfs total {total} is not the 64 MB capacity");
     assert!(free <= blocks);
     fs::write(v.path("f"), noise(4 << 20, 2)).unwrap();
     let (_, _, free_after) = statvfs(&v.mount).unwrap();
-    assert!(
-        free - free_after >= (4 << 20) / frsize,
-        "writing 4 MiB freed nothing in statfs: {free} -> {free_after}"
-    );
+    assert!(free - free_after >= (4 << 20) / frsize, "writing 4 MiB freed nothing in statfs: {free} -> {free_after}");
 }
 
 #[test]

@@ -49,22 +49,11 @@ fn no_plaintext_name_or_content_reaches_the_silo() {
     v.stop();
 
     let files = files_under(&v.home.silo());
-    assert!(
-        files.len() >= 5,
-        "expected blocks in the silo, found {files:?}"
-    );
+    assert!(files.len() >= 5, "expected blocks in the silo, found {files:?}");
     for file in files {
         let bytes = fs::read(&file).unwrap();
-        assert!(
-            !contains(&bytes, content_marker),
-            "{} holds plaintext content",
-            file.display()
-        );
-        assert!(
-            !contains(&bytes, name_marker.as_bytes()),
-            "{} holds a plaintext file name",
-            file.display()
-        );
+        assert!(!contains(&bytes, content_marker), "{} holds plaintext content", file.display());
+        assert!(!contains(&bytes, name_marker.as_bytes()), "{} holds a plaintext file name", file.display());
     }
 }
 
@@ -90,11 +79,9 @@ fn a_flipped_byte_in_a_block_reads_as_eio() {
 
     v.restart();
     match fs::read(v.path("victim")) {
-        Ok(back) => panic!(
-            "read of a tampered file succeeded ({} bytes, equal to the original: {})",
-            back.len(),
-            back == data
-        ),
+        Ok(back) => {
+            panic!("read of a tampered file succeeded ({} bytes, equal to the original: {})", back.len(), back == data)
+        }
         Err(e) => assert_eq!(e.raw_os_error(), Some(EIO), "expected EIO, got {e}"),
     }
     assert_eq!(fs::read(v.path("bystander")).unwrap(), b"untouched");

@@ -38,9 +38,7 @@ pub fn is_mounted(path: &Path) -> bool {
     let table = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
     let wanted = path.to_string_lossy();
     // Our paths are temp dirs without spaces, so no octal escapes to decode.
-    table
-        .lines()
-        .any(|line| line.split_whitespace().nth(1) == Some(&*wanted))
+    table.lines().any(|line| line.split_whitespace().nth(1) == Some(&*wanted))
 }
 
 /// Unmount `path` lazily whatever state its server is in.
@@ -49,12 +47,7 @@ pub fn force_unmount(path: &Path) {
         if !is_mounted(path) {
             return;
         }
-        let _ = Command::new(tool)
-            .args(args)
-            .arg(path)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+        let _ = Command::new(tool).args(args).arg(path).stdout(Stdio::null()).stderr(Stdio::null()).status();
     }
 }
 
@@ -76,12 +69,7 @@ pub struct Home {
 impl Home {
     /// Create the home and run the setup commands.
     pub fn new(setup: &Setup) -> Home {
-        let home = Home {
-            dir: tempfile::Builder::new()
-                .prefix("infinit-fs-")
-                .tempdir()
-                .expect("temp dir"),
-        };
+        let home = Home { dir: tempfile::Builder::new().prefix("infinit-fs-").tempdir().expect("temp dir") };
         home.ok(&["user", "create"]);
         let mut silo = vec!["silo", "create", "filesystem", "--name", "s"];
         if let Some(c) = &setup.capacity {
@@ -123,11 +111,7 @@ impl Home {
 
     fn ok(&self, args: &[&str]) {
         let out = self.cmd(args).output().expect("spawn infinit");
-        assert!(
-            out.status.success(),
-            "infinit {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "infinit {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     }
 
     /// Run `infinit args` to completion (killed after [`PATIENCE`]).
@@ -150,11 +134,7 @@ impl Home {
             let _ = std::fs::remove_file(p);
             text
         };
-        Finished {
-            status,
-            stdout: read(&stdout),
-            stderr: read(&stderr),
-        }
+        Finished { status, stdout: read(&stdout), stderr: read(&stderr) }
     }
 }
 
@@ -173,15 +153,8 @@ impl Finished {
     /// Exit 1 with exactly one line `infinit: error: ...` on stderr.
     pub fn assert_one_line_error(&self) {
         assert_eq!(self.status.code(), Some(1), "expected exit 1: {self:?}");
-        assert!(
-            self.stderr.starts_with("infinit: error: "),
-            "stderr must start with `infinit: error: `: {self:?}"
-        );
-        assert_eq!(
-            self.stderr.trim_end().lines().count(),
-            1,
-            "the error must be one line: {self:?}"
-        );
+        assert!(self.stderr.starts_with("infinit: error: "), "stderr must start with `infinit: error: `: {self:?}");
+        assert_eq!(self.stderr.trim_end().lines().count(), 1, "the error must be one line: {self:?}");
     }
 }
 
@@ -289,16 +262,9 @@ impl Volume {
             if announced && is_mounted(&self.mount) {
                 return;
             }
-            if let Some(status) = self
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
                 self.child = None;
-                panic!(
-                    "infinit volume run exited with {status} before mounting: {}",
-                    self.stderr()
-                );
+                panic!("infinit volume run exited with {status} before mounting: {}", self.stderr());
             }
             assert!(
                 Instant::now() < deadline,
@@ -315,10 +281,7 @@ impl Volume {
 
     /// What the serving process printed on stdout so far.
     pub fn stdout(&self) -> Vec<String> {
-        self.stdout
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.stdout.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// A path inside the mounted volume.
@@ -335,23 +298,11 @@ impl Volume {
             let _ = child.wait();
             panic!("volume run ignored SIGTERM for {PATIENCE:?}");
         });
-        assert!(
-            status.success(),
-            "volume run exited with {status}: {}",
-            self.stderr()
-        );
+        assert!(status.success(), "volume run exited with {status}: {}", self.stderr());
         // The reader thread may lag the exit by a moment.
         let deadline = Instant::now() + Duration::from_secs(5);
-        while !self
-            .stdout()
-            .iter()
-            .any(|l| l.starts_with("Unmounted volume"))
-        {
-            assert!(
-                Instant::now() < deadline,
-                "no `Unmounted volume` line: {:?}",
-                self.stdout()
-            );
+        while !self.stdout().iter().any(|l| l.starts_with("Unmounted volume")) {
+            assert!(Instant::now() < deadline, "no `Unmounted volume` line: {:?}", self.stdout());
             std::thread::sleep(Duration::from_millis(20));
         }
         assert!(!is_mounted(&self.mount), "still mounted after a clean stop");
@@ -359,18 +310,12 @@ impl Volume {
 
     /// Send SIGTERM without waiting.
     pub fn terminate(&self) {
-        signal(
-            self.child.as_ref().expect("volume is running"),
-            libc::SIGTERM,
-        );
+        signal(self.child.as_ref().expect("volume is running"), libc::SIGTERM);
     }
 
     /// Whether the serving process has exited (reaping it if so).
     pub fn exited(&mut self) -> bool {
-        let gone = self
-            .child
-            .as_mut()
-            .is_none_or(|c| c.try_wait().ok().flatten().is_some());
+        let gone = self.child.as_mut().is_none_or(|c| c.try_wait().ok().flatten().is_some());
         if gone {
             self.child = None;
         }
@@ -415,11 +360,7 @@ fn c_name(name: &str) -> CString {
 }
 
 fn check(ret: libc::c_int) -> std::io::Result<()> {
-    if ret < 0 {
-        Err(std::io::Error::last_os_error())
-    } else {
-        Ok(())
-    }
+    if ret < 0 { Err(std::io::Error::last_os_error()) } else { Ok(()) }
 }
 
 /// setxattr(2) with flags (0, `libc::XATTR_CREATE` or `libc::XATTR_REPLACE`).
@@ -427,15 +368,7 @@ pub fn set_xattr(path: &Path, name: &str, value: &[u8], flags: i32) -> std::io::
     let (p, n) = (c_path(path), c_name(name));
     // SAFETY: both strings are NUL-terminated and live across the call; the
     // value pointer and length describe one live slice.
-    check(unsafe {
-        libc::setxattr(
-            p.as_ptr(),
-            n.as_ptr(),
-            value.as_ptr().cast(),
-            value.len(),
-            flags,
-        )
-    })
+    check(unsafe { libc::setxattr(p.as_ptr(), n.as_ptr(), value.as_ptr().cast(), value.len(), flags) })
 }
 
 /// getxattr(2), sizing the buffer first.
@@ -471,11 +404,7 @@ pub fn list_xattr(path: &Path) -> std::io::Result<Vec<String>> {
         return Err(std::io::Error::last_os_error());
     }
     buf.truncate(got as usize);
-    Ok(buf
-        .split(|&b| b == 0)
-        .filter(|s| !s.is_empty())
-        .map(|s| String::from_utf8_lossy(s).into_owned())
-        .collect())
+    Ok(buf.split(|&b| b == 0).filter(|s| !s.is_empty()).map(|s| String::from_utf8_lossy(s).into_owned()).collect())
 }
 
 /// removexattr(2).
@@ -521,8 +450,5 @@ pub fn noise(len: usize, seed: u64) -> Vec<u8> {
 /// SHA-256 of `data`, in hex.
 pub fn sha(data: &[u8]) -> String {
     use sha2::Digest as _;
-    sha2::Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    sha2::Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
 }
