@@ -436,18 +436,10 @@ fn load(dir: &Path) -> Result<(File, State), JournalError> {
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder.create(dir).map_err(io_at(dir))?;
-    let lock_path = dir.join(record::LOCK_FILE);
-    let lock_file =
-        File::options().create(true).truncate(false).write(true).open(&lock_path).map_err(io_at(&lock_path))?;
-    match lock_file.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            return Err(JournalError::Busy { path: dir.to_owned() });
-        }
-        Err(std::fs::TryLockError::Error(source)) => {
-            return Err(JournalError::Io { path: lock_path, source });
-        }
-    }
+    let lock_file = super::disk::lock_folder(dir, record::LOCK_FILE).map_err(|e| match e {
+        super::disk::LockError::Busy => JournalError::Busy { path: dir.to_owned() },
+        super::disk::LockError::Io(path, source) => JournalError::Io { path, source },
+    })?;
     let mut state = State::default();
     let mut last = 0;
     for (sequence, path) in record::list(dir, true)? {

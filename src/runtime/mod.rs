@@ -7,6 +7,7 @@
 pub mod block;
 pub mod cache;
 pub mod consensus;
+pub mod disk;
 pub mod fs;
 pub mod journal;
 pub mod node;

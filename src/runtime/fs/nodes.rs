@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use super::{FileSystem, FsError, FsResult, Node, lock};
 use crate::runtime::block::{AccessList, AclBlock, Address, Block, Tombstone};
+use crate::runtime::consensus::ConsensusError;
 
 /// How often dirty nodes are written without being asked.
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(250);
@@ -127,14 +128,28 @@ impl FileSystem {
     /// Forget the node at `address` and remove its blocks after the next batch.
     pub(super) fn destroy(&self, address: Address) {
         lock(&self.open).remove(&address);
-        let entry = lock(&self.nodes.entries).remove(&address);
+        let mut entries = lock(&self.nodes.entries);
+        let Some(entry) = entries.remove(&address) else {
+            lock(&self.nodes.doomed).push(Doomed::Node(address));
+            return;
+        };
+        let chunks: Vec<Address> = match &entry.node {
+            Node::File { chunks, .. } => chunks.iter().flatten().map(|c| c.address).collect(),
+            _ => Vec::new(),
+        };
+        if entry.is_new() && chunks.is_empty() {
+            // Never stored and owns nothing stored: nothing to remove.
+            return;
+        }
+        if entry.is_new() {
+            // Its content blocks are stored, and only a stored header can
+            // authorize their removal: the next batch stores it first.
+            entries.insert(address, entry);
+        }
+        drop(entries);
         let mut doomed = lock(&self.nodes.doomed);
-        if let Some(Entry { node: Node::File { chunks, .. }, .. }) = &entry {
-            doomed.extend(chunks.iter().flatten().map(|c| Doomed::Chunk(c.address)));
-        }
-        if !entry.as_ref().is_some_and(Entry::is_new) {
-            doomed.push(Doomed::Node(address));
-        }
+        doomed.extend(chunks.into_iter().map(Doomed::Chunk));
+        doomed.push(Doomed::Node(address));
     }
 
     /// Remove a content block after the next batch (which no longer references it).
@@ -164,21 +179,34 @@ impl FileSystem {
                 return Err(e);
             }
         }
+        let mut refused = None;
         for (i, item) in doomed.iter().enumerate() {
             let done = match *item {
                 Doomed::Chunk(address) => self.store.remove(Tombstone::sign(&self.keys, address, 1)).await,
-                Doomed::Node(address) => match self.store.fetch(address).await {
-                    Ok(Some(block)) => self.store.remove(Tombstone::for_block(&self.keys, &block)).await,
-                    Ok(None) => Ok(()),
-                    Err(e) => Err(e),
-                },
+                Doomed::Node(address) => {
+                    lock(&self.nodes.entries).remove(&address);
+                    match self.store.fetch(address).await {
+                        Ok(Some(block)) => self.store.remove(Tombstone::for_block(&self.keys, &block)).await,
+                        Ok(None) => Ok(()),
+                        Err(e) => Err(e),
+                    }
+                }
             };
-            if let Err(e) = done {
-                lock(&self.nodes.doomed).extend_from_slice(&doomed[i..]);
-                return Err(e.into());
+            match done {
+                Ok(()) => {}
+                // The silo may recover (I/O, full): try again with the next batch.
+                Err(e @ ConsensusError::Silo(_)) => {
+                    lock(&self.nodes.doomed).extend_from_slice(&doomed[i..]);
+                    return Err(e.into());
+                }
+                // A refusal will not change: keep going, report it once.
+                Err(e) => refused = Some(e),
             }
         }
-        Ok(())
+        match refused {
+            Some(e) => Err(FsError::Storage(format!("a removal was refused, the block stays: {e}"))),
+            None => Ok(()),
+        }
     }
 
     /// Write one entry if dirty (caller holds the flushing lock).

@@ -165,3 +165,21 @@ async fn a_full_silo_reports_no_space() {
     let result = fs.write(f, 0, &vec![1u8; 256 * 1024]).await;
     assert!(matches!(result, Err(FsError::NoSpace(_))), "{result:?}");
 }
+
+#[tokio::test]
+async fn a_file_removed_before_its_first_flush_leaves_nothing_and_sync_succeeds() {
+    let (fs, silo) = volume(4096).await;
+    fs.sync(None).await.unwrap();
+    let baseline = silo.list().await.unwrap().len();
+    let f = fs.create(fs.root(), "short-lived", 0o644, 0, 0).await.unwrap();
+    fs.open_file(f).await.unwrap();
+    fs.write(f, 0, &vec![3u8; 40_000]).await.unwrap();
+    fs.release(f).await.unwrap();
+    // Its content blocks are stored; its header never was.
+    assert!(silo.list().await.unwrap().len() > baseline);
+    fs.unlink(fs.root(), "short-lived").await.unwrap();
+    fs.sync(None).await.unwrap();
+    fs.sync(None).await.unwrap();
+    // Of all that, only the removed header's tombstone remains (its address is never reused).
+    assert_eq!(silo.list().await.unwrap().len(), baseline + 1);
+}

@@ -248,7 +248,7 @@ pub fn reject(dir: &Path, sequence: u64, why: &str) -> Result<(), JournalError> 
 
 /// Make renames and removals in `dir` durable.
 fn sync_dir(dir: &Path) -> Result<(), JournalError> {
-    File::open(dir).and_then(|d| d.sync_all()).map_err(io_at(dir))
+    crate::runtime::disk::sync_dir(dir).map_err(io_at(dir))
 }
 
 /// The operation files in `dir`, in sequence order. With `clean`, temporary

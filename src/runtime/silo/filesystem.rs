@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::runtime::disk;
+
 use super::{Address, SetMode, Silo, SiloError, SiloFuture, check_capacity, check_mode};
 
 /// Suffix of temporary files; their names also start with a dot.
@@ -282,18 +284,15 @@ fn write_file(path: &Path, bytes: &[u8], sync: bool) -> Result<(), SiloError> {
 
 /// Take the exclusive lock that marks `root` as served by this process.
 fn lock_root(root: &Path) -> Result<File, SiloError> {
-    let path = root.join(LOCK_FILE);
-    let file = File::options().create(true).truncate(false).write(true).open(&path).map_err(io_at(&path))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(fs::TryLockError::WouldBlock) => Err(SiloError::Busy { path: root.to_owned() }),
-        Err(fs::TryLockError::Error(source)) => Err(SiloError::Io { path, source }),
-    }
+    disk::lock_folder(root, LOCK_FILE).map_err(|e| match e {
+        disk::LockError::Busy => SiloError::Busy { path: root.to_owned() },
+        disk::LockError::Io(path, source) => SiloError::Io { path, source },
+    })
 }
 
 /// Make renames and removals in `dir` durable.
 fn sync_dir(dir: &Path) -> Result<(), SiloError> {
-    File::open(dir).and_then(|d| d.sync_all()).map_err(io_at(dir))
+    disk::sync_dir(dir).map_err(io_at(dir))
 }
 
 /// Index the blocks under `root`, deleting leftover temporary files and
