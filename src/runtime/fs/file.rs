@@ -37,7 +37,30 @@ pub struct OpenFile {
 
 /// Recently decrypted chunks.
 #[derive(Debug, Default)]
-pub struct ChunkCache(VecDeque<(Address, Arc<Vec<u8>>)>);
+pub struct ChunkCache(VecDeque<(Address, ChunkCell)>);
+
+/// A chunk being fetched or fetched: readers and read-ahead share it.
+type ChunkCell = Arc<tokio::sync::OnceCell<Result<Arc<Vec<u8>>, String>>>;
+
+/// How many chunks past a read are fetched ahead, in the background.
+const READ_AHEAD: u64 = 2;
+
+/// Fetch, check and decrypt one chunk.
+async fn load_chunk(
+    store: Arc<dyn crate::runtime::consensus::Consensus>,
+    file: Address,
+    index: u64,
+    chunk: Chunk,
+) -> FsResult<Arc<Vec<u8>>> {
+    let block = match store.fetch(chunk.address).await? {
+        Some(Block::Content(c)) => c,
+        Some(_) => return Err(FsError::Corrupt(format!("chunk {} is not a content block", chunk.address))),
+        None => return Err(FsError::Corrupt(format!("chunk {} is missing", chunk.address))),
+    };
+    let plain = seal::decrypt(&chunk.key, &block.data, &chunk_aad(&file, index))
+        .map_err(|_| FsError::Corrupt(format!("chunk {} does not decrypt", chunk.address)))?;
+    Ok(Arc::new(plain))
+}
 
 fn chunk_aad(file: &Address, index: u64) -> Vec<u8> {
     let mut aad = b"infinit/fs/chunk/v1".to_vec();
@@ -145,28 +168,62 @@ impl FileSystem {
         }
     }
 
-    async fn fetch_chunk(&self, file: Address, index: u64, chunk: Chunk) -> FsResult<Arc<Vec<u8>>> {
-        if let Some((_, hit)) = lock(&self.chunks).0.iter().find(|(a, _)| *a == chunk.address) {
-            return Ok(hit.clone());
-        }
-        let block = match self.store.fetch(chunk.address).await? {
-            Some(Block::Content(c)) => c,
-            Some(_) => {
-                return Err(FsError::Corrupt(format!("chunk {} is not a content block", chunk.address)));
-            }
-            None => {
-                return Err(FsError::Corrupt(format!("chunk {} is missing", chunk.address)));
-            }
-        };
-        let plain = seal::decrypt(&chunk.key, &block.data, &chunk_aad(&file, index))
-            .map_err(|_| FsError::Corrupt(format!("chunk {} does not decrypt", chunk.address)))?;
-        let plain = Arc::new(plain);
+    /// The shared cell of chunk `address` in the cache (created if absent).
+    fn chunk_cell(&self, address: Address) -> ChunkCell {
         let mut cache = lock(&self.chunks);
-        cache.0.push_back((chunk.address, plain.clone()));
+        if let Some((_, cell)) = cache.0.iter().find(|(a, _)| *a == address) {
+            return cell.clone();
+        }
+        let cell = ChunkCell::default();
+        cache.0.push_back((address, cell.clone()));
         if cache.0.len() > CHUNK_CACHE {
             cache.0.pop_front();
         }
-        Ok(plain)
+        cell
+    }
+
+    async fn fetch_chunk(&self, file: Address, index: u64, chunk: Chunk) -> FsResult<Arc<Vec<u8>>> {
+        let cell = self.chunk_cell(chunk.address);
+        let store = self.store.clone();
+        let loaded = cell
+            .get_or_init(|| async move { load_chunk(store, file, index, chunk).await.map_err(|e| e.to_string()) })
+            .await
+            .clone();
+        loaded.map_err(|why| {
+            // Do not keep a failure: the next read tries again.
+            lock(&self.chunks).0.retain(|(a, _)| *a != chunk.address);
+            FsError::Corrupt(why)
+        })
+    }
+
+    /// Start fetching the stored chunks after `last` in the background.
+    async fn read_ahead(&self, address: Address, last: u64) {
+        if lock(&self.open).get(&address).is_some_and(|f| !f.dirty.is_empty() || !f.stored.is_empty()) {
+            return;
+        }
+        let ahead = self
+            .view(address, |node| match node {
+                Node::File { chunks, .. } => (last + 1..=last + READ_AHEAD)
+                    .filter_map(|i| chunks.get(i as usize).copied().flatten().map(|c| (i, c)))
+                    .collect(),
+                _ => Vec::new(),
+            })
+            .await
+            .unwrap_or_default();
+        for (index, chunk) in ahead {
+            let cell = self.chunk_cell(chunk.address);
+            if cell.initialized() {
+                continue;
+            }
+            let store = self.store.clone();
+            tokio::spawn(async move {
+                let _ = cell
+                    .get_or_init(
+                        || async move { load_chunk(store, address, index, chunk).await.map_err(|e| e.to_string()) },
+                    )
+                    .await;
+            });
+        }
     }
 
     async fn store_chunk(&self, file: Address, index: u64, plain: &[u8]) -> FsResult<Chunk> {
@@ -205,6 +262,9 @@ impl FileSystem {
             }
             out.resize(out.len() + (n - have), 0);
             pos += n as u64;
+        }
+        if end > offset {
+            self.read_ahead(address, (end - 1) / bs).await;
         }
         Ok(out)
     }

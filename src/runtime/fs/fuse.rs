@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use fuser::{
-    Config, Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, LockOwner, MountOption,
-    OpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyOpen,
-    ReplyStatfs, ReplyWrite, ReplyXattr, Request, SessionUnmounter, TimeOrNow, WriteFlags,
+    Config, Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, InitFlags, LockOwner,
+    MountOption, OpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry,
+    ReplyOpen, ReplyStatfs, ReplyWrite, ReplyXattr, Request, SessionUnmounter, TimeOrNow, WriteFlags,
 };
 
 use super::error::libc_errno;
@@ -289,6 +289,8 @@ impl Filesystem for FuseVolume {
         if let Err(max) = config.set_max_readahead(wanted) {
             let _ = config.set_max_readahead(max);
         }
+        // `ls -l` gets names and attributes in one round trip per batch.
+        let _ = config.add_capabilities(InitFlags::FUSE_DO_READDIRPLUS | InitFlags::FUSE_READDIRPLUS_AUTO);
         Ok(())
     }
 
@@ -550,6 +552,50 @@ impl Filesystem for FuseVolume {
             }
             for (i, (child, kind, name)) in all.into_iter().enumerate().skip(offset as usize) {
                 if reply.add(INodeNo(child), (i + 1) as u64, kind, &name) {
+                    break;
+                }
+            }
+            reply.ok();
+        });
+    }
+
+    fn readdirplus(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        _fh: FileHandle,
+        offset: u64,
+        mut reply: fuser::ReplyDirectoryPlus,
+    ) {
+        let address = resolve!(self, reply, ino);
+        let fs = self.fs.clone();
+        let inodes = self.inodes.clone();
+        self.spawn(async move {
+            let entries = match fs.readdir(address).await {
+                Ok(e) => e,
+                Err(e) => return reply.error(errno(&e)),
+            };
+            let own = match fs.stat(address).await {
+                Ok(s) => s,
+                Err(e) => return reply.error(errno(&e)),
+            };
+            let mut all: Vec<(u64, String, Stat)> = vec![(ino.0, ".".into(), own), (ino.0, "..".into(), own)];
+            for (name, entry) in entries.into_iter().skip((offset as usize).saturating_sub(2)) {
+                match fs.stat(entry.address).await {
+                    Ok(stat) => {
+                        let child = lock(&inodes).ino(entry.address);
+                        all.push((child, name, stat));
+                    }
+                    Err(e) => return reply.error(errno(&e)),
+                }
+                if all.len() >= 512 {
+                    break;
+                }
+            }
+            let first = offset.min(2) as usize;
+            for (i, (child, name, stat)) in all.into_iter().enumerate().skip(first) {
+                let next = if i < 2 { i as u64 + 1 } else { offset.max(2) + (i as u64 - 2) + 1 };
+                if reply.add(INodeNo(child), next, &name, &TTL, &attr(child, &stat, fs.block_size()), Generation(0)) {
                     break;
                 }
             }
