@@ -22,7 +22,9 @@ mnt=$work/mnt
 local_dir=$work/local
 pid=
 cleanup() {
-  [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && sleep 1
+  if [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null; then
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
   mountpoint -q "$mnt" 2>/dev/null && { fusermount3 -u -z "$mnt" 2>/dev/null || umount -l "$mnt"; }
   rm -rf "$work"
 }

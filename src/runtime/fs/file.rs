@@ -31,9 +31,19 @@ pub struct OpenFile {
     dirty: BTreeMap<u64, Vec<u8>>,
     /// Chunks stored since the header was last written, by index.
     stored: BTreeMap<u64, Chunk>,
+    /// Full chunks being encrypted and stored in the background, oldest
+    /// first: (index, upload number, task).
+    uploads: VecDeque<(u64, u64, tokio::task::JoinHandle<FsResult<Chunk>>)>,
+    /// Plaintext of the latest upload of each index, readable meanwhile.
+    sealing: BTreeMap<u64, (u64, Arc<Vec<u8>>)>,
+    /// Numbers uploads, to tell a superseded one from the latest.
+    upload_count: u64,
     /// The header must be written.
     header_dirty: bool,
 }
+
+/// Chunks of one file stored concurrently while writing goes on.
+const UPLOADS_IN_FLIGHT: usize = 2;
 
 /// Recently decrypted chunks.
 #[derive(Debug, Default)]
@@ -44,6 +54,21 @@ type ChunkCell = Arc<tokio::sync::OnceCell<Result<Arc<Vec<u8>>, String>>>;
 
 /// How many chunks past a read are fetched ahead, in the background.
 const READ_AHEAD: u64 = 2;
+
+/// Encrypt and store one chunk as a content block owned by `file`.
+async fn store_chunk(
+    store: Arc<dyn crate::runtime::consensus::Consensus>,
+    file: Address,
+    index: u64,
+    plain: &[u8],
+) -> FsResult<Chunk> {
+    let key: [u8; 32] = random_bytes().map_err(|e| FsError::Storage(e.to_string()))?;
+    let data = seal::encrypt(&key, plain, &chunk_aad(&file, index)).map_err(|e| FsError::Storage(e.to_string()))?;
+    let block = ContentBlock::new(Some(file), data);
+    let address = block.address();
+    store.store(Block::Content(block)).await?;
+    Ok(Chunk { address, key })
+}
 
 /// Fetch, check and decrypt one chunk.
 async fn load_chunk(
@@ -139,6 +164,9 @@ impl FileSystem {
                     if let Some(buf) = f.dirty.get(&index) {
                         return Ok(Arc::new(buf.clone()));
                     }
+                    if let Some((_, plain)) = f.sealing.get(&index) {
+                        return Ok(plain.clone());
+                    }
                     f.stored.get(&index).copied()
                 }
                 None => None,
@@ -198,7 +226,10 @@ impl FileSystem {
 
     /// Start fetching the stored chunks after `last` in the background.
     async fn read_ahead(&self, address: Address, last: u64) {
-        if lock(&self.open).get(&address).is_some_and(|f| !f.dirty.is_empty() || !f.stored.is_empty()) {
+        if lock(&self.open)
+            .get(&address)
+            .is_some_and(|f| !f.dirty.is_empty() || !f.stored.is_empty() || !f.sealing.is_empty())
+        {
             return;
         }
         let ahead = self
@@ -227,12 +258,76 @@ impl FileSystem {
     }
 
     async fn store_chunk(&self, file: Address, index: u64, plain: &[u8]) -> FsResult<Chunk> {
-        let key: [u8; 32] = random_bytes().map_err(|e| FsError::Storage(e.to_string()))?;
-        let data = seal::encrypt(&key, plain, &chunk_aad(&file, index)).map_err(|e| FsError::Storage(e.to_string()))?;
-        let block = ContentBlock::new(Some(file), data);
-        let address = block.address();
-        self.store.store(Block::Content(block)).await?;
-        Ok(Chunk { address, key })
+        store_chunk(self.store.clone(), file, index, plain).await
+    }
+
+    /// Store a full chunk in the background (at most [`UPLOADS_IN_FLIGHT`]
+    /// per file: beyond, wait for the oldest).
+    async fn upload(&self, file: Address, index: u64, plain: Vec<u8>) -> FsResult<()> {
+        let plain = Arc::new(plain);
+        let store = self.store.clone();
+        let task_plain = plain.clone();
+        let task = tokio::spawn(async move { store_chunk(store, file, index, &task_plain).await });
+        let waiting = {
+            let mut open = lock(&self.open);
+            let Some(f) = open.get_mut(&file) else { return Ok(()) };
+            f.upload_count += 1;
+            let number = f.upload_count;
+            f.sealing.insert(index, (number, plain));
+            f.uploads.push_back((index, number, task));
+            f.uploads.len() > UPLOADS_IN_FLIGHT
+        };
+        if waiting {
+            self.finish_uploads(file, UPLOADS_IN_FLIGHT).await?;
+        }
+        Ok(())
+    }
+
+    /// Wait for uploads of `file` until at most `keep` are in flight.
+    async fn finish_uploads(&self, file: Address, keep: usize) -> FsResult<()> {
+        loop {
+            let next = {
+                let mut open = lock(&self.open);
+                match open.get_mut(&file) {
+                    Some(f) if f.uploads.len() > keep => f.uploads.pop_front(),
+                    _ => None,
+                }
+            };
+            let Some((index, number, task)) = next else { return Ok(()) };
+            let uploaded =
+                task.await.map_err(|e| FsError::Storage(format!("chunk upload failed: {e}"))).and_then(|r| r);
+            let chunk = match uploaded {
+                Ok(chunk) => chunk,
+                Err(e) => {
+                    // Keep the data: a later flush tries to store it again.
+                    let mut open = lock(&self.open);
+                    if let Some(f) = open.get_mut(&file)
+                        && let Some((n, plain)) = f.sealing.remove(&index)
+                    {
+                        if n == number {
+                            f.dirty.entry(index).or_insert_with(|| Arc::unwrap_or_clone(plain));
+                        } else {
+                            f.sealing.insert(index, (n, plain));
+                        }
+                    }
+                    return Err(e);
+                }
+            };
+            let superseded = {
+                let mut open = lock(&self.open);
+                match open.get_mut(&file) {
+                    Some(f) if f.sealing.get(&index).is_some_and(|(n, _)| *n == number) => {
+                        f.sealing.remove(&index);
+                        f.stored.insert(index, chunk)
+                    }
+                    // A later write replaced this chunk, or the file is gone.
+                    _ => Some(chunk),
+                }
+            };
+            if let Some(old) = superseded {
+                self.remove_chunk(old.address);
+            }
+        }
     }
 
     /// Read up to `len` bytes at `offset`.
@@ -293,11 +388,7 @@ impl FileSystem {
             }
             buf[within..within + n].copy_from_slice(&data[consumed..consumed + n]);
             if buf.len() as u64 == bs {
-                let chunk = self.store_chunk(address, index, &buf).await?;
-                let superseded = lock(&self.open).get_mut(&address).and_then(|f| f.stored.insert(index, chunk));
-                if let Some(old) = superseded {
-                    self.remove_chunk(old.address);
-                }
+                self.upload(address, index, buf).await?;
             } else if let Some(f) = lock(&self.open).get_mut(&address) {
                 f.dirty.insert(index, buf);
             }
@@ -345,6 +436,7 @@ impl FileSystem {
     }
 
     async fn flush_locked(&self, address: Address) -> FsResult<()> {
+        self.finish_uploads(address, 0).await?;
         let (size, dirty) = {
             let mut open = lock(&self.open);
             let Some(f) = open.get_mut(&address) else {
@@ -445,6 +537,7 @@ impl FileSystem {
     pub async fn truncate(&self, address: Address, size: u64) -> FsResult<()> {
         let _io = self.io.lock().await;
         self.ensure_state(address).await?;
+        self.finish_uploads(address, 0).await?;
         let bs = self.block_size;
         let current = lock(&self.open).get(&address).map(|f| f.size).unwrap_or(0);
         if size < current {
