@@ -8,6 +8,7 @@ mod support;
 
 mod errors;
 mod model;
+mod options;
 mod persistence;
 mod posix;
 mod security;

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 /// How long a mount may take to appear, or a process to stop.
-const PATIENCE: Duration = Duration::from_secs(30);
+pub const PATIENCE: Duration = Duration::from_secs(30);
 
 /// Path of the `infinit` binary under test.
 pub fn infinit() -> &'static Path {
@@ -58,6 +58,8 @@ pub struct Setup {
     pub capacity: Option<String>,
     /// Volume block size, e.g. `4KiB` (the default 1MiB when `None`).
     pub block_size: Option<String>,
+    /// Extra options for `volume run`, e.g. `--async`.
+    pub run_args: Vec<String>,
 }
 
 /// A home with user alice, a filesystem silo `s`, network `net`, volume
@@ -165,7 +167,7 @@ fn unique() -> u64 {
 }
 
 /// Wait for `child` at most `limit`; `None` if still running.
-fn wait_bounded(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+pub fn wait_bounded(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
     let deadline = Instant::now() + limit;
     loop {
         match child.try_wait() {
@@ -176,7 +178,7 @@ fn wait_bounded(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
     }
 }
 
-fn signal(child: &Child, sig: i32) {
+pub fn signal(child: &Child, sig: i32) {
     let pid = i32::try_from(child.id()).expect("pid fits i32");
     // SAFETY: kill(2) has no memory effects; the pid is our own child,
     // not yet reaped, so it cannot name another process.
@@ -190,6 +192,7 @@ fn signal(child: &Child, sig: i32) {
 pub struct Volume {
     /// The mounted folder.
     pub mount: PathBuf,
+    run_args: Vec<String>,
     child: Option<Child>,
     stdout: Arc<Mutex<Vec<String>>>,
     stderr_path: PathBuf,
@@ -215,6 +218,7 @@ impl Volume {
         let mount = home.root().join("mnt");
         let mut volume = Volume {
             stderr_path: home.root().join("volume-run.stderr"),
+            run_args: setup.run_args.clone(),
             mount,
             child: None,
             stdout: Arc::new(Mutex::new(Vec::new())),
@@ -229,13 +233,10 @@ impl Volume {
         assert!(self.child.is_none(), "already running");
         let stderr = std::fs::File::create(&self.stderr_path).expect("stderr file");
         let mount = self.mount.to_str().expect("utf-8 mountpoint");
-        let mut child = self
-            .home
-            .cmd(&["volume", "run", "--name", "vol", "--mountpoint", mount])
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .expect("spawn infinit volume run");
+        let mut args = vec!["volume", "run", "--name", "vol", "--mountpoint", mount];
+        args.extend(self.run_args.iter().map(String::as_str));
+        let mut child =
+            self.home.cmd(&args).stdout(Stdio::piped()).stderr(stderr).spawn().expect("spawn infinit volume run");
         let out = child.stdout.take().expect("piped stdout");
         self.child = Some(child);
         let lines = Arc::new(Mutex::new(Vec::new()));
@@ -327,6 +328,12 @@ impl Volume {
         let mut child = self.child.take().expect("volume is running");
         signal(&child, libc::SIGKILL);
         let _ = child.wait();
+    }
+
+    /// Serve the volume again with other `volume run` options.
+    pub fn restart_with(&mut self, run_args: &[&str]) {
+        self.run_args = run_args.iter().map(|s| s.to_string()).collect();
+        self.restart();
     }
 
     /// Serve the volume again on the same mountpoint.
