@@ -219,7 +219,7 @@ impl FuseVolume {
     }
 
     /// Run `job` on the runtime, from this fuser thread; it owns the reply.
-    fn spawn<F>(&self, job: F)
+    fn serve<F>(&self, job: F)
     where
         F: std::future::Future<Output = ()> + Send + 'static,
     {
@@ -234,7 +234,7 @@ impl FuseVolume {
     ) {
         let fs = self.fs.clone();
         let inodes = self.inodes.clone();
-        self.spawn(async move {
+        self.serve(async move {
             let result = async {
                 let address = make.await?;
                 let node = fs.stat(address).await?;
@@ -256,7 +256,7 @@ impl FuseVolume {
         reply: ReplyEmpty,
         job: impl std::future::Future<Output = Result<(), FsError>> + Send + 'static,
     ) {
-        self.spawn(async move {
+        self.serve(async move {
             match job.await {
                 Ok(()) => reply.ok(),
                 Err(e) => reply.error(errno(&e)),
@@ -305,7 +305,7 @@ impl Filesystem for FuseVolume {
     fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
         let address = resolve!(self, reply, ino);
         let fs = self.fs.clone();
-        self.spawn(async move {
+        self.serve(async move {
             match fs.stat(address).await {
                 Ok(node) => reply.attr(&TTL, &attr(ino.0, &node, fs.block_size())),
                 Err(e) => reply.error(errno(&e)),
@@ -335,7 +335,7 @@ impl Filesystem for FuseVolume {
         check!(reply, self.writable());
         let change = SetAttr { mode, uid, gid, size, atime: atime.map(to_time), mtime: mtime.map(to_time) };
         let fs = self.fs.clone();
-        self.spawn(async move {
+        self.serve(async move {
             match fs.setattr(address, change).await {
                 Ok(node) => reply.attr(&TTL, &attr(ino.0, &node, fs.block_size())),
                 Err(e) => reply.error(errno(&e)),
@@ -346,7 +346,7 @@ impl Filesystem for FuseVolume {
     fn readlink(&self, _req: &Request, ino: INodeNo, reply: ReplyData) {
         let address = resolve!(self, reply, ino);
         let fs = self.fs.clone();
-        self.spawn(async move {
+        self.serve(async move {
             match fs.readlink(address).await {
                 Ok(target) => reply.data(&target),
                 Err(e) => reply.error(errno(&e)),
@@ -454,7 +454,7 @@ impl Filesystem for FuseVolume {
             check!(reply, self.writable());
         }
         let fs = self.fs.clone();
-        self.spawn(async move {
+        self.serve(async move {
             match fs.open_file(address).await {
                 Ok(()) => reply.opened(FileHandle(0), FopenFlags::empty()),
                 Err(e) => reply.error(errno(&e)),
@@ -475,7 +475,7 @@ impl Filesystem for FuseVolume {
     ) {
         let address = resolve!(self, reply, ino);
         let fs = self.fs.clone();
-        self.spawn(async move {
+        self.serve(async move {
             match fs.read(address, offset, size).await {
                 Ok(data) => reply.data(&data),
                 Err(e) => reply.error(errno(&e)),
@@ -499,7 +499,7 @@ impl Filesystem for FuseVolume {
         check!(reply, self.writable());
         let data = data.to_vec();
         let fs = self.fs.clone();
-        self.spawn(async move {
+        self.serve(async move {
             match fs.write(address, offset, &data).await {
                 Ok(n) => reply.written(n),
                 Err(e) => reply.error(errno(&e)),
@@ -538,7 +538,7 @@ impl Filesystem for FuseVolume {
         let address = resolve!(self, reply, ino);
         let fs = self.fs.clone();
         let inodes = self.inodes.clone();
-        self.spawn(async move {
+        self.serve(async move {
             let entries = match fs.readdir(address).await {
                 Ok(e) => e,
                 Err(e) => return reply.error(errno(&e)),
@@ -571,7 +571,7 @@ impl Filesystem for FuseVolume {
         let address = resolve!(self, reply, ino);
         let fs = self.fs.clone();
         let inodes = self.inodes.clone();
-        self.spawn(async move {
+        self.serve(async move {
             let entries = match fs.readdir(address).await {
                 Ok(e) => e,
                 Err(e) => return reply.error(errno(&e)),
@@ -611,7 +611,7 @@ impl Filesystem for FuseVolume {
 
     fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
         let fs = self.fs.clone();
-        self.spawn(async move {
+        self.serve(async move {
             match fs.statfs().await {
                 Ok(stats) => {
                     let bsize = 4096u64;
@@ -652,7 +652,7 @@ impl Filesystem for FuseVolume {
         let address = resolve!(self, reply, ino);
         let name = check!(reply, name_of(name));
         let fs = self.fs.clone();
-        self.spawn(async move {
+        self.serve(async move {
             match fs.getxattr(address, &name).await {
                 Ok(value) => xattr_reply(reply, size, &value),
                 Err(e) => reply.error(errno(&e)),
@@ -663,7 +663,7 @@ impl Filesystem for FuseVolume {
     fn listxattr(&self, _req: &Request, ino: INodeNo, size: u32, reply: ReplyXattr) {
         let address = resolve!(self, reply, ino);
         let fs = self.fs.clone();
-        self.spawn(async move {
+        self.serve(async move {
             match fs.listxattr(address).await {
                 Ok(names) => {
                     let mut buf = Vec::new();
@@ -706,7 +706,7 @@ impl Filesystem for FuseVolume {
         let name = check!(reply, name_of(name));
         let (fs, uid, gid) = (self.fs.clone(), req.uid(), req.gid());
         let inodes = self.inodes.clone();
-        self.spawn(async move {
+        self.serve(async move {
             let result = async {
                 let address = fs.create(dir, &name, mode & !umask, uid, gid).await?;
                 fs.open_file(address).await?;
