@@ -106,6 +106,7 @@ pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Resu
         .context("cannot start the async runtime")?;
     let mountpoint = Mountpoint::prepare(&mountpoint)?;
     let served = runtime.block_on(async {
+        let stop = stop_signals()?;
         let node = Node::start(&spec).await?;
         let fs = match FileSystem::open(node.consensus.clone(), keys, &name, descriptor.block_size, creator).await {
             Ok(fs) => {
@@ -132,7 +133,11 @@ pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Resu
                 mountpoint.path.display()
             ))
         };
-        mounted.serve_until(stop_signal, busy).await.context("the FUSE session failed")?;
+        let next_stop = || {
+            let stop = stop.clone();
+            async move { stop.notified().await }
+        };
+        mounted.serve_until(next_stop, busy).await.context("the FUSE session failed")?;
         fs.sync(None).await.map_err(|e| anyhow::anyhow!("volume \"{name}\": syncing at unmount: {e}"))?;
         if let Some(journal) = &node.journal {
             // Give the journal a moment to drain; what remains is replayed at the next start.
@@ -214,6 +219,7 @@ pub fn network_run(ctx: &Context, args: NetworkRunArgs) -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
+        let stop = stop_signals()?;
         let node = Node::start(&spec).await?;
         ctx.out.report("running", "network", &name, &format!("Running network \"{name}\"."));
         if let Some(journal) = &node.journal {
@@ -223,7 +229,7 @@ pub fn network_run(ctx: &Context, args: NetworkRunArgs) -> anyhow::Result<()> {
                 format!("Stored the journaled operations of network \"{name}\" ({} refused).", stats.rejected.len());
             ctx.out.report("replayed", "network", &name, &sentence);
         }
-        stop_signal().await;
+        stop.notified().await;
         node.consensus.sync().await.map_err(|e| anyhow::anyhow!("network \"{name}\": {e}"))?;
         Ok::<_, anyhow::Error>(())
     })?;
@@ -231,18 +237,23 @@ pub fn network_run(ctx: &Context, args: NetworkRunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Completes at the first SIGINT or SIGTERM.
-async fn stop_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+/// SIGINT and SIGTERM, caught from the moment this is called (before
+/// anything is mounted, so an early signal is never fatal); each one adds a
+/// permit to the returned `Notify`.
+fn stop_signals() -> anyhow::Result<Arc<tokio::sync::Notify>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot catch SIGINT")?;
+    let mut terminate = signal(SignalKind::terminate()).context("cannot catch SIGTERM")?;
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let notify = stop.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                Some(()) = interrupt.recv() => notify.notify_one(),
+                Some(()) = terminate.recv() => notify.notify_one(),
+                else => break,
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = term => {}
-    }
+    });
+    Ok(stop)
 }

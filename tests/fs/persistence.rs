@@ -88,7 +88,12 @@ fn sigterm_while_the_mount_is_busy_never_leaves_an_eio_mount() {
     std::thread::sleep(std::time::Duration::from_secs(3));
     if v.exited() {
         drop(busy);
-        assert!(!is_mounted(&v.mount), "volume run exited and left its mount behind");
+        assert!(
+            !is_mounted(&v.mount),
+            "volume run exited and left its mount behind; stderr: {:?}; stdout: {:?}",
+            v.stderr(),
+            v.stdout()
+        );
     } else {
         // Still serving (refusing to stop while busy is fine), then it must
         // still answer, and say why it did not stop.

@@ -14,7 +14,7 @@ use crate::crypto::{random_bytes, seal};
 use crate::runtime::block::{Address, Block, ContentBlock};
 
 /// Files up to this size keep their content inside their header block.
-pub const INLINE_MAX: u64 = 8192;
+pub const INLINE_MAX: u64 = 64 * 1024;
 /// Decrypted chunks kept for sequential reads.
 const CHUNK_CACHE: usize = 16;
 
