@@ -222,6 +222,37 @@ impl FileSystem {
         Ok(stat)
     }
 
+    /// Change the entries of directory `dir` (and its modification time).
+    async fn modify_entries<R>(
+        &self,
+        dir: Address,
+        change: impl FnOnce(&mut std::collections::BTreeMap<String, Entry>) -> FsResult<R>,
+    ) -> FsResult<R> {
+        self.modify(dir, |node| {
+            let Node::Directory { entries, meta } = node else {
+                return Err(FsError::NotDirectory);
+            };
+            let result = change(entries)?;
+            let now = Time::now();
+            meta.mtime = now;
+            meta.ctime = now;
+            Ok(result)
+        })
+        .await
+    }
+
+    /// Remove `name` from `dir` if it still names `address`.
+    async fn remove_entry(&self, dir: Address, name: &str, address: Address) -> FsResult<()> {
+        self.modify_entries(dir, |entries| match entries.get(name) {
+            Some(e) if e.address == address => {
+                entries.remove(name);
+                Ok(())
+            }
+            _ => Err(FsError::NotFound),
+        })
+        .await
+    }
+
     /// Run `f` on the entries of directory `dir`.
     async fn entries<R>(
         &self,
@@ -257,17 +288,11 @@ impl FileSystem {
         let kind = node.kind();
         let address = self.create_node(node)?;
         let inserted = self
-            .modify(dir, |parent| {
-                let Node::Directory { entries, meta } = parent else {
-                    return Err(FsError::NotDirectory);
-                };
+            .modify_entries(dir, |entries| {
                 if entries.contains_key(name) {
                     return Err(FsError::Exists);
                 }
                 entries.insert(name.to_string(), Entry { address, kind });
-                let now = Time::now();
-                meta.mtime = now;
-                meta.ctime = now;
                 Ok(())
             })
             .await;
@@ -329,16 +354,11 @@ impl FileSystem {
         })
         .await?;
         let inserted = self
-            .modify(newdir, |parent| {
-                let Node::Directory { entries, meta } = parent else {
-                    return Err(FsError::NotDirectory);
-                };
+            .modify_entries(newdir, |entries| {
                 if entries.contains_key(newname) {
                     return Err(FsError::Exists);
                 }
                 entries.insert(newname.to_string(), Entry { address, kind });
-                meta.mtime = Time::now();
-                meta.ctime = meta.mtime;
                 Ok(())
             })
             .await;
@@ -386,20 +406,7 @@ impl FileSystem {
         if entry.kind == NodeKind::Directory {
             return Err(FsError::IsDirectory);
         }
-        self.modify(dir, |parent| {
-            let Node::Directory { entries, meta } = parent else {
-                return Err(FsError::NotDirectory);
-            };
-            match entries.get(name) {
-                Some(e) if e.address == entry.address => {}
-                _ => return Err(FsError::NotFound),
-            }
-            entries.remove(name);
-            meta.mtime = Time::now();
-            meta.ctime = meta.mtime;
-            Ok(())
-        })
-        .await?;
+        self.remove_entry(dir, name, entry.address).await?;
         self.drop_link(entry.address).await
     }
 
@@ -412,20 +419,7 @@ impl FileSystem {
         if !self.entries(entry.address, |entries| entries.is_empty()).await? {
             return Err(FsError::NotEmpty);
         }
-        self.modify(dir, |parent| {
-            let Node::Directory { entries, meta } = parent else {
-                return Err(FsError::NotDirectory);
-            };
-            match entries.get(name) {
-                Some(e) if e.address == entry.address => {}
-                _ => return Err(FsError::NotFound),
-            }
-            entries.remove(name);
-            meta.mtime = Time::now();
-            meta.ctime = meta.mtime;
-            Ok(())
-        })
-        .await?;
+        self.remove_entry(dir, name, entry.address).await?;
         self.destroy(entry.address);
         Ok(())
     }
@@ -475,10 +469,7 @@ impl FileSystem {
             }
         };
         if dir == newdir {
-            self.modify(dir, |parent| {
-                let Node::Directory { entries, meta } = parent else {
-                    return Err(FsError::NotDirectory);
-                };
+            self.modify_entries(dir, |entries| {
                 match entries.get(name) {
                     Some(e) if e.address == source.address => {}
                     _ => return Err(FsError::NotFound),
@@ -486,32 +477,20 @@ impl FileSystem {
                 target_unchanged(entries)?;
                 entries.remove(name);
                 entries.insert(newname.to_string(), source);
-                meta.mtime = Time::now();
-                meta.ctime = meta.mtime;
                 Ok(())
             })
             .await?;
         } else {
-            self.modify(newdir, |parent| {
-                let Node::Directory { entries, meta } = parent else {
-                    return Err(FsError::NotDirectory);
-                };
+            self.modify_entries(newdir, |entries| {
                 target_unchanged(entries)?;
                 entries.insert(newname.to_string(), source);
-                meta.mtime = Time::now();
-                meta.ctime = meta.mtime;
                 Ok(())
             })
             .await?;
-            self.modify(dir, |parent| {
-                let Node::Directory { entries, meta } = parent else {
-                    return Err(FsError::NotDirectory);
-                };
+            self.modify_entries(dir, |entries| {
                 if entries.get(name).is_some_and(|e| e.address == source.address) {
                     entries.remove(name);
                 }
-                meta.mtime = Time::now();
-                meta.ctime = meta.mtime;
                 Ok(())
             })
             .await?;
