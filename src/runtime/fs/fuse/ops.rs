@@ -1,287 +1,20 @@
-//! The FUSE binding: the only file that knows `fuser`. Kernel requests name
-//! inodes; this maps them to node addresses, runs each operation on the
-//! tokio runtime from one of fuser's four threads (running it in place
-//! rather than handing it to a worker halves the latency of the many small
-//! metadata operations) and answers with POSIX error numbers.
+//! The kernel's requests, one method each: resolve the inode, run the
+//! operation on the file system, answer with attributes or an errno.
 
-use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt as _;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use fuser::{
-    Config, Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, InitFlags, LockOwner,
-    MountOption, OpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry,
-    ReplyOpen, ReplyStatfs, ReplyWrite, ReplyXattr, Request, SessionUnmounter, TimeOrNow, WriteFlags,
+    Errno, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, InitFlags, LockOwner, OpenFlags,
+    RenameFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs,
+    ReplyWrite, ReplyXattr, Request, TimeOrNow, WriteFlags,
 };
 
-use super::error::libc_errno;
-use super::{FileSystem, FsError, NodeKind, SetAttr, Stat, Time, lock};
-use crate::runtime::block::Address;
-
-/// How long the kernel may cache attributes and entries.
-const TTL: Duration = Duration::from_secs(1);
-const EROFS: i32 = 30;
-
-/// Inode numbers handed to the kernel, and the node each one names.
-#[derive(Debug, Default)]
-struct Inodes {
-    by_ino: HashMap<u64, Address>,
-    by_address: HashMap<Address, u64>,
-    next: u64,
-}
-
-impl Inodes {
-    fn ino(&mut self, address: Address) -> u64 {
-        if let Some(&ino) = self.by_address.get(&address) {
-            return ino;
-        }
-        self.next += 1;
-        let ino = self.next;
-        self.by_ino.insert(ino, address);
-        self.by_address.insert(address, ino);
-        ino
-    }
-}
-
-/// Options of a mount.
-#[derive(Debug, Clone, Default)]
-pub struct MountSettings {
-    /// Refuse every change.
-    pub readonly: bool,
-    /// Extra `-o` options given by the user.
-    pub fuse_options: Vec<String>,
-    /// Name shown in the mount table.
-    pub fsname: String,
-}
-
-/// The kernel-facing side of a mounted volume.
-#[derive(Debug)]
-pub struct FuseVolume {
-    fs: Arc<FileSystem>,
-    runtime: tokio::runtime::Handle,
-    inodes: Arc<Mutex<Inodes>>,
-    readonly: bool,
-}
-
-/// A live mount; dropping it does not unmount (call [`Mounted::unmount`]).
-pub struct Mounted {
-    session: std::thread::JoinHandle<std::io::Result<()>>,
-    unmounter: SessionUnmounter,
-    mountpoint: std::path::PathBuf,
-}
-
-impl std::fmt::Debug for Mounted {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Mounted")
-    }
-}
-
-impl Mounted {
-    /// Serve until the volume is unmounted from outside (`fusermount -u`)
-    /// or a stop is asked (`stop` completes). A first stop unmounts if
-    /// nothing uses the mount; if it is busy, `busy` is told and serving
-    /// goes on; the next stop detaches the mount lazily (it disappears at
-    /// once; open files get errors) and serving ends soon after.
-    pub async fn serve_until<S, F>(self, mut stop: S, busy: impl Fn(&std::io::Error)) -> std::io::Result<()>
-    where
-        S: FnMut() -> F,
-        F: std::future::Future<Output = ()>,
-    {
-        let Mounted { session, mut unmounter, mountpoint } = self;
-        let joined = tokio::task::spawn_blocking(move || {
-            session.join().unwrap_or_else(|_| Err(std::io::Error::other("the FUSE session thread panicked")))
-        });
-        tokio::pin!(joined);
-        let mut asked = 0;
-        loop {
-            tokio::select! {
-                ended = &mut joined => return ended.map_err(std::io::Error::other)?,
-                () = stop() => {
-                    asked += 1;
-                    // fuser forgets the mount after a failed attempt: the
-                    // second stop detaches it ourselves.
-                    let attempt = if asked == 1 { unmounter.unmount() } else { Err(std::io::Error::other("forced")) };
-                    match attempt {
-                        Ok(()) => return joined.await.map_err(std::io::Error::other)?,
-                        Err(e) if asked == 1 => busy(&e),
-                        Err(_) => {
-                            detach(&mountpoint)?;
-                            // Open handles keep the session alive: stop waiting after a moment.
-                            return match tokio::time::timeout(std::time::Duration::from_secs(5), joined).await {
-                                Ok(ended) => ended.map_err(std::io::Error::other)?,
-                                Err(_) => Ok(()),
-                            };
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Lazily unmount `path` (MNT_DETACH): it leaves the namespace at once.
-fn detach(path: &Path) -> std::io::Result<()> {
-    use std::os::unix::ffi::OsStrExt as _;
-    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(std::io::Error::other)?;
-    // SAFETY: `c_path` is a valid NUL-terminated string that outlives the call.
-    if unsafe { libc::umount2(c_path.as_ptr(), libc::MNT_DETACH) } == 0 {
-        return Ok(());
-    }
-    let status = std::process::Command::new("fusermount3").args(["-u", "-z"]).arg(path).status()?;
-    if status.success() { Ok(()) } else { Err(std::io::Error::other("fusermount3 -u -z failed")) }
-}
-
-/// Mount `fs` on `mountpoint`.
-pub fn mount(
-    fs: Arc<FileSystem>,
-    runtime: tokio::runtime::Handle,
-    mountpoint: &Path,
-    settings: &MountSettings,
-) -> std::io::Result<Mounted> {
-    let mut inodes = Inodes { next: 1, ..Default::default() };
-    inodes.by_ino.insert(1, fs.root());
-    inodes.by_address.insert(fs.root(), 1);
-    let volume = FuseVolume { fs, runtime, inodes: Arc::new(Mutex::new(inodes)), readonly: settings.readonly };
-    let mut options = vec![
-        MountOption::FSName(settings.fsname.clone()),
-        MountOption::Subtype("infinit".into()),
-        MountOption::DefaultPermissions,
-        MountOption::NoAtime,
-    ];
-    if settings.readonly {
-        options.push(MountOption::RO);
-    }
-    options.extend(settings.fuse_options.iter().map(|o| MountOption::CUSTOM(o.clone())));
-    let mut config = Config::default();
-    config.mount_options = options;
-    config.n_threads = Some(4);
-    let mut session = fuser::Session::new(volume, mountpoint, &config)?;
-    // Run the session on our own thread rather than `spawn()`: spawning
-    // moves the mount out of reach of the unmounter.
-    let unmounter = session.unmount_callable();
-    let session = std::thread::Builder::new().name("infinit-fuse".into()).spawn(move || session.run())?;
-    Ok(Mounted { session, unmounter, mountpoint: mountpoint.to_path_buf() })
-}
-
-fn errno(e: &FsError) -> Errno {
-    Errno::from_i32(e.errno())
-}
-
-fn kind_of(kind: NodeKind) -> FileType {
-    match kind {
-        NodeKind::Directory => FileType::Directory,
-        NodeKind::File => FileType::RegularFile,
-        NodeKind::Symlink => FileType::Symlink,
-    }
-}
-
-fn attr(ino: u64, stat: &Stat, block_size: u64) -> FileAttr {
-    FileAttr {
-        ino: INodeNo(ino),
-        size: stat.size,
-        blocks: stat.size.div_ceil(512),
-        atime: stat.atime.to_system(),
-        mtime: stat.mtime.to_system(),
-        ctime: stat.ctime.to_system(),
-        crtime: stat.ctime.to_system(),
-        kind: kind_of(stat.kind),
-        perm: (stat.mode & 0o7777) as u16,
-        nlink: stat.nlink,
-        uid: stat.uid,
-        gid: stat.gid,
-        rdev: 0,
-        blksize: block_size.min(1 << 20) as u32,
-        flags: 0,
-    }
-}
-
-fn to_time(t: TimeOrNow) -> Time {
-    match t {
-        TimeOrNow::Now => Time::now(),
-        TimeOrNow::SpecificTime(s) => Time::from_system(s),
-    }
-}
-
-fn name_of(name: &OsStr) -> Result<String, Errno> {
-    name.to_str().map(str::to_string).ok_or(Errno::from_i32(libc_errno::EINVAL))
-}
-
-impl FuseVolume {
-    fn address(&self, ino: INodeNo) -> Result<Address, Errno> {
-        lock(&self.inodes).by_ino.get(&ino.0).copied().ok_or(Errno::from_i32(libc_errno::ENOENT))
-    }
-
-    fn writable(&self) -> Result<(), Errno> {
-        if self.readonly { Err(Errno::from_i32(EROFS)) } else { Ok(()) }
-    }
-
-    /// Run `job` on the runtime, from this fuser thread; it owns the reply.
-    fn serve<F>(&self, job: F)
-    where
-        F: std::future::Future<Output = ()> + Send + 'static,
-    {
-        self.runtime.block_on(job);
-    }
-
-    /// Reply to an entry-creating operation with the new node's attributes.
-    fn entry_job(
-        &self,
-        reply: ReplyEntry,
-        make: impl std::future::Future<Output = Result<Address, FsError>> + Send + 'static,
-    ) {
-        let fs = self.fs.clone();
-        let inodes = self.inodes.clone();
-        self.serve(async move {
-            let result = async {
-                let address = make.await?;
-                let node = fs.stat(address).await?;
-                Ok::<_, FsError>((address, node))
-            }
-            .await;
-            match result {
-                Ok((address, node)) => {
-                    let ino = lock(&inodes).ino(address);
-                    reply.entry(&TTL, &attr(ino, &node, fs.block_size()), Generation(0));
-                }
-                Err(e) => reply.error(errno(&e)),
-            }
-        });
-    }
-
-    fn empty_job(
-        &self,
-        reply: ReplyEmpty,
-        job: impl std::future::Future<Output = Result<(), FsError>> + Send + 'static,
-    ) {
-        self.serve(async move {
-            match job.await {
-                Ok(()) => reply.ok(),
-                Err(e) => reply.error(errno(&e)),
-            }
-        });
-    }
-}
-
-macro_rules! resolve {
-    ($self:ident, $reply:ident, $ino:expr) => {
-        match $self.address($ino) {
-            Ok(a) => a,
-            Err(e) => return $reply.error(e),
-        }
-    };
-}
-
-macro_rules! check {
-    ($reply:ident, $result:expr) => {
-        match $result {
-            Ok(v) => v,
-            Err(e) => return $reply.error(e),
-        }
-    };
-}
+use super::{FuseVolume, TTL, attr, errno, kind_of, name_of, to_time};
+use crate::runtime::fs::error::libc_errno;
+use crate::runtime::fs::{FsError, SetAttr, Stat, lock};
 
 impl Filesystem for FuseVolume {
     fn init(&mut self, _req: &Request, config: &mut fuser::KernelConfig) -> std::io::Result<()> {
@@ -619,7 +352,16 @@ impl Filesystem for FuseVolume {
                     let capacity = stats.capacity.unwrap_or(1 << 50);
                     let total = capacity / bsize;
                     let free = capacity.saturating_sub(stats.used) / bsize;
-                    reply.statfs(total, free, free, 0, 0, bsize as u32, super::NAME_MAX as u32, bsize as u32);
+                    reply.statfs(
+                        total,
+                        free,
+                        free,
+                        0,
+                        0,
+                        bsize as u32,
+                        crate::runtime::fs::NAME_MAX as u32,
+                        bsize as u32,
+                    );
                 }
                 Err(e) => reply.error(errno(&e)),
             }
