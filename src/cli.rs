@@ -98,6 +98,15 @@ pub struct OutputArg {
     pub output: Option<PathBuf>,
 }
 
+/// Options of an export that names one descriptor.
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub name: NameArg,
+    #[command(flatten)]
+    pub output: OutputArg,
+}
+
 /// Where an import comes from.
 #[derive(Debug, Clone, Args)]
 pub struct InputArg {

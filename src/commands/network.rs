@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::context::{Context, parse_input};
 use super::{silo, usage};
-use crate::cli::{InputArg, NameArg, OutputArg};
+use crate::cli::{ExportArgs, InputArg, NameArg};
 use crate::crypto::KeyPair;
 use crate::descriptors::network::{NetworkSettings, NodeIdentity, Overlay};
 use crate::descriptors::passport::Rights;
@@ -69,15 +69,6 @@ pub struct LinkArgs {
     /// Silo this device contributes (repeat for several); needs a passport that allows storage
     #[arg(short = 'S', long = "silo", value_name = "SILO")]
     silos: Vec<String>,
-}
-
-/// Options of `network export`.
-#[derive(Debug, Args)]
-pub struct ExportArgs {
-    #[command(flatten)]
-    name: NameArg,
-    #[command(flatten)]
-    output: OutputArg,
 }
 
 /// Options of `network update`.
@@ -205,24 +196,32 @@ pub fn create_owned(ctx: &Context, name: &str, settings: NetworkSettings, silos:
     }
     check_silos(ctx, &silos)?;
     let network = Network::new(&name, settings, &keys)?;
-    let all = Rights { allow_write: true, allow_storage: true, allow_create_passport: true };
-    let passport = Passport::sign(&network, &user.name, user.public_key, all, &keys, None)?;
-    let link = LinkedNetwork {
-        network: name.clone(),
-        user: user.name.clone(),
-        node: NodeIdentity::generate(&name, &keys)?,
-        passport,
-        silos,
-    };
+    let passport = owner_passport(&network, &user, &keys)?;
     ctx.store.create(Kind::Network, &name, &network)?;
-    ctx.store.create(Kind::LinkedNetwork, &format!("{}/{name}", user.name), &link)?;
     ctx.out.report("saved", "network", &name, &format!("Locally saved network \"{name}\"."));
-    ctx.out.report(
-        "linked",
-        "network",
-        &name,
-        &format!("Linked network \"{name}\" to this device for user \"{}\".", user.name),
-    );
+    save_link(ctx, &name, &user.name, &keys, passport, silos)
+}
+
+/// The passport an owner issues itself: every right, never saved as a file.
+fn owner_passport(network: &Network, owner: &User, keys: &KeyPair) -> anyhow::Result<Passport> {
+    let all = Rights { allow_write: true, allow_storage: true, allow_create_passport: true };
+    Ok(Passport::sign(network, &owner.name, owner.public_key, all, keys, None)?)
+}
+
+/// Generate this device's node key for `user` on `network`, save the link and report it.
+fn save_link(
+    ctx: &Context,
+    network: &str,
+    user: &str,
+    keys: &KeyPair,
+    passport: Passport,
+    silos: Vec<String>,
+) -> anyhow::Result<()> {
+    let node = NodeIdentity::generate(network, keys)?;
+    let link = LinkedNetwork { network: network.to_string(), user: user.to_string(), node, passport, silos };
+    ctx.store.create(Kind::LinkedNetwork, &format!("{user}/{network}"), &link)?;
+    let sentence = format!("Linked network \"{network}\" to this device for user \"{user}\".");
+    ctx.out.report("linked", "network", network, &sentence);
     Ok(())
 }
 
@@ -237,8 +236,7 @@ fn link(ctx: &Context, args: LinkArgs) -> anyhow::Result<()> {
         );
     }
     let passport = if network.owner == user.public_key {
-        let all = Rights { allow_write: true, allow_storage: true, allow_create_passport: true };
-        Passport::sign(&network, &user.name, user.public_key, all, &keys, None)?
+        owner_passport(&network, &user, &keys)?
     } else {
         let path = format!("{name}/{}", user.name);
         if !ctx.store.exists(Kind::Passport, &path) {
@@ -262,21 +260,7 @@ fn link(ctx: &Context, args: LinkArgs) -> anyhow::Result<()> {
         );
     }
     check_silos(ctx, &args.silos)?;
-    let link = LinkedNetwork {
-        network: name.clone(),
-        user: user.name.clone(),
-        node: NodeIdentity::generate(&name, &keys)?,
-        passport,
-        silos: args.silos,
-    };
-    ctx.store.create(Kind::LinkedNetwork, &format!("{}/{name}", user.name), &link)?;
-    ctx.out.report(
-        "linked",
-        "network",
-        &name,
-        &format!("Linked network \"{name}\" to this device for user \"{}\".", user.name),
-    );
-    Ok(())
+    save_link(ctx, &name, &user.name, &keys, passport, args.silos)
 }
 
 fn unlink(ctx: &Context, args: NameOnly) -> anyhow::Result<()> {

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::context::{Context, parse_input};
 use super::usage;
-use crate::cli::{InputArg, NameArg, OutputArg};
+use crate::cli::{ExportArgs, InputArg, NameArg};
 use crate::descriptors::silo::SiloBackend;
 use crate::descriptors::{Credentials, Kind, LinkedNetwork, Silo, names, units};
 use crate::runtime::node::SiloSpec;
@@ -103,15 +103,6 @@ pub struct GcsArgs {
     /// Folder (key prefix) inside the bucket [default: <name>_blocks]
     #[arg(long)]
     folder: Option<String>,
-}
-
-/// Options of `silo export`.
-#[derive(Debug, Args)]
-pub struct ExportArgs {
-    #[command(flatten)]
-    name: NameArg,
-    #[command(flatten)]
-    output: OutputArg,
 }
 
 /// Options of `silo delete`.

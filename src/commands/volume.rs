@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::context::{Context, parse_input};
 use super::{network, usage};
-use crate::cli::{InputArg, NameArg, OutputArg};
+use crate::cli::{ExportArgs, InputArg, NameArg};
 use crate::descriptors::volume::MountOptions;
 use crate::descriptors::{Kind, Volume, units};
 
@@ -78,15 +78,6 @@ pub struct CreateArgs {
     block_size: String,
     #[command(flatten)]
     mount: MountArgs,
-}
-
-/// Options of `volume export`.
-#[derive(Debug, Args)]
-pub struct ExportArgs {
-    #[command(flatten)]
-    name: NameArg,
-    #[command(flatten)]
-    output: OutputArg,
 }
 
 /// Options of `volume import`.
