@@ -39,8 +39,25 @@ pub fn usage(object_mode: &str, message: impl Into<String>) -> anyhow::Error {
     UsageError { message: message.into(), help: format!("infinit {object_mode} --help") }.into()
 }
 
+/// Send the runtime's log lines to stderr as `infinit: warning: ...`,
+/// filtered by `INFINIT_LOG` (default: warnings and errors).
+fn init_logging() {
+    use tracing_subscriber::fmt::format::FmtSpan;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("INFINIT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .with_span_events(FmtSpan::NONE)
+        .with_ansi(false)
+        .try_init();
+}
+
 /// Parse `args`, run the command and return the process exit code.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
+    init_logging();
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {

@@ -1,8 +1,8 @@
 //! The RAM block cache: a [`Consensus`] decorator that keeps recently used
 //! blocks within a byte budget, evicting the least recently used by encoded
 //! size. Immutable blocks (content, named, user) never change and are kept
-//! until evicted; mutable ones are served for a short TTL, then fetched
-//! again. Stores and removals write through and update or drop the entry; a
+//! until evicted; mutable ones are served for a short TTL to reads that do
+//! not ask for the latest version, then fetched again. Stores and removals write through and update or drop the entry; a
 //! conflict updates it with the current block the conflict carries. An
 //! operation that overlapped a write on the same address never puts its
 //! result in the cache, so a block written through the cache is never
@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::block::{Address, Block, Tombstone};
-use super::consensus::{Consensus, ConsensusError, ConsensusFuture, Usage};
+use super::consensus::{Consensus, ConsensusError, ConsensusFuture, Expect, Fetched, ReadLevel, Usage};
 
 /// Budget and freshness of a [`BlockCache`].
 #[derive(Debug, Clone, Copy)]
@@ -110,10 +110,13 @@ impl State {
         }
     }
 
-    /// The fresh cached block at `address`, marked as just used.
-    fn get(&mut self, address: &Address, ttl: Duration) -> Option<Block> {
+    /// The cached block at `address` if it satisfies `level` (a mutable
+    /// block: within its TTL and not asked for the latest), marked as just used.
+    fn get(&mut self, address: &Address, ttl: Duration, level: ReadLevel) -> Option<Block> {
         let entry = self.entries.get_mut(address)?;
-        if entry.block.is_mutable() && entry.fetched.elapsed() >= ttl {
+        if entry.block.is_mutable()
+            && (entry.fetched.elapsed() >= ttl || !level.accepts_cached(entry.block.version()))
+        {
             return None;
         }
         self.clock += 1;
@@ -174,10 +177,7 @@ fn encoded_size(block: &Block) -> Option<u64> {
 
 /// The current block a conflict carries, if `error` is one.
 fn conflict_current(error: &ConsensusError) -> Option<Block> {
-    match error {
-        ConsensusError::Block(e) => e.conflict().map(|c| c.current().clone()),
-        _ => None,
-    }
+    error.conflict_current().cloned()
 }
 
 impl BlockCache {
@@ -222,26 +222,26 @@ impl BlockCache {
 }
 
 impl Consensus for BlockCache {
-    fn fetch(&self, address: Address) -> ConsensusFuture<'_, Option<Block>> {
+    fn fetch(&self, address: Address, level: ReadLevel) -> ConsensusFuture<'_, Fetched> {
         Box::pin(async move {
             let flight = {
                 let mut state = self.state();
-                if let Some(block) = state.get(&address, self.options.ttl) {
+                if let Some(block) = state.get(&address, self.options.ttl, level) {
                     state.hits += 1;
-                    return Ok(Some(block));
+                    return Ok(Fetched::Found(block));
                 }
                 state.misses += 1;
                 self.take_off(&mut state, address)
             };
-            let fetched = self.inner.fetch(address).await;
+            let fetched = self.inner.fetch(address, level).await;
             let size = match &fetched {
-                Ok(Some(block)) => encoded_size(block),
+                Ok(Fetched::Found(block)) => encoded_size(block),
                 _ => None,
             };
             let mut state = self.state();
             if flight.land(&mut state, false) {
                 match (&fetched, size) {
-                    (Ok(Some(block)), Some(size)) => state.put(block.clone(), size, self.options.budget),
+                    (Ok(Fetched::Found(block)), Some(size)) => state.put(block.clone(), size, self.options.budget),
                     _ => state.forget(&address),
                 }
             }
@@ -249,12 +249,12 @@ impl Consensus for BlockCache {
         })
     }
 
-    fn store(&self, block: Block) -> ConsensusFuture<'_, ()> {
+    fn store(&self, block: Block, expect: Expect) -> ConsensusFuture<'_, ()> {
         Box::pin(async move {
             let address = block.address();
             let flight = self.take_off(&mut self.state(), address);
             let kept = block.clone();
-            match self.inner.store(block).await {
+            match self.inner.store(block, expect).await {
                 Ok(()) => {
                     self.settle_write(flight, address, Some(kept));
                     Ok(())

@@ -9,11 +9,11 @@
 //! `rejected/`. Reads see pending writes first. Opening a journal replays
 //! what a killed process left, so acknowledged writes survive `kill -9`.
 //!
-//! Limits: the inner consensus's `fetch` hides tombstones, so a write to a
-//! mutable address removed *and already pushed* is accepted here and then
-//! rejected by the inner consensus; whether a pending removal erased a
-//! content block is remembered in memory only, so after a restart a second,
-//! different tombstone for it conflicts instead of being a no-op.
+//! Limits: whether a pending removal erased a content block is remembered
+//! in memory only, so after a restart a second, different tombstone for it
+//! conflicts instead of being a no-op. The journal holds blocks, not the
+//! file system's intents: a conflict at replay (another writer changed the
+//! block meanwhile) moves the operation to `rejected/`.
 
 mod record;
 #[cfg(test)]
@@ -32,7 +32,7 @@ use tokio::task::JoinHandle;
 pub use record::{FORMAT_VERSION, OperationKind, OperationSummary, RejectedOperation};
 
 use super::block::{Address, Block, BlockError, Tombstone};
-use super::consensus::{Consensus, ConsensusError, ConsensusFuture, Usage};
+use super::consensus::{Consensus, ConsensusError, ConsensusFuture, Expect, Fetched, ReadLevel, Usage, check_expectation};
 use super::silo::SiloError;
 use record::io_at;
 
@@ -174,7 +174,7 @@ where
 
 /// Whether retrying can help: refusals, conflicts and corruption are final.
 fn is_transient(error: &ConsensusError) -> bool {
-    matches!(error, ConsensusError::Silo(_))
+    error.is_retryable()
 }
 
 impl AsyncJournal {
@@ -255,12 +255,16 @@ impl AsyncJournal {
         match self.shared.pending(address).await? {
             Pending::Block(block) => Ok(Some(*block)),
             Pending::Erased => Ok(None),
-            Pending::None => self.shared.inner.fetch(address).await,
+            Pending::None => match self.shared.inner.fetch(address, ReadLevel::Latest).await? {
+                Fetched::Found(block) => Ok(Some(block)),
+                Fetched::Removed(tombstone) => Ok(Some(Block::Tombstone(tombstone))),
+                Fetched::Absent => Ok(None),
+            },
         }
     }
 
     /// Validate and journal a store (`block`) or a removal (a tombstone).
-    async fn append(&self, block: Block) -> Result<(), ConsensusError> {
+    async fn append(&self, block: Block, expect: Expect) -> Result<(), ConsensusError> {
         let address = block.address();
         let _guard = self.writes.lock().await;
         let previous = match self.latest(address).await {
@@ -301,6 +305,9 @@ impl AsyncJournal {
                 OperationKind::Remove
             }
             (_, Some(previous)) => {
+                if check_expectation(&block, expect, previous.as_ref())? {
+                    return Ok(());
+                }
                 block.validate(&address, previous.as_ref())?;
                 match previous {
                     Some(p) if !matches!(p, Block::Tombstone(_)) => OperationKind::Update,
@@ -372,7 +379,10 @@ impl Shared {
             let outcome = match blocking(&self.dir, move || record::read(&path)).await {
                 Ok(read) => match read.block {
                     Block::Tombstone(tombstone) => self.inner.remove(tombstone).await,
-                    block => self.inner.store(block).await,
+                    block => {
+                        let expect = Expect::for_block(&block);
+                        self.inner.store(block, expect).await
+                    }
                 },
                 Err(e @ JournalError::Io { .. }) => Err(e.into()),
                 Err(e) => Err(ConsensusError::Corrupt { address: op.address, why: e.to_string() }),
@@ -460,26 +470,30 @@ fn load(dir: &Path) -> Result<(File, State), JournalError> {
 }
 
 impl Consensus for AsyncJournal {
-    fn fetch(&self, address: Address) -> ConsensusFuture<'_, Option<Block>> {
+    fn fetch(&self, address: Address, level: ReadLevel) -> ConsensusFuture<'_, Fetched> {
         Box::pin(async move {
             match self.shared.pending(address).await? {
-                Pending::Block(block) if matches!(*block, Block::Tombstone(_)) => Ok(None),
-                Pending::Erased => Ok(None),
-                Pending::Block(block) => Ok(Some(*block)),
-                Pending::None => self.shared.inner.fetch(address).await,
+                Pending::Erased => Ok(Fetched::Absent),
+                Pending::Block(block) => Ok(Fetched::from_stored(Some(*block))),
+                Pending::None => self.shared.inner.fetch(address, level).await,
             }
         })
     }
 
-    fn store(&self, block: Block) -> ConsensusFuture<'_, ()> {
+    fn store(&self, block: Block, expect: Expect) -> ConsensusFuture<'_, ()> {
         Box::pin(async move {
-            // A stored tombstone is journaled as the removal it means.
-            self.append(block).await
+            if let Block::Tombstone(_) = block {
+                return Err(ConsensusError::Refused(BlockError::Invalid {
+                    address: block.address(),
+                    why: "a tombstone is stored through remove".into(),
+                }));
+            }
+            self.append(block, expect).await
         })
     }
 
     fn remove(&self, tombstone: Tombstone) -> ConsensusFuture<'_, ()> {
-        Box::pin(async move { self.append(Block::Tombstone(tombstone)).await })
+        Box::pin(async move { self.append(Block::Tombstone(tombstone), Expect::Absent).await })
     }
 
     fn usage(&self) -> ConsensusFuture<'_, Usage> {

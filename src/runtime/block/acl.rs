@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use super::{Address, BlockError, wire};
+use super::{next_version, Address, BlockError, wire};
 use crate::crypto::{Canonical, KeyPair, PublicKey, Signature, random_bytes, seal};
 
 /// Domain of the owner's signature over the access part.
@@ -130,7 +130,7 @@ impl AclBlock {
             return Err(self.denied(&writer.public(), "write"));
         }
         let mut next = self.clone();
-        next.version = self.version + 1;
+        next.version = next_version(self.address(), self.version)?;
         next.seal_data(writer, plaintext)?;
         Ok(next)
     }
@@ -143,7 +143,7 @@ impl AclBlock {
         }
         let plaintext = Zeroizing::new(self.read(owner)?);
         let mut next = self.clone();
-        next.version = self.version + 1;
+        next.version = next_version(self.address(), self.version)?;
         next.access_version = next.version;
         next.access = access;
         next.check_access_list()?;

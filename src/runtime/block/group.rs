@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Address, BlockError, wire};
+use super::{next_version, Address, BlockError, wire};
 use crate::crypto::{Canonical, KeyPair, PublicKey, Signature};
 
 /// Domain of the owner's signature over the admin part.
@@ -79,7 +79,7 @@ impl GroupBlock {
             return Err(self.denied(&editor.public(), "edit the members"));
         }
         let mut next = self.clone();
-        next.version = self.version + 1;
+        next.version = next_version(self.address(), self.version)?;
         next.members = members;
         next.description = description.to_owned();
         next.check_lists()?;
@@ -94,7 +94,7 @@ impl GroupBlock {
             return Err(self.denied(&owner.public(), "change the admins"));
         }
         let mut next = self.clone();
-        next.version = self.version + 1;
+        next.version = next_version(self.address(), self.version)?;
         next.admins_version = next.version;
         next.admins = admins;
         next.check_lists()?;

@@ -36,6 +36,15 @@ pub use named::NamedBlock;
 pub use tombstone::Tombstone;
 pub use user::{UserBlock, UserDirection};
 
+/// The version after `version` of the block at `address`; refused at the
+/// last possible version instead of overflowing.
+pub fn next_version(address: Address, version: u64) -> Result<u64, BlockError> {
+    version.checked_add(1).ok_or_else(|| BlockError::Invalid {
+        address,
+        why: format!("version {version} is the last possible version: the block cannot change any more"),
+    })
+}
+
 /// Any block the network stores.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Block {
@@ -110,6 +119,19 @@ impl Block {
             Block::Acl(b) => b.version,
             Block::Group(b) => b.version,
             Block::Tombstone(b) => b.version,
+        }
+    }
+
+    /// What a tombstone binds to: the address of a content block (which
+    /// its content derives), else a hash of the canonical encoding.
+    pub fn digest(&self) -> [u8; 32] {
+        match self {
+            Block::Content(b) => b.address().0,
+            other => match other.encode() {
+                Ok(bytes) => crate::crypto::hash::hash("infinit/block/digest/v1", &[&bytes]),
+                // Unencodable blocks are never stored; no tombstone can match.
+                Err(_) => [0xff; 32],
+            },
         }
     }
 

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Address, BlockError, wire};
+use super::{next_version, Address, BlockError, wire};
 use crate::crypto::{Canonical, KeyPair, PublicKey, Signature, random_bytes};
 
 /// Domain of the owner's signature over one version.
@@ -45,7 +45,7 @@ impl OwnerBlock {
                 action: "write a block it does not own",
             });
         }
-        Ok(Self::sign(owner, self.salt, self.version + 1, data))
+        Ok(Self::sign(owner, self.salt, next_version(self.address(), self.version)?, data))
     }
 
     /// Build and sign the given version.

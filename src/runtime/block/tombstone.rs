@@ -1,5 +1,7 @@
-//! Signed tombstones: every removal names the address, a version above the
-//! removed block's, and the remover's key, signed by that key. Who may remove
+//! Signed tombstones: every removal names the address, the version right
+//! above the removed block's and that block's digest, and the remover's
+//! key, signed by that key: a tombstone removes exactly one version of one
+//! block, so an old tombstone cannot be replayed on a newer version. Who may remove
 //! depends on the removed block: its owner, an access-list writer, the key a
 //! user block names, or a writer of the block that owns a content block.
 
@@ -9,34 +11,52 @@ use super::{Address, Block, BlockError, wire};
 use crate::crypto::{Canonical, KeyPair, PublicKey, Signature};
 
 /// Domain of the remover's signature.
-const SIGNED: &str = "infinit/block/tombstone/v1";
+const SIGNED: &str = "infinit/block/tombstone/v2";
 
 /// An authenticated request to remove the block at `address`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tombstone {
     /// The removed block's address.
     pub address: Address,
-    /// Greater than the removed block's version (immutable blocks count as 0).
+    /// The removed block's version + 1 (immutable blocks count as 0).
     pub version: u64,
+    /// The removed block's [`Block::digest`].
+    pub removes: [u8; 32],
     /// The remover.
     #[serde(with = "wire::key")]
     pub signer: PublicKey,
-    /// The remover's signature over address, version and key.
+    /// The remover's signature over address, version, digest and key.
     #[serde(with = "wire::signature")]
     pub signature: Signature,
 }
 
 impl Tombstone {
-    /// A tombstone removing `current`, one version above it.
-    pub fn for_block(remover: &KeyPair, current: &Block) -> Self {
-        Self::sign(remover, current.address(), current.version() + 1)
+    /// A tombstone removing `current`, one version above it; refused if
+    /// `current` is at the last possible version.
+    pub fn for_block(remover: &KeyPair, current: &Block) -> Result<Self, BlockError> {
+        let address = current.address();
+        let version = current.version().checked_add(1).ok_or_else(|| BlockError::Invalid {
+            address,
+            why: "the block is at the last possible version and cannot be removed".into(),
+        })?;
+        Ok(Self::sign(remover, address, version, current.digest()))
     }
 
-    /// A tombstone for `address` at `version`.
-    pub fn sign(remover: &KeyPair, address: Address, version: u64) -> Self {
+    /// A tombstone removing the content block at `address` (whose digest is its address).
+    pub fn for_content(remover: &KeyPair, address: Address) -> Self {
+        Self::sign(remover, address, 1, address.0)
+    }
+
+    /// A tombstone for `address` at `version`, removing the block of digest `removes`.
+    pub fn sign(remover: &KeyPair, address: Address, version: u64, removes: [u8; 32]) -> Self {
         let signer = remover.public();
-        let signature = remover.sign(&signed_bytes(&address, version, &signer));
-        Tombstone { address, version, signer, signature }
+        let signature = remover.sign(&signed_bytes(&address, version, &removes, &signer));
+        Tombstone { address, version, removes, signer, signature }
+    }
+
+    /// Whether this tombstone removes exactly `target` (its version and digest).
+    pub fn matches(&self, target: &Block) -> bool {
+        target.version().checked_add(1) == Some(self.version) && target.digest() == self.removes
     }
 
     /// Check the address and the remover's signature.
@@ -45,7 +65,7 @@ impl Tombstone {
             return Err(BlockError::AddressMismatch { expected: *address, computed: self.address });
         }
         self.signer
-            .verify(&signed_bytes(&self.address, self.version, &self.signer), &self.signature)
+            .verify(&signed_bytes(&self.address, self.version, &self.removes, &self.signer), &self.signature)
             .map_err(|_| BlockError::BadSignature { address: *address, what: "tombstone" })
     }
 
@@ -89,6 +109,6 @@ impl Tombstone {
     }
 }
 
-fn signed_bytes(address: &Address, version: u64, signer: &PublicKey) -> Vec<u8> {
-    Canonical::new(SIGNED).bytes(&address.0).u64(version).bytes(&signer.to_bytes()).finish()
+fn signed_bytes(address: &Address, version: u64, removes: &[u8; 32], signer: &PublicKey) -> Vec<u8> {
+    Canonical::new(SIGNED).bytes(&address.0).u64(version).bytes(removes).bytes(&signer.to_bytes()).finish()
 }

@@ -41,6 +41,15 @@ pub fn successor(new: &Block, previous: &Block, content_owner: Option<&Block>) -
         }
         (Block::Tombstone(t), target) => {
             version_order(new, previous)?;
+            if !t.matches(target) {
+                return Err(BlockError::Invalid {
+                    address,
+                    why: format!(
+                        "the tombstone removes another version than the current one ({})",
+                        target.version()
+                    ),
+                });
+            }
             t.authorize(target, content_owner)
         }
         _ if new.kind() != previous.kind() => {

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use tokio::sync::Mutex;
 
-use super::{Consensus, ConsensusError, ConsensusFuture, Usage};
-use crate::runtime::block::{Address, Block, Tombstone};
+use super::{Consensus, ConsensusError, ConsensusFuture, Expect, Fetched, ReadLevel, Usage, check_expectation};
+use crate::runtime::block::{Address, Block, BlockError, Tombstone};
 use crate::runtime::silo::{SetMode, Silo, SiloError};
 
 /// All blocks on one node.
@@ -50,22 +50,23 @@ impl SingleNode {
 }
 
 impl Consensus for SingleNode {
-    fn fetch(&self, address: Address) -> ConsensusFuture<'_, Option<Block>> {
-        Box::pin(async move {
-            match self.load(address).await? {
-                Some(Block::Tombstone(_)) | None => Ok(None),
-                Some(block) => Ok(Some(block)),
-            }
-        })
+    fn fetch(&self, address: Address, _level: ReadLevel) -> ConsensusFuture<'_, Fetched> {
+        // One node holds the only copy: every read is the latest.
+        Box::pin(async move { Ok(Fetched::from_stored(self.load(address).await?)) })
     }
 
-    fn store(&self, block: Block) -> ConsensusFuture<'_, ()> {
+    fn store(&self, block: Block, expect: Expect) -> ConsensusFuture<'_, ()> {
         Box::pin(async move {
             let address = block.address();
+            if let Block::Tombstone(_) = block {
+                return Err(ConsensusError::Refused(BlockError::Invalid {
+                    address,
+                    why: "a tombstone is stored through remove".into(),
+                }));
+            }
             let _guard = self.writes.lock().await;
             let previous = self.load_checked(address, false).await?;
-            if let (Some(Block::Content(_)), Block::Content(_)) = (&previous, &block) {
-                // Same address means same content: storing it again is a no-op.
+            if check_expectation(&block, expect, previous.as_ref())? {
                 return Ok(());
             }
             block.validate(&address, previous.as_ref())?;
@@ -80,9 +81,15 @@ impl Consensus for SingleNode {
         Box::pin(async move {
             let address = tombstone.address;
             let _guard = self.writes.lock().await;
-            let Some(previous) = self.load(address).await? else {
-                return Ok(());
+            let previous = match self.load(address).await? {
+                None => return Ok(()),
+                Some(Block::Tombstone(t)) if t == tombstone => return Ok(()),
+                Some(Block::Tombstone(_)) => return Err(ConsensusError::Removed { address }),
+                Some(previous) => previous,
             };
+            if !tombstone.matches(&previous) {
+                return Err(ConsensusError::Conflict { address, current: Box::new(previous) });
+            }
             let owner = match &previous {
                 Block::Content(content) => match content.owner {
                     Some(owner) => self.load(owner).await?,
@@ -134,12 +141,12 @@ mod tests {
         let keys = KeyPair::generate().unwrap();
         let block = AclBlock::create(&keys, AccessList::default(), b"data").unwrap();
         let address = block.address();
-        consensus.store(Block::Acl(block)).await.unwrap();
+        consensus.store(Block::Acl(block), Expect::Absent).await.unwrap();
         let mut bytes = silo.get(address).await.unwrap();
         let last = bytes.len() - 1;
         bytes[last] ^= 1;
         silo.set(address, bytes, SetMode::Update).await.unwrap();
-        assert!(matches!(consensus.fetch(address).await, Err(ConsensusError::Corrupt { .. })));
+        assert!(matches!(consensus.fetch(address, ReadLevel::Latest).await, Err(ConsensusError::Corrupt { .. })));
     }
 
     #[tokio::test]
@@ -149,12 +156,12 @@ mod tests {
         let v1 = AclBlock::create(&keys, AccessList::default(), b"one").unwrap();
         let v2 = v1.write(&keys, b"two").unwrap();
         let other_v2 = v1.write(&keys, b"other two").unwrap();
-        consensus.store(Block::Acl(v1.clone())).await.unwrap();
-        consensus.store(Block::Acl(v2.clone())).await.unwrap();
-        let err = consensus.store(Block::Acl(other_v2)).await.unwrap_err();
+        consensus.store(Block::Acl(v1.clone()), Expect::Absent).await.unwrap();
+        consensus.store(Block::Acl(v2.clone()), Expect::Version(1)).await.unwrap();
+        let err = consensus.store(Block::Acl(other_v2), Expect::Version(1)).await.unwrap_err();
         assert_eq!(err.into_conflict().unwrap(), Block::Acl(v2.clone()));
-        assert!(consensus.store(Block::Acl(v1)).await.is_err());
-        assert_eq!(consensus.fetch(v2.address()).await.unwrap(), Some(Block::Acl(v2)));
+        assert!(consensus.store(Block::Acl(v1), Expect::Absent).await.is_err());
+        assert_eq!(consensus.fetch(v2.address(), ReadLevel::Latest).await.unwrap(), Fetched::Found(Block::Acl(v2)));
     }
 
     #[tokio::test]
@@ -163,14 +170,14 @@ mod tests {
         let keys = KeyPair::generate().unwrap();
         let stranger = KeyPair::generate().unwrap();
         let header = AclBlock::create(&keys, AccessList::default(), b"h").unwrap();
-        consensus.store(Block::Acl(header.clone())).await.unwrap();
+        consensus.store(Block::Acl(header.clone()), Expect::Absent).await.unwrap();
         let content = ContentBlock::new(Some(header.address()), b"chunk".to_vec());
         let address = content.address();
-        consensus.store(Block::Content(content)).await.unwrap();
-        assert!(consensus.remove(Tombstone::sign(&stranger, address, 1)).await.is_err());
-        assert!(consensus.fetch(address).await.unwrap().is_some());
-        consensus.remove(Tombstone::sign(&keys, address, 1)).await.unwrap();
-        assert!(consensus.fetch(address).await.unwrap().is_none());
+        consensus.store(Block::Content(content), Expect::Absent).await.unwrap();
+        assert!(consensus.remove(Tombstone::for_content(&stranger, address)).await.is_err());
+        assert!(consensus.fetch(address, ReadLevel::Any).await.unwrap().block().is_some());
+        consensus.remove(Tombstone::for_content(&keys, address)).await.unwrap();
+        assert_eq!(consensus.fetch(address, ReadLevel::Any).await.unwrap(), Fetched::Absent);
         assert!(matches!(silo.get(address).await, Err(SiloError::NotFound { .. })));
     }
 }

@@ -82,8 +82,8 @@ impl From<ConsensusError> for FsError {
     fn from(e: ConsensusError) -> Self {
         match e {
             ConsensusError::Silo(SiloError::Full { .. }) => FsError::NoSpace(e.to_string()),
-            ConsensusError::Block(BlockError::Denied { .. }) => FsError::Denied(e.to_string()),
-            ConsensusError::Corrupt { .. } => FsError::Corrupt(e.to_string()),
+            ConsensusError::Unauthorized(_) => FsError::Denied(e.to_string()),
+            ConsensusError::Corrupt { .. } | ConsensusError::Rollback { .. } => FsError::Corrupt(e.to_string()),
             other => FsError::Storage(other.to_string()),
         }
     }

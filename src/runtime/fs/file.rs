@@ -8,10 +8,12 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
+use super::intent::Intent;
 use super::model::{Chunk, Node, Time};
 use super::{FileSystem, FsError, FsResult, lock};
 use crate::crypto::{random_bytes, seal};
 use crate::runtime::block::{Address, Block, ContentBlock};
+use crate::runtime::consensus::{Expect, Fetched, ReadLevel};
 
 /// Files up to this size keep their content inside their header block.
 pub const INLINE_MAX: u64 = 64 * 1024;
@@ -66,7 +68,7 @@ async fn store_chunk(
     let data = seal::encrypt(&key, plain, &chunk_aad(&file, index)).map_err(|e| FsError::Storage(e.to_string()))?;
     let block = ContentBlock::new(Some(file), data);
     let address = block.address();
-    store.store(Block::Content(block)).await?;
+    store.store(Block::Content(block), Expect::Absent).await?;
     Ok(Chunk { address, key })
 }
 
@@ -77,10 +79,12 @@ async fn load_chunk(
     index: u64,
     chunk: Chunk,
 ) -> FsResult<Arc<Vec<u8>>> {
-    let block = match store.fetch(chunk.address).await? {
-        Some(Block::Content(c)) => c,
-        Some(_) => return Err(FsError::Corrupt(format!("chunk {} is not a content block", chunk.address))),
-        None => return Err(FsError::Corrupt(format!("chunk {} is missing", chunk.address))),
+    let block = match store.fetch(chunk.address, ReadLevel::Any).await? {
+        Fetched::Found(Block::Content(c)) => c,
+        Fetched::Found(_) => return Err(FsError::Corrupt(format!("chunk {} is not a content block", chunk.address))),
+        Fetched::Absent | Fetched::Removed(_) => {
+            return Err(FsError::Corrupt(format!("chunk {} is missing", chunk.address)));
+        }
     };
     let plain = seal::decrypt(&chunk.key, &block.data, &chunk_aad(&file, index))
         .map_err(|_| FsError::Corrupt(format!("chunk {} does not decrypt", chunk.address)))?;
@@ -130,7 +134,7 @@ impl FileSystem {
             }
         };
         if destroy {
-            self.destroy(address);
+            self.destroy(address, Vec::new());
         }
         flushed
     }
@@ -180,7 +184,7 @@ impl FileSystem {
                         Node::File { inline, chunks, .. } if chunks.is_empty() => {
                             Ok(Err(if index == 0 { inline.clone() } else { Vec::new() }))
                         }
-                        Node::File { chunks, .. } => Ok(Ok(chunks.get(index as usize).copied().flatten())),
+                        Node::File { chunks, .. } => Ok(Ok(chunks.get(&index).copied())),
                         _ => Err(FsError::IsDirectory),
                     })
                     .await??;
@@ -235,7 +239,7 @@ impl FileSystem {
         let ahead = self
             .view(address, |node| match node {
                 Node::File { chunks, .. } => (last + 1..=last + READ_AHEAD)
-                    .filter_map(|i| chunks.get(i as usize).copied().flatten().map(|c| (i, c)))
+                    .filter_map(|i| chunks.get(&i).copied().map(|c| (i, c)))
                     .collect(),
                 _ => Vec::new(),
             })
@@ -325,7 +329,8 @@ impl FileSystem {
                 }
             };
             if let Some(old) = superseded {
-                self.remove_chunk(old.address);
+                // Never named by a stored header.
+                self.remove_chunk(old.address, Vec::new());
             }
         }
     }
@@ -435,102 +440,91 @@ impl FileSystem {
         self.flush_locked(address).await
     }
 
+    /// Store the file's pending chunks, then record its new header as an
+    /// intent. Nothing is taken out of the open file before it is stored:
+    /// a failed store leaves every buffer in place for the next attempt,
+    /// so a transient error never turns written data into a hole.
     async fn flush_locked(&self, address: Address) -> FsResult<()> {
         self.finish_uploads(address, 0).await?;
-        let (size, dirty) = {
-            let mut open = lock(&self.open);
-            let Some(f) = open.get_mut(&address) else {
+        let (size, mut indices) = {
+            let open = lock(&self.open);
+            let Some(f) = open.get(&address) else {
                 return Ok(());
             };
             if !f.header_dirty {
                 return Ok(());
             }
-            (f.size, std::mem::take(&mut f.dirty))
+            (f.size, f.dirty.keys().copied().collect::<Vec<u64>>())
+        };
+        let (old_inline, old_chunks) = match self.load_node(address).await? {
+            Node::File { inline, chunks, .. } => (inline, chunks),
+            Node::Directory { .. } => return Err(FsError::IsDirectory),
+            Node::Symlink { .. } => return Err(FsError::Invalid("not a regular file".into())),
         };
         let bs = self.block_size;
         let inline_limit = INLINE_MAX.min(bs);
+        let last = size.div_ceil(bs);
         let mut inline = Vec::new();
-        let mut new_chunks: BTreeMap<u64, Chunk> =
-            lock(&self.open).get_mut(&address).map(|f| std::mem::take(&mut f.stored)).unwrap_or_default();
         if size <= inline_limit {
-            inline = self.chunk_plain_with(address, 0, &dirty, &new_chunks).await?;
+            inline = self.chunk_plain(address, 0).await?;
             inline.resize(size as usize, 0);
-            for (_, c) in std::mem::take(&mut new_chunks) {
-                self.remove_chunk(c.address);
-            }
         } else {
             // Chunk 0 may still live inline in the header: give it a block.
-            let was_inline = matches!(self.load_node(address).await?, Node::File { ref chunks, ref inline, .. } if chunks.is_empty() && !inline.is_empty());
-            let mut pending = dirty;
-            if was_inline && !pending.contains_key(&0) && !new_chunks.contains_key(&0) {
-                let plain = self.chunk_plain_with(address, 0, &pending, &new_chunks).await?;
-                pending.insert(0, plain);
-            }
-            let last = size.div_ceil(bs);
-            for (index, mut plain) in pending {
-                if index >= last {
-                    continue;
+            let stored_zero = lock(&self.open).get(&address).is_some_and(|f| f.stored.contains_key(&0));
+            if old_chunks.is_empty() && !old_inline.is_empty() && !indices.contains(&0) && !stored_zero {
+                let plain = self.chunk_plain(address, 0).await?;
+                if let Some(f) = lock(&self.open).get_mut(&address) {
+                    f.dirty.insert(0, plain);
                 }
-                let keep = (size - index * bs).min(bs) as usize;
-                plain.truncate(keep);
+                indices.insert(0, 0);
+            }
+            for index in indices {
+                let plain = {
+                    let mut open = lock(&self.open);
+                    let Some(f) = open.get_mut(&address) else { return Ok(()) };
+                    if index >= last {
+                        f.dirty.remove(&index);
+                        continue;
+                    }
+                    let Some(plain) = f.dirty.get(&index) else { continue };
+                    let keep = (size - index * bs).min(bs) as usize;
+                    plain[..plain.len().min(keep)].to_vec()
+                };
                 let chunk = self.store_chunk(address, index, &plain).await?;
-                if let Some(old) = new_chunks.insert(index, chunk) {
-                    self.remove_chunk(old.address);
+                let superseded = {
+                    let mut open = lock(&self.open);
+                    let Some(f) = open.get_mut(&address) else { return Ok(()) };
+                    f.dirty.remove(&index);
+                    f.stored.insert(index, chunk)
+                };
+                if let Some(old) = superseded {
+                    self.remove_chunk(old.address, Vec::new());
                 }
             }
         }
-        let count = if inline.is_empty() && size > inline_limit { size.div_ceil(bs) as usize } else { 0 };
-        let now = Time::now();
-        let mut dropped = Vec::new();
-        self.modify(address, |node| {
-            let Node::File { size: s, inline: i, chunks, meta, .. } = node else {
-                return Err(FsError::IsDirectory);
-            };
-            let old: Vec<Chunk> = chunks.iter().flatten().copied().collect();
-            chunks.resize(count, None);
-            for (&index, &chunk) in &new_chunks {
-                if (index as usize) < count {
-                    chunks[index as usize] = Some(chunk);
-                }
-            }
-            *s = size;
-            *i = inline.clone();
-            meta.mtime = now;
-            meta.ctime = now;
-            let kept: std::collections::HashSet<Address> = chunks.iter().flatten().map(|c| c.address).collect();
-            dropped = old.into_iter().filter(|c| !kept.contains(&c.address)).collect();
-            Ok(())
-        })
-        .await?;
-        for (&index, chunk) in &new_chunks {
-            if index as usize >= count {
-                self.remove_chunk(chunk.address);
-            }
+        let stored: BTreeMap<u64, Chunk> = lock(&self.open).get(&address).map(|f| f.stored.clone()).unwrap_or_default();
+        let mut chunks: BTreeMap<u64, Chunk> = BTreeMap::new();
+        if size > inline_limit {
+            chunks.extend(old_chunks.range(..last).map(|(i, c)| (*i, *c)));
+            chunks.extend(stored.range(..last).map(|(i, c)| (*i, *c)));
+        }
+        let kept: std::collections::HashSet<Address> = chunks.values().map(|c| c.address).collect();
+        let dropped: Vec<Address> = old_chunks.values().map(|c| c.address).filter(|a| !kept.contains(a)).collect();
+        let unused: Vec<Address> = stored.values().map(|c| c.address).filter(|a| !kept.contains(a)).collect();
+        let intent = Intent::Content { size, inline, chunks, time: Time::now() };
+        let recorded = self.change(address, intent, Vec::new()).await?;
+        for chunk in unused {
+            self.remove_chunk(chunk, Vec::new());
         }
         for chunk in dropped {
-            self.remove_chunk(chunk.address);
+            // The stored header names them until this change is stored.
+            self.remove_chunk(chunk, vec![recorded]);
         }
         if let Some(f) = lock(&self.open).get_mut(&address) {
+            f.stored.retain(|i, c| !stored.get(i).is_some_and(|s| s.address == c.address));
             f.header_dirty = !f.dirty.is_empty() || !f.stored.is_empty();
         }
         Ok(())
-    }
-
-    /// [`FileSystem::chunk_plain`] looking first at buffers taken out of the state.
-    async fn chunk_plain_with(
-        &self,
-        address: Address,
-        index: u64,
-        dirty: &BTreeMap<u64, Vec<u8>>,
-        stored: &BTreeMap<u64, Chunk>,
-    ) -> FsResult<Vec<u8>> {
-        if let Some(buf) = dirty.get(&index) {
-            return Ok(buf.clone());
-        }
-        if let Some(c) = stored.get(&index) {
-            return Ok(self.fetch_chunk(address, index, *c).await?.to_vec());
-        }
-        self.chunk_plain(address, index).await
     }
 
     /// Set the size to `size`, dropping or zero-extending content.
@@ -558,7 +552,8 @@ impl FileSystem {
                 dropped.into_values().collect()
             };
             for c in superseded {
-                self.remove_chunk(c.address);
+                // Stored since the last header: no header names them.
+                self.remove_chunk(c.address, Vec::new());
             }
         }
         let close = {

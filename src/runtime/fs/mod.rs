@@ -12,6 +12,7 @@
 pub mod error;
 pub mod file;
 pub mod fuse;
+mod intent;
 pub mod model;
 pub mod mountpoint;
 mod nodes;
@@ -24,11 +25,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use error::FsError;
 use file::OpenFile;
+use intent::{Attributes, Intent};
+use nodes::Dep;
 pub use model::{Entry, Meta, Node, NodeKind, Time};
 
 use super::block::{Address, Block, NamedBlock};
-use super::consensus::Consensus;
-use crate::crypto::KeyPair;
+use super::consensus::{Consensus, Expect, Fetched, ReadLevel};
+use crate::crypto::{KeyPair, PublicKey};
 
 /// Result type of file system operations.
 pub type FsResult<T> = Result<T, FsError>;
@@ -104,7 +107,13 @@ pub struct FileSystem {
     chunks: Mutex<file::ChunkCache>,
     /// Serialises file content operations (buffers are shared state).
     io: tokio::sync::Mutex<()>,
+    /// How long a clean node is trusted before it is fetched again.
+    revalidate: std::time::Duration,
 }
+
+/// How long a clean node is trusted by default before it is fetched again,
+/// so a change by another writer shows within about this delay.
+pub const REVALIDATE: std::time::Duration = std::time::Duration::from_secs(1);
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock leaves plain data behind: keep going.
@@ -119,6 +128,16 @@ fn check_name(name: &str) -> FsResult<()> {
         return Err(FsError::Invalid(format!("invalid file name {name:?}")));
     }
     Ok(())
+}
+
+/// Name `entry` `name`, replacing the entry naming `replaces` if any.
+fn insert_entry(name: &str, entry: Entry, replaces: Option<Address>) -> Intent {
+    Intent::InsertEntry { name: name.to_string(), entry, replaces, time: Time::now() }
+}
+
+/// Remove `name` if it names `address`.
+fn remove_entry(name: &str, address: Address) -> Intent {
+    Intent::RemoveEntry { name: name.to_string(), address, time: Time::now() }
 }
 
 /// The named block's name for a volume's root.
@@ -136,6 +155,21 @@ impl FileSystem {
         block_size: u64,
         allow_root_creation: bool,
     ) -> FsResult<FileSystem> {
+        let owner = keys.public();
+        Self::open_as(store, keys, &owner, volume, block_size, allow_root_creation).await
+    }
+
+    /// Open volume `volume` owned by `owner` as the user `keys`: the root
+    /// is found under the owner's key, whoever mounts. Only the owner may
+    /// create it.
+    pub async fn open_as(
+        store: Arc<dyn Consensus>,
+        keys: KeyPair,
+        owner: &PublicKey,
+        volume: &str,
+        block_size: u64,
+        allow_root_creation: bool,
+    ) -> FsResult<FileSystem> {
         let mut fs = FileSystem {
             store,
             keys,
@@ -146,25 +180,38 @@ impl FileSystem {
             open: Mutex::new(HashMap::new()),
             chunks: Mutex::new(file::ChunkCache::default()),
             io: tokio::sync::Mutex::new(()),
+            revalidate: REVALIDATE,
         };
         let name = root_name(volume);
-        let named = Address::named(&fs.keys.public(), &name);
-        match fs.store.fetch(named).await? {
-            Some(Block::Named(pointer)) => fs.root = pointer.target,
-            Some(other) => {
+        let named = Address::named(owner, &name);
+        match fs.store.fetch(named, ReadLevel::Latest).await? {
+            Fetched::Found(Block::Named(pointer)) => fs.root = pointer.target,
+            Fetched::Found(other) => {
                 return Err(FsError::Corrupt(format!("volume root pointer is a {} block", other.kind())));
             }
-            None if allow_root_creation => {
-                let mut meta = Meta::new(0o755, 0, 0);
-                meta.mode = 0o755;
+            Fetched::Removed(_) => return Err(FsError::Corrupt("the volume root pointer was removed".into())),
+            Fetched::Absent if allow_root_creation && *owner == fs.keys.public() => {
+                let meta = Meta::new(0o755, 0, 0);
                 let root = fs.create_node(Node::Directory { meta, entries: Default::default() })?;
-                fs.flush_node(root).await?;
-                fs.store.store(Block::Named(NamedBlock::create(&fs.keys, &name, root))).await?;
+                fs.flush_metadata().await?;
+                let pointer = Block::Named(NamedBlock::create(&fs.keys, &name, root));
+                fs.store.store(pointer, Expect::Absent).await?;
                 fs.root = root;
             }
-            None => return Err(FsError::NotFound),
+            Fetched::Absent => return Err(FsError::NotFound),
         }
         Ok(fs)
+    }
+
+    /// Trust clean nodes for `ttl` before fetching them again.
+    pub fn set_revalidate(&mut self, ttl: std::time::Duration) {
+        self.revalidate = ttl;
+    }
+
+    /// Report a problem of the write-back at once (the node's log, stderr),
+    /// besides returning it to the next `fsync`.
+    fn report(&self, what: &str) {
+        tracing::warn!("{what}");
     }
 
     /// The root directory.
@@ -222,37 +269,6 @@ impl FileSystem {
         Ok(stat)
     }
 
-    /// Change the entries of directory `dir` (and its modification time).
-    async fn modify_entries<R>(
-        &self,
-        dir: Address,
-        change: impl FnOnce(&mut std::collections::BTreeMap<String, Entry>) -> FsResult<R>,
-    ) -> FsResult<R> {
-        self.modify(dir, |node| {
-            let Node::Directory { entries, meta } = node else {
-                return Err(FsError::NotDirectory);
-            };
-            let result = change(entries)?;
-            let now = Time::now();
-            meta.mtime = now;
-            meta.ctime = now;
-            Ok(result)
-        })
-        .await
-    }
-
-    /// Remove `name` from `dir` if it still names `address`.
-    async fn remove_entry(&self, dir: Address, name: &str, address: Address) -> FsResult<()> {
-        self.modify_entries(dir, |entries| match entries.get(name) {
-            Some(e) if e.address == address => {
-                entries.remove(name);
-                Ok(())
-            }
-            _ => Err(FsError::NotFound),
-        })
-        .await
-    }
-
     /// Run `f` on the entries of directory `dir`.
     async fn entries<R>(
         &self,
@@ -287,18 +303,11 @@ impl FileSystem {
         }
         let kind = node.kind();
         let address = self.create_node(node)?;
-        let inserted = self
-            .modify_entries(dir, |entries| {
-                if entries.contains_key(name) {
-                    return Err(FsError::Exists);
-                }
-                entries.insert(name.to_string(), Entry { address, kind });
-                Ok(())
-            })
-            .await;
+        let entry = Entry { address, kind };
+        let inserted = self.change(dir, insert_entry(name, entry, None), Vec::new()).await;
         if let Err(e) = inserted {
             // Lost a race for the name: do not leak the new block.
-            self.destroy(address);
+            self.destroy(address, Vec::new());
             return Err(e);
         }
         Ok(address)
@@ -311,8 +320,13 @@ impl FileSystem {
 
     /// Create an empty regular file.
     pub async fn create(&self, dir: Address, name: &str, mode: u32, uid: u32, gid: u32) -> FsResult<Address> {
-        let node =
-            Node::File { meta: Meta::new(mode, uid, gid), nlink: 1, size: 0, inline: Vec::new(), chunks: Vec::new() };
+        let node = Node::File {
+            meta: Meta::new(mode, uid, gid),
+            nlink: 1,
+            size: 0,
+            inline: Vec::new(),
+            chunks: Default::default(),
+        };
         self.insert(dir, name, node).await
     }
 
@@ -330,7 +344,8 @@ impl FileSystem {
         }
     }
 
-    /// Add a hard link `newname` in `newdir` to the file at `address`.
+    /// Add a hard link `newname` in `newdir` to the file at `address`: the
+    /// link count rises (and is stored) before the new entry names it.
     pub async fn link(&self, address: Address, newdir: Address, newname: &str) -> FsResult<()> {
         check_name(newname)?;
         let kind = self.view(address, Node::kind).await?;
@@ -340,48 +355,31 @@ impl FileSystem {
         if self.entries(newdir, |entries| entries.contains_key(newname)).await? {
             return Err(FsError::Exists);
         }
-        self.modify(address, |node| {
-            match node {
-                Node::File { nlink, meta, .. } | Node::Symlink { nlink, meta, .. } => {
-                    *nlink += 1;
-                    meta.ctime = Time::now();
-                }
-                Node::Directory { .. } => {
-                    return Err(FsError::NotPermitted("hard links to directories".into()));
-                }
-            }
-            Ok(())
-        })
-        .await?;
-        let inserted = self
-            .modify_entries(newdir, |entries| {
-                if entries.contains_key(newname) {
-                    return Err(FsError::Exists);
-                }
-                entries.insert(newname.to_string(), Entry { address, kind });
-                Ok(())
-            })
-            .await;
+        let counted = self.change(address, Intent::Links { delta: 1, time: Time::now() }, Vec::new()).await?;
+        let inserted =
+            self.change(newdir, insert_entry(newname, Entry { address, kind }, None), vec![counted]).await;
         if let Err(e) = inserted {
-            self.drop_link(address).await?;
+            self.drop_link(address, Vec::new()).await?;
             return Err(e);
         }
         Ok(())
     }
 
-    /// One fewer name points at `address`: destroy it when none is left and
-    /// no handle is open (else at the last release).
-    async fn drop_link(&self, address: Address) -> FsResult<()> {
-        let remaining = self
-            .modify(address, |node| match node {
-                Node::File { nlink, meta, .. } | Node::Symlink { nlink, meta, .. } => {
-                    *nlink = nlink.saturating_sub(1);
-                    meta.ctime = Time::now();
-                    Ok(*nlink)
-                }
-                Node::Directory { .. } => Ok(0),
-            })
-            .await?;
+    /// One fewer name points at `address` (stored after the changes `after`
+    /// names): destroy it when none is left and no handle is open (else at
+    /// the last release).
+    async fn drop_link(&self, address: Address, after: Vec<Dep>) -> FsResult<()> {
+        let remaining = match self.view(address, Node::kind).await? {
+            NodeKind::Directory => 0,
+            _ => {
+                self.change(address, Intent::Links { delta: -1, time: Time::now() }, after.clone()).await?;
+                self.view(address, |node| match node {
+                    Node::File { nlink, .. } | Node::Symlink { nlink, .. } => *nlink,
+                    Node::Directory { .. } => 0,
+                })
+                .await?
+            }
+        };
         if remaining == 0 {
             let still_open = {
                 let mut open = lock(&self.open);
@@ -394,20 +392,20 @@ impl FileSystem {
                 }
             };
             if !still_open {
-                self.destroy(address);
+                self.destroy(address, after);
             }
         }
         Ok(())
     }
 
-    /// Remove a non-directory entry.
+    /// Remove a non-directory entry; the link count drops once the entry is gone.
     pub async fn unlink(&self, dir: Address, name: &str) -> FsResult<()> {
         let entry = self.lookup(dir, name).await?;
         if entry.kind == NodeKind::Directory {
             return Err(FsError::IsDirectory);
         }
-        self.remove_entry(dir, name, entry.address).await?;
-        self.drop_link(entry.address).await
+        let removed = self.change(dir, remove_entry(name, entry.address), Vec::new()).await?;
+        self.drop_link(entry.address, vec![removed]).await
     }
 
     /// Remove an empty directory.
@@ -419,13 +417,15 @@ impl FileSystem {
         if !self.entries(entry.address, |entries| entries.is_empty()).await? {
             return Err(FsError::NotEmpty);
         }
-        self.remove_entry(dir, name, entry.address).await?;
-        self.destroy(entry.address);
+        let removed = self.change(dir, remove_entry(name, entry.address), Vec::new()).await?;
+        self.destroy(entry.address, vec![removed]);
         Ok(())
     }
 
     /// Rename `name` in `dir` to `newname` in `newdir`, replacing a
-    /// compatible existing target. Atomic within one directory.
+    /// compatible existing target. Atomic within one directory; across
+    /// directories the new entry is stored before the old one is removed,
+    /// so a crash leaves the node in both, never in neither.
     pub async fn rename(
         &self,
         dir: Address,
@@ -460,46 +460,30 @@ impl FileSystem {
             }
         }
         let replaced = target.map(|t| t.address);
-        // The target must still be what was checked above (nothing, or `replaced`).
-        let target_unchanged = |entries: &std::collections::BTreeMap<String, Entry>| -> FsResult<()> {
-            match (entries.get(newname), replaced) {
-                (None, _) => Ok(()),
-                (Some(e), Some(r)) if e.address == r => Ok(()),
-                _ => Err(FsError::Exists),
+        let time = Time::now();
+        let done = if dir == newdir {
+            let moved = Intent::MoveEntry {
+                from: name.to_string(),
+                to: newname.to_string(),
+                entry: source,
+                replaces: replaced,
+                time,
+            };
+            self.change(dir, moved, Vec::new()).await?
+        } else {
+            let inserted = self.change(newdir, insert_entry(newname, source, replaced), Vec::new()).await?;
+            match self.change(dir, remove_entry(name, source.address), vec![inserted]).await {
+                Ok(removed) => removed,
+                // Someone removed the source meanwhile: the new name stays.
+                Err(FsError::NotFound) => inserted,
+                Err(e) => return Err(e),
             }
         };
-        if dir == newdir {
-            self.modify_entries(dir, |entries| {
-                match entries.get(name) {
-                    Some(e) if e.address == source.address => {}
-                    _ => return Err(FsError::NotFound),
-                }
-                target_unchanged(entries)?;
-                entries.remove(name);
-                entries.insert(newname.to_string(), source);
-                Ok(())
-            })
-            .await?;
-        } else {
-            self.modify_entries(newdir, |entries| {
-                target_unchanged(entries)?;
-                entries.insert(newname.to_string(), source);
-                Ok(())
-            })
-            .await?;
-            self.modify_entries(dir, |entries| {
-                if entries.get(name).is_some_and(|e| e.address == source.address) {
-                    entries.remove(name);
-                }
-                Ok(())
-            })
-            .await?;
-        }
         if let Some(old) = replaced {
             if target.is_some_and(|t| t.kind == NodeKind::Directory) {
-                self.destroy(old);
+                self.destroy(old, vec![done]);
             } else {
-                self.drop_link(old).await?;
+                self.drop_link(old, vec![done]).await?;
             }
         }
         Ok(())
@@ -510,28 +494,14 @@ impl FileSystem {
         if let Some(size) = change.size {
             self.truncate(address, size).await?;
         }
-        let now = Time::now();
-        self.modify(address, |node| {
-            let meta = node.meta_mut();
-            if let Some(mode) = change.mode {
-                meta.mode = mode & 0o7777;
-            }
-            if let Some(uid) = change.uid {
-                meta.uid = uid;
-            }
-            if let Some(gid) = change.gid {
-                meta.gid = gid;
-            }
-            if let Some(t) = change.atime {
-                meta.atime = t;
-            }
-            if let Some(t) = change.mtime {
-                meta.mtime = t;
-            }
-            meta.ctime = now;
-            Ok(())
-        })
-        .await?;
+        let attributes = Attributes {
+            mode: change.mode,
+            uid: change.uid,
+            gid: change.gid,
+            atime: change.atime,
+            mtime: change.mtime,
+        };
+        self.change(address, Intent::SetAttributes { change: attributes, time: Time::now() }, Vec::new()).await?;
         self.stat(address).await
     }
 
@@ -544,20 +514,16 @@ impl FileSystem {
         create: bool,
         replace: bool,
     ) -> FsResult<()> {
-        self.modify(address, |node| {
-            let meta = node.meta_mut();
-            let exists = meta.xattrs.contains_key(name);
-            if create && exists {
-                return Err(FsError::Exists);
-            }
-            if replace && !exists {
-                return Err(FsError::NoAttribute);
-            }
-            meta.xattrs.insert(name.to_string(), value.to_vec());
-            meta.ctime = Time::now();
-            Ok(())
-        })
-        .await
+        let exists = self.view(address, |node| node.meta().xattrs.contains_key(name)).await?;
+        if create && exists {
+            return Err(FsError::Exists);
+        }
+        if replace && !exists {
+            return Err(FsError::NoAttribute);
+        }
+        let intent = Intent::SetXattr { name: name.to_string(), value: Some(value.to_vec()), time: Time::now() };
+        self.change(address, intent, Vec::new()).await?;
+        Ok(())
     }
 
     /// Read extended attribute `name`.
@@ -572,13 +538,9 @@ impl FileSystem {
 
     /// Remove extended attribute `name`.
     pub async fn removexattr(&self, address: Address, name: &str) -> FsResult<()> {
-        self.modify(address, |node| {
-            let meta = node.meta_mut();
-            meta.xattrs.remove(name).ok_or(FsError::NoAttribute)?;
-            meta.ctime = Time::now();
-            Ok(())
-        })
-        .await
+        let intent = Intent::SetXattr { name: name.to_string(), value: None, time: Time::now() };
+        self.change(address, intent, Vec::new()).await?;
+        Ok(())
     }
 
     /// Space used and offered.

@@ -9,8 +9,10 @@ use serde::{Deserialize, Serialize};
 use super::FsError;
 use crate::runtime::block::Address;
 
-/// Format version of encoded nodes.
-const NODE_FORMAT: u8 = 1;
+/// Format version of encoded nodes: 2 has sparse chunk tables.
+const NODE_FORMAT: u8 = 2;
+/// The first format: dense chunk tables, still read.
+const NODE_FORMAT_DENSE: u8 = 1;
 
 /// A point in time: seconds and nanoseconds since the Unix epoch.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -122,8 +124,9 @@ pub enum Node {
         size: u64,
         /// Content of small files, stored in the header itself.
         inline: Vec<u8>,
-        /// Content blocks of `block_size` bytes each; `None` is a hole.
-        chunks: Vec<Option<Chunk>>,
+        /// Content blocks of `block_size` bytes each, by index; a missing
+        /// index is a hole (so a huge sparse file costs nothing).
+        chunks: BTreeMap<u64, Chunk>,
     },
     /// A symbolic link.
     Symlink {
@@ -179,8 +182,38 @@ impl Node {
                 }
                 Ok(node)
             }
+            Some((&NODE_FORMAT_DENSE, body)) => {
+                let (node, rest): (DenseNode, _) =
+                    postcard::take_from_bytes(body).map_err(|e| FsError::Corrupt(format!("undecodable node: {e}")))?;
+                if !rest.is_empty() {
+                    return Err(FsError::Corrupt("trailing bytes after node".into()));
+                }
+                Ok(node.into())
+            }
             Some((v, _)) => Err(FsError::Corrupt(format!("unknown node format {v}"))),
             None => Err(FsError::Corrupt("empty node".into())),
+        }
+    }
+}
+
+/// A node of format 1, whose chunk table was dense.
+#[derive(Deserialize)]
+enum DenseNode {
+    Directory { meta: Meta, entries: BTreeMap<String, Entry> },
+    File { meta: Meta, nlink: u32, size: u64, inline: Vec<u8>, chunks: Vec<Option<Chunk>> },
+    Symlink { meta: Meta, nlink: u32, target: Vec<u8> },
+}
+
+impl From<DenseNode> for Node {
+    fn from(node: DenseNode) -> Node {
+        match node {
+            DenseNode::Directory { meta, entries } => Node::Directory { meta, entries },
+            DenseNode::File { meta, nlink, size, inline, chunks } => {
+                let chunks =
+                    chunks.into_iter().enumerate().filter_map(|(i, c)| c.map(|c| (i as u64, c))).collect();
+                Node::File { meta, nlink, size, inline, chunks }
+            }
+            DenseNode::Symlink { meta, nlink, target } => Node::Symlink { meta, nlink, target },
         }
     }
 }

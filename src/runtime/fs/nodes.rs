@@ -1,53 +1,94 @@
 //! The node table: the file system's write-back cache of node blocks.
-//! Changes apply to the in-memory node at once and reach the network in
-//! batches — every [`FLUSH_INTERVAL`], at `fsync`, when a file is closed
-//! (its own header) and at unmount — so a burst of creates rewrites its
-//! directory block once, not once per file. Removals wait for the batch
-//! that stops referencing what they remove, so a crash can leave an
-//! unreferenced block behind but never a reference to a missing one.
+//! An operation applies its [`Intent`]s to the in-memory node at once and
+//! keeps them beside it until a flush stores them — every
+//! [`FLUSH_INTERVAL`], at `fsync`, and at unmount — so a burst of creates
+//! rewrites its directory block once, not once per file.
+//!
+//! What a flush guarantees, at any crash point:
+//! - a stored directory names only stored nodes: entries naming a node not
+//!   stored yet are left out of the version written (and written with the
+//!   next one), so new nodes reach the store before the directories that
+//!   name them;
+//! - intents that must follow another change wait for it (`after`): a
+//!   rename's removal from the old directory follows the new entry, a link
+//!   count rises before a new entry names the file and drops only after the
+//!   entry is gone;
+//! - removals of blocks (dead nodes, replaced chunks) wait until the change
+//!   that stops referencing them is stored, so a crash can leave an
+//!   unreferenced block behind but never a reference to a missing one;
+//! - every store is a compare-and-swap on the version the intents were
+//!   applied to; when another writer won, the current version is decoded
+//!   and the intents replayed on it ([`super::intent`]);
+//! - a failed store keeps the intents: nothing is dropped, the next flush
+//!   tries again, and `fsync` reports the failure.
+//!
+//! Clean nodes are fetched again after the revalidation TTL, so changes of
+//! another writer show up; clean nodes with no open file are pruned when
+//! the table grows past [`KEEP_CLEAN`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use futures_util::StreamExt as _;
+
+use super::intent::{Intent, Mode, Replayed};
 use super::{FileSystem, FsError, FsResult, Node, lock};
 use crate::runtime::block::{AccessList, AclBlock, Address, Block, Tombstone};
-use crate::runtime::consensus::ConsensusError;
+use crate::runtime::consensus::{ConsensusError, Expect, Fetched, ReadLevel};
 
 /// How often dirty nodes are written without being asked.
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(250);
+/// Clean nodes kept in memory before the table prunes them.
+const KEEP_CLEAN: usize = 20_000;
+/// Nodes stored concurrently within one flush.
+const PARALLEL_STORES: usize = 16;
+/// Attempts at one store while the consensus reports a retryable error.
+const STORE_ATTEMPTS: u32 = 3;
 
-/// A node whose latest state may not be stored yet.
+/// "Intent `seq` of node `address` is stored."
+pub(super) type Dep = (Address, u64);
+
+/// An intent not stored yet.
 #[derive(Debug)]
-struct Entry {
-    /// The last version stored; for a new node, its salt (the block is
-    /// built at the first flush, with the content it has then).
-    block: Stored,
-    /// The current state.
-    node: Node,
-    /// Changes since the block: the node must be written.
-    dirty: bool,
-    /// Bumped at every change, to tell whether a flush saw the last one.
-    change: u64,
+struct Pending {
+    seq: u64,
+    intent: Intent,
+    /// Stored only after these.
+    after: Vec<Dep>,
 }
 
 /// What is stored of a node.
 #[derive(Debug, Clone)]
-enum Stored {
+enum Base {
     /// Nothing yet: the salt that fixes its address.
     New([u8; 32]),
     /// This version.
-    Version(Box<AclBlock>),
+    Stored(Box<AclBlock>),
 }
 
-impl Entry {
+/// One node in memory.
+#[derive(Debug)]
+struct Slot {
+    base: Base,
+    /// The current state: `base` with every pending intent applied.
+    node: Node,
+    pending: Vec<Pending>,
+    /// When `base` was last known to be the latest version.
+    checked: Instant,
+    /// The last block this table tried to store, to recognise its own
+    /// write in a conflict after an indeterminate outcome.
+    attempt: Option<Box<AclBlock>>,
+}
+
+impl Slot {
     fn is_new(&self) -> bool {
-        matches!(self.block, Stored::New(_))
+        matches!(self.base, Base::New(_))
     }
 }
 
-/// Something to remove once the batch that stops referencing it is stored.
+/// Something to remove once the changes that stop referencing it are stored.
 #[derive(Debug, Clone, Copy)]
 enum Doomed {
     Node(Address),
@@ -57,40 +98,143 @@ enum Doomed {
 /// Nodes in memory, clean and dirty, and pending removals.
 #[derive(Debug, Default)]
 pub struct NodeTable {
-    entries: Mutex<HashMap<Address, Entry>>,
-    doomed: Mutex<Vec<Doomed>>,
-    changes: AtomicU64,
+    slots: Mutex<HashMap<Address, Slot>>,
+    doomed: Mutex<Vec<(Doomed, Vec<Dep>)>>,
+    /// Nodes destroyed before they were ever stored: never name them.
+    unborn: Mutex<HashSet<Address>>,
+    seq: AtomicU64,
     /// One flush at a time.
     flushing: tokio::sync::Mutex<()>,
 }
 
+/// Whether every change `deps` names is stored.
+fn satisfied(slots: &HashMap<Address, Slot>, deps: &[Dep]) -> bool {
+    deps.iter().all(|(address, seq)| match slots.get(address) {
+        None => true,
+        Some(slot) => slot.pending.first().is_none_or(|p| p.seq > *seq),
+    })
+}
+
+/// How many leading pending intents of `slot` may be stored now.
+fn ready_prefix(slots: &HashMap<Address, Slot>, slot: &Slot) -> usize {
+    slot.pending.iter().take_while(|p| satisfied(slots, &p.after)).count()
+}
+
+/// A version of a node ready to be signed and stored.
+struct Prepared {
+    base: Base,
+    encoded: Vec<u8>,
+    /// The last intent it includes.
+    last_seq: u64,
+    /// Nodes named by included intents but left out (not stored yet).
+    hidden: HashSet<Address>,
+}
+
 impl FileSystem {
-    /// Make sure the node at `address` is in the table.
-    async fn ensure_loaded(&self, address: Address) -> FsResult<()> {
-        if lock(&self.nodes.entries).contains_key(&address) {
-            return Ok(());
-        }
-        let block = match self.store.fetch(address).await? {
-            Some(Block::Acl(b)) => b,
-            Some(other) => return Err(FsError::Corrupt(format!("{address} is a {} block, not a node", other.kind()))),
-            None => return Err(FsError::NotFound),
+    /// Fetch and decode the node at `address`: a removed node is gone
+    /// (`ENOENT`), a missing one is damage (`EIO`).
+    async fn fetch_node(&self, address: Address) -> FsResult<(AclBlock, Node)> {
+        let block = match self.store.fetch(address, ReadLevel::Latest).await? {
+            Fetched::Found(Block::Acl(b)) => b,
+            Fetched::Found(other) => {
+                return Err(FsError::Corrupt(format!("{address} is a {} block, not a node", other.kind())));
+            }
+            Fetched::Removed(_) => return Err(FsError::NotFound),
+            Fetched::Absent => return Err(FsError::Corrupt(format!("node {address} is missing from the store"))),
         };
         let node = Node::decode(&block.read(&self.keys)?)?;
-        lock(&self.nodes.entries).entry(address).or_insert(Entry {
-            block: Stored::Version(Box::new(block)),
-            node,
-            dirty: false,
-            change: 0,
-        });
+        Ok((block, node))
+    }
+
+    /// Make sure the node at `address` is in the table and, if it has no
+    /// pending change, no older than the revalidation TTL.
+    async fn ensure_loaded(&self, address: Address) -> FsResult<()> {
+        let stale = match lock(&self.nodes.slots).get(&address) {
+            Some(slot) => slot.pending.is_empty() && slot.checked.elapsed() >= self.revalidate,
+            None => true,
+        };
+        if !stale {
+            return Ok(());
+        }
+        let fetched = self.fetch_node(address).await;
+        let mut slots = lock(&self.nodes.slots);
+        match (fetched, slots.get_mut(&address)) {
+            (Ok((block, node)), Some(slot)) => {
+                let newer = match &slot.base {
+                    Base::Stored(b) => block.version > b.version,
+                    Base::New(_) => false,
+                };
+                if newer && slot.pending.is_empty() {
+                    slot.base = Base::Stored(Box::new(block));
+                    slot.node = node;
+                }
+                slot.checked = Instant::now();
+            }
+            (Ok((block, node)), None) => {
+                if slots.len() >= KEEP_CLEAN {
+                    self.prune(&mut slots);
+                }
+                slots.insert(
+                    address,
+                    Slot {
+                        base: Base::Stored(Box::new(block)),
+                        node,
+                        pending: Vec::new(),
+                        checked: Instant::now(),
+                        attempt: None,
+                    },
+                );
+            }
+            (Err(FsError::NotFound), Some(slot)) if slot.pending.is_empty() && !slot.is_new() => {
+                // Another writer removed it.
+                slots.remove(&address);
+                return Err(FsError::NotFound);
+            }
+            // Keep serving what is known while the store cannot answer.
+            (Err(_), Some(_)) => {}
+            (Err(e), None) => return Err(e),
+        }
         Ok(())
+    }
+
+    /// Drop clean nodes no file handle uses, oldest checked first, down to
+    /// half of [`KEEP_CLEAN`].
+    fn prune(&self, slots: &mut HashMap<Address, Slot>) {
+        let open = lock(&self.open);
+        let mut clean: Vec<(Instant, Address)> = slots
+            .iter()
+            .filter(|(a, s)| s.pending.is_empty() && !s.is_new() && !open.contains_key(a) && **a != self.root)
+            .map(|(a, s)| (s.checked, *a))
+            .collect();
+        clean.sort();
+        let excess = slots.len().saturating_sub(KEEP_CLEAN / 2);
+        for (_, address) in clean.into_iter().take(excess) {
+            slots.remove(&address);
+        }
+    }
+
+    /// Forget a clean node the kernel no longer refers to (FUSE `forget`).
+    pub fn forget(&self, address: Address) {
+        if address == self.root || lock(&self.open).contains_key(&address) {
+            return;
+        }
+        let mut slots = lock(&self.nodes.slots);
+        if slots.get(&address).is_some_and(|s| s.pending.is_empty() && !s.is_new()) {
+            slots.remove(&address);
+        }
+    }
+
+    /// How many nodes the table holds (for tests and monitoring).
+    pub fn nodes_in_memory(&self) -> usize {
+        lock(&self.nodes.slots).len()
     }
 
     /// Look at the node at `address` without copying it.
     pub(super) async fn view<R>(&self, address: Address, f: impl FnOnce(&Node) -> R) -> FsResult<R> {
         self.ensure_loaded(address).await?;
-        let entries = lock(&self.nodes.entries);
-        let entry = entries.get(&address).ok_or(FsError::NotFound)?;
-        Ok(f(&entry.node))
+        let slots = lock(&self.nodes.slots);
+        let slot = slots.get(&address).ok_or(FsError::NotFound)?;
+        Ok(f(&slot.node))
     }
 
     /// A copy of the node at `address`.
@@ -98,157 +242,308 @@ impl FileSystem {
         self.view(address, Node::clone).await
     }
 
-    /// Apply `change` to the node at `address`; it is stored with the next
-    /// batch. `change` must check before it mutates: an error leaves the
-    /// node as it was.
-    pub(super) async fn modify<R>(
-        &self,
-        address: Address,
-        change: impl FnOnce(&mut Node) -> FsResult<R>,
-    ) -> FsResult<R> {
+    /// Apply `intent` to the node at `address` now and store it with a later
+    /// flush, after the changes `after` names. Returns the change, for
+    /// others to wait on. A failed precondition changes nothing.
+    pub(super) async fn change(&self, address: Address, mut intent: Intent, after: Vec<Dep>) -> FsResult<Dep> {
         self.ensure_loaded(address).await?;
-        let mut entries = lock(&self.nodes.entries);
-        let entry = entries.get_mut(&address).ok_or(FsError::NotFound)?;
-        let result = change(&mut entry.node)?;
-        entry.dirty = true;
-        entry.change = self.nodes.changes.fetch_add(1, Ordering::Relaxed) + 1;
-        Ok(result)
+        let mut slots = lock(&self.nodes.slots);
+        let slot = slots.get_mut(&address).ok_or(FsError::NotFound)?;
+        intent.apply(&mut slot.node, Mode::Op)?;
+        let seq = self.nodes.seq.fetch_add(1, Ordering::Relaxed) + 1;
+        slot.pending.push(Pending { seq, intent, after });
+        Ok((address, seq))
     }
 
-    /// Make a new node; it is stored with the next batch (before any
-    /// directory that names it, since new nodes are written first).
+    /// Make a new node; it is stored with a later flush, before any
+    /// directory names it.
     pub(super) fn create_node(&self, node: Node) -> FsResult<Address> {
         let salt = AclBlock::new_salt()?;
         let address = Address::acl(&self.keys.public(), &salt);
-        let change = self.nodes.changes.fetch_add(1, Ordering::Relaxed) + 1;
-        lock(&self.nodes.entries).insert(address, Entry { block: Stored::New(salt), node, dirty: true, change });
+        let mut slots = lock(&self.nodes.slots);
+        let seq = self.nodes.seq.fetch_add(1, Ordering::Relaxed) + 1;
+        let pending = vec![Pending { seq, intent: Intent::Create(Box::new(node.clone())), after: Vec::new() }];
+        let slot = Slot { base: Base::New(salt), node, pending, checked: Instant::now(), attempt: None };
+        slots.insert(address, slot);
         Ok(address)
     }
 
-    /// Forget the node at `address` and remove its blocks after the next batch.
-    pub(super) fn destroy(&self, address: Address) {
+    /// Forget the node at `address` and remove its blocks once the changes
+    /// `after` names (which stop referencing it) are stored.
+    pub(super) fn destroy(&self, address: Address, mut after: Vec<Dep>) {
         lock(&self.open).remove(&address);
-        let mut entries = lock(&self.nodes.entries);
-        let Some(entry) = entries.remove(&address) else {
-            lock(&self.nodes.doomed).push(Doomed::Node(address));
+        let mut slots = lock(&self.nodes.slots);
+        let Some(slot) = slots.remove(&address) else {
+            drop(slots);
+            lock(&self.nodes.doomed).push((Doomed::Node(address), after));
             return;
         };
-        let chunks: Vec<Address> = match &entry.node {
-            Node::File { chunks, .. } => chunks.iter().flatten().map(|c| c.address).collect(),
+        let chunks: Vec<Address> = match &slot.node {
+            Node::File { chunks, .. } => chunks.values().map(|c| c.address).collect(),
             _ => Vec::new(),
         };
-        if entry.is_new() && chunks.is_empty() {
+        if slot.is_new() && chunks.is_empty() {
             // Never stored and owns nothing stored: nothing to remove.
+            lock(&self.nodes.unborn).insert(address);
             return;
         }
-        if entry.is_new() {
+        if slot.is_new() {
             // Its content blocks are stored, and only a stored header can
-            // authorize their removal: the next batch stores it first.
-            entries.insert(address, entry);
+            // authorize their removal: store it first.
+            if let Some(last) = slot.pending.last() {
+                after.push((address, last.seq));
+            }
+            slots.insert(address, slot);
         }
-        drop(entries);
+        drop(slots);
         let mut doomed = lock(&self.nodes.doomed);
-        doomed.extend(chunks.into_iter().map(Doomed::Chunk));
-        doomed.push(Doomed::Node(address));
+        doomed.extend(chunks.into_iter().map(|c| (Doomed::Chunk(c), after.clone())));
+        doomed.push((Doomed::Node(address), after));
     }
 
-    /// Remove a content block after the next batch (which no longer references it).
-    pub(super) fn remove_chunk(&self, address: Address) {
-        lock(&self.nodes.doomed).push(Doomed::Chunk(address));
+    /// Remove a content block once the changes `after` names are stored.
+    pub(super) fn remove_chunk(&self, address: Address, after: Vec<Dep>) {
+        lock(&self.nodes.doomed).push((Doomed::Chunk(address), after));
     }
 
-    /// Store the node at `address` now if it changed (a file at close).
-    pub(super) async fn flush_node(&self, address: Address) -> FsResult<()> {
-        let _flushing = self.nodes.flushing.lock().await;
-        self.write_entry(address).await
-    }
-
-    /// Store every changed node, then carry out the removals they allow.
+    /// Store every pending change, in dependency order, then carry out the
+    /// removals they allow. Every failure is kept for a later flush.
     pub async fn flush_metadata(&self) -> FsResult<()> {
         let _flushing = self.nodes.flushing.lock().await;
-        // Removals registered now were registered after the changes that
-        // unreference them, so this batch includes those changes.
-        let doomed = std::mem::take(&mut *lock(&self.nodes.doomed));
-        let mut batch: Vec<(bool, Address)> =
-            lock(&self.nodes.entries).iter().filter(|(_, e)| e.dirty).map(|(a, e)| (!e.is_new(), *a)).collect();
-        // New nodes first: a directory must never name a block not stored yet.
-        batch.sort();
-        for (_, address) in batch {
-            if let Err(e) = self.write_entry(address).await {
-                lock(&self.nodes.doomed).splice(0..0, doomed);
-                return Err(e);
+        let mut first_error = None;
+        for _pass in 0..8 {
+            let (new, stored): (Vec<(bool, Address)>, Vec<(bool, Address)>) = {
+                let slots = lock(&self.nodes.slots);
+                slots
+                    .iter()
+                    .filter(|(_, s)| ready_prefix(&slots, s) > 0)
+                    .map(|(a, s)| (s.is_new(), *a))
+                    .partition(|(new, _)| *new)
+            };
+            if new.is_empty() && stored.is_empty() {
+                break;
+            }
+            let mut progress = false;
+            // New nodes first, so their directories can name them.
+            for group in [new, stored] {
+                let results: Vec<FsResult<bool>> = futures_util::stream::iter(group)
+                    .map(|(_, address)| self.write_slot(address))
+                    .buffer_unordered(PARALLEL_STORES)
+                    .collect()
+                    .await;
+                for result in results {
+                    match result {
+                        Ok(wrote) => progress |= wrote,
+                        Err(e) => {
+                            first_error.get_or_insert(e);
+                        }
+                    }
+                }
+            }
+            if !progress {
+                break;
             }
         }
+        if let Err(e) = self.reap().await {
+            first_error.get_or_insert(e);
+        }
+        {
+            let slots = lock(&self.nodes.slots);
+            if slots.values().all(|s| s.pending.is_empty()) {
+                lock(&self.nodes.unborn).clear();
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// The version of the node at `address` holding its ready intents.
+    fn prepare(&self, address: Address) -> FsResult<Option<Prepared>> {
+        let slots = lock(&self.nodes.slots);
+        let Some(slot) = slots.get(&address) else { return Ok(None) };
+        let k = ready_prefix(&slots, slot);
+        if k == 0 {
+            return Ok(None);
+        }
+        let mut state = if k == slot.pending.len() {
+            slot.node.clone()
+        } else {
+            let mut state = match &slot.base {
+                Base::Stored(block) => Node::decode(&block.read(&self.keys)?)?,
+                Base::New(_) => slot.node.clone(),
+            };
+            for p in &slot.pending[..k] {
+                p.intent.clone().apply(&mut state, Mode::Replay)?;
+            }
+            state
+        };
+        let mut hidden = HashSet::new();
+        if let Node::Directory { entries, .. } = &mut state {
+            let unborn = lock(&self.nodes.unborn);
+            entries.retain(|_, e| {
+                let unstored = unborn.contains(&e.address) || slots.get(&e.address).is_some_and(Slot::is_new);
+                if unstored {
+                    hidden.insert(e.address);
+                }
+                !unstored
+            });
+        }
+        Ok(Some(Prepared { base: slot.base.clone(), encoded: state.encode()?, last_seq: slot.pending[k - 1].seq, hidden }))
+    }
+
+    /// Store the ready intents of one node; `Ok(true)` if something was stored.
+    async fn write_slot(&self, address: Address) -> FsResult<bool> {
+        for _round in 0..8 {
+            let Some(prepared) = self.prepare(address)? else { return Ok(false) };
+            let next = match &prepared.base {
+                Base::New(salt) => AclBlock::create_at(&self.keys, *salt, AccessList::default(), &prepared.encoded)?,
+                Base::Stored(block) => block.write(&self.keys, &prepared.encoded)?,
+            };
+            if let Some(slot) = lock(&self.nodes.slots).get_mut(&address) {
+                slot.attempt = Some(Box::new(next.clone()));
+            }
+            match self.store_retrying(&next).await {
+                Ok(()) => {
+                    self.stored(address, next, &prepared);
+                    return Ok(true);
+                }
+                Err(ConsensusError::Conflict { current, .. }) => {
+                    let ours = lock(&self.nodes.slots)
+                        .get(&address)
+                        .and_then(|s| s.attempt.as_deref())
+                        .is_some_and(|a| Block::Acl(a.clone()) == *current);
+                    if ours {
+                        // An earlier attempt whose outcome was unknown did land.
+                        self.stored(address, next, &prepared);
+                        return Ok(true);
+                    }
+                    self.rebase(address, *current)?;
+                }
+                Err(ConsensusError::Removed { .. } | ConsensusError::Missing { .. }) => {
+                    self.report(&format!("node {address} was removed by another writer; its pending changes are dropped"));
+                    lock(&self.nodes.slots).remove(&address);
+                    return Ok(true);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(FsError::Storage(format!("node {address} keeps changing under concurrent writers; will retry")))
+    }
+
+    /// Store `block`, retrying the same bytes while the outcome may change.
+    async fn store_retrying(&self, block: &AclBlock) -> Result<(), ConsensusError> {
+        let mut attempt = 0;
+        loop {
+            let block = Block::Acl(block.clone());
+            let expect = Expect::for_block(&block);
+            match self.store.store(block, expect).await {
+                Err(e) if e.is_retryable() && attempt + 1 < STORE_ATTEMPTS => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// `block` holding `prepared` is stored: it is the new base.
+    fn stored(&self, address: Address, block: AclBlock, prepared: &Prepared) {
+        let mut slots = lock(&self.nodes.slots);
+        let Some(slot) = slots.get_mut(&address) else { return };
+        slot.base = Base::Stored(Box::new(block));
+        slot.attempt = None;
+        slot.checked = Instant::now();
+        slot.pending.retain(|p| {
+            p.seq > prepared.last_seq || p.intent.names().is_some_and(|n| prepared.hidden.contains(&n))
+        });
+    }
+
+    /// Another writer stored `current`: replay the pending intents on it.
+    fn rebase(&self, address: Address, current: Block) -> FsResult<()> {
+        let Block::Acl(current) = current else {
+            return Err(FsError::Corrupt(format!("{address} became a {} block, not a node", current.kind())));
+        };
+        let mut state = Node::decode(&current.read(&self.keys)?)?;
+        let mut lost = Vec::new();
+        {
+            let mut slots = lock(&self.nodes.slots);
+            let Some(slot) = slots.get_mut(&address) else { return Ok(()) };
+            slot.pending.retain(|p| !matches!(p.intent, Intent::Create(_)));
+            for p in &mut slot.pending {
+                match p.intent.apply(&mut state, Mode::Replay) {
+                    Ok(Replayed::Applied) => {}
+                    Ok(Replayed::Lost(why)) => lost.push(why),
+                    Err(e) => lost.push(e.to_string()),
+                }
+            }
+            slot.base = Base::Stored(Box::new(current));
+            slot.node = state;
+            slot.checked = Instant::now();
+        }
+        for why in lost {
+            self.report(&format!("node {address}: a change made here conflicted with another writer's: {why}"));
+        }
+        Ok(())
+    }
+
+    /// Carry out the removals whose changes are stored.
+    async fn reap(&self) -> FsResult<()> {
+        let ready: Vec<(Doomed, Vec<Dep>)> = {
+            let slots = lock(&self.nodes.slots);
+            let mut doomed = lock(&self.nodes.doomed);
+            let (ready, waiting) = std::mem::take(&mut *doomed).into_iter().partition(|(_, deps)| satisfied(&slots, deps));
+            *doomed = waiting;
+            ready
+        };
         let mut refused = None;
-        for (i, item) in doomed.iter().enumerate() {
-            let done = match *item {
-                Doomed::Chunk(address) => self.store.remove(Tombstone::sign(&self.keys, address, 1)).await,
+        let mut retry = Vec::new();
+        for (item, deps) in ready {
+            let done = match item {
+                Doomed::Chunk(address) => self.store.remove(Tombstone::for_content(&self.keys, address)).await,
                 Doomed::Node(address) => {
-                    lock(&self.nodes.entries).remove(&address);
-                    match self.store.fetch(address).await {
-                        Ok(Some(block)) => self.store.remove(Tombstone::for_block(&self.keys, &block)).await,
-                        Ok(None) => Ok(()),
+                    lock(&self.nodes.slots).remove(&address);
+                    match self.store.fetch(address, ReadLevel::Latest).await {
+                        Ok(Fetched::Found(block)) => match Tombstone::for_block(&self.keys, &block) {
+                            Ok(tombstone) => self.store.remove(tombstone).await,
+                            Err(e) => Err(e.into()),
+                        },
+                        Ok(Fetched::Absent | Fetched::Removed(_)) => Ok(()),
                         Err(e) => Err(e),
                     }
                 }
             };
             match done {
                 Ok(()) => {}
-                // The silo may recover (I/O, full): try again with the next batch.
-                Err(e @ ConsensusError::Silo(_)) => {
-                    lock(&self.nodes.doomed).extend_from_slice(&doomed[i..]);
-                    return Err(e.into());
+                // The store may recover, or the block changed meanwhile: later.
+                Err(e) if e.is_retryable() || e.is_conflict() => {
+                    retry.push((item, deps));
+                    refused.get_or_insert(FsError::from(e));
                 }
-                // A refusal will not change: keep going, report it once.
-                Err(e) => refused = Some(e),
+                // A refusal will not change: report it, the block stays.
+                Err(e) => {
+                    self.report(&format!("a removal was refused, the block stays: {e}"));
+                    refused.get_or_insert(FsError::Storage(format!("a removal was refused, the block stays: {e}")));
+                }
             }
         }
+        lock(&self.nodes.doomed).extend(retry);
         match refused {
-            Some(e) => Err(FsError::Storage(format!("a removal was refused, the block stays: {e}"))),
+            Some(e) => Err(e),
             None => Ok(()),
         }
     }
 
-    /// Write one entry if dirty (caller holds the flushing lock).
-    async fn write_entry(&self, address: Address) -> FsResult<()> {
-        let snapshot = {
-            let entries = lock(&self.nodes.entries);
-            match entries.get(&address) {
-                Some(e) if e.dirty => Some((e.block.clone(), e.node.encode()?, e.change)),
-                _ => None,
-            }
-        };
-        let Some((block, encoded, change)) = snapshot else { return Ok(()) };
-        let next = match block {
-            Stored::New(salt) => AclBlock::create_at(&self.keys, salt, AccessList::default(), &encoded)?,
-            Stored::Version(block) => block.write(&self.keys, &encoded)?,
-        };
-        match self.store.store(Block::Acl(next.clone())).await {
-            Ok(()) => {}
-            Err(e) if e.is_conflict() => {
-                // Only this process writes its volume's blocks today; a
-                // concurrent writer means the data must not be overwritten.
-                return Err(FsError::Storage(format!(
-                    "{address} was changed by another writer; this change was not stored"
-                )));
-            }
-            Err(e) => return Err(e.into()),
-        }
-        let mut entries = lock(&self.nodes.entries);
-        if let Some(entry) = entries.get_mut(&address) {
-            entry.block = Stored::Version(Box::new(next));
-            entry.dirty = entry.change != change;
-        }
-        Ok(())
-    }
-
-    /// Flush dirty nodes every [`FLUSH_INTERVAL`] while `fs` lives.
+    /// Flush dirty nodes every [`FLUSH_INTERVAL`] while `fs` lives; a failure
+    /// is reported at once and again to the next `fsync`.
     pub fn spawn_flusher(fs: Weak<FileSystem>) {
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(FLUSH_INTERVAL).await;
                 let Some(fs) = fs.upgrade() else { break };
                 if let Err(e) = fs.flush_metadata().await {
+                    fs.report(&format!("write-back failed (will retry): {e}"));
                     *lock(&fs.last_error) = Some(e.to_string());
                 }
             }

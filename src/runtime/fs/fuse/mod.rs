@@ -24,24 +24,61 @@ use crate::runtime::block::Address;
 const TTL: Duration = Duration::from_secs(1);
 const EROFS: i32 = 30;
 
-/// Inode numbers handed to the kernel, and the node each one names.
+/// Inode numbers handed to the kernel, the node each one names, and how
+/// many lookups the kernel holds on it (released by `forget`, after which
+/// the number and the node's memory are freed).
 #[derive(Debug, Default)]
 struct Inodes {
-    by_ino: HashMap<u64, Address>,
+    by_ino: HashMap<u64, (Address, u64)>,
     by_address: HashMap<Address, u64>,
     next: u64,
 }
 
 impl Inodes {
+    /// The inode number of `address`, without counting a lookup.
     fn ino(&mut self, address: Address) -> u64 {
         if let Some(&ino) = self.by_address.get(&address) {
             return ino;
         }
         self.next += 1;
         let ino = self.next;
-        self.by_ino.insert(ino, address);
+        self.by_ino.insert(ino, (address, 0));
         self.by_address.insert(address, ino);
         ino
+    }
+
+    /// The inode number of `address`, handed to the kernel in an entry reply.
+    fn looked_up(&mut self, address: Address) -> u64 {
+        let ino = self.ino(address);
+        if let Some((_, count)) = self.by_ino.get_mut(&ino) {
+            *count += 1;
+        }
+        ino
+    }
+
+    /// One more lookup of inode `ino` (a `readdirplus` entry).
+    fn looked_up_ino(&mut self, ino: u64) {
+        if let Some((_, count)) = self.by_ino.get_mut(&ino) {
+            *count += 1;
+        }
+    }
+
+    /// The kernel dropped `n` lookups of `ino`; the node it named once none is left.
+    fn forget(&mut self, ino: u64, n: u64) -> Option<Address> {
+        let (address, count) = self.by_ino.get_mut(&ino)?;
+        *count = count.saturating_sub(n);
+        if *count > 0 || ino == 1 {
+            return None;
+        }
+        let address = *address;
+        self.by_ino.remove(&ino);
+        self.by_address.remove(&address);
+        Some(address)
+    }
+
+    /// The node inode `ino` names.
+    fn address(&self, ino: u64) -> Option<Address> {
+        self.by_ino.get(&ino).map(|(a, _)| *a)
     }
 }
 
@@ -141,7 +178,7 @@ pub fn mount(
     settings: &MountSettings,
 ) -> std::io::Result<Mounted> {
     let mut inodes = Inodes { next: 1, ..Default::default() };
-    inodes.by_ino.insert(1, fs.root());
+    inodes.by_ino.insert(1, (fs.root(), 1));
     inodes.by_address.insert(fs.root(), 1);
     let volume = FuseVolume { fs, runtime, inodes: Arc::new(Mutex::new(inodes)), readonly: settings.readonly };
     let mut options = vec![
@@ -210,7 +247,7 @@ fn name_of(name: &OsStr) -> Result<String, Errno> {
 
 impl FuseVolume {
     fn address(&self, ino: INodeNo) -> Result<Address, Errno> {
-        lock(&self.inodes).by_ino.get(&ino.0).copied().ok_or(Errno::from_i32(libc_errno::ENOENT))
+        lock(&self.inodes).address(ino.0).ok_or(Errno::from_i32(libc_errno::ENOENT))
     }
 
     fn writable(&self) -> Result<(), Errno> {
@@ -242,7 +279,7 @@ impl FuseVolume {
             .await;
             match result {
                 Ok((address, node)) => {
-                    let ino = lock(&inodes).ino(address);
+                    let ino = lock(&inodes).looked_up(address);
                     reply.entry(&TTL, &attr(ino, &node, fs.block_size()), Generation(0));
                 }
                 Err(e) => reply.error(errno(&e)),

@@ -14,7 +14,13 @@ use fuser::{
 
 use super::{FuseVolume, TTL, attr, errno, kind_of, name_of, to_time};
 use crate::runtime::fs::error::libc_errno;
-use crate::runtime::fs::{FsError, SetAttr, Stat, lock};
+use crate::runtime::fs::{FsError, NodeKind, SetAttr, Stat, Time, lock};
+
+/// What a listing shows of a child that cannot be read.
+fn unreadable_stat(kind: NodeKind) -> Stat {
+    let epoch = Time::default();
+    Stat { kind, size: 0, nlink: 1, mode: 0, uid: 0, gid: 0, atime: epoch, mtime: epoch, ctime: epoch }
+}
 
 impl Filesystem for FuseVolume {
     fn init(&mut self, _req: &Request, config: &mut fuser::KernelConfig) -> std::io::Result<()> {
@@ -313,28 +319,45 @@ impl Filesystem for FuseVolume {
                 Ok(s) => s,
                 Err(e) => return reply.error(errno(&e)),
             };
-            let mut all: Vec<(u64, String, Stat)> = vec![(ino.0, ".".into(), own), (ino.0, "..".into(), own)];
+            let mut all: Vec<(u64, String, Stat, bool)> =
+                vec![(ino.0, ".".into(), own, true), (ino.0, "..".into(), own, true)];
             for (name, entry) in entries.into_iter().skip((offset as usize).saturating_sub(2)) {
-                match fs.stat(entry.address).await {
-                    Ok(stat) => {
-                        let child = lock(&inodes).ino(entry.address);
-                        all.push((child, name, stat));
+                // A child that cannot be read is still listed (with no cached
+                // attributes): the listing never hides an entry, and the
+                // access itself reports EIO.
+                let (stat, readable) = match fs.stat(entry.address).await {
+                    Ok(stat) => (stat, true),
+                    Err(e) => {
+                        tracing::warn!("{name:?} in a listed directory cannot be read: {e}");
+                        (unreadable_stat(entry.kind), false)
                     }
-                    Err(e) => return reply.error(errno(&e)),
-                }
+                };
+                let child = lock(&inodes).ino(entry.address);
+                all.push((child, name, stat, readable));
                 if all.len() >= 512 {
                     break;
                 }
             }
             let first = offset.min(2) as usize;
-            for (i, (child, name, stat)) in all.into_iter().enumerate().skip(first) {
+            for (i, (child, name, stat, readable)) in all.into_iter().enumerate().skip(first) {
                 let next = if i < 2 { i as u64 + 1 } else { offset.max(2) + (i as u64 - 2) + 1 };
-                if reply.add(INodeNo(child), next, &name, &TTL, &attr(child, &stat, fs.block_size()), Generation(0)) {
+                let ttl = if readable { TTL } else { std::time::Duration::ZERO };
+                if reply.add(INodeNo(child), next, &name, &ttl, &attr(child, &stat, fs.block_size()), Generation(0)) {
                     break;
+                }
+                if i >= 2 {
+                    // The kernel holds a lookup on every entry it was given.
+                    lock(&inodes).looked_up_ino(child);
                 }
             }
             reply.ok();
         });
+    }
+
+    fn forget(&self, _req: &Request, ino: INodeNo, nlookup: u64) {
+        if let Some(address) = lock(&self.inodes).forget(ino.0, nlookup) {
+            self.fs.forget(address);
+        }
     }
 
     fn fsyncdir(&self, _req: &Request, _ino: INodeNo, _fh: FileHandle, _datasync: bool, reply: ReplyEmpty) {
@@ -458,7 +481,7 @@ impl Filesystem for FuseVolume {
             .await;
             match result {
                 Ok((address, node)) => {
-                    let ino = lock(&inodes).ino(address);
+                    let ino = lock(&inodes).looked_up(address);
                     let attr = attr(ino, &node, fs.block_size());
                     reply.created(&TTL, &attr, Generation(0), FileHandle(0), FopenFlags::empty());
                 }
