@@ -114,8 +114,7 @@ impl State {
     /// block: within its TTL and not asked for the latest), marked as just used.
     fn get(&mut self, address: &Address, ttl: Duration, level: ReadLevel) -> Option<Block> {
         let entry = self.entries.get_mut(address)?;
-        if entry.block.is_mutable()
-            && (entry.fetched.elapsed() >= ttl || !level.accepts_cached(entry.block.version()))
+        if entry.block.is_mutable() && (entry.fetched.elapsed() >= ttl || !level.accepts_cached(entry.block.version()))
         {
             return None;
         }

@@ -32,7 +32,9 @@ use tokio::task::JoinHandle;
 pub use record::{FORMAT_VERSION, OperationKind, OperationSummary, RejectedOperation};
 
 use super::block::{Address, Block, BlockError, Tombstone};
-use super::consensus::{Consensus, ConsensusError, ConsensusFuture, Expect, Fetched, ReadLevel, Usage, check_expectation};
+use super::consensus::{
+    Consensus, ConsensusError, ConsensusFuture, Expect, Fetched, ReadLevel, Usage, check_expectation,
+};
 use super::silo::SiloError;
 use record::io_at;
 

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use super::{next_version, Address, BlockError, wire};
+use super::{Address, BlockError, next_version, wire};
 use crate::crypto::{Canonical, KeyPair, PublicKey, Signature, random_bytes, seal};
 
 /// Domain of the owner's signature over the access part.

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{next_version, Address, BlockError, wire};
+use super::{Address, BlockError, next_version, wire};
 use crate::crypto::{Canonical, KeyPair, PublicKey, Signature};
 
 /// Domain of the owner's signature over the admin part.

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{next_version, Address, BlockError, wire};
+use super::{Address, BlockError, next_version, wire};
 use crate::crypto::{Canonical, KeyPair, PublicKey, Signature, random_bytes};
 
 /// Domain of the owner's signature over one version.

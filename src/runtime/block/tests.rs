@@ -26,7 +26,7 @@ fn one_of_each() -> Vec<Block> {
         Block::User(UserBlock::create(&owner, "alice", UserDirection::ByName)),
         Block::User(UserBlock::create(&owner, "alice", UserDirection::ByKey)),
         Block::Group(GroupBlock::create(&owner, vec![reader.public()], vec![reader.public()], "g").unwrap()),
-        Block::Tombstone(Tombstone::for_block(&owner, &Block::Acl(acl.clone()))),
+        Block::Tombstone(Tombstone::for_block(&owner, &Block::Acl(acl.clone())).unwrap()),
         Block::Acl(acl),
     ]
 }
@@ -150,11 +150,11 @@ fn tombstones_need_the_right_signer_and_a_newer_version() {
     let stranger = keys();
     let okb = Block::Mutable(OwnerBlock::create(&owner, b"x".to_vec()).unwrap());
     let address = okb.address();
-    let by_stranger = Block::Tombstone(Tombstone::for_block(&stranger, &okb));
+    let by_stranger = Block::Tombstone(Tombstone::for_block(&stranger, &okb).unwrap());
     assert!(matches!(by_stranger.validate(&address, Some(&okb)), Err(BlockError::Denied { .. })));
-    let stale = Block::Tombstone(Tombstone::sign(&owner, address, okb.version()));
+    let stale = Block::Tombstone(Tombstone::sign(&owner, address, okb.version(), okb.digest()));
     assert!(stale.validate(&address, Some(&okb)).unwrap_err().conflict().is_some());
-    let tomb = Block::Tombstone(Tombstone::for_block(&owner, &okb));
+    let tomb = Block::Tombstone(Tombstone::for_block(&owner, &okb).unwrap());
     tomb.validate(&address, Some(&okb)).unwrap();
     assert!(tomb.validate(&address, None).is_err(), "nothing to remove");
     // The address stays dead for mutable blocks, even for newer versions.
@@ -178,8 +178,8 @@ fn acl_writers_may_remove_and_readers_may_not() {
     };
     let acl = Block::Acl(AclBlock::create(&owner, access, b"dir").unwrap());
     let address = acl.address();
-    Block::Tombstone(Tombstone::for_block(&writer, &acl)).validate(&address, Some(&acl)).unwrap();
-    let by_reader = Block::Tombstone(Tombstone::for_block(&reader, &acl));
+    Block::Tombstone(Tombstone::for_block(&writer, &acl).unwrap()).validate(&address, Some(&acl)).unwrap();
+    let by_reader = Block::Tombstone(Tombstone::for_block(&reader, &acl).unwrap());
     assert!(matches!(by_reader.validate(&address, Some(&acl)), Err(BlockError::Denied { .. })));
 }
 
@@ -192,16 +192,16 @@ fn owned_content_removal_is_checked_against_the_owner_block() {
     let file = Block::Acl(AclBlock::create(&owner, access, b"file header").unwrap());
     let chunk = Block::Content(ContentBlock::new(Some(file.address()), b"chunk".to_vec()));
     let address = chunk.address();
-    let by_writer = Block::Tombstone(Tombstone::for_block(&writer, &chunk));
+    let by_writer = Block::Tombstone(Tombstone::for_block(&writer, &chunk).unwrap());
     assert!(matches!(by_writer.validate(&address, Some(&chunk)), Err(BlockError::OwnerBlockNeeded { .. })));
     by_writer.validate_removing(&address, Some(&chunk), Some(&file)).unwrap();
-    let by_stranger = Block::Tombstone(Tombstone::for_block(&stranger, &chunk));
+    let by_stranger = Block::Tombstone(Tombstone::for_block(&stranger, &chunk).unwrap());
     assert!(by_stranger.validate_removing(&address, Some(&chunk), Some(&file)).is_err());
     let unrelated = Block::Content(ContentBlock::new(None, b"other".to_vec()));
     assert!(by_writer.validate_removing(&address, Some(&chunk), Some(&unrelated)).is_err());
     // Unowned content may be removed by any authenticated key, and stored again.
     let free = Block::Content(ContentBlock::new(None, b"free".to_vec()));
-    let tomb = Block::Tombstone(Tombstone::for_block(&stranger, &free));
+    let tomb = Block::Tombstone(Tombstone::for_block(&stranger, &free).unwrap());
     tomb.validate(&free.address(), Some(&free)).unwrap();
     free.validate(&free.address(), Some(&tomb)).unwrap();
 }

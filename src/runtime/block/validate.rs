@@ -44,10 +44,7 @@ pub fn successor(new: &Block, previous: &Block, content_owner: Option<&Block>) -
             if !t.matches(target) {
                 return Err(BlockError::Invalid {
                     address,
-                    why: format!(
-                        "the tombstone removes another version than the current one ({})",
-                        target.version()
-                    ),
+                    why: format!("the tombstone removes another version than the current one ({})", target.version()),
                 });
             }
             t.authorize(target, content_owner)

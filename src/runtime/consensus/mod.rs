@@ -283,5 +283,23 @@ pub trait Consensus: Send + Sync + std::fmt::Debug {
     }
 }
 
+/// Shorthands over [`Consensus`] for callers that store the next version
+/// of what they read and read the latest.
+pub trait ConsensusExt: Consensus {
+    /// Store `block` under the only expectation it fits ([`Expect::for_block`]).
+    fn store_next(&self, block: Block) -> ConsensusFuture<'_, ()> {
+        let expect = Expect::for_block(&block);
+        self.store(block, expect)
+    }
+
+    /// The latest block at `address`, `None` if absent or removed.
+    fn fetch_block(&self, address: Address) -> ConsensusFuture<'_, Option<Block>> {
+        let fetched = self.fetch(address, ReadLevel::Latest);
+        Box::pin(async move { Ok(fetched.await?.into_block()) })
+    }
+}
+
+impl<C: Consensus + ?Sized> ConsensusExt for C {}
+
 #[cfg(test)]
 mod tests;

@@ -238,9 +238,9 @@ impl FileSystem {
         }
         let ahead = self
             .view(address, |node| match node {
-                Node::File { chunks, .. } => (last + 1..=last + READ_AHEAD)
-                    .filter_map(|i| chunks.get(&i).copied().map(|c| (i, c)))
-                    .collect(),
+                Node::File { chunks, .. } => {
+                    (last + 1..=last + READ_AHEAD).filter_map(|i| chunks.get(&i).copied().map(|c| (i, c))).collect()
+                }
                 _ => Vec::new(),
             })
             .await

@@ -280,13 +280,8 @@ mod tests {
 
     #[test]
     fn link_counts_are_deltas_so_concurrent_links_add_up() {
-        let mut node = Node::File {
-            meta: Meta::new(0o644, 0, 0),
-            nlink: 1,
-            size: 0,
-            inline: Vec::new(),
-            chunks: BTreeMap::new(),
-        };
+        let mut node =
+            Node::File { meta: Meta::new(0o644, 0, 0), nlink: 1, size: 0, inline: Vec::new(), chunks: BTreeMap::new() };
         Intent::Links { delta: 1, time: Time::now() }.apply(&mut node, Mode::Replay).unwrap();
         Intent::Links { delta: 1, time: Time::now() }.apply(&mut node, Mode::Replay).unwrap();
         Intent::Links { delta: -1, time: Time::now() }.apply(&mut node, Mode::Replay).unwrap();

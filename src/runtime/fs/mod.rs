@@ -26,8 +26,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 pub use error::FsError;
 use file::OpenFile;
 use intent::{Attributes, Intent};
-use nodes::Dep;
 pub use model::{Entry, Meta, Node, NodeKind, Time};
+use nodes::Dep;
 
 use super::block::{Address, Block, NamedBlock};
 use super::consensus::{Consensus, Expect, Fetched, ReadLevel};
@@ -356,8 +356,7 @@ impl FileSystem {
             return Err(FsError::Exists);
         }
         let counted = self.change(address, Intent::Links { delta: 1, time: Time::now() }, Vec::new()).await?;
-        let inserted =
-            self.change(newdir, insert_entry(newname, Entry { address, kind }, None), vec![counted]).await;
+        let inserted = self.change(newdir, insert_entry(newname, Entry { address, kind }, None), vec![counted]).await;
         if let Err(e) = inserted {
             self.drop_link(address, Vec::new()).await?;
             return Err(e);

@@ -209,8 +209,7 @@ impl From<DenseNode> for Node {
         match node {
             DenseNode::Directory { meta, entries } => Node::Directory { meta, entries },
             DenseNode::File { meta, nlink, size, inline, chunks } => {
-                let chunks =
-                    chunks.into_iter().enumerate().filter_map(|(i, c)| c.map(|c| (i as u64, c))).collect();
+                let chunks = chunks.into_iter().enumerate().filter_map(|(i, c)| c.map(|c| (i as u64, c))).collect();
                 Node::File { meta, nlink, size, inline, chunks }
             }
             DenseNode::Symlink { meta, nlink, target } => Node::Symlink { meta, nlink, target },

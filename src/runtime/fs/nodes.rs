@@ -390,7 +390,12 @@ impl FileSystem {
                 !unstored
             });
         }
-        Ok(Some(Prepared { base: slot.base.clone(), encoded: state.encode()?, last_seq: slot.pending[k - 1].seq, hidden }))
+        Ok(Some(Prepared {
+            base: slot.base.clone(),
+            encoded: state.encode()?,
+            last_seq: slot.pending[k - 1].seq,
+            hidden,
+        }))
     }
 
     /// Store the ready intents of one node; `Ok(true)` if something was stored.
@@ -422,7 +427,9 @@ impl FileSystem {
                     self.rebase(address, *current)?;
                 }
                 Err(ConsensusError::Removed { .. } | ConsensusError::Missing { .. }) => {
-                    self.report(&format!("node {address} was removed by another writer; its pending changes are dropped"));
+                    self.report(&format!(
+                        "node {address} was removed by another writer; its pending changes are dropped"
+                    ));
                     lock(&self.nodes.slots).remove(&address);
                     return Ok(true);
                 }
@@ -455,9 +462,8 @@ impl FileSystem {
         slot.base = Base::Stored(Box::new(block));
         slot.attempt = None;
         slot.checked = Instant::now();
-        slot.pending.retain(|p| {
-            p.seq > prepared.last_seq || p.intent.names().is_some_and(|n| prepared.hidden.contains(&n))
-        });
+        slot.pending
+            .retain(|p| p.seq > prepared.last_seq || p.intent.names().is_some_and(|n| prepared.hidden.contains(&n)));
     }
 
     /// Another writer stored `current`: replay the pending intents on it.
@@ -493,7 +499,8 @@ impl FileSystem {
         let ready: Vec<(Doomed, Vec<Dep>)> = {
             let slots = lock(&self.nodes.slots);
             let mut doomed = lock(&self.nodes.doomed);
-            let (ready, waiting) = std::mem::take(&mut *doomed).into_iter().partition(|(_, deps)| satisfied(&slots, deps));
+            let (ready, waiting) =
+                std::mem::take(&mut *doomed).into_iter().partition(|(_, deps)| satisfied(&slots, deps));
             *doomed = waiting;
             ready
         };

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use super::*;
 use crate::crypto::KeyPair;
 use crate::runtime::block::{ContentBlock, OwnerBlock};
+use crate::runtime::consensus::ConsensusExt;
 use crate::runtime::consensus::SingleNode;
 use crate::runtime::silo::MemorySilo;
 
@@ -59,18 +60,18 @@ impl Scripted {
 }
 
 impl Consensus for Scripted {
-    fn fetch(&self, address: Address) -> ConsensusFuture<'_, Option<Block>> {
+    fn fetch(&self, address: Address, level: ReadLevel) -> ConsensusFuture<'_, Fetched> {
         if self.hide {
-            return Box::pin(async { Ok(None) });
+            return Box::pin(async { Ok(Fetched::Absent) });
         }
-        self.node.fetch(address)
+        self.node.fetch(address, level)
     }
 
-    fn store(&self, block: Block) -> ConsensusFuture<'_, ()> {
+    fn store(&self, block: Block, expect: Expect) -> ConsensusFuture<'_, ()> {
         Box::pin(async move {
             self.fail()?;
             let entry = (block.address(), block.version(), false);
-            self.node.store(block).await?;
+            self.node.store(block, expect).await?;
             self.log.lock().unwrap().push(entry);
             Ok(())
         })
@@ -124,12 +125,12 @@ async fn writes_read_back_at_once_and_reach_the_inner_consensus_after_flush() {
         blocks.push(Block::Mutable(OwnerBlock::create(&keys, vec![i]).unwrap()));
     }
     for block in &blocks {
-        journal.store(block.clone()).await.unwrap();
-        assert_eq!(journal.fetch(block.address()).await.unwrap().as_ref(), Some(block));
+        journal.store_next(block.clone()).await.unwrap();
+        assert_eq!(journal.fetch_block(block.address()).await.unwrap().as_ref(), Some(block));
     }
     flushed(&journal).await;
     for block in &blocks {
-        assert_eq!(inner.fetch(block.address()).await.unwrap().as_ref(), Some(block));
+        assert_eq!(inner.fetch_block(block.address()).await.unwrap().as_ref(), Some(block));
     }
     assert!(op_files(dir.path()).is_empty());
     let stats = journal.stats();
@@ -146,18 +147,18 @@ async fn pending_writes_are_served_while_the_inner_consensus_is_unreachable() {
     let keys = KeyPair::generate().unwrap();
     let v1 = OwnerBlock::create(&keys, b"one".to_vec()).unwrap();
     let v2 = v1.update(&keys, b"two".to_vec()).unwrap();
-    journal.store(Block::Mutable(v1.clone())).await.unwrap();
-    journal.store(Block::Mutable(v2.clone())).await.unwrap();
+    journal.store_next(Block::Mutable(v1.clone())).await.unwrap();
+    journal.store_next(Block::Mutable(v2.clone())).await.unwrap();
     let address = v1.address();
-    assert_eq!(journal.fetch(address).await.unwrap(), Some(Block::Mutable(v2.clone())));
-    assert_eq!(inner.node.fetch(address).await.unwrap(), None);
+    assert_eq!(journal.fetch_block(address).await.unwrap(), Some(Block::Mutable(v2.clone())));
+    assert_eq!(inner.node.fetch_block(address).await.unwrap(), None);
     // A lost race is reported at once, carrying the pending version.
     let stale = v1.update(&keys, b"other two".to_vec()).unwrap();
-    let conflict = journal.store(Block::Mutable(stale)).await.unwrap_err();
+    let conflict = journal.store_next(Block::Mutable(stale)).await.unwrap_err();
     assert_eq!(conflict.into_conflict().unwrap(), Block::Mutable(v2.clone()));
     // A pending removal hides the block.
-    journal.remove(Tombstone::sign(&keys, address, 3)).await.unwrap();
-    assert_eq!(journal.fetch(address).await.unwrap(), None);
+    journal.remove(Tombstone::for_block(&keys, &Block::Mutable(v2.clone())).unwrap()).await.unwrap();
+    assert_eq!(journal.fetch_block(address).await.unwrap(), None);
     let stats = journal.stats();
     assert_eq!(stats.pending_operations, 3);
     assert!(stats.pending_bytes > 0 && stats.oldest.is_some());
@@ -183,18 +184,18 @@ async fn a_killed_journal_is_replayed_in_order_when_reopened() {
     {
         let offline = Scripted::offline();
         let journal = journal(dir.path(), &offline).await;
-        journal.store(Block::Mutable(v1.clone())).await.unwrap();
-        journal.store(Block::Content(chunk.clone())).await.unwrap();
-        journal.store(Block::Mutable(doomed.clone())).await.unwrap();
-        journal.store(Block::Mutable(v2.clone())).await.unwrap();
-        journal.remove(Tombstone::for_block(&keys, &Block::Mutable(doomed.clone()))).await.unwrap();
+        journal.store_next(Block::Mutable(v1.clone())).await.unwrap();
+        journal.store_next(Block::Content(chunk.clone())).await.unwrap();
+        journal.store_next(Block::Mutable(doomed.clone())).await.unwrap();
+        journal.store_next(Block::Mutable(v2.clone())).await.unwrap();
+        journal.remove(Tombstone::for_block(&keys, &Block::Mutable(doomed.clone())).unwrap()).await.unwrap();
         assert_eq!(op_files(dir.path()).len(), 5);
         // Dropped without flushing, like a killed process.
     }
     let inner = Scripted::working();
     let journal = journal(dir.path(), &inner).await;
     // Replayed operations are readable before they are pushed.
-    assert_eq!(journal.fetch(doomed.address()).await.unwrap(), None);
+    assert_eq!(journal.fetch_block(doomed.address()).await.unwrap(), None);
     flushed(&journal).await;
     assert_eq!(
         inner.log(),
@@ -206,12 +207,12 @@ async fn a_killed_journal_is_replayed_in_order_when_reopened() {
             (doomed.address(), 2, true),
         ]
     );
-    assert_eq!(inner.fetch(v1.address()).await.unwrap(), Some(Block::Mutable(v2)));
-    assert_eq!(inner.fetch(doomed.address()).await.unwrap(), None);
-    assert!(inner.fetch(chunk.address()).await.unwrap().is_some());
+    assert_eq!(inner.fetch_block(v1.address()).await.unwrap(), Some(Block::Mutable(v2)));
+    assert_eq!(inner.fetch_block(doomed.address()).await.unwrap(), None);
+    assert!(inner.fetch_block(chunk.address()).await.unwrap().is_some());
     assert!(op_files(dir.path()).is_empty());
     // New operations continue the numbering instead of reusing it.
-    journal.store(Block::Content(ContentBlock::new(None, b"x".to_vec()))).await.unwrap();
+    journal.store_next(Block::Content(ContentBlock::new(None, b"x".to_vec()))).await.unwrap();
     flushed(&journal).await;
 }
 
@@ -222,16 +223,16 @@ async fn successive_versions_reach_the_inner_consensus_in_order_despite_failures
     let journal = journal(dir.path(), &inner).await;
     let keys = KeyPair::generate().unwrap();
     let mut version = OwnerBlock::create(&keys, b"1".to_vec()).unwrap();
-    journal.store(Block::Mutable(version.clone())).await.unwrap();
+    journal.store_next(Block::Mutable(version.clone())).await.unwrap();
     for i in 2..=5u8 {
         version = version.update(&keys, vec![i]).unwrap();
-        journal.store(Block::Mutable(version.clone())).await.unwrap();
+        journal.store_next(Block::Mutable(version.clone())).await.unwrap();
     }
     flushed(&journal).await;
     let versions: Vec<u64> = inner.log().iter().map(|e| e.1).collect();
     assert_eq!(versions, vec![1, 2, 3, 4, 5]);
     assert_eq!(journal.stats().last_error, None);
-    assert_eq!(inner.fetch(version.address()).await.unwrap(), Some(Block::Mutable(version)));
+    assert_eq!(inner.fetch_block(version.address()).await.unwrap(), Some(Block::Mutable(version)));
 }
 
 #[tokio::test]
@@ -242,14 +243,15 @@ async fn operations_the_inner_consensus_refuses_move_to_rejected() {
     let keys = KeyPair::generate().unwrap();
     let v1 = OwnerBlock::create(&keys, b"one".to_vec()).unwrap();
     let v2 = v1.update(&keys, b"two".to_vec()).unwrap();
-    inner.node.store(Block::Mutable(v2)).await.unwrap();
+    inner.node.store_next(Block::Mutable(v1.clone())).await.unwrap();
+    inner.node.store_next(Block::Mutable(v2)).await.unwrap();
     let journal = journal(dir.path(), &inner).await;
-    journal.store(Block::Mutable(v1.clone())).await.unwrap();
+    journal.store_next(Block::Mutable(v1.clone())).await.unwrap();
     flushed(&journal).await;
     let stats = journal.stats();
     assert_eq!(stats.rejected.len(), 1);
     assert_eq!(stats.rejected[0].operation.address, v1.address());
-    assert!(stats.rejected[0].why.contains("conflict"), "{}", stats.rejected[0].why);
+    assert!(stats.rejected[0].why.contains("another writer"), "{}", stats.rejected[0].why);
     assert!(op_files(dir.path()).is_empty());
     let on_disk = AsyncJournal::describe_rejected(dir.path()).unwrap();
     assert_eq!(on_disk, stats.rejected);
@@ -264,9 +266,9 @@ async fn describe_reads_a_journal_folder_without_a_running_journal() {
     let before = SystemTime::now() - Duration::from_secs(1);
     {
         let journal = journal(dir.path(), &Scripted::offline()).await;
-        journal.store(Block::Mutable(v1.clone())).await.unwrap();
-        journal.store(Block::Mutable(v2.clone())).await.unwrap();
-        journal.remove(Tombstone::sign(&keys, v1.address(), 3)).await.unwrap();
+        journal.store_next(Block::Mutable(v1.clone())).await.unwrap();
+        journal.store_next(Block::Mutable(v2.clone())).await.unwrap();
+        journal.remove(Tombstone::for_block(&keys, &Block::Mutable(v2.clone())).unwrap()).await.unwrap();
         // A busy folder is refused, not shared.
         assert!(matches!(AsyncJournal::open(dir.path(), Scripted::offline()).await, Err(JournalError::Busy { .. })));
     }
@@ -285,7 +287,7 @@ async fn a_corrupt_operation_file_is_an_error_naming_the_file() {
     {
         let journal = journal(dir.path(), &Scripted::offline()).await;
         let block = ContentBlock::new(None, b"chunk".to_vec());
-        journal.store(Block::Content(block)).await.unwrap();
+        journal.store_next(Block::Content(block)).await.unwrap();
     }
     let name = op_files(dir.path()).remove(0);
     let path = dir.path().join(&name);
@@ -315,12 +317,12 @@ async fn crash_leftovers_are_cleaned_and_identical_writes_are_not_journaled_twic
     let journal = journal(dir.path(), &Scripted::offline()).await;
     assert!(!dir.path().join(".00000000000000000001.op.tmp").exists());
     let block = Block::Content(ContentBlock::new(None, b"same".to_vec()));
-    journal.store(block.clone()).await.unwrap();
-    journal.store(block).await.unwrap();
+    journal.store_next(block.clone()).await.unwrap();
+    journal.store_next(block).await.unwrap();
     assert_eq!(journal.stats().pending_operations, 1);
     // Removing what nothing holds is a no-op, as in the inner consensus.
     let keys = KeyPair::generate().unwrap();
-    journal.remove(Tombstone::sign(&keys, Address([5; 32]), 1)).await.unwrap();
+    journal.remove(Tombstone::for_content(&keys, Address([5; 32]))).await.unwrap();
     assert_eq!(journal.stats().pending_operations, 1);
 }
 

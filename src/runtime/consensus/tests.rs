@@ -1,0 +1,113 @@
+//! The consensus contract, checked on the single-node implementation.
+
+use std::sync::Arc;
+
+use super::*;
+use crate::crypto::KeyPair;
+use crate::runtime::block::{ContentBlock, OwnerBlock};
+use crate::runtime::silo::{MemorySilo, SetMode, Silo};
+
+fn node() -> (SingleNode, Arc<MemorySilo>) {
+    let silo = Arc::new(MemorySilo::new("mem", None));
+    (SingleNode::new(silo.clone()), silo)
+}
+
+#[tokio::test]
+async fn two_writers_of_the_same_version_cannot_both_win() {
+    let (consensus, _) = node();
+    let keys = KeyPair::generate().unwrap();
+    let v1 = OwnerBlock::create(&keys, b"one".to_vec()).unwrap();
+    consensus.store(Block::Mutable(v1.clone()), Expect::Absent).await.unwrap();
+    let a = v1.update(&keys, b"a".to_vec()).unwrap();
+    let b = v1.update(&keys, b"b".to_vec()).unwrap();
+    consensus.store(Block::Mutable(a.clone()), Expect::Version(1)).await.unwrap();
+    let lost = consensus.store(Block::Mutable(b), Expect::Version(1)).await.unwrap_err();
+    assert!(!lost.is_retryable());
+    assert_eq!(lost.into_conflict().unwrap(), Block::Mutable(a.clone()));
+    // Storing the winner again is a no-op (a retry after an unknown outcome).
+    consensus.store(Block::Mutable(a.clone()), Expect::Version(1)).await.unwrap();
+    // A version that skips one is refused even with the right expectation.
+    let v3 = a.update(&keys, b"3".to_vec()).unwrap();
+    let v4 = v3.update(&keys, b"4".to_vec()).unwrap();
+    assert!(matches!(consensus.store(Block::Mutable(v4), Expect::Version(2)).await, Err(ConsensusError::Refused(_))));
+    // A new block is refused over an existing one.
+    let other_v1 = OwnerBlock::sign(&keys, v1.salt, 1, b"again".to_vec());
+    assert!(consensus.store(Block::Mutable(other_v1), Expect::Absent).await.unwrap_err().is_conflict());
+}
+
+#[tokio::test]
+async fn the_last_version_is_refused_cleanly_instead_of_overflowing() {
+    let (consensus, silo) = node();
+    let keys = KeyPair::generate().unwrap();
+    let salt = [7; 32];
+    // A writer cannot start a block at the last version...
+    let max = OwnerBlock::sign(&keys, salt, u64::MAX, b"max".to_vec());
+    assert!(matches!(
+        consensus.store(Block::Mutable(max.clone()), Expect::Absent).await,
+        Err(ConsensusError::Refused(_))
+    ));
+    // ...and if one is found at rest, neither a next version nor its removal panics.
+    silo.set(max.address(), Block::Mutable(max.clone()).encode().unwrap(), SetMode::Insert).await.unwrap();
+    assert!(max.update(&keys, b"next".to_vec()).is_err());
+    assert!(Tombstone::for_block(&keys, &Block::Mutable(max.clone())).is_err());
+    let forged = OwnerBlock::sign(&keys, salt, 1, b"wrapped".to_vec());
+    assert!(matches!(
+        consensus.store(Block::Mutable(forged), Expect::Version(u64::MAX)).await,
+        Err(ConsensusError::VersionOverflow { .. })
+    ));
+}
+
+#[tokio::test]
+async fn removed_is_told_from_absent_and_neither_old_tombstones_nor_old_blocks_come_back() {
+    let (consensus, silo) = node();
+    let keys = KeyPair::generate().unwrap();
+    let v1 = Block::Mutable(OwnerBlock::create(&keys, b"one".to_vec()).unwrap());
+    let address = v1.address();
+    assert_eq!(consensus.fetch(address, ReadLevel::Latest).await.unwrap(), Fetched::Absent);
+    consensus.store_next(v1.clone()).await.unwrap();
+    let Block::Mutable(inner) = &v1 else { unreachable!() };
+    let v2 = Block::Mutable(inner.update(&keys, b"two".to_vec()).unwrap());
+    let old_tombstone = Tombstone::for_block(&keys, &v1).unwrap();
+    consensus.store_next(v2.clone()).await.unwrap();
+    // A tombstone made for version 1 cannot remove version 2.
+    assert!(consensus.remove(old_tombstone).await.unwrap_err().is_conflict());
+    assert_eq!(consensus.fetch_block(address).await.unwrap(), Some(v2.clone()));
+    let tombstone = Tombstone::for_block(&keys, &v2).unwrap();
+    consensus.remove(tombstone.clone()).await.unwrap();
+    assert_eq!(consensus.fetch(address, ReadLevel::Latest).await.unwrap(), Fetched::Removed(tombstone.clone()));
+    // Removing again is a no-op; an old version stored again is refused.
+    consensus.remove(tombstone).await.unwrap();
+    assert!(matches!(consensus.store_next(v2.clone()).await, Err(ConsensusError::Removed { .. })));
+    assert!(matches!(consensus.store(v1, Expect::Absent).await, Err(ConsensusError::Removed { .. })));
+    // Content blocks are erased; a tombstone is not a block to store.
+    let chunk = ContentBlock::new(None, b"c".to_vec());
+    let chunk_address = chunk.address();
+    consensus.store(Block::Content(chunk), Expect::Absent).await.unwrap();
+    consensus.remove(Tombstone::for_content(&keys, chunk_address)).await.unwrap();
+    assert!(matches!(silo.get(chunk_address).await, Err(SiloError::NotFound { .. })));
+    let stray = Block::Tombstone(Tombstone::for_content(&keys, chunk_address));
+    assert!(consensus.store(stray, Expect::Absent).await.is_err());
+}
+
+#[tokio::test]
+async fn injected_faults_are_retryable_and_an_indeterminate_write_may_have_landed() {
+    let (single, _) = node();
+    let faulty = FaultyConsensus::new(Arc::new(single));
+    let keys = KeyPair::generate().unwrap();
+    let v1 = Block::Mutable(OwnerBlock::create(&keys, b"one".to_vec()).unwrap());
+    faulty.fail_next(FaultTarget::Fetch, Fault::Unavailable);
+    let unavailable = faulty.fetch(v1.address(), ReadLevel::Latest).await.unwrap_err();
+    assert!(unavailable.is_retryable(), "{unavailable}");
+    faulty.fail_next(FaultTarget::Write, Fault::IndeterminateApplied);
+    let unknown = faulty.store_next(v1.clone()).await.unwrap_err();
+    assert!(matches!(unknown, ConsensusError::Indeterminate { .. }));
+    // It did land: the retry of the same block succeeds as a no-op.
+    assert_eq!(faulty.fetch_block(v1.address()).await.unwrap(), Some(v1.clone()));
+    faulty.store_next(v1.clone()).await.unwrap();
+    faulty.fail_next(FaultTarget::Write, Fault::IndeterminateLost);
+    let Block::Mutable(inner) = &v1 else { unreachable!() };
+    let v2 = Block::Mutable(inner.update(&keys, b"two".to_vec()).unwrap());
+    assert!(faulty.store_next(v2.clone()).await.unwrap_err().is_retryable());
+    assert_eq!(faulty.fetch_block(v1.address()).await.unwrap(), Some(v1));
+    assert_eq!(faulty.injected(), 3);
+}
