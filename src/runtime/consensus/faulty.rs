@@ -52,6 +52,8 @@ struct Plan {
     /// Random faults: probability in thousandths, the faults to pick from, the target.
     random: Option<(u32, Vec<Fault>, Target)>,
     rng: u64,
+    /// Writes that still succeed before every later one fails (a crash).
+    writes_left: Option<u64>,
 }
 
 impl Plan {
@@ -66,6 +68,12 @@ impl Plan {
     }
 
     fn pick(&mut self, op: &Op) -> Option<Fault> {
+        if let (Op::Write, Some(left)) = (op, self.writes_left.as_mut()) {
+            if *left == 0 {
+                return Some(Fault::Unavailable);
+            }
+            *left -= 1;
+        }
         let hits = |t: Target| match (t, op) {
             (Target::Any, _) | (Target::Fetch, Op::Fetch) | (Target::Write, Op::Write) => true,
             _ => false,
@@ -120,11 +128,18 @@ impl FaultyConsensus {
         plan.random = Some((per_mille.min(1000), faults.to_vec(), target));
     }
 
-    /// Stop injecting faults (scripted and random).
+    /// Let `writes` more writes through, then fail every write: what is
+    /// stored is what a node killed at that instant leaves.
+    pub fn crash_after(&self, writes: u64) {
+        self.plan().writes_left = Some(writes);
+    }
+
+    /// Stop injecting faults (scripted, random and crashes).
     pub fn heal(&self) {
         let mut plan = self.plan();
         plan.scripted.clear();
         plan.random = None;
+        plan.writes_left = None;
     }
 
     /// How many faults were injected so far.

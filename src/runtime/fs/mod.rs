@@ -18,6 +18,8 @@ pub mod mountpoint;
 mod nodes;
 
 #[cfg(test)]
+mod safety_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;
