@@ -74,10 +74,8 @@ impl Plan {
             }
             *left -= 1;
         }
-        let hits = |t: Target| match (t, op) {
-            (Target::Any, _) | (Target::Fetch, Op::Fetch) | (Target::Write, Op::Write) => true,
-            _ => false,
-        };
+        let hits =
+            |t: Target| matches!((t, op), (Target::Any, _) | (Target::Fetch, Op::Fetch) | (Target::Write, Op::Write));
         if let Some(i) = self.scripted.iter().position(|(t, _)| hits(*t)) {
             return self.scripted.remove(i).map(|(_, f)| f);
         }

@@ -521,7 +521,7 @@ impl FileSystem {
             self.remove_chunk(chunk, vec![recorded]);
         }
         if let Some(f) = lock(&self.open).get_mut(&address) {
-            f.stored.retain(|i, c| !stored.get(i).is_some_and(|s| s.address == c.address));
+            f.stored.retain(|i, c| stored.get(i).is_none_or(|s| s.address != c.address));
             f.header_dirty = !f.dirty.is_empty() || !f.stored.is_empty();
         }
         Ok(())

@@ -120,6 +120,9 @@ fn ready_prefix(slots: &HashMap<Address, Slot>, slot: &Slot) -> usize {
     slot.pending.iter().take_while(|p| satisfied(slots, &p.after)).count()
 }
 
+/// A node with intents ready to store, and whether it is new.
+type Ready = (bool, Address);
+
 /// A version of a node ready to be signed and stored.
 struct Prepared {
     base: Base,
@@ -312,7 +315,7 @@ impl FileSystem {
         let _flushing = self.nodes.flushing.lock().await;
         let mut first_error = None;
         for _pass in 0..8 {
-            let (new, stored): (Vec<(bool, Address)>, Vec<(bool, Address)>) = {
+            let (new, stored): (Vec<Ready>, Vec<Ready>) = {
                 let slots = lock(&self.nodes.slots);
                 slots
                     .iter()
