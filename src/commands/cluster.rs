@@ -57,9 +57,11 @@ fn init(ctx: &Context, args: InitArgs) -> anyhow::Result<()> {
     if ctx.store.exists(Kind::Silo, &silo_name) {
         silo::load(ctx, &silo_name)?;
     } else {
-        let path = silo::prepare_folder(&ctx.store.home.state.join("silos").join(&silo_name))?;
+        let (path, id) = silo::prepare_folder(&silo_name, &ctx.store.home.state.join("silos").join(&silo_name))?;
         let backend = SiloBackend::Filesystem { path };
-        silo::save_new(ctx, Silo { name: silo_name.clone(), description: None, capacity: Some(capacity), backend })?;
+        let descriptor =
+            Silo { name: silo_name.clone(), description: None, capacity: Some(capacity), id: Some(id), backend };
+        silo::save_new(ctx, descriptor)?;
     }
     let net = ctx.qualify("network", &args.name)?;
     if ctx.store.exists(Kind::Network, &net) {

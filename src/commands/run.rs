@@ -17,7 +17,8 @@ use crate::runtime::fs::fuse::{self, MountSettings};
 use crate::runtime::fs::mountpoint::Mountpoint;
 use crate::runtime::fs::{FileSystem, FsError};
 use crate::runtime::journal::AsyncJournal;
-use crate::runtime::node::{Node, NodeSpec};
+use crate::runtime::node::{Node, NodeError, NodeSpec};
+use crate::runtime::silo::SiloError;
 
 /// Options of `volume run` and `volume mount`.
 #[derive(Debug, Args)]
@@ -107,7 +108,7 @@ pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Resu
     let mountpoint = Mountpoint::prepare(&mountpoint)?;
     let served = runtime.block_on(async {
         let stop = stop_signals()?;
-        let node = Node::start(&spec).await?;
+        let node = start_node(&spec).await?;
         let fs = match FileSystem::open(node.consensus.clone(), keys, &name, descriptor.block_size, creator).await {
             Ok(fs) => {
                 let fs = Arc::new(fs);
@@ -197,6 +198,17 @@ fn node_spec(
     Ok(NodeSpec { silo, journal, cache })
 }
 
+/// Start the node; a silo refused as not being itself points at where its
+/// descriptor says it lives.
+async fn start_node(spec: &NodeSpec) -> anyhow::Result<Node> {
+    Node::start(spec).await.map_err(|e| match &e {
+        NodeError::Silo { name, source: SiloError::NotThisSilo { .. } } => {
+            anyhow::anyhow!("{e} (infinit silo export --name {name} shows it)")
+        }
+        _ => e.into(),
+    })
+}
+
 /// Options of `network run`.
 #[derive(Debug, Args)]
 pub struct NetworkRunArgs {
@@ -220,7 +232,7 @@ pub fn network_run(ctx: &Context, args: NetworkRunArgs) -> anyhow::Result<()> {
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
         let stop = stop_signals()?;
-        let node = Node::start(&spec).await?;
+        let node = start_node(&spec).await?;
         ctx.out.report("running", "network", &name, &format!("Running network \"{name}\"."));
         if let Some(journal) = &node.journal {
             journal.flush().await;

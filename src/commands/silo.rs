@@ -13,7 +13,7 @@ use crate::cli::{ExportArgs, InputArg, NameArg};
 use crate::descriptors::silo::SiloBackend;
 use crate::descriptors::{Credentials, Kind, LinkedNetwork, Silo, names, units};
 use crate::runtime::node::SiloSpec;
-use crate::runtime::silo::{CloudConfig, GcsConfig, S3Config};
+use crate::runtime::silo::{CloudConfig, GcsConfig, S3Config, SiloId, filesystem};
 
 /// Modes of `infinit silo`.
 #[derive(Debug, Subcommand)]
@@ -62,7 +62,7 @@ pub struct CommonArgs {
 pub struct FilesystemArgs {
     #[command(flatten)]
     common: CommonArgs,
-    /// Folder for the blocks (created if missing) [default: <data home>/blocks/<name>]
+    /// Folder for the blocks (created if missing; must be empty) [default: <data home>/blocks/<name>]
     #[arg(long, value_name = "DIR")]
     path: Option<PathBuf>,
 }
@@ -157,10 +157,13 @@ fn create(ctx: &Context, kind: SiloType) -> anyhow::Result<()> {
     if ctx.store.exists(Kind::Silo, &name) {
         bail!("silo \"{name}\" already exists");
     }
+    let mut id = None;
     let backend = match kind {
         SiloType::Filesystem(args) => {
             let path = args.path.unwrap_or_else(|| ctx.store.home.data.join("blocks").join(&name));
-            SiloBackend::Filesystem { path: prepare_folder(&path)? }
+            let (path, created) = prepare_folder(&name, &path)?;
+            id = Some(created);
+            SiloBackend::Filesystem { path }
         }
         SiloType::Memory(_) => SiloBackend::Memory,
         SiloType::S3(args) => {
@@ -168,6 +171,8 @@ fn create(ctx: &Context, kind: SiloType) -> anyhow::Result<()> {
             if !(args.endpoint.starts_with("http://") || args.endpoint.starts_with("https://")) {
                 bail!("invalid endpoint \"{}\": expected an http:// or https:// URL", args.endpoint);
             }
+            // The bucket is not contacted now: its first open writes the marker.
+            id = Some(SiloId::random()?);
             let folder = args.folder.unwrap_or_else(|| format!("{name}_blocks"));
             SiloBackend::S3 {
                 endpoint: args.endpoint,
@@ -179,19 +184,21 @@ fn create(ctx: &Context, kind: SiloType) -> anyhow::Result<()> {
         }
         SiloType::Gcs(args) => {
             credentials_exist(ctx, "gcs", &args.credentials)?;
+            id = Some(SiloId::random()?);
             let folder = args.folder.unwrap_or_else(|| format!("{name}_blocks"));
             SiloBackend::Gcs { bucket: args.bucket, credentials: args.credentials, folder }
         }
     };
-    save_new(ctx, Silo { name, description, capacity, backend })
+    save_new(ctx, Silo { name, description, capacity, id, backend })
 }
 
 /// The runtime settings of `silo`, with its credentials resolved.
 pub fn node_spec(ctx: &Context, silo: &Silo) -> anyhow::Result<SiloSpec> {
     let name = silo.name.clone();
     let capacity = silo.capacity;
+    let id = silo.id;
     Ok(match &silo.backend {
-        SiloBackend::Filesystem { path } => SiloSpec::Filesystem { name, path: path.clone(), capacity },
+        SiloBackend::Filesystem { path } => SiloSpec::Filesystem { name, path: path.clone(), id, capacity },
         SiloBackend::Memory => SiloSpec::Memory { name, capacity },
         SiloBackend::S3 { endpoint, bucket, region, credentials, folder } => {
             let Credentials::Aws { access_key_id, secret_access_key, .. } =
@@ -201,7 +208,7 @@ pub fn node_spec(ctx: &Context, silo: &Silo) -> anyhow::Result<SiloSpec> {
             };
             let mut config = S3Config::new(Some(endpoint), region, bucket, &access_key_id, &secret_access_key);
             config.folder = folder.clone();
-            SiloSpec::Cloud { name, config: CloudConfig::S3(config), capacity }
+            SiloSpec::Cloud { name, config: CloudConfig::S3(config), id, capacity }
         }
         SiloBackend::Gcs { bucket, credentials, folder } => {
             let Credentials::Gcs { service_account_key, .. } =
@@ -211,7 +218,7 @@ pub fn node_spec(ctx: &Context, silo: &Silo) -> anyhow::Result<SiloSpec> {
             };
             let mut config = GcsConfig::new(bucket, &service_account_key);
             config.folder = folder.clone();
-            SiloSpec::Cloud { name, config: CloudConfig::Gcs(config), capacity }
+            SiloSpec::Cloud { name, config: CloudConfig::Gcs(config), id, capacity }
         }
     })
 }
@@ -223,17 +230,16 @@ pub fn save_new(ctx: &Context, silo: Silo) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Create `path` if needed, prove it writable and return its absolute form.
-pub fn prepare_folder(path: &Path) -> anyhow::Result<PathBuf> {
+/// Make `path` (created if missing, else empty) the folder of the new silo
+/// `name`, with its marker; return its absolute form and the silo's id.
+pub fn prepare_folder(name: &str, path: &Path) -> anyhow::Result<(PathBuf, SiloId)> {
     if path.exists() && !path.is_dir() {
         bail!("silo path \"{}\" exists and is not a folder", path.display());
     }
     std::fs::create_dir_all(path).with_context(|| format!("cannot create silo folder \"{}\"", path.display()))?;
     let path = path.canonicalize().with_context(|| format!("cannot resolve \"{}\"", path.display()))?;
-    let probe = path.join(format!(".infinit-write-probe.{}", std::process::id()));
-    std::fs::write(&probe, b"probe").with_context(|| format!("silo folder \"{}\" is not writable", path.display()))?;
-    let _ = std::fs::remove_file(&probe);
-    Ok(path)
+    let id = filesystem::create(name, &path)?;
+    Ok((path, id))
 }
 
 fn credentials_exist(ctx: &Context, service: &str, name: &str) -> anyhow::Result<()> {

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::runtime::silo::SiloId;
+
 /// The backend of a silo.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
@@ -63,6 +65,10 @@ pub struct Silo {
     /// Maximum bytes stored; unlimited when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<u64>,
+    /// The id in the silo's marker, checked before serving it; absent for
+    /// memory silos and silos made before markers existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<SiloId>,
     /// Where the blocks go.
     #[serde(flatten)]
     pub backend: SiloBackend,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::cache::{BlockCache, CacheOptions};
 use super::consensus::{Consensus, SingleNode};
 use super::journal::{AsyncJournal, JournalError};
-use super::silo::{CloudConfig, CloudSilo, Durability, FilesystemSilo, MemorySilo, Silo, SiloError};
+use super::silo::{CloudConfig, CloudSilo, Durability, FilesystemSilo, MemorySilo, Silo, SiloError, SiloId};
 
 /// Where this node keeps blocks.
 #[derive(Debug, Clone)]
@@ -20,6 +20,8 @@ pub enum SiloSpec {
         name: String,
         /// The folder.
         path: PathBuf,
+        /// The id its marker must hold (`None` for a silo made before markers).
+        id: Option<SiloId>,
         /// Byte limit.
         capacity: Option<u64>,
     },
@@ -36,6 +38,8 @@ pub enum SiloSpec {
         name: String,
         /// Bucket, credentials and folder.
         config: CloudConfig,
+        /// The id its marker must hold (`None` for a silo made before markers).
+        id: Option<SiloId>,
         /// Byte limit.
         capacity: Option<u64>,
     },
@@ -55,10 +59,15 @@ pub struct NodeSpec {
 /// Why a node could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
-    #[error("silo \"{name}\": {source}")]
+    #[error("{}", silo_message(name, source))]
     Silo { name: String, source: SiloError },
     #[error("write-back journal: {0}")]
     Journal(#[from] JournalError),
+}
+
+/// `source`, prefixed by the silo's name unless it already says it.
+fn silo_message(name: &str, source: &SiloError) -> String {
+    if source.names_silo() { source.to_string() } else { format!("silo \"{name}\": {source}") }
 }
 
 /// A running node.
@@ -80,12 +89,12 @@ pub async fn open_silo(spec: &SiloSpec, durability: Durability) -> Result<Arc<dy
         move |source| NodeError::Silo { name, source }
     };
     Ok(match spec {
-        SiloSpec::Filesystem { name, path, capacity } => {
-            Arc::new(FilesystemSilo::open_with(name, path.clone(), *capacity, durability).await.map_err(at(name))?)
+        SiloSpec::Filesystem { name, path, id, capacity } => {
+            Arc::new(FilesystemSilo::open_with(name, path.clone(), *id, *capacity, durability).await.map_err(at(name))?)
         }
         SiloSpec::Memory { name, capacity } => Arc::new(MemorySilo::new(name, *capacity)),
-        SiloSpec::Cloud { name, config, capacity } => {
-            Arc::new(CloudSilo::open(name, config.clone(), *capacity).await.map_err(at(name))?)
+        SiloSpec::Cloud { name, config, id, capacity } => {
+            Arc::new(CloudSilo::open(name, config.clone(), *id, *capacity).await.map_err(at(name))?)
         }
     })
 }

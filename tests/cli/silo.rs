@@ -3,6 +3,9 @@
 
 use crate::support::{Home, assert_keys, assert_pretty_sorted, event, mode, read_json};
 
+/// The marker file in a filesystem silo's folder.
+const MARKER: &str = ".infinit-silo";
+
 fn add_aws(home: &Home, name: &str) {
     home.cmd(&["credentials", "add", "--aws", "--name", name, "--access-key-id", "AKIDEXAMPLE"]).stdin("s3cr3t\n").ok();
 }
@@ -24,11 +27,74 @@ fn filesystem_silo_defaults_to_a_folder_under_the_data_home() {
     assert_pretty_sorted(&path);
     assert_eq!(mode(&path), 0o644);
     let silo = read_json(&path);
-    assert_keys(&silo, &["name", "path", "type"]);
+    assert_keys(&silo, &["id", "name", "path", "type"]);
     assert_eq!(silo["type"], "filesystem");
     assert_eq!(silo["path"], folder.canonicalize().unwrap().to_str().unwrap());
-    let leftovers: Vec<_> = std::fs::read_dir(&folder).unwrap().collect();
-    assert!(leftovers.is_empty(), "the write probe must be removed");
+    assert_eq!(silo["id"].as_str().unwrap().len(), 32);
+    // The folder holds only the marker, which records the same id.
+    let files: Vec<_> = std::fs::read_dir(&folder).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(files, [MARKER]);
+    let marker = read_json(&folder.join(MARKER));
+    assert_eq!(marker, serde_json::json!({"format": 1, "silo": "local", "id": silo["id"]}));
+}
+
+#[test]
+fn filesystem_silo_refuses_a_folder_that_holds_something_else() {
+    let home = Home::new("alice");
+    let folder = home.path("photos");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::write(folder.join("cat.jpg"), b"meow").unwrap();
+    let path = folder.to_str().unwrap();
+    home.fail(&["silo", "create", "filesystem", "disk", "--path", path]).stderr_has("is not empty and is not a silo");
+    // An empty existing folder is fine, and so is the folder of the same silo
+    // (its descriptor was lost): the id is kept.
+    std::fs::remove_file(folder.join("cat.jpg")).unwrap();
+    home.ok(&["silo", "create", "filesystem", "disk", "--path", path]);
+    let id = home.json("silos/disk")["id"].clone();
+    home.ok(&["silo", "delete", "disk"]);
+    home.ok(&["silo", "create", "filesystem", "disk", "--path", path]);
+    assert_eq!(home.json("silos/disk")["id"], id);
+    home.fail(&["silo", "create", "filesystem", "other", "--path", path]).stderr_has("already holds silo \"disk\"");
+}
+
+/// Alice's home with filesystem silo `local` in `<home>/disk` and network
+/// `net` storing its blocks there.
+fn served_from_a_folder() -> (Home, std::path::PathBuf) {
+    let home = Home::with_user("alice");
+    let folder = home.path("disk");
+    home.ok(&["silo", "create", "filesystem", "local", "--path", folder.to_str().unwrap()]);
+    home.ok(&["network", "create", "net", "--silo", "local"]);
+    (home, folder.canonicalize().unwrap())
+}
+
+#[test]
+fn serving_a_silo_whose_folder_is_gone_fails_in_one_line() {
+    let (home, folder) = served_from_a_folder();
+    std::fs::remove_dir_all(&folder).unwrap();
+    let out = home.fail(&["network", "run", "net"]);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "infinit: error: silo \"local\": folder {} is missing; reconnect the disk or fix the path (infinit silo export --name local shows it)\n",
+            folder.display()
+        )
+    );
+    assert!(!folder.exists(), "the missing folder was recreated");
+    // An empty folder in its place (an unplugged disk's mountpoint) is refused too.
+    std::fs::create_dir(&folder).unwrap();
+    home.fail(&["network", "run", "net"]).stderr_has("is empty and has no silo marker");
+}
+
+#[test]
+fn serving_another_silos_folder_is_refused() {
+    let (home, folder) = served_from_a_folder();
+    let other = home.path("other");
+    home.ok(&["silo", "create", "filesystem", "other", "--path", other.to_str().unwrap()]);
+    std::fs::remove_dir_all(&folder).unwrap();
+    std::fs::rename(&other, &folder).unwrap();
+    let id = home.json("silos/other")["id"].as_str().unwrap().to_string();
+    home.fail(&["network", "run", "net"])
+        .stderr_has(&format!("folder {} holds another silo (\"other\", id {id})", folder.display()));
 }
 
 #[test]
@@ -96,7 +162,7 @@ fn s3_silo_refers_to_its_credentials_by_name() {
         "work",
     ]);
     let silo = home.json("silos/cloud");
-    assert_keys(&silo, &["bucket", "credentials", "endpoint", "folder", "name", "region", "type"]);
+    assert_keys(&silo, &["bucket", "credentials", "endpoint", "folder", "id", "name", "region", "type"]);
     assert_eq!(silo["type"], "s3");
     assert_eq!(silo["folder"], "cloud_blocks");
     assert_eq!(silo["credentials"], "work");

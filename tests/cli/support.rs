@@ -28,6 +28,9 @@ pub fn bin(name: &str) -> &'static Path {
     }
 }
 
+/// How long one command may run before it is killed and the test fails.
+const DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// One person's device: a temporary `INFINIT_HOME`, removed on drop.
 pub struct Home {
     dir: TempDir,
@@ -211,13 +214,27 @@ impl Cmd {
         let writer = std::thread::spawn(move || {
             let _ = stdin.write_all(&input);
         });
+        // A command that never ends (a node serving forever) fails the test
+        // instead of hanging it.
+        let pid = child.id().to_string();
+        let (done, finished) = std::sync::mpsc::channel::<()>();
+        let watchdog = std::thread::spawn(move || {
+            let expired = matches!(finished.recv_timeout(DEADLINE), Err(std::sync::mpsc::RecvTimeoutError::Timeout));
+            if expired {
+                let _ = Command::new("kill").args(["-KILL", &pid]).status();
+            }
+            expired
+        });
         let output = child.wait_with_output().expect("wait infinit");
+        let _ = done.send(());
         writer.join().expect("stdin writer");
+        let args = format!("{:?}", self.command.get_args().collect::<Vec<_>>());
+        assert!(!watchdog.join().expect("watchdog"), "infinit {args} did not finish within {DEADLINE:?}");
         Out {
             code: output.status.code().expect("exited normally"),
             stdout: String::from_utf8(output.stdout).expect("utf-8 stdout"),
             stderr: String::from_utf8(output.stderr).expect("utf-8 stderr"),
-            args: format!("{:?}", self.command.get_args().collect::<Vec<_>>()),
+            args,
         }
     }
 

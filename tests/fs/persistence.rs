@@ -107,3 +107,36 @@ fn sigterm_while_the_mount_is_busy_never_leaves_an_eio_mount() {
         );
     }
 }
+
+#[test]
+fn a_moved_silo_folder_is_refused_and_serves_again_once_back() {
+    let Some(mut v) = Volume::start("a_moved_silo_folder_is_refused_and_serves_again_once_back") else {
+        return;
+    };
+    fs::write(v.path("kept"), b"still there").unwrap();
+    v.stop();
+    let silo = v.home.silo();
+    let away = v.home.root().join("unplugged");
+    fs::rename(&silo, &away).unwrap();
+
+    let mount = v.mount.to_str().unwrap();
+    let out = v.home.run_bounded(&["volume", "run", "--name", "vol", "--mountpoint", mount]);
+    let mounted = is_mounted(&v.mount);
+    if mounted {
+        crate::support::force_unmount(&v.mount);
+    }
+    assert!(!mounted, "a volume was mounted on a missing silo: {out:?}");
+    out.assert_one_line_error();
+    assert_eq!(
+        out.stderr,
+        format!(
+            "infinit: error: silo \"s\": folder {} is missing; reconnect the disk or fix the path (infinit silo export --name s shows it)\n",
+            silo.display()
+        )
+    );
+    assert!(!silo.exists(), "the refused run recreated the silo folder");
+
+    fs::rename(&away, &silo).unwrap();
+    v.restart();
+    assert_eq!(fs::read(v.path("kept")).unwrap(), b"still there");
+}

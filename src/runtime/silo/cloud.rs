@@ -8,6 +8,8 @@
 //! so it never overwrites an object another writer created; with conditional
 //! puts turned off it checks with a HEAD first, and a writer slipping in
 //! between that HEAD and the PUT is overwritten (a documented race).
+//! The folder's marker object (`<folder>/.infinit-silo`) is written at the
+//! first open of an empty folder and checked at every open after that.
 
 mod config;
 #[cfg(test)]
@@ -22,7 +24,8 @@ use object_store::{ObjectStore, ObjectStoreExt as _, PutMode, PutOptions, PutPay
 
 pub use config::{CloudConfig, GcsConfig, S3Config};
 
-use super::{Address, SetMode, Silo, SiloError, SiloFuture, check_capacity, check_mode};
+use super::marker::{self, Decision, MARKER_NAME, Marker, Mismatch, Place};
+use super::{Address, SetMode, Silo, SiloError, SiloFuture, SiloId, check_capacity, check_mode};
 
 /// Number of per-key write locks (keys are hashes, so they spread evenly).
 const KEY_LOCKS: usize = 64;
@@ -38,6 +41,8 @@ struct Inner {
     name: String,
     /// `bucket "b" at <endpoint>`, for messages.
     location: String,
+    /// The folder inside the bucket, for messages.
+    folder: String,
     prefix: Path,
     capacity: Option<u64>,
     /// Whether an insert relies on a conditional put rather than a HEAD.
@@ -60,10 +65,17 @@ struct Index {
 
 impl CloudSilo {
     /// Open the silo in the bucket `config` describes: check the settings,
-    /// then list the folder to index its blocks. Fails with
-    /// [`SiloError::Invalid`] on bad settings and [`SiloError::Remote`]
-    /// (naming the endpoint and bucket) when the bucket cannot be listed.
-    pub async fn open(name: &str, config: CloudConfig, capacity: Option<u64>) -> Result<Self, SiloError> {
+    /// then list the folder to index its blocks, and check its marker
+    /// against `id` (writing it into a folder without blocks). Fails with
+    /// [`SiloError::Invalid`] on bad settings, [`SiloError::Remote`]
+    /// (naming the endpoint and bucket) when the bucket cannot be listed,
+    /// and [`SiloError::NotThisSilo`] when the folder is another silo's.
+    pub async fn open(
+        name: &str,
+        config: CloudConfig,
+        id: Option<SiloId>,
+        capacity: Option<u64>,
+    ) -> Result<Self, SiloError> {
         let invalid = |why: String| SiloError::Invalid { silo: name.to_owned(), why };
         let prefix = config.prefix().map_err(invalid)?;
         let store = config.build().map_err(invalid)?;
@@ -74,6 +86,7 @@ impl CloudSilo {
         let inner = Inner {
             name: name.to_owned(),
             location: config.location(),
+            folder: config.folder().to_owned(),
             prefix,
             capacity,
             conditional_put,
@@ -82,6 +95,7 @@ impl CloudSilo {
             key_locks: std::array::from_fn(|_| tokio::sync::Mutex::new(())),
         };
         let index = inner.scan().await?;
+        inner.check_marker(id, !index.sizes.is_empty()).await?;
         *inner.index() = index;
         Ok(CloudSilo { inner: Arc::new(inner) })
     }
@@ -109,6 +123,58 @@ impl Inner {
 
     fn remote(&self, error: &object_store::Error) -> SiloError {
         SiloError::Remote { silo: self.name.clone(), location: self.location.clone(), why: config::describe(error) }
+    }
+
+    fn marker_path(&self) -> Path {
+        self.prefix.clone().join(MARKER_NAME)
+    }
+
+    fn refuse(&self, why: Mismatch) -> SiloError {
+        let place = Place::Bucket(format!("{}, folder {:?}", self.location, self.folder));
+        SiloError::NotThisSilo { silo: self.name.clone(), place, why }
+    }
+
+    /// The folder's marker, if there is one.
+    async fn read_marker(&self) -> Result<Option<Marker>, SiloError> {
+        let bytes = match self.store.get(&self.marker_path()).await {
+            Ok(result) => result.bytes().await.map_err(|e| self.remote(&e))?,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(self.remote(&e)),
+        };
+        Marker::parse(&bytes).map(Some).map_err(|why| self.refuse(Mismatch::BadMarker(why)))
+    }
+
+    /// Check the folder's marker against `expected`, writing it into a
+    /// folder without one when [`marker::decide`] says so.
+    async fn check_marker(&self, expected: Option<SiloId>, blocks: bool) -> Result<(), SiloError> {
+        let found = self.read_marker().await?;
+        let id = match marker::decide(&self.name, expected, found.as_ref(), blocks, true) {
+            Decision::Serve => return Ok(()),
+            Decision::Refuse(why) => return Err(self.refuse(why)),
+            Decision::WriteMarker(Some(id)) => id,
+            Decision::WriteMarker(None) => SiloId::random().map_err(|e| SiloError::Remote {
+                silo: self.name.clone(),
+                location: self.location.clone(),
+                why: format!("cannot draw a silo id: {e}"),
+            })?,
+        };
+        let mode = if self.conditional_put { PutMode::Create } else { PutMode::Overwrite };
+        let payload = PutPayload::from(Marker::new(&self.name, id).to_bytes());
+        match self.store.put_opts(&self.marker_path(), payload, PutOptions { mode, ..PutOptions::default() }).await {
+            Ok(_) => Ok(()),
+            // Another node wrote a marker first: it must be this silo's.
+            Err(object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. }) => {
+                let found = self.read_marker().await?;
+                match marker::decide(&self.name, expected, found.as_ref(), blocks, true) {
+                    Decision::Serve => Ok(()),
+                    Decision::Refuse(why) => Err(self.refuse(why)),
+                    Decision::WriteMarker(_) => {
+                        Err(self.refuse(Mismatch::BadMarker("it vanished while written".into())))
+                    }
+                }
+            }
+            Err(e) => Err(self.remote(&e)),
+        }
     }
 
     /// Index every block object directly in the folder, skipping anything

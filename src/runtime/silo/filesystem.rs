@@ -6,7 +6,10 @@
 //! reach the disk at the next [`Silo::sync`] (one `syncfs`), the way a local
 //! file system makes data durable at `fsync`. Sizes are indexed in memory
 //! (rebuilt by scanning at open, which also deletes temporary files left by
-//! a crash) to account usage and enforce capacity before writing.
+//! a crash) to account usage and enforce capacity before writing. The root
+//! holds the silo's marker, checked before anything else ([`identity`]).
+
+mod identity;
 
 use std::collections::HashMap;
 use std::fs::{self, File};
@@ -17,7 +20,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::runtime::disk;
 
-use super::{Address, SetMode, Silo, SiloError, SiloFuture, check_capacity, check_mode};
+use super::{Address, SetMode, Silo, SiloError, SiloFuture, SiloId, check_capacity, check_mode};
+
+pub use identity::create;
 
 /// Suffix of temporary files; their names also start with a dot.
 const TEMP_SUFFIX: &str = ".tmp";
@@ -68,24 +73,39 @@ struct Index {
 }
 
 impl FilesystemSilo {
-    /// Open (creating if needed) the silo at `root`, scanning its blocks;
-    /// every write is durable when it returns.
-    pub async fn open(name: &str, root: impl Into<PathBuf>, capacity: Option<u64>) -> Result<Self, SiloError> {
-        Self::open_with(name, root, capacity, Durability::EveryWrite).await
+    /// Open the silo `name` at `root` (made by [`create`], whose id is
+    /// `id`), checking its marker and scanning its blocks; every write is
+    /// durable when it returns.
+    pub async fn open(
+        name: &str,
+        root: impl Into<PathBuf>,
+        id: Option<SiloId>,
+        capacity: Option<u64>,
+    ) -> Result<Self, SiloError> {
+        Self::open_with(name, root, id, capacity, Durability::EveryWrite).await
     }
 
-    /// [`FilesystemSilo::open`] with a choice of durability.
+    /// [`FilesystemSilo::open`] with a choice of durability. A missing
+    /// folder, or one without this silo's marker, is refused with
+    /// [`SiloError::NotThisSilo`], except the folder of a silo made before
+    /// markers existed (`id` is `None`) that holds blocks: it gets a marker.
     pub async fn open_with(
         name: &str,
         root: impl Into<PathBuf>,
+        id: Option<SiloId>,
         capacity: Option<u64>,
         durability: Durability,
     ) -> Result<Self, SiloError> {
         let root = root.into();
         let scan_root = root.clone();
+        let silo = name.to_owned();
         let (index, lock) = blocking(&root, move || {
-            fs::create_dir_all(&scan_root).map_err(io_at(&scan_root))?;
+            // Refusals come before the lock, which would write in the folder.
+            let adopt = identity::check(&silo, &scan_root, id)?;
             let lock = lock_root(&scan_root)?;
+            if let Some(marker) = adopt {
+                identity::write_marker(&scan_root, &marker)?;
+            }
             Ok((scan(&scan_root)?, lock))
         })
         .await?;
@@ -301,21 +321,34 @@ fn sync_dir(dir: &Path) -> Result<(), SiloError> {
     disk::sync_dir(dir).map_err(io_at(dir))
 }
 
+/// The shard folders under `root`, with their names.
+fn shards(root: &Path) -> Result<Vec<(String, PathBuf)>, SiloError> {
+    let mut out = Vec::new();
+    for shard in fs::read_dir(root).map_err(io_at(root))? {
+        let shard = shard.map_err(io_at(root))?;
+        let path = shard.path();
+        let Ok(name) = shard.file_name().into_string() else {
+            continue;
+        };
+        let is_shard = name.len() == 2 && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        if is_shard && path.is_dir() {
+            out.push((name, path));
+        }
+    }
+    Ok(out)
+}
+
+/// The address of the block file `file_name` in shard `shard_name`, if it is one.
+fn block_address(shard_name: &str, file_name: &str) -> Option<Address> {
+    let address = Address::from_hex(file_name)?;
+    (address.to_hex() == file_name && file_name.starts_with(shard_name)).then_some(address)
+}
+
 /// Index the blocks under `root`, deleting leftover temporary files and
 /// ignoring anything that is not a block file in its shard.
 fn scan(root: &Path) -> Result<Index, SiloError> {
     let mut index = Index::default();
-    for shard in fs::read_dir(root).map_err(io_at(root))? {
-        let shard = shard.map_err(io_at(root))?;
-        let shard_path = shard.path();
-        let shard_name = shard.file_name();
-        let Some(shard_name) = shard_name.to_str() else {
-            continue;
-        };
-        let is_shard = shard_name.len() == 2 && shard_name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-        if !is_shard || !shard_path.is_dir() {
-            continue;
-        }
+    for (shard_name, shard_path) in shards(root)? {
         for entry in fs::read_dir(&shard_path).map_err(io_at(&shard_path))? {
             let entry = entry.map_err(io_at(&shard_path))?;
             let path = entry.path();
@@ -331,12 +364,9 @@ fn scan(root: &Path) -> Result<Index, SiloError> {
                     _ => continue,
                 }
             }
-            let Some(address) = Address::from_hex(file_name) else {
+            let Some(address) = block_address(&shard_name, file_name) else {
                 continue;
             };
-            if address.to_hex() != file_name || !file_name.starts_with(shard_name) {
-                continue;
-            }
             let metadata = entry.metadata().map_err(io_at(&path))?;
             if metadata.is_file() {
                 index.sizes.insert(address, metadata.len());
@@ -350,10 +380,17 @@ fn scan(root: &Path) -> Result<Index, SiloError> {
 #[cfg(test)]
 mod tests {
     use super::super::conformance;
+    use super::super::marker::MARKER_NAME;
     use super::*;
 
     fn key(n: u8) -> Address {
         Address([n; 32])
+    }
+
+    /// Create the silo `name` in `root`, then open it.
+    async fn new_silo(name: &str, root: &Path, capacity: Option<u64>) -> FilesystemSilo {
+        let id = create(name, root).unwrap();
+        FilesystemSilo::open(name, root, Some(id), capacity).await.unwrap()
     }
 
     /// Every file under `root`, relative, as strings.
@@ -381,8 +418,8 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn filesystem_silo_passes_the_conformance_suite() {
         let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-        let unlimited = Arc::new(FilesystemSilo::open("disk", a.path(), None).await.unwrap());
-        let limited = Arc::new(FilesystemSilo::open("small", b.path(), Some(conformance::LIMIT)).await.unwrap());
+        let unlimited = Arc::new(new_silo("disk", a.path(), None).await);
+        let limited = Arc::new(new_silo("small", b.path(), Some(conformance::LIMIT)).await);
         conformance::run(unlimited, limited).await;
         for dir in [a.path(), b.path()] {
             for file in files(dir) {
@@ -394,14 +431,19 @@ mod tests {
     #[tokio::test]
     async fn blocks_live_in_sharded_files_named_by_address_without_temp_files() {
         let dir = tempfile::tempdir().unwrap();
-        let silo = FilesystemSilo::open("disk", dir.path(), None).await.unwrap();
+        let silo = new_silo("disk", dir.path(), None).await;
         let address = Address::content(None, b"block");
         silo.set(address, b"v1".to_vec(), SetMode::Insert).await.unwrap();
         silo.set(address, b"v2".to_vec(), SetMode::Update).await.unwrap();
         silo.set(key(0xab), b"other".to_vec(), SetMode::Upsert).await.unwrap();
         let hex = address.to_hex();
         let expected = {
-            let mut v = vec![LOCK_FILE.to_owned(), format!("{}/{hex}", &hex[..2]), format!("ab/{}", "ab".repeat(32))];
+            let mut v = vec![
+                LOCK_FILE.to_owned(),
+                MARKER_NAME.to_owned(),
+                format!("{}/{hex}", &hex[..2]),
+                format!("ab/{}", "ab".repeat(32)),
+            ];
             v.sort();
             v
         };
@@ -412,14 +454,15 @@ mod tests {
     #[tokio::test]
     async fn blocks_and_usage_survive_reopening() {
         let dir = tempfile::tempdir().unwrap();
+        let id = create("disk", dir.path()).unwrap();
         {
-            let silo = FilesystemSilo::open("disk", dir.path(), None).await.unwrap();
+            let silo = FilesystemSilo::open("disk", dir.path(), Some(id), None).await.unwrap();
             silo.set(key(1), vec![1; 10], SetMode::Insert).await.unwrap();
             silo.set(key(2), vec![2; 20], SetMode::Insert).await.unwrap();
             silo.set(key(3), vec![3; 30], SetMode::Insert).await.unwrap();
             silo.erase(key(2)).await.unwrap();
         }
-        let silo = FilesystemSilo::open("disk", dir.path(), Some(50)).await.unwrap();
+        let silo = FilesystemSilo::open("disk", dir.path(), Some(id), Some(50)).await.unwrap();
         assert_eq!(silo.list().await.unwrap(), vec![key(1), key(3)]);
         assert_eq!(silo.usage(), 40);
         assert_eq!(silo.get(key(3)).await.unwrap(), vec![3; 30]);
@@ -442,7 +485,8 @@ mod tests {
         fs::write(dir.path().join("ab").join(hex.to_uppercase()), b"not canonical").unwrap();
         fs::write(dir.path().join("ab").join(key(0x12).to_hex()), b"wrong shard").unwrap();
         fs::write(dir.path().join("README"), b"operator notes").unwrap();
-        let silo = FilesystemSilo::open("disk", dir.path(), None).await.unwrap();
+        // A folder made before markers existed: adopted for its block.
+        let silo = FilesystemSilo::open("disk", dir.path(), None, None).await.unwrap();
         assert_eq!(silo.list().await.unwrap(), vec![key(0xab)]);
         assert_eq!(silo.usage(), 4);
         assert!(!files(dir.path()).iter().any(|f| f.ends_with(TEMP_SUFFIX)), "temporary file survived open");
@@ -452,13 +496,13 @@ mod tests {
     #[tokio::test]
     async fn a_folder_is_served_by_one_silo_at_a_time() {
         let dir = tempfile::tempdir().unwrap();
-        let first = FilesystemSilo::open("disk", dir.path(), None).await.unwrap();
-        match FilesystemSilo::open("disk", dir.path(), None).await {
+        let first = new_silo("disk", dir.path(), None).await;
+        match FilesystemSilo::open("disk", dir.path(), None, None).await {
             Err(SiloError::Busy { path }) => assert_eq!(path, dir.path()),
             other => panic!("expected the folder to be busy, got {other:?}"),
         }
         drop(first);
-        FilesystemSilo::open("disk", dir.path(), None).await.unwrap();
+        FilesystemSilo::open("disk", dir.path(), None, None).await.unwrap();
     }
 
     #[tokio::test]
@@ -466,7 +510,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("plain-file");
         fs::write(&file, b"").unwrap();
-        match FilesystemSilo::open("disk", &file, None).await {
+        match FilesystemSilo::open("disk", &file, None, None).await {
             Err(SiloError::Io { path, .. }) => assert_eq!(path, file),
             other => panic!("expected an I/O error, got {other:?}"),
         }

@@ -2,10 +2,12 @@
 //! address. The [`Silo`] trait is dyn-compatible (boxed futures) so a node
 //! holds an `Arc<dyn Silo>` whatever the backend; every backend applies the
 //! same insert/update/upsert semantics and capacity rule, checked by one
-//! shared conformance test.
+//! shared conformance test. Persistent silos carry a [`marker`] naming
+//! them, checked before a node serves them.
 
 pub mod cloud;
 pub mod filesystem;
+pub mod marker;
 pub mod memory;
 
 #[cfg(test)]
@@ -17,6 +19,7 @@ use std::pin::Pin;
 
 pub use cloud::{CloudConfig, CloudSilo, GcsConfig, S3Config};
 pub use filesystem::{Durability, FilesystemSilo};
+pub use marker::{Mismatch, Place, SiloId};
 pub use memory::MemorySilo;
 
 use super::block::Address;
@@ -62,9 +65,26 @@ pub enum SiloError {
     /// The silo's settings cannot work (bad bucket name, endpoint, key...).
     #[error("silo {silo:?} is misconfigured: {why}")]
     Invalid { silo: String, why: String },
+    /// The folder or bucket is missing or is not this silo's: serving it
+    /// would show an empty or foreign volume.
+    #[error("silo {silo:?}: {place} {why}; {}", place.remedy())]
+    NotThisSilo { silo: String, place: Place, why: Mismatch },
     /// The operating system refused a file operation.
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
+}
+
+impl SiloError {
+    /// Whether the message already names the silo (callers then need not).
+    pub fn names_silo(&self) -> bool {
+        matches!(
+            self,
+            SiloError::Full { .. }
+                | SiloError::Remote { .. }
+                | SiloError::Invalid { .. }
+                | SiloError::NotThisSilo { .. }
+        )
+    }
 }
 
 /// A store of encoded blocks keyed by address.

@@ -139,7 +139,7 @@ impl Moto {
 
     async fn open(&self, bucket: &str, folder: &str, capacity: Option<u64>) -> CloudSilo {
         let config = CloudConfig::S3(self.config(bucket, folder));
-        match CloudSilo::open("cloud", config, capacity).await {
+        match CloudSilo::open("cloud", config, None, capacity).await {
             Ok(silo) => silo,
             Err(e) => panic!("open failed: {e}\n{}", self.log_text()),
         }
@@ -238,7 +238,7 @@ async fn an_insert_never_overwrites_an_object_another_writer_created() {
         let open = |config: S3Config| async move {
             let mut config = config;
             config.conditional_put = conditional_put;
-            CloudSilo::open("cloud", CloudConfig::S3(config), None).await.unwrap()
+            CloudSilo::open("cloud", CloudConfig::S3(config), None, None).await.unwrap()
         };
         let first = open(moto.config("infinit-race", folder)).await;
         let second = open(moto.config("infinit-race", folder)).await;
@@ -261,7 +261,7 @@ async fn a_wrong_secret_is_refused_at_open_naming_endpoint_and_bucket() {
     moto.open("infinit-auth", "", None).await;
     let mut config = moto.config("infinit-auth", "");
     config.secret_access_key = "not-the-secret".into();
-    let err = CloudSilo::open("cloud", CloudConfig::S3(config), None).await.unwrap_err();
+    let err = CloudSilo::open("cloud", CloudConfig::S3(config), None, None).await.unwrap_err();
     let message = err.to_string();
     assert!(matches!(err, SiloError::Remote { .. }), "{err:?}");
     assert!(
@@ -273,7 +273,7 @@ async fn a_wrong_secret_is_refused_at_open_naming_endpoint_and_bucket() {
     assert!(!message.contains("not-the-secret") && !message.contains('\n'));
 
     let missing = CloudConfig::S3(moto.config("infinit-missing", ""));
-    let message = CloudSilo::open("cloud", missing, None).await.unwrap_err().to_string();
+    let message = CloudSilo::open("cloud", missing, None, None).await.unwrap_err().to_string();
     assert!(message.contains("does not exist") && message.contains("\"infinit-missing\""), "{message}");
 }
 
@@ -284,7 +284,46 @@ async fn a_dead_endpoint_is_reported_at_open() {
     let endpoint = format!("http://127.0.0.1:{port}");
     let config = S3Config::new(Some(&endpoint), "us-east-1", "infinit-dead", "a", "s");
     let started = Instant::now();
-    let message = CloudSilo::open("cloud", CloudConfig::S3(config), None).await.unwrap_err().to_string();
+    let message = CloudSilo::open("cloud", CloudConfig::S3(config), None, None).await.unwrap_err().to_string();
     assert!(message.contains("cannot connect") && message.contains(&endpoint), "{message}");
     assert!(started.elapsed() < Duration::from_secs(30));
+}
+
+#[tokio::test]
+async fn a_folder_gets_its_marker_at_first_open_and_another_silo_is_refused() {
+    let Some(moto) = Moto::start(&["infinit-marker"], false) else {
+        return;
+    };
+    let open = |folder: &str, id: Option<SiloId>| {
+        let config = CloudConfig::S3(moto.config("infinit-marker", folder));
+        async move { CloudSilo::open("cloud", config, id, None).await }
+    };
+    let mine = SiloId::random().unwrap();
+    {
+        let silo = open("mine", Some(mine)).await.unwrap();
+        silo.set(key(1), b"block".to_vec(), SetMode::Insert).await.unwrap();
+    }
+    let store = CloudConfig::S3(moto.config("infinit-marker", "")).build().unwrap();
+    let written = store.get(&Path::from("mine/.infinit-silo")).await.unwrap().bytes().await.unwrap();
+    assert_eq!(Marker::parse(&written).unwrap(), Marker::new("cloud", mine));
+    let silo = open("mine", Some(mine)).await.unwrap();
+    assert_eq!(silo.list().await.unwrap(), vec![key(1)]);
+
+    // Another silo's id is refused, whether the folder holds blocks or not.
+    let other = SiloId::random().unwrap();
+    let refused = open("mine", Some(other)).await.unwrap_err();
+    assert!(matches!(&refused, SiloError::NotThisSilo { why: Mismatch::OtherSilo { id, .. }, .. } if *id == mine));
+    let message = refused.to_string();
+    assert!(message.contains("\"infinit-marker\"") && message.contains("\"mine\""), "{message}");
+    open("empty", Some(other)).await.unwrap();
+    assert!(matches!(open("empty", Some(mine)).await, Err(SiloError::NotThisSilo { .. })));
+
+    // Blocks without a marker are not this silo's, unless the descriptor
+    // predates markers: then the folder is adopted.
+    store.put(&Path::from(format!("legacy/{}", key(2).to_hex())), PutPayload::from(vec![2; 3])).await.unwrap();
+    let refused = open("legacy", Some(mine)).await.unwrap_err();
+    assert!(matches!(refused, SiloError::NotThisSilo { why: Mismatch::NoMarker { blocks: true }, .. }), "{refused}");
+    assert_eq!(open("legacy", None).await.unwrap().list().await.unwrap(), vec![key(2)]);
+    let adopted = store.get(&Path::from("legacy/.infinit-silo")).await.unwrap().bytes().await.unwrap();
+    assert_eq!(Marker::parse(&adopted).unwrap().silo, "cloud");
 }
