@@ -109,7 +109,9 @@ pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Resu
     let served = runtime.block_on(async {
         let stop = stop_signals()?;
         let node = start_node(&spec).await?;
-        let fs = match FileSystem::open(node.consensus.clone(), keys, &name, descriptor.block_size, creator).await {
+        let owner = &descriptor.owner;
+        let opened = FileSystem::open_as(node.consensus.clone(), keys, owner, &name, descriptor.block_size, creator);
+        let fs = match opened.await {
             Ok(fs) => {
                 let fs = Arc::new(fs);
                 FileSystem::spawn_flusher(Arc::downgrade(&fs));
