@@ -10,7 +10,7 @@ use super::FsError;
 use crate::runtime::block::Address;
 
 /// Format version of encoded nodes.
-const NODE_FORMAT: u8 = 1;
+pub(super) const NODE_FORMAT: u8 = 1;
 
 /// A point in time: seconds and nanoseconds since the Unix epoch.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
