@@ -254,3 +254,78 @@ async fn a_missing_root_pointer_is_an_error_not_a_finding() {
     let result = check(&silo, &keys, VOLUME, &Floors::new()).await;
     assert!(matches!(result, Err(CheckError::NoRoot { .. })), "{result:?}");
 }
+
+#[tokio::test]
+async fn an_entry_naming_a_tombstone_is_dangling() {
+    let f = Fixture::new().await;
+    let current = Block::decode(&f.silo.get(f.small).await.unwrap()).unwrap();
+    let tombstone = Block::Tombstone(crate::runtime::block::Tombstone::for_block(&f.keys, &current));
+    f.silo.set(f.small, tombstone.encode().unwrap(), SetMode::Update).await.unwrap();
+    let report = f.check().await;
+    assert_eq!(kinds(&report), [(FindingKind::Dangling, Some("/dir/small"))]);
+    assert!(report.findings[0].detail.contains("removed"), "{:?}", report.findings);
+    assert_eq!(report.summary.tombstones, 0, "a tombstone an entry names is reported, not counted apart");
+    f.repair_until_clean().await;
+    assert_eq!(f.check().await.summary.tombstones, 1);
+}
+
+#[tokio::test]
+async fn a_removed_file_left_by_a_crash_is_leaked_with_its_chunks() {
+    let f = Fixture::new().await;
+    let fs = Fixture::open_fs(&f.silo, &f.keys, false).await;
+    let root = fs.root();
+    let gone = fs.create(root, "gone", 0o644, 0, 0).await.unwrap();
+    fs.write(gone, 0, &data(70_000, 5)).await.unwrap();
+    fs.sync(None).await.unwrap();
+    drop(fs);
+    // The unlink's directory and link count were stored, its removals were not.
+    repair::rewrite(&*f.silo, &f.keys, root, |node| {
+        let Node::Directory { entries, .. } = node else { panic!("root is a directory") };
+        entries.remove("gone");
+        Ok(())
+    })
+    .await
+    .unwrap();
+    repair::rewrite(&*f.silo, &f.keys, gone, |node| {
+        let Node::File { nlink, .. } = node else { panic!("a file") };
+        *nlink = 0;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let report = f.check().await;
+    let chunks = 70_000usize.div_ceil(BLOCK as usize);
+    assert_eq!(kinds(&report), vec![(FindingKind::Leaked, None); 1 + chunks]);
+    assert_eq!(report.findings[0].address, gone);
+    f.repair_until_clean().await;
+    let left = Block::decode(&f.silo.get(gone).await.unwrap()).unwrap();
+    assert!(matches!(left, Block::Tombstone(_)), "the header is buried, its address never reused");
+}
+
+#[tokio::test]
+async fn a_second_orphan_joins_the_existing_lost_and_found() {
+    let f = Fixture::new().await;
+    let mut adopted = Vec::new();
+    for (round, name) in ["first", "second"].into_iter().enumerate() {
+        let fs = Fixture::open_fs(&f.silo, &f.keys, false).await;
+        let root = fs.root();
+        adopted.push(fs.mkdir(root, name, 0o755, 0, 0).await.unwrap());
+        fs.sync(None).await.unwrap();
+        drop(fs);
+        repair::rewrite(&*f.silo, &f.keys, root, |node| {
+            let Node::Directory { entries, .. } = node else { panic!("root is a directory") };
+            entries.remove(name);
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let repaired = f.repair_until_clean().await;
+        assert_eq!(repaired.created_lost_and_found, round == 0);
+    }
+    let fs = Fixture::open_fs(&f.silo, &f.keys, false).await;
+    let lost = fs.lookup(fs.root(), LOST_AND_FOUND).await.unwrap().address;
+    let names: Vec<String> = fs.readdir(lost).await.unwrap().into_iter().map(|(n, _)| n).collect();
+    let mut expected: Vec<String> = adopted.iter().map(Address::to_hex).collect();
+    expected.sort();
+    assert_eq!(names, expected);
+}
