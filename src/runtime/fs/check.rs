@@ -41,7 +41,9 @@
 //! number of names, orphans are linked into `/lost+found` under their
 //! address in hex (created if missing) so no data is lost, and leaked
 //! blocks are removed. Rollbacks and blocks of an unknown format are left
-//! alone.
+//! alone. Findings inside an orphan's tree carry the path repair gives
+//! them (`/lost+found/<hex>/...`), and are repaired in the same pass, so
+//! a check after a repair reports only what could not be repaired.
 
 mod repair;
 mod report;
