@@ -211,6 +211,9 @@ _infinit() {
             infinit__subcmd__help__subcmd__user,list)
                 cmd="infinit__subcmd__help__subcmd__user__subcmd__list"
                 ;;
+            infinit__subcmd__help__subcmd__volume,check)
+                cmd="infinit__subcmd__help__subcmd__volume__subcmd__check"
+                ;;
             infinit__subcmd__help__subcmd__volume,create)
                 cmd="infinit__subcmd__help__subcmd__volume__subcmd__create"
                 ;;
@@ -469,6 +472,9 @@ _infinit() {
             infinit__subcmd__user__subcmd__help,list)
                 cmd="infinit__subcmd__user__subcmd__help__subcmd__list"
                 ;;
+            infinit__subcmd__volume,check)
+                cmd="infinit__subcmd__volume__subcmd__check"
+                ;;
             infinit__subcmd__volume,create)
                 cmd="infinit__subcmd__volume__subcmd__create"
                 ;;
@@ -495,6 +501,9 @@ _infinit() {
                 ;;
             infinit__subcmd__volume,update)
                 cmd="infinit__subcmd__volume__subcmd__update"
+                ;;
+            infinit__subcmd__volume__subcmd__help,check)
+                cmd="infinit__subcmd__volume__subcmd__help__subcmd__check"
                 ;;
             infinit__subcmd__volume__subcmd__help,create)
                 cmd="infinit__subcmd__volume__subcmd__help__subcmd__create"
@@ -1488,8 +1497,22 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__help__subcmd__volume)
-            opts="create list export import update delete run mount"
+            opts="create list export import update delete run mount check"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__help__subcmd__volume__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -3636,12 +3659,46 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__volume)
-            opts="-a -s -h -V --as --script --home --help --version create list export import update delete run mount help"
+            opts="-a -s -h -V --as --script --home --help --version create list export import update delete run mount check help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__volume__subcmd__check)
+            opts="-n -a -s -h -V --name --repair --as --script --home --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --as)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -3808,8 +3865,22 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__volume__subcmd__help)
-            opts="create list export import update delete run mount help"
+            opts="create list export import update delete run mount check help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__volume__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

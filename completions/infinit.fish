@@ -341,20 +341,21 @@ complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_see
 complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from help" -f -a "import" -d 'Import a passport (the network must be imported first)'
 complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a local passport'
 complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount help" -s a -l as -d 'Act as this local user [default: the login name]' -r
-complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount help" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
-complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount help" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
-complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount help" -s h -l help -d 'Print help'
-complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount help" -s V -l version -d 'Print version'
-complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount help" -f -a "create" -d 'Create a volume on a network linked to this device'
-complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount help" -f -a "list" -d 'List local volumes'
-complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount help" -f -a "export" -d 'Export a volume descriptor (without its local mountpoint)'
-complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount help" -f -a "import" -d 'Import a volume descriptor'
-complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount help" -f -a "update" -d 'Change a volume\'s default mount options (and, for its creator, its description)'
-complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount help" -f -a "delete" -d 'Delete a local volume descriptor (the data on the network is not touched)'
-complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount help" -f -a "run" -d 'Run this device\'s node and serve the volume through FUSE until Ctrl-C'
-complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount help" -f -a "mount" -d 'Mount the volume (same as run; a mountpoint is required)'
-complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount check help" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount check help" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount check help" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount check help" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount check help" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount check help" -f -a "create" -d 'Create a volume on a network linked to this device'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount check help" -f -a "list" -d 'List local volumes'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount check help" -f -a "export" -d 'Export a volume descriptor (without its local mountpoint)'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount check help" -f -a "import" -d 'Import a volume descriptor'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount check help" -f -a "update" -d 'Change a volume\'s default mount options (and, for its creator, its description)'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount check help" -f -a "delete" -d 'Delete a local volume descriptor (the data on the network is not touched)'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount check help" -f -a "run" -d 'Run this device\'s node and serve the volume through FUSE until Ctrl-C'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount check help" -f -a "mount" -d 'Mount the volume (same as run; a mountpoint is required)'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount check help" -f -a "check" -d 'Check the volume as stored in this device\'s silo, with its node stopped; exit 1 if problems remain'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from create" -s n -l name -d 'Name of the object' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from create" -s N -l network -d 'Network the volume lives on' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from create" -l description -d 'Free text describing the volume' -r
@@ -441,6 +442,13 @@ complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -s h -l help -d 'Print help'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from check" -s n -l name -d 'Name of the object' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from check" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from check" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from check" -l repair -d 'Fix what can be fixed: unlink dangling entries, make lost chunks holes, set link counts, link orphans into /lost+found, remove leaked blocks; then check again'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from check" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from check" -s V -l version -d 'Print version'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a volume on a network linked to this device'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from help" -f -a "list" -d 'List local volumes'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from help" -f -a "export" -d 'Export a volume descriptor (without its local mountpoint)'
@@ -449,6 +457,7 @@ complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a local volume descriptor (the data on the network is not touched)'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from help" -f -a "run" -d 'Run this device\'s node and serve the volume through FUSE until Ctrl-C'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from help" -f -a "mount" -d 'Mount the volume (same as run; a mountpoint is required)'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from help" -f -a "check" -d 'Check the volume as stored in this device\'s silo, with its node stopped; exit 1 if problems remain'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c infinit -n "__fish_infinit_using_subcommand cluster; and not __fish_seen_subcommand_from init help" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand cluster; and not __fish_seen_subcommand_from init help" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
@@ -536,6 +545,7 @@ complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_su
 complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from volume" -f -a "delete" -d 'Delete a local volume descriptor (the data on the network is not touched)'
 complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from volume" -f -a "run" -d 'Run this device\'s node and serve the volume through FUSE until Ctrl-C'
 complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from volume" -f -a "mount" -d 'Mount the volume (same as run; a mountpoint is required)'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from volume" -f -a "check" -d 'Check the volume as stored in this device\'s silo, with its node stopped; exit 1 if problems remain'
 complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "init" -d 'Create (if missing) a user, a silo, a one-node network and a volume, then mount it'
 complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from journal" -f -a "stat" -d 'Count the operations waiting in the journal of each linked network (or one)'
 complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from journal" -f -a "describe" -d 'List the operations waiting in a network\'s journal, and those the network refused'

@@ -17,7 +17,7 @@ use crate::runtime::fs::fuse::{self, MountSettings};
 use crate::runtime::fs::mountpoint::Mountpoint;
 use crate::runtime::fs::{FileSystem, FsError};
 use crate::runtime::journal::AsyncJournal;
-use crate::runtime::node::{Node, NodeError, NodeSpec};
+use crate::runtime::node::{Node, NodeError, NodeSpec, SiloSpec};
 use crate::runtime::silo::SiloError;
 
 /// Options of `volume run` and `volume mount`.
@@ -156,15 +156,8 @@ pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Resu
     Ok(())
 }
 
-/// How this device's node for `user` on `network` is assembled.
-fn node_spec(
-    ctx: &Context,
-    user: &str,
-    network: &str,
-    cache: Option<bool>,
-    cache_ram_size: Option<&str>,
-    async_writes: bool,
-) -> anyhow::Result<NodeSpec> {
+/// The silo this device contributes to `network` for `user`.
+pub fn local_silo(ctx: &Context, user: &str, network: &str) -> anyhow::Result<SiloSpec> {
     let Some(link) = network::linked(ctx, user, network)? else {
         bail!(
             "network \"{network}\" is not linked to this device for user \"{user}\" (link it first: infinit network link {network})"
@@ -177,7 +170,19 @@ fn node_spec(
         ),
         _ => bail!("network \"{network}\": several silos on one node are not supported yet; link it with one --silo"),
     };
-    let silo = silo::node_spec(ctx, &silo::load(ctx, &silo_name)?)?;
+    silo::node_spec(ctx, &silo::load(ctx, &silo_name)?)
+}
+
+/// How this device's node for `user` on `network` is assembled.
+fn node_spec(
+    ctx: &Context,
+    user: &str,
+    network: &str,
+    cache: Option<bool>,
+    cache_ram_size: Option<&str>,
+    async_writes: bool,
+) -> anyhow::Result<NodeSpec> {
+    let silo = local_silo(ctx, user, network)?;
     let cache_size =
         cache_ram_size.map(units::parse_capacity).transpose().map_err(|e| anyhow::anyhow!("--cache-ram-size: {e}"))?;
     let cache = match (cache, cache_size) {

@@ -1,5 +1,6 @@
 //! `infinit volume`: create, list, export, import, update and delete volume
-//! descriptors (running and mounting come with the storage engine).
+//! descriptors, and check a stored volume offline (`run`/`mount` live in
+//! `run.rs`).
 
 use std::path::PathBuf;
 
@@ -10,8 +11,13 @@ use serde_json::json;
 use super::context::{Context, parse_input};
 use super::{network, usage};
 use crate::cli::{ExportArgs, InputArg, NameArg};
+use crate::crypto::KeyPair;
 use crate::descriptors::volume::MountOptions;
 use crate::descriptors::{Kind, Volume, units};
+use crate::runtime::fs::check::{self, Finding, FindingKind, Floors, RepairReport, Report};
+use crate::runtime::journal::AsyncJournal;
+use crate::runtime::node::{NodeError, SiloSpec, open_silo};
+use crate::runtime::silo::{Durability, SiloError};
 
 /// Modes of `infinit volume`.
 #[derive(Debug, Subcommand)]
@@ -32,6 +38,8 @@ pub enum VolumeMode {
     Run(super::run::RunArgs),
     /// Mount the volume (same as run; a mountpoint is required)
     Mount(super::run::RunArgs),
+    /// Check the volume as stored in this device's silo, with its node stopped; exit 1 if problems remain
+    Check(CheckArgs),
 }
 
 /// Default mount options stored in the descriptor.
@@ -102,6 +110,17 @@ pub struct UpdateArgs {
     mount: MountArgs,
 }
 
+/// Options of `volume check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    name: NameArg,
+    /// Fix what can be fixed: unlink dangling entries, make lost chunks holes, set link counts,
+    /// link orphans into /lost+found, remove leaked blocks; then check again
+    #[arg(long)]
+    repair: bool,
+}
+
 /// A mode that takes only a name.
 #[derive(Debug, Args)]
 pub struct NameOnly {
@@ -124,6 +143,7 @@ pub fn run(ctx: &Context, mode: VolumeMode) -> anyhow::Result<()> {
         VolumeMode::Run(args) => super::run::run(ctx, args, "volume run"),
         VolumeMode::Mount(args) => super::run::run(ctx, args, "volume mount"),
         VolumeMode::Update(args) => update(ctx, args),
+        VolumeMode::Check(args) => check(ctx, args),
         VolumeMode::Delete(args) => {
             let name = qualified(ctx, &args.name, "volume delete")?;
             if !ctx.store.delete(Kind::Volume, &name)? {
@@ -231,4 +251,177 @@ fn update(ctx: &Context, args: UpdateArgs) -> anyhow::Result<()> {
     ctx.store.replace(Kind::Volume, &name, &volume)?;
     ctx.out.report("updated", "volume", &name, &format!("Locally updated volume \"{name}\"."));
     Ok(())
+}
+
+/// `volume check`: check (and with `--repair`, fix) the stored volume.
+/// Exit 0 when it is clean (after repair, when repairing), else 1.
+fn check(ctx: &Context, args: CheckArgs) -> anyhow::Result<()> {
+    let name = qualified(ctx, &args.name, "volume check")?;
+    let descriptor = load(ctx, &name)?;
+    let network = network::load(ctx, &descriptor.network)?;
+    let (user, keys) = ctx.my_keys()?;
+    if descriptor.owner != user.public_key {
+        bail!("volume \"{name}\" belongs to another user: only its owner can read its nodes to check them");
+    }
+    let journal = network::state_dir(ctx, &user.name, &network.name).join("async");
+    if AsyncJournal::has_pending(&journal) {
+        bail!(
+            "network \"{}\": the write-back journal holds operations not stored yet; store them first (infinit network run --name {}, then stop it) and check again",
+            network.name,
+            network.name
+        );
+    }
+    let spec = super::run::local_silo(ctx, &user.name, &network.name)?;
+    match &spec {
+        SiloSpec::Memory { name: silo, .. } => {
+            bail!("silo \"{silo}\" keeps its blocks in RAM: nothing is stored to check")
+        }
+        SiloSpec::Cloud { name: silo, .. } => ctx.out.warn(&format!(
+            "nothing locks bucket silo \"{silo}\": make sure no node serves network \"{}\" during the check",
+            network.name
+        )),
+        SiloSpec::Filesystem { .. } => {}
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(check_stored(ctx, &name, &network.name, &spec, &keys, args.repair))
+}
+
+/// Check the volume `name` in the silo `spec`, repairing it if asked.
+async fn check_stored(
+    ctx: &Context,
+    name: &str,
+    network: &str,
+    spec: &SiloSpec,
+    keys: &KeyPair,
+    repair: bool,
+) -> anyhow::Result<()> {
+    let silo = match open_silo(spec, Durability::EveryWrite).await {
+        Ok(silo) => silo,
+        Err(NodeError::Silo { name: silo, source: SiloError::Busy { .. } }) => bail!(
+            "silo \"{silo}\" is in use by a running node: volume check reads it offline; stop the node serving network \"{network}\" (volume run, network run) first"
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    let report = check::check(&*silo, keys, name, &Floors::new()).await?;
+    if !report.complete {
+        ctx.out.warn("a root directory cannot be read: leaked blocks and orphans were not looked for");
+    }
+    if !repair {
+        render_findings(ctx, "finding", &report.findings, None);
+        render_summary(ctx, name, &report, None);
+        let problems = report.findings.len();
+        if problems == 0 {
+            return Ok(());
+        }
+        let command = format!("infinit volume check --name {name} --repair");
+        let hint = match report.findings.iter().filter(|f| f.remedy().is_some()).count() {
+            0 => "none can be repaired automatically".to_string(),
+            n if n == problems => format!("run with --repair to fix them: {command}"),
+            n => format!("{n} can be repaired: {command}"),
+        };
+        bail!("volume \"{name}\": {} found ({hint})", problems_count(problems));
+    }
+    let repaired = check::repair(&*silo, keys, &report).await?;
+    render_findings(ctx, "finding", &report.findings, Some(&repaired));
+    let after = check::check(&*silo, keys, name, &Floors::new()).await?;
+    render_findings(ctx, "remaining", &after.findings, None);
+    render_summary(ctx, name, &after, Some(&repaired));
+    if !after.is_clean() {
+        bail!("volume \"{name}\": {} left after repair", problems_count(after.findings.len()));
+    }
+    Ok(())
+}
+
+/// One row per finding: a table for people, one JSON document each with `--script`.
+fn render_findings(ctx: &Context, event: &str, findings: &[Finding], repaired: Option<&RepairReport>) {
+    let place = |f: &Finding| f.path.clone().unwrap_or_else(|| f.address.to_string());
+    let outcome = |i: usize, f: &Finding| match (f.remedy(), repaired) {
+        (None, _) => "none".to_string(),
+        (Some(remedy), None) => remedy.to_string(),
+        (Some(remedy), Some(r)) => match r.failed.get(&i) {
+            Some(why) => format!("failed: {why}"),
+            None => format!("done: {remedy}"),
+        },
+    };
+    if ctx.out.script {
+        for (i, f) in findings.iter().enumerate() {
+            let mut value = json!({
+                "event": event, "kind": f.kind.name(), "address": f.address.to_string(), "path": f.path,
+                "detail": f.detail, "repair": f.remedy(),
+            });
+            if let Some(r) = repaired
+                && f.remedy().is_some()
+            {
+                value["repaired"] = json!(!r.failed.contains_key(&i));
+                if let Some(why) = r.failed.get(&i) {
+                    value["repair_error"] = json!(why);
+                }
+            }
+            ctx.out.json(&value);
+        }
+        return;
+    }
+    if findings.is_empty() {
+        return;
+    }
+    if event == "remaining" {
+        ctx.out.line("Left after repair:");
+    }
+    let header = ["KIND", "WHERE", "PROBLEM", "REPAIR"];
+    let rows: Vec<[String; 4]> = findings
+        .iter()
+        .enumerate()
+        .map(|(i, f)| [f.kind.name().to_string(), place(f), f.detail.clone(), outcome(i, f)])
+        .collect();
+    let width = |c: usize| rows.iter().map(|r| r[c].chars().count()).chain([header[c].len()]).max().unwrap_or(0);
+    let (w0, w1, w2) = (width(0), width(1), width(2));
+    ctx.out.line(&format!("{:w0$}  {:w1$}  {:w2$}  {}", header[0], header[1], header[2], header[3]));
+    for r in &rows {
+        ctx.out.line(&format!("{:w0$}  {:w1$}  {:w2$}  {}", r[0], r[1], r[2], r[3]));
+    }
+}
+
+/// The final line (or document): what the volume holds and what is wrong.
+fn render_summary(ctx: &Context, name: &str, report: &Report, repaired: Option<&RepairReport>) {
+    let s = &report.summary;
+    let counts = report.counts();
+    let mut value = json!({
+        "event": "summary", "volume": name, "clean": report.is_clean(), "complete": report.complete,
+        "nodes": s.nodes, "directories": s.directories, "files": s.files, "symlinks": s.symlinks,
+        "chunks": s.chunks, "bytes": s.bytes, "tombstones": s.tombstones, "foreign": s.foreign,
+    });
+    let by_kind = FindingKind::ALL.iter().map(|k| (k.name().to_string(), json!(counts.get(k).copied().unwrap_or(0))));
+    value["findings"] = serde_json::Value::Object(by_kind.collect());
+    let mut human = String::new();
+    if let Some(r) = repaired {
+        value["repaired"] = json!(r.repaired);
+        value["repair_failed"] = json!(r.failed.len());
+        value["created_lost_and_found"] = json!(r.created_lost_and_found);
+        human.push_str(&format!("Repaired {} ({} failed). ", problems_count(r.repaired), r.failed.len()));
+    }
+    human.push_str(&format!(
+        "Volume \"{name}\": {} directories, {} files, {} symbolic links, {} chunks, {} in files; {} tombstones, {} blocks of other volumes; ",
+        s.directories,
+        s.files,
+        s.symlinks,
+        s.chunks,
+        units::format_capacity(s.bytes),
+        s.tombstones,
+        s.foreign
+    ));
+    if report.is_clean() {
+        human.push_str("clean.");
+    } else {
+        let by_kind: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {}", k.name())).collect();
+        human.push_str(&format!("{} ({}).", problems_count(report.findings.len()), by_kind.join(", ")));
+    }
+    ctx.out.item(&human, &value);
+}
+
+/// "1 problem", "2 problems".
+fn problems_count(n: usize) -> String {
+    if n == 1 { "1 problem".to_string() } else { format!("{n} problems") }
 }

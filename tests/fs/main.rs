@@ -6,6 +6,7 @@
 
 mod support;
 
+mod check;
 mod errors;
 mod model;
 mod options;

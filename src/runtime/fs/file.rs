@@ -91,7 +91,8 @@ async fn load_chunk(
     Ok(Arc::new(plain))
 }
 
-fn chunk_aad(file: &Address, index: u64) -> Vec<u8> {
+/// The associated data binding a chunk's ciphertext to its file and index.
+pub(super) fn chunk_aad(file: &Address, index: u64) -> Vec<u8> {
     let mut aad = b"infinit/fs/chunk/v1".to_vec();
     aad.extend_from_slice(&file.0);
     aad.extend_from_slice(&index.to_be_bytes());

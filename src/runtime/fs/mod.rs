@@ -9,6 +9,7 @@
 //! Nodes are named by their block [`Address`]; `fuse.rs` maps addresses to
 //! inode numbers.
 
+pub mod check;
 pub mod error;
 pub mod file;
 pub mod fuse;

@@ -10,7 +10,7 @@ use super::FsError;
 use crate::runtime::block::Address;
 
 /// Format version of encoded nodes: 2 has sparse chunk tables.
-const NODE_FORMAT: u8 = 2;
+pub(super) const NODE_FORMAT: u8 = 2;
 /// The first format: dense chunk tables, still read.
 const NODE_FORMAT_DENSE: u8 = 1;
 
