@@ -360,7 +360,7 @@ impl<'a> Survey<'a> {
                 Some(bytes) => match Block::decode(&bytes).and_then(|b| b.validate_alone(&chunk.address).map(|()| b)) {
                     Err(e) => Some((FindingKind::Unreadable, format!("{of}: {e}"), undecodable(&e))),
                     Ok(Block::Content(content)) => {
-                        let aad = super::file::chunk_aad(&file, index as u64);
+                        let aad = super::file::chunk_aad(&file, index);
                         match seal::decrypt(&chunk.key, &content.data, &aad) {
                             Ok(_) => None,
                             Err(_) => Some((FindingKind::Unreadable, format!("{of} does not decrypt"), Dispose::Erase)),

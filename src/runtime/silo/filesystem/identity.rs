@@ -63,6 +63,10 @@ pub(super) fn check(name: &str, root: &Path, expected: Option<SiloId>) -> Result
                 None => SiloId::random()
                     .map_err(|e| SiloError::Io { path: root.to_owned(), source: io::Error::other(e) })?,
             };
+            tracing::warn!(
+                "silo {name:?}: folder {} was made by an older build; marking it as this silo's",
+                root.display()
+            );
             Ok(Some(Marker::new(name, id)))
         }
     }
