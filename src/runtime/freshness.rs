@@ -1,0 +1,423 @@
+//! The freshness floor: the highest version this node has seen of each
+//! mutable block (a tombstone's version counts as a version of the block it
+//! removes), so that an older version returned later, by a storage node or a
+//! restored bucket rolling a block back, is refused as a [`Rollback`].
+//!
+//! The floors live in memory, sharded by address, and that map is the
+//! authority: [`FreshnessFloor::observe`] only takes a shard lock and never
+//! touches the disk. Raised floors are queued and written to a redb file in
+//! batches by a background thread (every [`FlushPolicy::batch`] raised floors
+//! or every [`FlushPolicy::every`]), with non-durable commits, plus a durable
+//! commit at most every [`FlushPolicy::durable_every`];
+//! [`FreshnessFloor::sync`] writes what is still queued and commits durably.
+//! The whole file is read into memory at open.
+//!
+//! Crash semantics: every observation made before the last successful
+//! `sync()` survives `kill -9` (and power loss, as far as `fsync` holds);
+//! observations after it may be lost, in practice those of the last
+//! `durable_every`. After a crash the floor of a block can therefore only be
+//! *lower* than the highest version seen, never higher: only observed
+//! versions are written and a floor only rises, so a recovered floor never
+//! refuses a version this node saw. A clean drop writes and commits
+//! everything. The file is locked: a second open, in this or another process,
+//! fails with [`FreshnessError::Locked`]. A corrupt file is reported as
+//! [`FreshnessError::Corrupt`], never trusted and never a panic.
+//!
+//! Floors are never forgotten: removing one would re-open the window for a
+//! rollback, so there is deliberately no way to lower or drop a floor.
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use redb::{
+    Database, DatabaseError, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
+};
+
+use super::block::Address;
+
+/// The single table: block address → highest version seen.
+const FLOORS: TableDefinition<&[u8; 32], u64> = TableDefinition::new("freshness_floor_v1");
+
+/// Number of independently locked parts of the in-memory map.
+const SHARDS: usize = 64;
+
+/// redb's page cache: the map in memory already answers every read, so the
+/// cache only serves the writes of a batch.
+const CACHE_BYTES: usize = 16 << 20;
+
+/// A block was offered at a version older than one already seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("block {address}: version {got} is older than version {floor} already seen (rollback refused)")]
+pub struct Rollback {
+    /// The block rolled back.
+    pub address: Address,
+    /// The highest version seen of it.
+    pub floor: u64,
+    /// The older version offered.
+    pub got: u64,
+}
+
+/// What went wrong with the file holding the floors.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FreshnessError {
+    /// The file could not be created, opened or read.
+    #[error("freshness floor {}: cannot open: {why}", path.display())]
+    Open { path: PathBuf, why: String },
+    /// Another floor, in this or another process, has the file open.
+    #[error("freshness floor {} is already open (by another node on this state folder?)", path.display())]
+    Locked { path: PathBuf },
+    /// The file is not a freshness floor, or is damaged.
+    #[error("freshness floor {} is corrupt: {why}", path.display())]
+    Corrupt { path: PathBuf, why: String },
+    /// Raised floors could not be written or committed.
+    #[error("freshness floor {}: cannot write: {why}", path.display())]
+    Write { path: PathBuf, why: String },
+}
+
+/// When queued floors are written to the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlushPolicy {
+    /// Write as soon as this many raised floors are queued.
+    pub batch: usize,
+    /// Write what is queued at least this often.
+    pub every: Duration,
+    /// Make the written batches durable at least this often (one `fsync`).
+    pub durable_every: Duration,
+}
+
+impl Default for FlushPolicy {
+    fn default() -> Self {
+        FlushPolicy { batch: 8192, every: Duration::from_millis(100), durable_every: Duration::from_secs(1) }
+    }
+}
+
+/// The highest version seen of each mutable block, kept in memory and, when
+/// opened on a file, persisted in batches.
+pub struct FreshnessFloor {
+    floors: Arc<Floors>,
+    /// The background writer, joined on drop.
+    writer: Option<JoinHandle<()>>,
+}
+
+/// The in-memory map and, for a file-backed floor, its store.
+struct Floors {
+    shards: Box<[Mutex<Shard>]>,
+    store: Option<Store>,
+}
+
+#[derive(Default)]
+struct Shard {
+    /// Highest version seen per block: the authority.
+    floors: HashMap<Address, u64>,
+    /// Floors raised since the last batch was taken (file-backed only).
+    queued: HashMap<Address, u64>,
+}
+
+/// The redb file and the background writer's signals.
+struct Store {
+    path: PathBuf,
+    policy: FlushPolicy,
+    /// Serialises batches: `sync` waits for a batch the writer is committing.
+    disk: Mutex<Disk>,
+    /// Number of entries in the shards' `queued` maps.
+    queued: AtomicUsize,
+    /// Set on drop to stop the writer.
+    stop: Mutex<bool>,
+    wake: Condvar,
+}
+
+struct Disk {
+    db: Database,
+    /// Some commits since the last durable one were non-durable.
+    unsynced: bool,
+    last_durable: Instant,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every critical section leaves its data consistent: keep going after a panic.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl FreshnessFloor {
+    /// A floor kept in memory only (tests, memory silos).
+    pub fn in_memory() -> Self {
+        FreshnessFloor { floors: Arc::new(Floors::new(None)), writer: None }
+    }
+
+    /// Open the floor stored at `path` (created if absent), with the default policy.
+    pub fn open(path: &Path) -> Result<Self, FreshnessError> {
+        Self::open_with(path, FlushPolicy::default())
+    }
+
+    /// Open the floor stored at `path` (created if absent), reading it all into memory.
+    pub fn open_with(path: &Path, policy: FlushPolicy) -> Result<Self, FreshnessError> {
+        let (db, loaded) = open_database(path)?;
+        let floors = Floors::new(Some(Store {
+            path: path.to_owned(),
+            policy,
+            disk: Mutex::new(Disk { db, unsynced: false, last_durable: Instant::now() }),
+            queued: AtomicUsize::new(0),
+            stop: Mutex::new(false),
+            wake: Condvar::new(),
+        }));
+        for (address, version) in loaded {
+            lock(floors.shard(&address)).floors.insert(address, version);
+        }
+        let floors = Arc::new(floors);
+        let background = Arc::clone(&floors);
+        let writer = std::thread::Builder::new()
+            .name("infinit-freshness".into())
+            .spawn(move || background.write_in_background())
+            .map_err(|e| FreshnessError::Open {
+                path: path.to_owned(),
+                why: format!("cannot start the writer thread: {e}"),
+            })?;
+        Ok(FreshnessFloor { floors, writer: Some(writer) })
+    }
+
+    /// The highest version seen of `address`, if any.
+    pub fn floor(&self, address: &Address) -> Option<u64> {
+        lock(self.floors.shard(address)).floors.get(address).copied()
+    }
+
+    /// A version of `address` was observed (fetched and validated, or
+    /// stored): refuse it as a rollback if below the floor, else raise the
+    /// floor to it. An equal version is accepted.
+    pub fn observe(&self, address: Address, version: u64) -> Result<(), Rollback> {
+        let mut shard = lock(self.floors.shard(&address));
+        match shard.floors.entry(address) {
+            Entry::Occupied(mut seen) => {
+                let floor = *seen.get();
+                if version < floor {
+                    return Err(Rollback { address, floor, got: version });
+                }
+                if version == floor {
+                    return Ok(());
+                }
+                seen.insert(version);
+            }
+            Entry::Vacant(unseen) => {
+                unseen.insert(version);
+            }
+        }
+        if let Some(store) = &self.floors.store
+            && shard.queued.insert(address, version).is_none()
+        {
+            let queued = store.queued.fetch_add(1, Ordering::Relaxed) + 1;
+            if queued == store.policy.batch.max(1) {
+                store.wake.notify_one();
+            }
+        }
+        Ok(())
+    }
+
+    /// Make every observation so far durable (a no-op in memory).
+    pub fn sync(&self) -> Result<(), FreshnessError> {
+        match &self.floors.store {
+            None => Ok(()),
+            Some(store) => self.floors.write_batch(store, Durability::Immediate),
+        }
+    }
+
+    /// Number of blocks with a floor.
+    pub fn len(&self) -> usize {
+        self.floors.shards.iter().map(|s| lock(s).floors.len()).sum()
+    }
+
+    /// Whether no block has a floor yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The file holding the floors, if any.
+    pub fn path(&self) -> Option<&Path> {
+        self.floors.store.as_ref().map(|s| s.path.as_path())
+    }
+}
+
+impl std::fmt::Debug for FreshnessFloor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FreshnessFloor").field("path", &self.path()).field("blocks", &self.len()).finish()
+    }
+}
+
+impl Drop for FreshnessFloor {
+    fn drop(&mut self) {
+        let Some(store) = &self.floors.store else { return };
+        *lock(&store.stop) = true;
+        store.wake.notify_one();
+        if let Some(writer) = self.writer.take() {
+            // The writer never panics on its own; if it did, the final batch below still runs.
+            let _ = writer.join();
+        }
+        // No caller left to tell: whoever needs the error calls sync() before dropping.
+        let _ = self.floors.write_batch(store, Durability::Immediate);
+    }
+}
+
+impl Floors {
+    fn new(store: Option<Store>) -> Self {
+        Floors { shards: (0..SHARDS).map(|_| Mutex::default()).collect(), store }
+    }
+
+    fn shard(&self, address: &Address) -> &Mutex<Shard> {
+        // Addresses are BLAKE3 outputs: any byte spreads them evenly.
+        &self.shards[usize::from(address.0[0]) % SHARDS]
+    }
+
+    /// The background writer: a batch whenever enough floors are queued or
+    /// `every` has passed, until the floor is dropped.
+    fn write_in_background(&self) {
+        let Some(store) = &self.store else { return };
+        // A zero batch or period would spin: at least one floor, one millisecond.
+        let batch = store.policy.batch.max(1);
+        let every = store.policy.every.max(Duration::from_millis(1));
+        loop {
+            let mut stop = lock(&store.stop);
+            let deadline = Instant::now() + every;
+            while !*stop && store.queued.load(Ordering::Relaxed) < batch {
+                let now = Instant::now();
+                if now >= deadline {
+                    break;
+                }
+                stop = store.wake.wait_timeout(stop, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
+            }
+            if *stop {
+                return;
+            }
+            drop(stop);
+            let durability = if lock(&store.disk).last_durable.elapsed() >= store.policy.durable_every {
+                Durability::Immediate
+            } else {
+                Durability::None
+            };
+            // A failed batch stays queued: the next one, or sync(), retries and reports it.
+            let _ = self.write_batch(store, durability);
+        }
+    }
+
+    /// Take every queued floor and write it in one transaction.
+    fn write_batch(&self, store: &Store, durability: Durability) -> Result<(), FreshnessError> {
+        let mut disk = lock(&store.disk);
+        let mut batch = Vec::new();
+        for shard in self.shards.iter() {
+            let mut shard = lock(shard);
+            batch.extend(shard.queued.drain());
+        }
+        store.queued.fetch_sub(batch.len(), Ordering::Relaxed);
+        let durable = matches!(durability, Durability::Immediate);
+        if batch.is_empty() && !(durable && disk.unsynced) {
+            if durable {
+                disk.last_durable = Instant::now();
+            }
+            return Ok(());
+        }
+        // In key order, each B-tree page is visited once.
+        batch.sort_unstable_by_key(|(address, _)| *address);
+        match write_floors(&disk.db, &batch, durability) {
+            Ok(()) => {
+                if durable {
+                    disk.unsynced = false;
+                    disk.last_durable = Instant::now();
+                } else {
+                    disk.unsynced = true;
+                }
+                Ok(())
+            }
+            Err(why) => {
+                self.requeue(store, batch);
+                Err(FreshnessError::Write { path: store.path.clone(), why })
+            }
+        }
+    }
+
+    /// Put back a batch that could not be written, unless a newer floor was queued meanwhile.
+    fn requeue(&self, store: &Store, batch: Vec<(Address, u64)>) {
+        for (address, version) in batch {
+            let mut shard = lock(self.shard(&address));
+            match shard.queued.entry(address) {
+                Entry::Occupied(mut newer) => {
+                    let v = newer.get_mut();
+                    *v = (*v).max(version);
+                }
+                Entry::Vacant(slot) => {
+                    slot.insert(version);
+                    store.queued.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+}
+
+/// Write `batch` in one transaction; a stored floor is never lowered.
+fn write_floors(db: &Database, batch: &[(Address, u64)], durability: Durability) -> Result<(), String> {
+    let mut txn = db.begin_write().map_err(|e| e.to_string())?;
+    txn.set_durability(durability).map_err(|e| e.to_string())?;
+    {
+        let mut table = txn.open_table(FLOORS).map_err(|e| e.to_string())?;
+        for (address, version) in batch {
+            let previous = table.insert(&address.0, *version).map_err(|e| e.to_string())?.map(|old| old.value());
+            if let Some(previous) = previous.filter(|p| p > version) {
+                table.insert(&address.0, previous).map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    txn.commit().map_err(|e| e.to_string())
+}
+
+/// Open (or create) the redb file and read every floor in it.
+fn open_database(path: &Path) -> Result<(Database, Vec<(Address, u64)>), FreshnessError> {
+    // redb checks every page against its checksum at open, but it documents
+    // that a plain open of a damaged file may panic, and in debug builds its
+    // internal consistency checks are assertions: turn any panic while opening
+    // and reading the file into a corruption error rather than trusting it.
+    match catch_unwind(AssertUnwindSafe(|| open_and_load(path))) {
+        Ok(result) => result,
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("the database engine gave up reading it");
+            Err(FreshnessError::Corrupt { path: path.to_owned(), why: why.to_owned() })
+        }
+    }
+}
+
+fn open_and_load(path: &Path) -> Result<(Database, Vec<(Address, u64)>), FreshnessError> {
+    let corrupt = |why: String| FreshnessError::Corrupt { path: path.to_owned(), why };
+    let db = redb::Builder::new().set_cache_size(CACHE_BYTES).set_check_integrity_on_open(true).create(path).map_err(
+        |e| match e {
+            DatabaseError::DatabaseAlreadyOpen => FreshnessError::Locked { path: path.to_owned() },
+            DatabaseError::Storage(redb::StorageError::Io(io)) if io.kind() == std::io::ErrorKind::InvalidData => {
+                corrupt(format!("not a database file ({io})"))
+            }
+            DatabaseError::Storage(redb::StorageError::Corrupted(why)) => corrupt(why),
+            other => FreshnessError::Open { path: path.to_owned(), why: other.to_string() },
+        },
+    )?;
+    // Create the table, so that reading below finds it even in a new file.
+    let txn = db.begin_write().map_err(|e| FreshnessError::Open { path: path.to_owned(), why: e.to_string() })?;
+    txn.open_table(FLOORS).map_err(|e| corrupt(e.to_string()))?;
+    txn.commit().map_err(|e| FreshnessError::Open { path: path.to_owned(), why: e.to_string() })?;
+
+    let txn = db.begin_read().map_err(|e| FreshnessError::Open { path: path.to_owned(), why: e.to_string() })?;
+    let table = txn.open_table(FLOORS).map_err(|e| corrupt(e.to_string()))?;
+    let mut loaded = Vec::with_capacity(usize::try_from(table.len().unwrap_or(0)).unwrap_or(0));
+    for entry in table.iter().map_err(|e| corrupt(e.to_string()))? {
+        let (address, version) = entry.map_err(|e| corrupt(e.to_string()))?;
+        loaded.push((Address(*address.value()), version.value()));
+    }
+    drop(table);
+    drop(txn);
+    Ok((db, loaded))
+}
