@@ -193,7 +193,8 @@ fn node_spec(
         }
         (None, None) => None,
     };
-    let journal_dir = network::state_dir(ctx, user, network).join("async");
+    let state = network::state_dir(ctx, user, network);
+    let journal_dir = state.join("async");
     // Operations left by a crash are replayed whatever this run's setting.
     let replay = AsyncJournal::has_pending(&journal_dir);
     if replay && !async_writes {
@@ -202,7 +203,9 @@ fn node_spec(
         );
     }
     let journal = (async_writes || replay).then_some(journal_dir);
-    Ok(NodeSpec { silo, journal, cache })
+    std::fs::create_dir_all(&state).with_context(|| format!("cannot create {}", state.display()))?;
+    let floor = Some(state.join("freshness.redb"));
+    Ok(NodeSpec { silo, journal, cache, floor })
 }
 
 /// Start the node; a silo refused as not being itself points at where its

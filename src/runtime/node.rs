@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::cache::{BlockCache, CacheOptions};
+use super::consensus::Fresh;
 use super::consensus::{Consensus, SingleNode};
+use super::freshness::{FreshnessError, FreshnessFloor};
 use super::journal::{AsyncJournal, JournalError};
 use super::silo::{CloudConfig, CloudSilo, Durability, FilesystemSilo, MemorySilo, Silo, SiloError, SiloId};
 
@@ -54,6 +56,10 @@ pub struct NodeSpec {
     pub journal: Option<PathBuf>,
     /// RAM cache settings, when caching.
     pub cache: Option<CacheOptions>,
+    /// The file keeping the highest version seen of each mutable block, so
+    /// a silo rolled back to older copies is refused (kept outside the silo,
+    /// so restoring the silo does not restore it). `None`: kept in memory.
+    pub floor: Option<PathBuf>,
 }
 
 /// Why a node could not start.
@@ -63,6 +69,8 @@ pub enum NodeError {
     Silo { name: String, source: SiloError },
     #[error("write-back journal: {0}")]
     Journal(#[from] JournalError),
+    #[error("freshness floor: {0}")]
+    Freshness(#[from] FreshnessError),
 }
 
 /// `source`, prefixed by the silo's name unless it already says it.
@@ -107,7 +115,12 @@ impl Node {
     pub async fn start(spec: &NodeSpec) -> Result<Node, NodeError> {
         let durability = if spec.journal.is_some() { Durability::EveryWrite } else { Durability::OnSync };
         let silo = open_silo(&spec.silo, durability).await?;
-        let mut consensus: Arc<dyn Consensus> = Arc::new(SingleNode::new(silo));
+        let floor = match &spec.floor {
+            Some(path) => FreshnessFloor::open(path)?,
+            None => FreshnessFloor::in_memory(),
+        };
+        let single: Arc<dyn Consensus> = Arc::new(SingleNode::new(silo));
+        let mut consensus: Arc<dyn Consensus> = Arc::new(Fresh::new(single, Arc::new(floor)));
         let syncing = Arc::downgrade(&consensus);
         tokio::spawn(async move {
             loop {

@@ -19,12 +19,14 @@
 //! Callers decide what to do with an error through [`ConsensusError::is_retryable`].
 
 pub mod faulty;
+pub mod fresh;
 pub mod single;
 
 use std::future::Future;
 use std::pin::Pin;
 
 pub use faulty::{Fault, FaultyConsensus, Target as FaultTarget};
+pub use fresh::Fresh;
 pub use single::SingleNode;
 
 use super::block::{Address, Block, BlockError, Tombstone};
