@@ -203,7 +203,6 @@ fn node_spec(
         );
     }
     let journal = (async_writes || replay).then_some(journal_dir);
-    std::fs::create_dir_all(&state).with_context(|| format!("cannot create {}", state.display()))?;
     let floor = Some(state.join("freshness.redb"));
     Ok(NodeSpec { silo, journal, cache, floor })
 }

@@ -116,7 +116,16 @@ impl Node {
         let durability = if spec.journal.is_some() { Durability::EveryWrite } else { Durability::OnSync };
         let silo = open_silo(&spec.silo, durability).await?;
         let floor = match &spec.floor {
-            Some(path) => FreshnessFloor::open(path)?,
+            Some(path) => {
+                // Created only once the silo is known good: a refused start leaves nothing.
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).map_err(|e| FreshnessError::Open {
+                        path: path.clone(),
+                        why: format!("cannot create its folder: {e}"),
+                    })?;
+                }
+                FreshnessFloor::open(path)?
+            }
             None => FreshnessFloor::in_memory(),
         };
         let single: Arc<dyn Consensus> = Arc::new(SingleNode::new(silo));
