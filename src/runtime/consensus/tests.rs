@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::crypto::KeyPair;
-use crate::runtime::block::{ContentBlock, OwnerBlock};
+use crate::runtime::block::{AccessList, AclBlock, ContentBlock, OwnerBlock};
 use crate::runtime::silo::{MemorySilo, SetMode, Silo};
 
 fn node() -> (SingleNode, Arc<MemorySilo>) {
@@ -110,4 +110,50 @@ async fn injected_faults_are_retryable_and_an_indeterminate_write_may_have_lande
     assert!(faulty.store_next(v2.clone()).await.unwrap_err().is_retryable());
     assert_eq!(faulty.fetch_block(v1.address()).await.unwrap(), Some(v1));
     assert_eq!(faulty.injected(), 3);
+}
+
+#[tokio::test]
+async fn a_block_altered_at_rest_is_an_error_never_returned() {
+    let (consensus, silo) = node();
+    let keys = KeyPair::generate().unwrap();
+    let block = AclBlock::create(&keys, AccessList::default(), b"data").unwrap();
+    let address = block.address();
+    consensus.store(Block::Acl(block), Expect::Absent).await.unwrap();
+    let mut bytes = silo.get(address).await.unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    silo.set(address, bytes, SetMode::Update).await.unwrap();
+    assert!(matches!(consensus.fetch(address, ReadLevel::Latest).await, Err(ConsensusError::Corrupt { .. })));
+}
+
+#[tokio::test]
+async fn versions_only_go_up_and_a_lost_race_returns_the_current_block() {
+    let (consensus, _) = node();
+    let keys = KeyPair::generate().unwrap();
+    let v1 = AclBlock::create(&keys, AccessList::default(), b"one").unwrap();
+    let v2 = v1.write(&keys, b"two").unwrap();
+    let other_v2 = v1.write(&keys, b"other two").unwrap();
+    consensus.store(Block::Acl(v1.clone()), Expect::Absent).await.unwrap();
+    consensus.store(Block::Acl(v2.clone()), Expect::Version(1)).await.unwrap();
+    let err = consensus.store(Block::Acl(other_v2), Expect::Version(1)).await.unwrap_err();
+    assert_eq!(err.into_conflict().unwrap(), Block::Acl(v2.clone()));
+    assert!(consensus.store(Block::Acl(v1), Expect::Absent).await.is_err());
+    assert_eq!(consensus.fetch(v2.address(), ReadLevel::Latest).await.unwrap(), Fetched::Found(Block::Acl(v2)));
+}
+
+#[tokio::test]
+async fn removal_needs_a_valid_tombstone_and_frees_content() {
+    let (consensus, silo) = node();
+    let keys = KeyPair::generate().unwrap();
+    let stranger = KeyPair::generate().unwrap();
+    let header = AclBlock::create(&keys, AccessList::default(), b"h").unwrap();
+    consensus.store(Block::Acl(header.clone()), Expect::Absent).await.unwrap();
+    let content = ContentBlock::new(Some(header.address()), b"chunk".to_vec());
+    let address = content.address();
+    consensus.store(Block::Content(content), Expect::Absent).await.unwrap();
+    assert!(consensus.remove(Tombstone::for_content(&stranger, address)).await.is_err());
+    assert!(consensus.fetch(address, ReadLevel::Any).await.unwrap().block().is_some());
+    consensus.remove(Tombstone::for_content(&keys, address)).await.unwrap();
+    assert_eq!(consensus.fetch(address, ReadLevel::Any).await.unwrap(), Fetched::Absent);
+    assert!(matches!(silo.get(address).await, Err(SiloError::NotFound { .. })));
 }

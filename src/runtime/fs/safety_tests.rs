@@ -275,3 +275,28 @@ async fn a_huge_sparse_file_costs_no_chunk_table() {
     assert_eq!(fs.read(f, (8 << 40) + 3, 6).await.unwrap(), b"middle");
     assert_eq!(fs.read(f, 1 << 40, 4).await.unwrap(), [0; 4]);
 }
+
+#[tokio::test]
+async fn forgotten_clean_nodes_leave_memory_and_come_back_from_the_store() {
+    let rig = Rig::new();
+    let fs = rig.faulty_fs().await;
+    let root = fs.root();
+    let mut files = Vec::new();
+    for i in 0..50 {
+        files.push(write_file(&fs, root, &format!("f{i}"), format!("content {i}").as_bytes()).await.unwrap());
+    }
+    let before = fs.nodes_in_memory();
+    assert!(before > 50, "{before}");
+    // A node with unstored changes is never dropped.
+    fs.forget(files[0]);
+    assert_eq!(fs.nodes_in_memory(), before);
+    fs.sync(None).await.unwrap();
+    for f in &files {
+        fs.forget(*f);
+    }
+    fs.forget(root);
+    assert_eq!(fs.nodes_in_memory(), 1, "only the root stays");
+    for (i, f) in files.iter().enumerate() {
+        assert_eq!(fs.read(*f, 0, 100).await.unwrap(), format!("content {i}").as_bytes());
+    }
+}
