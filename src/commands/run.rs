@@ -112,7 +112,9 @@ pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Resu
         let owner = &descriptor.owner;
         let opened = FileSystem::open_as(node.consensus.clone(), keys, owner, &name, descriptor.block_size, creator);
         let fs = match opened.await {
-            Ok(fs) => {
+            Ok(mut fs) => {
+                // With the journal, writes are acknowledged once local: so is `close`.
+                fs.set_durable_close(node.journal.is_some());
                 let fs = Arc::new(fs);
                 FileSystem::spawn_flusher(Arc::downgrade(&fs));
                 fs

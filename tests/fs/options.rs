@@ -54,6 +54,27 @@ fn async_writes_survive_kill9_and_the_journal_is_replayed() {
 }
 
 #[test]
+fn async_kill9_right_after_close_keeps_every_closed_file() {
+    let Some(mut v) = Volume::start_with("async_kill9_after_close", &setup(&["--async"])) else { return };
+    fs::create_dir(v.path("d")).unwrap();
+    let mut sums = Vec::new();
+    for i in 0..20u64 {
+        let name = format!("d/f{i}");
+        let data = noise(100 + i as usize * 5000, 300 + i);
+        // write + close, no fsync: close is what the application was told.
+        fs::write(v.path(&name), &data).unwrap();
+        sums.push((name, sha(&data)));
+    }
+    v.kill9();
+    v.restart();
+    for (name, sum) in &sums {
+        let data =
+            fs::read(v.path(name)).unwrap_or_else(|e| panic!("{name} lost after kill -9 right after close: {e}"));
+        assert_eq!(&sha(&data), sum, "{name}");
+    }
+}
+
+#[test]
 fn network_run_stores_what_a_crashed_async_run_journaled() {
     let Some(mut v) = Volume::start_with("network_run_stores_the_journal", &setup(&["--async"])) else { return };
     let data = noise(2 << 20, 91);

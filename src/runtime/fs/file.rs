@@ -433,12 +433,19 @@ impl FileSystem {
         Ok(())
     }
 
-    /// Store pending chunks and write the header.
+    /// Store pending chunks and record the header (`close` calls this).
+    /// The header itself goes with the next metadata batch (or `fsync`), so
+    /// closing many small files costs one write each, not two — unless
+    /// closes are durable (`--async`), where the batch is written now.
     pub async fn flush(&self, address: Address) -> FsResult<()> {
-        let _io = self.io.lock().await;
-        // The header itself goes with the next metadata batch (or `fsync`),
-        // so closing many small files costs one write each, not two.
-        self.flush_locked(address).await
+        {
+            let _io = self.io.lock().await;
+            self.flush_locked(address).await?;
+        }
+        if self.durable_close {
+            self.flush_metadata().await?;
+        }
+        Ok(())
     }
 
     /// Store the file's pending chunks, then record its new header as an

@@ -112,6 +112,8 @@ pub struct FileSystem {
     io: tokio::sync::Mutex<()>,
     /// How long a clean node is trusted before it is fetched again.
     revalidate: std::time::Duration,
+    /// `close` stores the metadata batch before it returns.
+    durable_close: bool,
 }
 
 /// How long a clean node is trusted by default before it is fetched again,
@@ -184,6 +186,7 @@ impl FileSystem {
             chunks: Mutex::new(file::ChunkCache::default()),
             io: tokio::sync::Mutex::new(()),
             revalidate: REVALIDATE,
+            durable_close: false,
         };
         let name = root_name(volume);
         let named = Address::named(owner, &name);
@@ -209,6 +212,13 @@ impl FileSystem {
     /// Trust clean nodes for `ttl` before fetching them again.
     pub fn set_revalidate(&mut self, ttl: std::time::Duration) {
         self.revalidate = ttl;
+    }
+
+    /// Make `close` store the metadata batch (the file's header and the
+    /// directories naming it) before it returns: over a write-back journal,
+    /// what `close` acknowledged then survives `kill -9`.
+    pub fn set_durable_close(&mut self, durable: bool) {
+        self.durable_close = durable;
     }
 
     /// Report a problem of the write-back at once (the node's log, stderr),
