@@ -14,6 +14,7 @@ use crate::cli::{ExportArgs, InputArg, NameArg};
 use crate::crypto::KeyPair;
 use crate::descriptors::volume::MountOptions;
 use crate::descriptors::{Kind, Volume, units};
+use crate::runtime::freshness::FreshnessFloor;
 use crate::runtime::fs::check::{self, Finding, FindingKind, Floors, RepairReport, Report};
 use crate::runtime::journal::AsyncJournal;
 use crate::runtime::node::{NodeError, SiloSpec, open_silo};
@@ -286,7 +287,8 @@ fn check(ctx: &Context, args: CheckArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))?;
-    runtime.block_on(check_stored(ctx, &name, &network.name, &spec, &keys, args.repair))
+    let floor = network::state_dir(ctx, &user.name, &network.name).join("freshness.redb");
+    runtime.block_on(check_stored(ctx, &name, &network.name, &spec, &floor, &keys, args.repair))
 }
 
 /// Check the volume `name` in the silo `spec`, repairing it if asked.
@@ -295,6 +297,7 @@ async fn check_stored(
     name: &str,
     network: &str,
     spec: &SiloSpec,
+    floor: &std::path::Path,
     keys: &KeyPair,
     repair: bool,
 ) -> anyhow::Result<()> {
@@ -305,7 +308,17 @@ async fn check_stored(
         ),
         Err(e) => return Err(e.into()),
     };
-    let report = check::check(&*silo, keys, name, &Floors::new()).await?;
+    // The versions this device's node saw: an older block in the silo is a rollback.
+    let floors: Floors = if floor.exists() {
+        FreshnessFloor::open(floor)
+            .map_err(|e| anyhow::anyhow!("cannot read the versions this node has seen: {e}"))?
+            .snapshot()
+            .into_iter()
+            .collect()
+    } else {
+        Floors::new()
+    };
+    let report = check::check(&*silo, keys, name, &floors).await?;
     if !report.complete {
         ctx.out.warn("a root directory cannot be read: leaked blocks and orphans were not looked for");
     }
@@ -326,7 +339,7 @@ async fn check_stored(
     }
     let repaired = check::repair(&*silo, keys, &report).await?;
     render_findings(ctx, "finding", &report.findings, Some(&repaired));
-    let after = check::check(&*silo, keys, name, &Floors::new()).await?;
+    let after = check::check(&*silo, keys, name, &floors).await?;
     render_findings(ctx, "remaining", &after.findings, None);
     render_summary(ctx, name, &after, Some(&repaired));
     if !after.is_clean() {

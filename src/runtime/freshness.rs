@@ -228,6 +228,15 @@ impl FreshnessFloor {
         }
     }
 
+    /// Every block with a floor, and its floor (for `infinit volume check`).
+    pub fn snapshot(&self) -> Vec<(Address, u64)> {
+        self.floors
+            .shards
+            .iter()
+            .flat_map(|s| lock(s).floors.iter().map(|(a, v)| (*a, *v)).collect::<Vec<_>>())
+            .collect()
+    }
+
     /// Number of blocks with a floor.
     pub fn len(&self) -> usize {
         self.floors.shards.iter().map(|s| lock(s).floors.len()).sum()

@@ -178,4 +178,13 @@ fn a_silo_rolled_back_to_older_copies_is_refused_not_served() {
     assert_eq!(fs::read(v.path("g")).unwrap(), b"new");
     let stderr = v.stderr();
     assert!(stderr.contains("rollback refused"), "the node names the rolled-back block: {stderr}");
+    // Offline, `volume check` reports it too, from the versions the node saw.
+    v.stop();
+    let out = v.home.cmd(&["volume", "check", "--name", "vol", "--script"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.lines().any(|l| l.contains("\"finding\"") && l.contains("\"rollback\"")),
+        "no rollback finding in: {stdout}"
+    );
 }

@@ -18,8 +18,8 @@
 //! - `nlink`: a file whose stored link count differs from the number of
 //!   entries naming it;
 //! - `rollback`: a block older than the highest version the caller knows
-//!   was stored (`floors`); `infinit volume check` passes no floors yet, as
-//!   nothing records them, so it never reports one today.
+//!   was stored (`floors`); `infinit volume check` passes the versions this
+//!   device's node has seen (its freshness floor).
 //!
 //! Not part of the volume, hence never leaked: the root pointer,
 //! tombstones (counted apart), blocks of other keys, and the trees of the
