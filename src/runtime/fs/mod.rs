@@ -198,7 +198,7 @@ impl FileSystem {
             Fetched::Removed(_) => return Err(FsError::Corrupt("the volume root pointer was removed".into())),
             Fetched::Absent if allow_root_creation && *owner == fs.keys.public() => {
                 let meta = Meta::new(0o755, 0, 0);
-                let root = fs.create_node(Node::Directory { meta, entries: Default::default() })?;
+                let root = fs.create_node(Node::Directory { meta, entries: Default::default() }, None)?;
                 fs.flush_metadata().await?;
                 let pointer = Block::Named(NamedBlock::create(&fs.keys, &name, root));
                 fs.store.store(pointer, Expect::Absent).await?;
@@ -315,7 +315,7 @@ impl FileSystem {
             return Err(FsError::Exists);
         }
         let kind = node.kind();
-        let address = self.create_node(node)?;
+        let address = self.create_node(node, Some(dir))?;
         let entry = Entry { address, kind };
         let inserted = self.change(dir, insert_entry(name, entry, None), Vec::new()).await;
         if let Err(e) = inserted {

@@ -62,8 +62,9 @@ struct Pending {
 /// What is stored of a node.
 #[derive(Debug, Clone)]
 enum Base {
-    /// Nothing yet: the salt that fixes its address.
-    New([u8; 32]),
+    /// Nothing yet: the salt that fixes its address, and the access list
+    /// it starts with (its parent's).
+    New([u8; 32], AccessList),
     /// This version.
     Stored(Box<AclBlock>),
 }
@@ -84,7 +85,7 @@ struct Slot {
 
 impl Slot {
     fn is_new(&self) -> bool {
-        matches!(self.base, Base::New(_))
+        matches!(self.base, Base::New(..))
     }
 }
 
@@ -165,7 +166,7 @@ impl FileSystem {
             (Ok((block, node)), Some(slot)) => {
                 let newer = match &slot.base {
                     Base::Stored(b) => block.version > b.version,
-                    Base::New(_) => false,
+                    Base::New(..) => false,
                 };
                 if newer && slot.pending.is_empty() {
                     slot.base = Base::Stored(Box::new(block));
@@ -258,15 +259,21 @@ impl FileSystem {
         Ok((address, seq))
     }
 
-    /// Make a new node; it is stored with a later flush, before any
+    /// Make a new node in directory `parent` (none for the root), with the
+    /// parent's access list; it is stored with a later flush, before any
     /// directory names it.
-    pub(super) fn create_node(&self, node: Node) -> FsResult<Address> {
+    pub(super) fn create_node(&self, node: Node, parent: Option<Address>) -> FsResult<Address> {
         let salt = AclBlock::new_salt()?;
         let address = Address::acl(&self.keys.public(), &salt);
         let mut slots = lock(&self.nodes.slots);
+        let access = match parent.and_then(|p| slots.get(&p)).map(|s| &s.base) {
+            Some(Base::Stored(block)) => block.access.clone(),
+            Some(Base::New(_, access)) => access.clone(),
+            None => AccessList::default(),
+        };
         let seq = self.nodes.seq.fetch_add(1, Ordering::Relaxed) + 1;
         let pending = vec![Pending { seq, intent: Intent::Create(Box::new(node.clone())), after: Vec::new() }];
-        let slot = Slot { base: Base::New(salt), node, pending, checked: Instant::now(), attempt: None };
+        let slot = Slot { base: Base::New(salt, access), node, pending, checked: Instant::now(), attempt: None };
         slots.insert(address, slot);
         Ok(address)
     }
@@ -375,7 +382,7 @@ impl FileSystem {
         } else {
             let mut state = match &slot.base {
                 Base::Stored(block) => Node::decode(&block.read(&self.keys)?)?,
-                Base::New(_) => slot.node.clone(),
+                Base::New(..) => slot.node.clone(),
             };
             for p in &slot.pending[..k] {
                 p.intent.clone().apply(&mut state, Mode::Replay)?;
@@ -406,7 +413,7 @@ impl FileSystem {
         for _round in 0..8 {
             let Some(prepared) = self.prepare(address)? else { return Ok(false) };
             let next = match &prepared.base {
-                Base::New(salt) => AclBlock::create_at(&self.keys, *salt, AccessList::default(), &prepared.encoded)?,
+                Base::New(salt, access) => AclBlock::create_at(&self.keys, *salt, access.clone(), &prepared.encoded)?,
                 Base::Stored(block) => block.write(&self.keys, &prepared.encoded)?,
             };
             if let Some(slot) = lock(&self.nodes.slots).get_mut(&address) {

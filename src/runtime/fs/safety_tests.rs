@@ -300,3 +300,28 @@ async fn forgotten_clean_nodes_leave_memory_and_come_back_from_the_store() {
         assert_eq!(fs.read(*f, 0, 100).await.unwrap(), format!("content {i}").as_bytes());
     }
 }
+
+#[tokio::test]
+async fn new_nodes_inherit_their_directorys_access_list() {
+    use crate::runtime::block::{AccessList, AclEntry};
+    use crate::runtime::consensus::ConsensusExt;
+    let rig = Rig::new();
+    let bob = KeyPair::generate().unwrap();
+    let root = {
+        let fs = rig.faulty_fs().await;
+        fs.root()
+    };
+    // The owner shares the root with bob (what `infinit acl` will do).
+    let Some(Block::Acl(block)) = rig.single.fetch_block(root).await.unwrap() else { panic!("root is a node") };
+    let shared = AccessList { entries: vec![AclEntry::new(bob.public(), true, false)], ..AccessList::default() };
+    rig.single.store_next(Block::Acl(block.set_access(&rig.keys, shared.clone()).unwrap())).await.unwrap();
+    let fs = rig.after_crash().await;
+    let d = fs.mkdir(root, "d", 0o755, 0, 0).await.unwrap();
+    let f = write_file(&fs, d, "f", b"for bob too").await.unwrap();
+    fs.sync(None).await.unwrap();
+    for address in [d, f] {
+        let Some(Block::Acl(stored)) = rig.single.fetch_block(address).await.unwrap() else { panic!("a node") };
+        assert_eq!(stored.access, shared, "{address} inherits the access list");
+        assert!(stored.read(&bob).is_ok(), "bob can read {address}");
+    }
+}
