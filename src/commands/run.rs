@@ -14,6 +14,7 @@ use crate::cli::NameArg;
 use crate::descriptors::units;
 use crate::runtime::cache::CacheOptions;
 use crate::runtime::fs::fuse::{self, MountSettings};
+use crate::runtime::fs::merge::NodeMerger;
 use crate::runtime::fs::mountpoint::Mountpoint;
 use crate::runtime::fs::{FileSystem, FsError};
 use crate::runtime::journal::AsyncJournal;
@@ -109,6 +110,10 @@ pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Resu
     let served = runtime.block_on(async {
         let stop = stop_signals()?;
         let node = start_node(&spec).await?;
+        if let Some(journal) = &node.journal {
+            // A journaled change that lost a race at replay is merged, not refused.
+            journal.set_resolver(Arc::new(NodeMerger::new(keys.clone())));
+        }
         let owner = &descriptor.owner;
         let opened = FileSystem::open_as(node.consensus.clone(), keys, owner, &name, descriptor.block_size, creator);
         let fs = match opened.await {

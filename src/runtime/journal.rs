@@ -11,9 +11,11 @@
 //!
 //! Limits: whether a pending removal erased a content block is remembered
 //! in memory only, so after a restart a second, different tombstone for it
-//! conflicts instead of being a no-op. The journal holds blocks, not the
-//! file system's intents: a conflict at replay (another writer changed the
-//! block meanwhile) moves the operation to `rejected/`.
+//! conflicts instead of being a no-op. Each operation keeps the version it
+//! was built on, so a conflict at replay (another writer changed the block
+//! meanwhile) is handed to a [`ConflictResolver`] — the file system replays
+//! the change as intents on the winner's version — and only an operation no
+//! resolver can apply moves to `rejected/`.
 
 mod record;
 #[cfg(test)]
@@ -33,7 +35,7 @@ pub use record::{FORMAT_VERSION, OperationKind, OperationSummary, RejectedOperat
 
 use super::block::{Address, Block, BlockError, Tombstone};
 use super::consensus::{
-    Consensus, ConsensusError, ConsensusFuture, Expect, Fetched, ReadLevel, Usage, check_expectation,
+    ConflictResolver, Consensus, ConsensusError, ConsensusFuture, Expect, Fetched, ReadLevel, Usage, check_expectation,
 };
 use super::silo::SiloError;
 use record::io_at;
@@ -128,6 +130,8 @@ struct Shared {
     queued: Notify,
     /// Number of pending operations, for [`AsyncJournal::flush`].
     pending: watch::Sender<usize>,
+    /// Re-applies a journaled change that lost a race at replay.
+    resolver: Mutex<Option<Arc<dyn ConflictResolver>>>,
 }
 
 #[derive(Debug, Default)]
@@ -196,7 +200,15 @@ impl AsyncJournal {
         let scan_dir = dir.clone();
         let (lock_file, state) = blocking(&dir, move || load(&scan_dir)).await?;
         let (pending, _) = watch::channel(state.queue.len());
-        let shared = Arc::new(Shared { dir, inner, options, state: Mutex::new(state), queued: Notify::new(), pending });
+        let shared = Arc::new(Shared {
+            dir,
+            inner,
+            options,
+            state: Mutex::new(state),
+            queued: Notify::new(),
+            pending,
+            resolver: Mutex::new(None),
+        });
         let worker = tokio::spawn(run(shared.clone()));
         Ok(Arc::new(AsyncJournal { shared, writes: tokio::sync::Mutex::new(()), worker, _lock: lock_file }))
     }
@@ -244,6 +256,13 @@ impl AsyncJournal {
             rejected: state.rejected.clone(),
             last_error: state.last_error.clone(),
         }
+    }
+
+    /// Resolve conflicts at replay with `resolver` (instead of refusing the
+    /// operation): another writer's version and this one's change both stay.
+    pub fn set_resolver(&self, resolver: Arc<dyn ConflictResolver>) {
+        *self.shared.resolver.lock().unwrap_or_else(|e| e.into_inner()) = Some(resolver);
+        self.shared.queued.notify_one();
     }
 
     /// The journal folder.
@@ -322,7 +341,11 @@ impl AsyncJournal {
             }
         };
         let sequence = lock(&self.shared.state).next_sequence;
-        let (bytes, summary) = record::encode(sequence, kind, &block, SystemTime::now())?;
+        let base = match &previous {
+            Some(Some(p)) if p.is_mutable() && block.is_mutable() => Some(p),
+            _ => None,
+        };
+        let (bytes, summary) = record::encode(sequence, kind, &block, base, SystemTime::now())?;
         let dir = self.shared.dir.clone();
         blocking(&self.shared.dir, move || record::write(&dir, sequence, &bytes)).await?;
         let mut state = lock(&self.shared.state);
@@ -383,7 +406,12 @@ impl Shared {
                     Block::Tombstone(tombstone) => self.inner.remove(tombstone).await,
                     block => {
                         let expect = Expect::for_block(&block);
-                        self.inner.store(block, expect).await
+                        match self.inner.store(block.clone(), expect).await {
+                            Err(ConsensusError::Conflict { current, .. }) => {
+                                self.resolve(read.base.as_ref(), &block, *current).await
+                            }
+                            other => other,
+                        }
                     }
                 },
                 Err(e @ JournalError::Io { .. }) => Err(e.into()),
@@ -412,6 +440,25 @@ impl Shared {
                     tokio::time::sleep(delay.min(self.options.retry_max)).await;
                 }
             }
+        }
+    }
+
+    /// Store `mine`'s change on top of `current`, which won the race, if a
+    /// resolver can; else report the conflict. A resolved version that
+    /// loses again is a conflict: the caller retries the whole operation.
+    async fn resolve(&self, base: Option<&Block>, mine: &Block, current: Block) -> Result<(), ConsensusError> {
+        let resolver = self.resolver.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let merged = resolver.and_then(|r| r.resolve(base, mine, &current));
+        let Some(merged) = merged else {
+            return Err(ConsensusError::Conflict { address: mine.address(), current: Box::new(current) });
+        };
+        let expect = Expect::for_block(&merged);
+        match self.inner.store(merged, expect).await {
+            // Raced again: the next attempt resolves against the newer version.
+            Err(ConsensusError::Conflict { address, .. }) => {
+                Err(ConsensusError::Indeterminate { address, why: "another writer raced the replay; retrying".into() })
+            }
+            other => other,
         }
     }
 

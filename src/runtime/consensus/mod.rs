@@ -285,6 +285,16 @@ pub trait Consensus: Send + Sync + std::fmt::Debug {
     }
 }
 
+/// Resolves a lost race on a write made earlier and replayed later (the
+/// write-back journal): `mine` was built on `base`, but `current` won.
+/// The file system implements it by replaying what changed from `base` to
+/// `mine` as intents on `current`.
+pub trait ConflictResolver: Send + Sync + std::fmt::Debug {
+    /// The next version of `current` with `mine`'s change applied, or
+    /// `None` if the change cannot apply (the write is then refused).
+    fn resolve(&self, base: Option<&Block>, mine: &Block, current: &Block) -> Option<Block>;
+}
+
 /// Shorthands over [`Consensus`] for callers that store the next version
 /// of what they read and read the latest.
 pub trait ConsensusExt: Consensus {

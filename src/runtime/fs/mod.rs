@@ -14,6 +14,7 @@ pub mod error;
 pub mod file;
 pub mod fuse;
 mod intent;
+pub mod merge;
 pub mod model;
 pub mod mountpoint;
 mod nodes;

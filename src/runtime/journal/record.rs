@@ -1,7 +1,8 @@
 //! The journal's on-disk format and folder layout. Each pending operation is
 //! one file `<sequence, 20 digits>.op` holding a format-version byte, the
-//! postcard encoding of a [`Record`] (sequence, time, kind, address and the
-//! block's canonical bytes) and a BLAKE3 checksum of everything before it.
+//! postcard encoding of a [`Record`] (sequence, time, kind, address, the
+//! block's canonical bytes and those of the version it was built on) and a
+//! BLAKE3 checksum of everything before it.
 //! Files are written to a dot-prefixed temporary name, fsynced, renamed and
 //! the folder fsynced, so a crash leaves a whole operation or none. Refused
 //! operations move to `rejected/` next to a `.why` text file.
@@ -17,8 +18,10 @@ use super::JournalError;
 use crate::crypto::hash;
 use crate::runtime::block::{Address, Block};
 
-/// The format version this build writes and the only one it reads.
-pub const FORMAT_VERSION: u8 = 1;
+/// The format version this build writes: 2 keeps the base version.
+pub const FORMAT_VERSION: u8 = 2;
+/// The first format (no base version), still read.
+const FORMAT_NO_BASE: u8 = 1;
 /// Domain of the checksum closing each operation file.
 const CHECKSUM: &str = "infinit 2026 journal operation checksum v1";
 /// Suffix of operation files.
@@ -88,6 +91,21 @@ struct Record {
     /// [`Block::encode`] of the block, or of the tombstone for a removal.
     #[serde(with = "serde_bytes")]
     block: Vec<u8>,
+    /// [`Block::encode`] of the version this one replaces, if known: what a
+    /// conflict at replay is resolved against.
+    #[serde(with = "serde_bytes")]
+    base: Vec<u8>,
+}
+
+/// The body of a format-1 operation file.
+#[derive(Deserialize)]
+struct RecordNoBase {
+    sequence: u64,
+    time_ms: u64,
+    kind: OperationKind,
+    address: Address,
+    #[serde(with = "serde_bytes")]
+    block: Vec<u8>,
 }
 
 /// A decoded operation file.
@@ -97,6 +115,8 @@ pub struct Operation {
     pub summary: OperationSummary,
     /// The block to store, or the tombstone to apply.
     pub block: Block,
+    /// The version `block` replaces, if it was known when journaled.
+    pub base: Option<Block>,
 }
 
 /// The name of operation `sequence`'s file (zero-padded so names sort in order).
@@ -122,10 +142,15 @@ pub fn encode(
     sequence: u64,
     kind: OperationKind,
     block: &Block,
+    base: Option<&Block>,
     time: SystemTime,
 ) -> Result<(Vec<u8>, OperationSummary), JournalError> {
     let address = block.address();
     let encoded = block.encode().map_err(|e| JournalError::Encode { address, why: e.to_string() })?;
+    let base = match base {
+        Some(b) => b.encode().map_err(|e| JournalError::Encode { address, why: e.to_string() })?,
+        None => Vec::new(),
+    };
     let time_ms =
         time.duration_since(UNIX_EPOCH).map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)).unwrap_or(0);
     let summary = OperationSummary {
@@ -135,7 +160,7 @@ pub fn encode(
         size: encoded.len() as u64,
         time: UNIX_EPOCH + Duration::from_millis(time_ms),
     };
-    let record = Record { sequence, time_ms, kind, address, block: encoded };
+    let record = Record { sequence, time_ms, kind, address, block: encoded, base };
     let mut out = vec![FORMAT_VERSION];
     postcard::to_io(&record, &mut out).map_err(|e| JournalError::Encode { address, why: e.to_string() })?;
     let checksum = hash::hash(CHECKSUM, &[&out]);
@@ -149,7 +174,7 @@ pub fn decode(path: &Path, bytes: &[u8]) -> Result<Operation, JournalError> {
     let Some((&version, _)) = bytes.split_first() else {
         return Err(corrupt("the file is empty".into()));
     };
-    if version != FORMAT_VERSION {
+    if version != FORMAT_VERSION && version != FORMAT_NO_BASE {
         return Err(JournalError::UnsupportedFormat {
             path: path.to_owned(),
             found: version,
@@ -163,7 +188,13 @@ pub fn decode(path: &Path, bytes: &[u8]) -> Result<Operation, JournalError> {
     if hash::hash(CHECKSUM, &[body]) != checksum {
         return Err(corrupt("checksum mismatch (truncated or altered)".into()));
     }
-    let (record, rest): (Record, _) = postcard::take_from_bytes(&body[1..]).map_err(|e| corrupt(e.to_string()))?;
+    let (record, rest): (Record, _) = if version == FORMAT_NO_BASE {
+        let (r, rest): (RecordNoBase, _) = postcard::take_from_bytes(&body[1..]).map_err(|e| corrupt(e.to_string()))?;
+        let RecordNoBase { sequence, time_ms, kind, address, block } = r;
+        (Record { sequence, time_ms, kind, address, block, base: Vec::new() }, rest)
+    } else {
+        postcard::take_from_bytes(&body[1..]).map_err(|e| corrupt(e.to_string()))?
+    };
     if !rest.is_empty() {
         return Err(corrupt(format!("{} trailing bytes", rest.len())));
     }
@@ -175,6 +206,11 @@ pub fn decode(path: &Path, bytes: &[u8]) -> Result<Operation, JournalError> {
     if block.address() != record.address {
         return Err(corrupt(format!("block derives {}, not the recorded {}", block.address(), record.address)));
     }
+    let base = if record.base.is_empty() {
+        None
+    } else {
+        Some(Block::decode(&record.base).map_err(|e| corrupt(format!("base version: {e}")))?)
+    };
     let is_removal = matches!(block, Block::Tombstone(_));
     if is_removal != (record.kind == OperationKind::Remove) {
         return Err(corrupt(format!("a {} cannot {}", block.kind(), record.kind)));
@@ -188,6 +224,7 @@ pub fn decode(path: &Path, bytes: &[u8]) -> Result<Operation, JournalError> {
             time: UNIX_EPOCH + Duration::from_millis(record.time_ms),
         },
         block,
+        base,
     })
 }
 

@@ -15,7 +15,7 @@ use crate::runtime::silo::MemorySilo;
 /// hidden, recording the writes it accepts in order.
 #[derive(Debug)]
 struct Scripted {
-    node: SingleNode,
+    node: Arc<SingleNode>,
     /// Writes still to fail with a transient error (`usize::MAX`: forever).
     failures: AtomicUsize,
     /// Answer every fetch with `None`, as if nothing was stored.
@@ -27,7 +27,7 @@ struct Scripted {
 impl Scripted {
     fn new(failures: usize, hide: bool) -> Arc<Self> {
         Arc::new(Scripted {
-            node: SingleNode::new(Arc::new(MemorySilo::new("mem", None))),
+            node: Arc::new(SingleNode::new(Arc::new(MemorySilo::new("mem", None)))),
             failures: AtomicUsize::new(failures),
             hide,
             log: StdMutex::new(Vec::new()),
@@ -351,4 +351,46 @@ async fn a_file_system_written_offline_through_the_journal_survives_a_restart() 
     let f = fs.lookup(d, "f").await.unwrap().address;
     fs.open_file(f).await.unwrap();
     assert_eq!(fs.read(f, 0, data.len() as u32).await.unwrap(), data);
+}
+
+#[tokio::test]
+async fn a_conflict_at_replay_reapplies_the_change_and_keeps_both_writers_files() {
+    use crate::runtime::fs::FileSystem;
+    use crate::runtime::fs::merge::NodeMerger;
+    let dir = tempfile::tempdir().unwrap();
+    let keys = KeyPair::generate().unwrap();
+    let inner = Scripted::offline();
+    // The volume exists; then this node writes offline through its journal...
+    FileSystem::open(inner.node.clone(), keys.clone(), "v", 4096, true).await.unwrap().sync(None).await.unwrap();
+    let journal = journal(dir.path(), &inner).await;
+    let mine = FileSystem::open(journal.clone(), keys.clone(), "v", 4096, false).await.unwrap();
+    let root = mine.root();
+    for i in 0..5 {
+        let f = mine.create(root, &format!("mine{i}"), 0o644, 0, 0).await.unwrap();
+        mine.open_file(f).await.unwrap();
+        mine.write(f, 0, format!("mine {i}").as_bytes()).await.unwrap();
+        mine.release(f).await.unwrap();
+    }
+    mine.mkdir(root, "same", 0o755, 0, 0).await.unwrap();
+    mine.sync(None).await.unwrap();
+    // ...while another writer changes the same directory.
+    let theirs = FileSystem::open(inner.node.clone(), keys.clone(), "v", 4096, false).await.unwrap();
+    for i in 0..5 {
+        theirs.create(root, &format!("theirs{i}"), 0o644, 0, 0).await.unwrap();
+    }
+    theirs.mkdir(root, "same", 0o755, 0, 0).await.unwrap();
+    theirs.sync(None).await.unwrap();
+    journal.set_resolver(Arc::new(NodeMerger::new(keys.clone())));
+    inner.failures.store(0, Ordering::SeqCst);
+    flushed(&journal).await;
+    assert!(journal.stats().rejected.is_empty(), "{:?}", journal.stats().rejected);
+    let after = FileSystem::open(inner.node.clone(), keys, "v", 4096, false).await.unwrap();
+    let names: Vec<String> = after.readdir(root).await.unwrap().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names.len(), 12, "{names:?}");
+    assert!(names.iter().any(|n| n.starts_with("same.conflict-")), "{names:?}");
+    for i in 0..5 {
+        assert!(names.contains(&format!("theirs{i}")));
+        let f = after.lookup(root, &format!("mine{i}")).await.unwrap().address;
+        assert_eq!(after.read(f, 0, 100).await.unwrap(), format!("mine {i}").as_bytes());
+    }
 }
