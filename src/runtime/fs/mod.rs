@@ -115,6 +115,8 @@ pub struct FileSystem {
     revalidate: std::time::Duration,
     /// `close` stores the metadata batch before it returns.
     durable_close: bool,
+    /// Namespace operations return once their directory change is stored.
+    write_through: bool,
 }
 
 /// How long a clean node is trusted by default before it is fetched again,
@@ -188,6 +190,7 @@ impl FileSystem {
             io: tokio::sync::Mutex::new(()),
             revalidate: REVALIDATE,
             durable_close: false,
+            write_through: false,
         };
         let name = root_name(volume);
         let named = Address::named(owner, &name);
@@ -220,6 +223,21 @@ impl FileSystem {
     /// what `close` acknowledged then survives `kill -9`.
     pub fn set_durable_close(&mut self, durable: bool) {
         self.durable_close = durable;
+    }
+
+    /// Make namespace operations (create, mkdir, symlink, link, unlink,
+    /// rmdir, rename) return only once their directory change is stored,
+    /// grouped with whatever else is pending: with several writers on the
+    /// same blocks, each caller then gets the answer a local file system
+    /// gives (two creates of one name: one succeeds, the other `EEXIST`).
+    /// Without it (one writer, the default) they are written back in batches.
+    pub fn set_write_through(&mut self, on: bool) {
+        self.write_through = on;
+    }
+
+    /// Wait for `dep` when namespace operations are write-through.
+    async fn settle(&self, dep: Dep) -> FsResult<()> {
+        if self.write_through { self.commit(dep).await } else { Ok(()) }
     }
 
     /// Report a problem of the write-back at once (the node's log, stderr),
@@ -318,7 +336,10 @@ impl FileSystem {
         let kind = node.kind();
         let address = self.create_node(node, Some(dir))?;
         let entry = Entry { address, kind };
-        let inserted = self.change(dir, insert_entry(name, entry, None), Vec::new()).await;
+        let inserted = match self.change(dir, insert_entry(name, entry, None), Vec::new()).await {
+            Ok(dep) => self.settle(dep).await,
+            Err(e) => Err(e),
+        };
         if let Err(e) = inserted {
             // Lost a race for the name: do not leak the new block.
             self.destroy(address, Vec::new());
@@ -418,6 +439,7 @@ impl FileSystem {
             return Err(FsError::IsDirectory);
         }
         let removed = self.change(dir, remove_entry(name, entry.address), Vec::new()).await?;
+        self.settle(removed).await?;
         self.drop_link(entry.address, vec![removed]).await
     }
 
@@ -431,6 +453,7 @@ impl FileSystem {
             return Err(FsError::NotEmpty);
         }
         let removed = self.change(dir, remove_entry(name, entry.address), Vec::new()).await?;
+        self.settle(removed).await?;
         self.destroy(entry.address, vec![removed]);
         Ok(())
     }
@@ -482,9 +505,12 @@ impl FileSystem {
                 replaces: replaced,
                 time,
             };
-            self.change(dir, moved, Vec::new()).await?
+            let moved = self.change(dir, moved, Vec::new()).await?;
+            self.settle(moved).await?;
+            moved
         } else {
             let inserted = self.change(newdir, insert_entry(newname, source, replaced), Vec::new()).await?;
+            self.settle(inserted).await?;
             match self.change(dir, remove_entry(name, source.address), vec![inserted]).await {
                 Ok(removed) => removed,
                 // Someone removed the source meanwhile: the new name stays.

@@ -57,6 +57,10 @@ struct Pending {
     intent: Intent,
     /// Stored only after these.
     after: Vec<Dep>,
+    /// A namespace change whose caller waits for it (write-through): on a
+    /// conflict it is re-checked as at the call and, if it no longer
+    /// holds, dropped and its error handed to the caller.
+    strict: bool,
 }
 
 /// What is stored of a node.
@@ -103,6 +107,9 @@ pub struct NodeTable {
     doomed: Mutex<Vec<(Doomed, Vec<Dep>)>>,
     /// Nodes destroyed before they were ever stored: never name them.
     unborn: Mutex<HashSet<Address>>,
+    /// Strict intents dropped at a conflict, by sequence: the error their
+    /// waiting caller gets.
+    refused: Mutex<HashMap<u64, FsError>>,
     seq: AtomicU64,
     /// One flush at a time.
     flushing: tokio::sync::Mutex<()>,
@@ -255,7 +262,9 @@ impl FileSystem {
         let slot = slots.get_mut(&address).ok_or(FsError::NotFound)?;
         intent.apply(&mut slot.node, Mode::Op)?;
         let seq = self.nodes.seq.fetch_add(1, Ordering::Relaxed) + 1;
-        slot.pending.push(Pending { seq, intent, after });
+        let strict = self.write_through
+            && matches!(intent, Intent::InsertEntry { .. } | Intent::RemoveEntry { .. } | Intent::MoveEntry { .. });
+        slot.pending.push(Pending { seq, intent, after, strict });
         Ok((address, seq))
     }
 
@@ -272,7 +281,8 @@ impl FileSystem {
             None => AccessList::default(),
         };
         let seq = self.nodes.seq.fetch_add(1, Ordering::Relaxed) + 1;
-        let pending = vec![Pending { seq, intent: Intent::Create(Box::new(node.clone())), after: Vec::new() }];
+        let pending =
+            vec![Pending { seq, intent: Intent::Create(Box::new(node.clone())), after: Vec::new(), strict: false }];
         let slot = Slot { base: Base::New(salt, access), node, pending, checked: Instant::now(), attempt: None };
         slots.insert(address, slot);
         Ok(address)
@@ -486,14 +496,26 @@ impl FileSystem {
         {
             let mut slots = lock(&self.nodes.slots);
             let Some(slot) = slots.get_mut(&address) else { return Ok(()) };
-            slot.pending.retain(|p| !matches!(p.intent, Intent::Create(_)));
-            for p in &mut slot.pending {
-                match p.intent.apply(&mut state, Mode::Replay) {
-                    Ok(Replayed::Applied) => {}
-                    Ok(Replayed::Lost(why)) => lost.push(why),
-                    Err(e) => lost.push(e.to_string()),
+            let mut kept = Vec::with_capacity(slot.pending.len());
+            for mut p in std::mem::take(&mut slot.pending) {
+                if matches!(p.intent, Intent::Create(_)) {
+                    continue;
+                }
+                let mode = if p.strict { Mode::Op } else { Mode::Replay };
+                match p.intent.apply(&mut state, mode) {
+                    Ok(Replayed::Applied) => kept.push(p),
+                    Ok(Replayed::Lost(why)) => {
+                        lost.push(why);
+                        kept.push(p);
+                    }
+                    // It cannot apply any more: drop it; a waiting caller gets the error.
+                    Err(e) if p.strict => {
+                        lock(&self.nodes.refused).insert(p.seq, e);
+                    }
+                    Err(e) => lost.push(format!("{e}; the change is dropped")),
                 }
             }
+            slot.pending = kept;
             slot.base = Base::Stored(Box::new(current));
             slot.node = state;
             slot.checked = Instant::now();
@@ -502,6 +524,30 @@ impl FileSystem {
             self.report(&format!("node {address}: a change made here conflicted with another writer's: {why}"));
         }
         Ok(())
+    }
+
+    /// Wait until the change `dep` is stored (write-through namespace
+    /// operations): flushes group every change pending meanwhile. Its own
+    /// refusal at a conflict (the name was taken, the entry is gone) is the
+    /// caller's error.
+    pub(super) async fn commit(&self, dep: Dep) -> FsResult<()> {
+        for _ in 0..16 {
+            if let Some(e) = lock(&self.nodes.refused).remove(&dep.1) {
+                return Err(e);
+            }
+            if satisfied(&lock(&self.nodes.slots), &[dep]) {
+                return Ok(());
+            }
+            let flushed = self.flush_metadata().await;
+            if let Some(e) = lock(&self.nodes.refused).remove(&dep.1) {
+                return Err(e);
+            }
+            if satisfied(&lock(&self.nodes.slots), &[dep]) {
+                return Ok(());
+            }
+            flushed?;
+        }
+        Err(FsError::Storage(format!("the change to {} could not be stored yet; it will be retried", dep.0)))
     }
 
     /// Carry out the removals whose changes are stored.

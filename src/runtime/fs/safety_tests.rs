@@ -325,3 +325,32 @@ async fn new_nodes_inherit_their_directorys_access_list() {
         assert!(stored.read(&bob).is_ok(), "bob can read {address}");
     }
 }
+
+#[tokio::test]
+async fn with_write_through_two_writers_of_one_name_get_one_success_and_one_eexist() {
+    let rig = Rig::new();
+    let mut first = rig.faulty_fs().await;
+    let mut second = rig.after_crash().await;
+    first.set_revalidate(Duration::ZERO);
+    first.set_write_through(true);
+    second.set_write_through(true);
+    let root = first.root();
+    // Both saw the name free, so neither refuses it up front.
+    assert!(first.readdir(root).await.unwrap().is_empty());
+    assert!(second.readdir(root).await.unwrap().is_empty());
+    let (a, b) = tokio::join!(first.create(root, "same", 0o644, 0, 0), second.create(root, "same", 0o644, 0, 0));
+    assert!(a.is_ok() != b.is_ok(), "exactly one create wins: {a:?} {b:?}");
+    assert!(matches!(a.as_ref().err().or(b.as_ref().err()), Some(FsError::Exists)));
+    // Different names both succeed, and an unlink of an entry the other
+    // writer already removed is ENOENT, not a silent success.
+    for i in 0..10 {
+        first.create(root, &format!("a{i}"), 0o644, 0, 0).await.unwrap();
+        second.create(root, &format!("b{i}"), 0o644, 0, 0).await.unwrap();
+    }
+    first.unlink(root, "a0").await.unwrap();
+    assert!(matches!(second.unlink(root, "a0").await, Err(FsError::NotFound)));
+    let mut found = BTreeMap::new();
+    walk(&rig.after_crash().await, root, "", &mut found).await;
+    assert_eq!(found.len(), 20, "{:?}", found.keys().collect::<Vec<_>>());
+    assert!(!found.keys().any(|n| n.contains("conflict")), "no conflict copies in write-through mode");
+}
