@@ -19,6 +19,8 @@ pub mod model;
 pub mod mountpoint;
 mod nodes;
 
+pub use nodes::Change;
+
 #[cfg(test)]
 mod safety_tests;
 #[cfg(test)]
@@ -117,6 +119,8 @@ pub struct FileSystem {
     durable_close: bool,
     /// Namespace operations return once their directory change is stored.
     write_through: bool,
+    /// Where changes by other writers are announced (the FUSE binding).
+    watcher: Mutex<Option<tokio::sync::mpsc::UnboundedSender<nodes::Change>>>,
 }
 
 /// How long a clean node is trusted by default before it is fetched again,
@@ -191,6 +195,7 @@ impl FileSystem {
             revalidate: REVALIDATE,
             durable_close: false,
             write_through: false,
+            watcher: Mutex::new(None),
         };
         let name = root_name(volume);
         let named = Address::named(owner, &name);

@@ -63,6 +63,15 @@ struct Pending {
     strict: bool,
 }
 
+/// A change another writer made, seen by this one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// The node's attributes or content changed.
+    Node(Address),
+    /// This name in this directory appeared, vanished or names another node.
+    Entry(Address, String),
+}
+
 /// What is stored of a node.
 #[derive(Debug, Clone)]
 enum Base {
@@ -177,7 +186,8 @@ impl FileSystem {
                 };
                 if newer && slot.pending.is_empty() {
                     slot.base = Base::Stored(Box::new(block));
-                    slot.node = node;
+                    let old = std::mem::replace(&mut slot.node, node);
+                    self.changed(address, &old, &slot.node);
                 }
                 slot.checked = Instant::now();
             }
@@ -206,6 +216,29 @@ impl FileSystem {
             (Err(e), None) => return Err(e),
         }
         Ok(())
+    }
+
+    /// Tell the watcher (the kernel's caches) that another writer changed
+    /// the node at `address` from `old` to `new`: the node, and each name
+    /// of a directory that appeared, vanished or now names another node.
+    fn changed(&self, address: Address, old: &Node, new: &Node) {
+        let watcher = lock(&self.watcher);
+        let Some(tx) = watcher.as_ref() else { return };
+        let _ = tx.send(Change::Node(address));
+        if let (Node::Directory { entries: before, .. }, Node::Directory { entries: after, .. }) = (old, new) {
+            let gone = before.iter().filter(|(n, e)| after.get(*n) != Some(e)).map(|(n, _)| n);
+            let came = after.keys().filter(|n| !before.contains_key(*n));
+            for name in gone.chain(came) {
+                let _ = tx.send(Change::Entry(address, name.clone()));
+            }
+        }
+    }
+
+    /// Changes other writers make, as they are seen: for the kernel's caches.
+    pub fn watch_changes(&self) -> tokio::sync::mpsc::UnboundedReceiver<Change> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        *lock(&self.watcher) = Some(tx);
+        rx
     }
 
     /// Drop clean nodes no file handle uses, oldest checked first, down to
@@ -517,7 +550,8 @@ impl FileSystem {
             }
             slot.pending = kept;
             slot.base = Base::Stored(Box::new(current));
-            slot.node = state;
+            let old = std::mem::replace(&mut slot.node, state);
+            self.changed(address, &old, &slot.node);
             slot.checked = Instant::now();
         }
         for why in lost {

@@ -354,3 +354,34 @@ async fn with_write_through_two_writers_of_one_name_get_one_success_and_one_eexi
     assert_eq!(found.len(), 20, "{:?}", found.keys().collect::<Vec<_>>());
     assert!(!found.keys().any(|n| n.contains("conflict")), "no conflict copies in write-through mode");
 }
+
+#[tokio::test]
+async fn changes_by_another_writer_are_announced_for_the_kernels_caches() {
+    let rig = Rig::new();
+    let mut first = rig.faulty_fs().await;
+    first.set_revalidate(Duration::ZERO);
+    let root = first.root();
+    let f = write_file(&first, root, "kept", b"1").await.unwrap();
+    write_file(&first, root, "gone", b"2").await.unwrap();
+    first.sync(None).await.unwrap();
+    let mut changes = first.watch_changes();
+    let second = rig.after_crash().await;
+    second.create(root, "new", 0o644, 0, 0).await.unwrap();
+    second.unlink(root, "gone").await.unwrap();
+    second.setattr(f, SetAttr { mode: Some(0o600), ..SetAttr::default() }).await.unwrap();
+    second.sync(None).await.unwrap();
+    // Nothing is announced for this writer's own changes.
+    assert!(changes.try_recv().is_err());
+    first.readdir(root).await.unwrap();
+    first.stat(f).await.unwrap();
+    let mut seen = Vec::new();
+    while let Ok(change) = changes.try_recv() {
+        seen.push(change);
+    }
+    for expected in
+        [Change::Node(root), Change::Entry(root, "new".into()), Change::Entry(root, "gone".into()), Change::Node(f)]
+    {
+        assert!(seen.contains(&expected), "{expected:?} not in {seen:?}");
+    }
+    assert!(!seen.contains(&Change::Entry(root, "kept".into())), "{seen:?}");
+}

@@ -170,6 +170,30 @@ fn detach(path: &Path) -> std::io::Result<()> {
     if status.success() { Ok(()) } else { Err(std::io::Error::other("fusermount3 -u -z failed")) }
 }
 
+/// Drop what the kernel caches of nodes other writers changed, from a
+/// thread of its own (a notification sent from a request handler could
+/// wait on that very handler).
+fn invalidate_on_changes(
+    notifier: fuser::Notifier,
+    inodes: Arc<Mutex<Inodes>>,
+    mut changes: tokio::sync::mpsc::UnboundedReceiver<super::Change>,
+) {
+    std::thread::spawn(move || {
+        while let Some(change) = changes.blocking_recv() {
+            let (address, name) = match &change {
+                super::Change::Node(a) => (*a, None),
+                super::Change::Entry(a, n) => (*a, Some(n)),
+            };
+            let Some(ino) = lock(&inodes).by_address.get(&address).copied() else { continue };
+            // The kernel may not know the inode or name any more: nothing to drop.
+            let _ = match name {
+                None => notifier.inval_inode(INodeNo(ino), 0, 0),
+                Some(name) => notifier.inval_entry(INodeNo(ino), OsStr::new(name)),
+            };
+        }
+    });
+}
+
 /// Mount `fs` on `mountpoint`.
 pub fn mount(
     fs: Arc<FileSystem>,
@@ -194,7 +218,10 @@ pub fn mount(
     let mut config = Config::default();
     config.mount_options = options;
     config.n_threads = Some(4);
+    let changes = volume.fs.watch_changes();
+    let watched = volume.inodes.clone();
     let mut session = fuser::Session::new(volume, mountpoint, &config)?;
+    invalidate_on_changes(session.notifier(), watched, changes);
     // Run the session on our own thread rather than `spawn()`: spawning
     // moves the mount out of reach of the unmounter.
     let unmounter = session.unmount_callable();
