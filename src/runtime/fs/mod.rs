@@ -427,7 +427,8 @@ impl FileSystem {
     /// Rename `name` in `dir` to `newname` in `newdir`, replacing a
     /// compatible existing target. Atomic within one directory; across
     /// directories the new entry is stored before the old one is removed,
-    /// so a crash leaves the node in both, never in neither.
+    /// so a crash leaves the node in both, never in neither (a file's
+    /// stored link count counts both names meanwhile).
     pub async fn rename(
         &self,
         dir: Address,
@@ -472,11 +473,31 @@ impl FileSystem {
                 time,
             };
             self.change(dir, moved, Vec::new()).await?
-        } else {
+        } else if source.kind == NodeKind::Directory {
             let inserted = self.change(newdir, insert_entry(newname, source, replaced), Vec::new()).await?;
             match self.change(dir, remove_entry(name, source.address), vec![inserted]).await {
                 Ok(removed) => removed,
                 // Someone removed the source meanwhile: the new name stays.
+                Err(FsError::NotFound) => inserted,
+                Err(e) => return Err(e),
+            }
+        } else {
+            // A crash between the two directories leaves two names: the
+            // stored count must say so, or unlinking one destroys the file
+            // the other names. It rises before the new entry, like a link,
+            // and drops once the old entry is gone, like an unlink.
+            let counted = self.change(source.address, Intent::Links { delta: 1, time }, Vec::new()).await?;
+            let inserted = match self.change(newdir, insert_entry(newname, source, replaced), vec![counted]).await {
+                Ok(inserted) => inserted,
+                Err(e) => {
+                    self.change(source.address, Intent::Links { delta: -1, time }, Vec::new()).await?;
+                    return Err(e);
+                }
+            };
+            match self.change(dir, remove_entry(name, source.address), vec![inserted]).await {
+                Ok(removed) => self.change(source.address, Intent::Links { delta: -1, time }, vec![removed]).await?,
+                // Someone unlinked the source meanwhile, dropping the count
+                // for it: the new name stays, counted.
                 Err(FsError::NotFound) => inserted,
                 Err(e) => return Err(e),
             }
