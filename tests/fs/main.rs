@@ -7,6 +7,7 @@
 mod support;
 
 mod check;
+mod crash;
 mod errors;
 mod model;
 mod options;
