@@ -10,14 +10,14 @@ use crate::support::{Finished, Setup, Volume, noise};
 
 const BLOCK: usize = 64 * 1024;
 
-fn check(v: &Volume, extra: &[&str]) -> Finished {
+pub(crate) fn check(v: &Volume, extra: &[&str]) -> Finished {
     let mut args = vec!["volume", "check", "--name", "vol"];
     args.extend(extra);
     v.home.run_bounded(&args)
 }
 
 /// Every stdout line is one JSON document; the last is the summary.
-fn documents(out: &Finished) -> Vec<Value> {
+pub(crate) fn documents(out: &Finished) -> Vec<Value> {
     out.stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l:?}\n{out:?}")))

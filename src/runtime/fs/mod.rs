@@ -466,7 +466,8 @@ impl FileSystem {
     /// Rename `name` in `dir` to `newname` in `newdir`, replacing a
     /// compatible existing target. Atomic within one directory; across
     /// directories the new entry is stored before the old one is removed,
-    /// so a crash leaves the node in both, never in neither.
+    /// so a crash leaves the node in both, never in neither (a file's
+    /// stored link count counts both names meanwhile).
     pub async fn rename(
         &self,
         dir: Address,
@@ -513,12 +514,42 @@ impl FileSystem {
             let moved = self.change(dir, moved, Vec::new()).await?;
             self.settle(moved).await?;
             moved
-        } else {
+        } else if source.kind == NodeKind::Directory {
             let inserted = self.change(newdir, insert_entry(newname, source, replaced), Vec::new()).await?;
             self.settle(inserted).await?;
             match self.change(dir, remove_entry(name, source.address), vec![inserted]).await {
                 Ok(removed) => removed,
                 // Someone removed the source meanwhile: the new name stays.
+                Err(FsError::NotFound) => inserted,
+                Err(e) => return Err(e),
+            }
+        } else {
+            // A crash between the two directories leaves two names: the
+            // stored count must say so, or unlinking one destroys the file
+            // the other names. It rises before the new entry, like a link,
+            // and drops once the old entry is gone, like an unlink.
+            let counted = self.change(source.address, Intent::Links { delta: 1, time }, Vec::new()).await?;
+            let inserted = match self.change(newdir, insert_entry(newname, source, replaced), vec![counted]).await {
+                Ok(inserted) => match self.settle(inserted).await {
+                    Ok(()) => Ok(inserted),
+                    // Only a refused name never gets stored; any other
+                    // failure is retried, so the count keeps both names.
+                    Err(e @ FsError::Exists) => Err(e),
+                    Err(e) => return Err(e),
+                },
+                Err(e) => Err(e),
+            };
+            let inserted = match inserted {
+                Ok(inserted) => inserted,
+                Err(e) => {
+                    self.change(source.address, Intent::Links { delta: -1, time }, Vec::new()).await?;
+                    return Err(e);
+                }
+            };
+            match self.change(dir, remove_entry(name, source.address), vec![inserted]).await {
+                Ok(removed) => self.change(source.address, Intent::Links { delta: -1, time }, vec![removed]).await?,
+                // Someone unlinked the source meanwhile, dropping the count
+                // for it: the new name stays, counted.
                 Err(FsError::NotFound) => inserted,
                 Err(e) => return Err(e),
             }

@@ -385,3 +385,45 @@ async fn changes_by_another_writer_are_announced_for_the_kernels_caches() {
     }
     assert!(!seen.contains(&Change::Entry(root, "kept".into())), "{seen:?}");
 }
+
+/// A crash between storing a rename's new entry and removing the old one
+/// leaves the file under both names: its stored link count must say two,
+/// or unlinking either name destroys the file the other still names.
+#[tokio::test]
+async fn a_crash_inside_a_rename_across_directories_never_undercounts_links() {
+    for crash_at in 0..8u64 {
+        let rig = Rig::new();
+        let fs = rig.faulty_fs().await;
+        let root = fs.root();
+        let (a, b) = (fs.mkdir(root, "a", 0o755, 0, 0).await.unwrap(), fs.mkdir(root, "b", 0o755, 0, 0).await.unwrap());
+        let data = pattern(crash_at, 5000);
+        write_file(&fs, a, "f", &data).await.unwrap();
+        fs.sync(None).await.unwrap();
+        rig.faulty.crash_after(crash_at);
+        fs.rename(a, "f", b, "g", false).await.unwrap();
+        let _ = fs.flush_metadata().await;
+        drop(fs);
+        rig.faulty.heal();
+        let after = rig.after_crash().await;
+        let mut names = Vec::new();
+        for (d, n) in [(a, "f"), (b, "g")] {
+            if after.lookup(d, n).await.is_ok() {
+                names.push((d, n));
+            }
+        }
+        assert!(!names.is_empty(), "crash after {crash_at} writes: the file is in neither directory");
+        let f = after.lookup(names[0].0, names[0].1).await.unwrap().address;
+        let nlink = after.stat(f).await.unwrap().nlink as usize;
+        assert!(nlink >= names.len(), "crash after {crash_at} writes: {} names, link count {nlink}", names.len());
+        // Unlink every name but the last: the file must still read.
+        for (d, n) in &names[..names.len() - 1] {
+            after.unlink(*d, n).await.unwrap();
+        }
+        after.sync(None).await.unwrap();
+        let (d, n) = names[names.len() - 1];
+        let again = rig.after_crash().await;
+        let f = again.lookup(d, n).await.unwrap_or_else(|e| panic!("crash after {crash_at} writes: {n}: {e}"));
+        let got = again.read(f.address, 0, 10_000).await.unwrap_or_else(|e| panic!("crash after {crash_at}: {e}"));
+        assert_eq!(got, data, "crash after {crash_at} writes");
+    }
+}
