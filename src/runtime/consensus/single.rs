@@ -16,14 +16,23 @@ use crate::runtime::silo::{SetMode, Silo, SiloError};
 #[derive(Debug)]
 pub struct SingleNode {
     silo: Arc<dyn Silo>,
-    /// Serialises read-validate-write of new versions.
-    writes: Mutex<()>,
+    /// Serialise read-validate-write of new versions per address (striped:
+    /// writes to different blocks go on in parallel).
+    writes: Vec<Mutex<()>>,
 }
+
+/// Lock stripes of [`SingleNode`].
+const STRIPES: usize = 64;
 
 impl SingleNode {
     /// A consensus over `silo`.
     pub fn new(silo: Arc<dyn Silo>) -> Self {
-        SingleNode { silo, writes: Mutex::new(()) }
+        SingleNode { silo, writes: (0..STRIPES).map(|_| Mutex::new(())).collect() }
+    }
+
+    /// The lock serialising writes to `address`.
+    fn stripe(&self, address: &Address) -> &Mutex<()> {
+        &self.writes[usize::from(address.0[0]) % STRIPES]
     }
 
     /// The stored block at `address`, tombstones included, validated.
@@ -64,7 +73,7 @@ impl Consensus for SingleNode {
                     why: "a tombstone is stored through remove".into(),
                 }));
             }
-            let _guard = self.writes.lock().await;
+            let _guard = self.stripe(&address).lock().await;
             let previous = self.load_checked(address, false).await?;
             if check_expectation(&block, expect, previous.as_ref())? {
                 return Ok(());
@@ -80,7 +89,7 @@ impl Consensus for SingleNode {
     fn remove(&self, tombstone: Tombstone) -> ConsensusFuture<'_, ()> {
         Box::pin(async move {
             let address = tombstone.address;
-            let _guard = self.writes.lock().await;
+            let _guard = self.stripe(&address).lock().await;
             let previous = match self.load(address).await? {
                 None => return Ok(()),
                 Some(Block::Tombstone(t)) if t == tombstone => return Ok(()),

@@ -91,6 +91,15 @@ impl Intent {
         }
     }
 
+    /// The directory entry names this intent may change.
+    pub fn entry_names(&self) -> Vec<&str> {
+        match self {
+            Intent::InsertEntry { name, .. } | Intent::RemoveEntry { name, .. } => vec![name.as_str()],
+            Intent::MoveEntry { from, to, .. } => vec![from.as_str(), to.as_str()],
+            _ => Vec::new(),
+        }
+    }
+
     /// Apply to `node`. In [`Mode::Op`] an error leaves `node` unchanged.
     pub fn apply(&mut self, node: &mut Node, mode: Mode) -> FsResult<Replayed> {
         match self {

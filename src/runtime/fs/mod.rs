@@ -276,11 +276,9 @@ impl FileSystem {
     /// directory's entries.
     pub async fn stat(&self, address: Address) -> FsResult<Stat> {
         let mut stat = self
-            .view(address, |node| {
+            .view_counted(address, |node, subdirs| {
                 let (size, nlink) = match node {
-                    Node::Directory { entries, .. } => {
-                        (4096, 2 + entries.values().filter(|e| e.kind == NodeKind::Directory).count() as u32)
-                    }
+                    Node::Directory { .. } => (4096, 2 + subdirs),
                     Node::File { size, nlink, .. } => (*size, *nlink),
                     Node::Symlink { target, nlink, .. } => (target.len() as u64, *nlink),
                 };
@@ -335,6 +333,7 @@ impl FileSystem {
     /// Create `node` under `name` in `dir`.
     async fn insert(&self, dir: Address, name: &str, node: Node) -> FsResult<Address> {
         check_name(name)?;
+        self.throttle().await;
         if self.entries(dir, |entries| entries.contains_key(name)).await? {
             return Err(FsError::Exists);
         }

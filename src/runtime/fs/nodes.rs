@@ -27,14 +27,14 @@
 //! the table grows past [`KEEP_CLEAN`].
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
 
 use super::intent::{Intent, Mode, Replayed};
-use super::{FileSystem, FsError, FsResult, Node, lock};
+use super::{FileSystem, FsError, FsResult, Node, NodeKind, lock};
 use crate::runtime::block::{AccessList, AclBlock, Address, Block, Tombstone};
 use crate::runtime::consensus::{ConsensusError, Expect, Fetched, ReadLevel};
 
@@ -42,6 +42,9 @@ use crate::runtime::consensus::{ConsensusError, Expect, Fetched, ReadLevel};
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(250);
 /// Clean nodes kept in memory before the table prunes them.
 const KEEP_CLEAN: usize = 20_000;
+/// New nodes acknowledged but not stored before creates wait for a flush:
+/// what a stop (or a crash) has to store stays bounded.
+pub const MAX_BACKLOG: usize = 4096;
 /// Nodes stored concurrently within one flush.
 const PARALLEL_STORES: usize = 16;
 /// Attempts at one store while the consensus reports a retryable error.
@@ -94,6 +97,27 @@ struct Slot {
     /// The last block this table tried to store, to recognise its own
     /// write in a conflict after an indeterminate outcome.
     attempt: Option<Box<AclBlock>>,
+    /// Subdirectories of a directory node (for its link count), kept up to
+    /// date by each change so `stat` does not count them.
+    subdirs: u32,
+}
+
+/// How many entries of directory `node` are directories.
+fn count_subdirs(node: &Node) -> u32 {
+    match node {
+        Node::Directory { entries, .. } => entries.values().filter(|e| e.kind == NodeKind::Directory).count() as u32,
+        _ => 0,
+    }
+}
+
+/// How many of `names` in directory `node` are directories.
+fn named_subdirs(node: &Node, names: &[&str]) -> u32 {
+    match node {
+        Node::Directory { entries, .. } => {
+            names.iter().filter(|n| entries.get(**n).is_some_and(|e| e.kind == NodeKind::Directory)).count() as u32
+        }
+        _ => 0,
+    }
 }
 
 impl Slot {
@@ -120,6 +144,10 @@ pub struct NodeTable {
     /// waiting caller gets.
     refused: Mutex<HashMap<u64, FsError>>,
     seq: AtomicU64,
+    /// New nodes not stored yet: creates wait for a flush past [`MAX_BACKLOG`].
+    backlog: AtomicUsize,
+    /// The table size at which clean nodes are next pruned.
+    prune_at: AtomicUsize,
     /// One flush at a time.
     flushing: tokio::sync::Mutex<()>,
 }
@@ -153,7 +181,7 @@ struct Prepared {
 impl FileSystem {
     /// Fetch and decode the node at `address`: a removed node is gone
     /// (`ENOENT`), a missing one is damage (`EIO`).
-    async fn fetch_node(&self, address: Address) -> FsResult<(AclBlock, Node)> {
+    async fn fetch_node(&self, address: Address, known: Option<u64>) -> FsResult<(AclBlock, Option<Node>)> {
         let block = match self.store.fetch(address, ReadLevel::Latest).await? {
             Fetched::Found(Block::Acl(b)) => b,
             Fetched::Found(other) => {
@@ -162,24 +190,35 @@ impl FileSystem {
             Fetched::Removed(_) => return Err(FsError::NotFound),
             Fetched::Absent => return Err(FsError::Corrupt(format!("node {address} is missing from the store"))),
         };
+        if known.is_some_and(|v| block.version <= v) {
+            // Nothing new: no need to decrypt it again.
+            return Ok((block, None));
+        }
         let node = Node::decode(&block.read(&self.keys)?)?;
-        Ok((block, node))
+        Ok((block, Some(node)))
     }
 
     /// Make sure the node at `address` is in the table and, if it has no
     /// pending change, no older than the revalidation TTL.
     async fn ensure_loaded(&self, address: Address) -> FsResult<()> {
-        let stale = match lock(&self.nodes.slots).get(&address) {
-            Some(slot) => slot.pending.is_empty() && slot.checked.elapsed() >= self.revalidate,
-            None => true,
+        let (stale, known) = match lock(&self.nodes.slots).get(&address) {
+            Some(slot) => {
+                let known = match &slot.base {
+                    Base::Stored(b) => Some(b.version),
+                    Base::New(..) => None,
+                };
+                (slot.pending.is_empty() && slot.checked.elapsed() >= self.revalidate, known)
+            }
+            None => (true, None),
         };
         if !stale {
             return Ok(());
         }
-        let fetched = self.fetch_node(address).await;
+        let fetched = self.fetch_node(address, known).await;
         let mut slots = lock(&self.nodes.slots);
         match (fetched, slots.get_mut(&address)) {
-            (Ok((block, node)), Some(slot)) => {
+            (Ok((_, None)), Some(slot)) => slot.checked = Instant::now(),
+            (Ok((block, Some(node))), Some(slot)) => {
                 let newer = match &slot.base {
                     Base::Stored(b) => block.version > b.version,
                     Base::New(..) => false,
@@ -187,18 +226,27 @@ impl FileSystem {
                 if newer && slot.pending.is_empty() {
                     slot.base = Base::Stored(Box::new(block));
                     let old = std::mem::replace(&mut slot.node, node);
+                    slot.subdirs = count_subdirs(&slot.node);
                     self.changed(address, &old, &slot.node);
                 }
                 slot.checked = Instant::now();
             }
             (Ok((block, node)), None) => {
-                if slots.len() >= KEEP_CLEAN {
+                // (Pruned while it was fetched: decode it after all.)
+                let node = match node {
+                    Some(node) => node,
+                    None => Node::decode(&block.read(&self.keys)?)?,
+                };
+                if slots.len() >= self.nodes.prune_at.load(Ordering::Relaxed).max(KEEP_CLEAN) {
                     self.prune(&mut slots);
+                    // Dirty nodes cannot go: do not sort the table again at every load.
+                    self.nodes.prune_at.store(slots.len() + KEEP_CLEAN / 2, Ordering::Relaxed);
                 }
                 slots.insert(
                     address,
                     Slot {
                         base: Base::Stored(Box::new(block)),
+                        subdirs: count_subdirs(&node),
                         node,
                         pending: Vec::new(),
                         checked: Instant::now(),
@@ -257,6 +305,21 @@ impl FileSystem {
         }
     }
 
+    /// Drop the node at `address` from the table, whatever its state.
+    fn drop_slot(&self, address: Address) {
+        if lock(&self.nodes.slots).remove(&address).is_some_and(|s| s.is_new()) {
+            self.nodes.backlog.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Wait for a flush when too many new nodes are not stored yet.
+    pub(super) async fn throttle(&self) {
+        if self.nodes.backlog.load(Ordering::Relaxed) > MAX_BACKLOG {
+            // A failure is the flusher's to report; this only paces creates.
+            let _ = self.flush_metadata().await;
+        }
+    }
+
     /// Forget a clean node the kernel no longer refers to (FUSE `forget`).
     pub fn forget(&self, address: Address) {
         if address == self.root || lock(&self.open).contains_key(&address) {
@@ -281,6 +344,14 @@ impl FileSystem {
         Ok(f(&slot.node))
     }
 
+    /// Look at the node at `address` and, for a directory, its number of subdirectories.
+    pub(super) async fn view_counted<R>(&self, address: Address, f: impl FnOnce(&Node, u32) -> R) -> FsResult<R> {
+        self.ensure_loaded(address).await?;
+        let slots = lock(&self.nodes.slots);
+        let slot = slots.get(&address).ok_or(FsError::NotFound)?;
+        Ok(f(&slot.node, slot.subdirs))
+    }
+
     /// A copy of the node at `address`.
     pub(super) async fn load_node(&self, address: Address) -> FsResult<Node> {
         self.view(address, Node::clone).await
@@ -293,7 +364,11 @@ impl FileSystem {
         self.ensure_loaded(address).await?;
         let mut slots = lock(&self.nodes.slots);
         let slot = slots.get_mut(&address).ok_or(FsError::NotFound)?;
+        let names: Vec<String> = intent.entry_names().into_iter().map(str::to_owned).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let before = named_subdirs(&slot.node, &names);
         intent.apply(&mut slot.node, Mode::Op)?;
+        slot.subdirs = (slot.subdirs + named_subdirs(&slot.node, &names)).saturating_sub(before);
         let seq = self.nodes.seq.fetch_add(1, Ordering::Relaxed) + 1;
         let strict = self.write_through
             && matches!(intent, Intent::InsertEntry { .. } | Intent::RemoveEntry { .. } | Intent::MoveEntry { .. });
@@ -316,8 +391,11 @@ impl FileSystem {
         let seq = self.nodes.seq.fetch_add(1, Ordering::Relaxed) + 1;
         let pending =
             vec![Pending { seq, intent: Intent::Create(Box::new(node.clone())), after: Vec::new(), strict: false }];
-        let slot = Slot { base: Base::New(salt, access), node, pending, checked: Instant::now(), attempt: None };
+        let subdirs = count_subdirs(&node);
+        let slot =
+            Slot { base: Base::New(salt, access), node, pending, checked: Instant::now(), attempt: None, subdirs };
         slots.insert(address, slot);
+        self.nodes.backlog.fetch_add(1, Ordering::Relaxed);
         Ok(address)
     }
 
@@ -338,6 +416,7 @@ impl FileSystem {
         if slot.is_new() && chunks.is_empty() {
             // Never stored and owns nothing stored: nothing to remove.
             lock(&self.nodes.unborn).insert(address);
+            self.nodes.backlog.fetch_sub(1, Ordering::Relaxed);
             return;
         }
         if slot.is_new() {
@@ -483,7 +562,7 @@ impl FileSystem {
                     self.report(&format!(
                         "node {address} was removed by another writer; its pending changes are dropped"
                     ));
-                    lock(&self.nodes.slots).remove(&address);
+                    self.drop_slot(address);
                     return Ok(true);
                 }
                 Err(e) => return Err(e.into()),
@@ -512,6 +591,9 @@ impl FileSystem {
     fn stored(&self, address: Address, block: AclBlock, prepared: &Prepared) {
         let mut slots = lock(&self.nodes.slots);
         let Some(slot) = slots.get_mut(&address) else { return };
+        if slot.is_new() {
+            self.nodes.backlog.fetch_sub(1, Ordering::Relaxed);
+        }
         slot.base = Base::Stored(Box::new(block));
         slot.attempt = None;
         slot.checked = Instant::now();
@@ -549,8 +631,12 @@ impl FileSystem {
                 }
             }
             slot.pending = kept;
+            if slot.is_new() {
+                self.nodes.backlog.fetch_sub(1, Ordering::Relaxed);
+            }
             slot.base = Base::Stored(Box::new(current));
             let old = std::mem::replace(&mut slot.node, state);
+            slot.subdirs = count_subdirs(&slot.node);
             self.changed(address, &old, &slot.node);
             slot.checked = Instant::now();
         }
@@ -600,7 +686,7 @@ impl FileSystem {
             let done = match item {
                 Doomed::Chunk(address) => self.store.remove(Tombstone::for_content(&self.keys, address)).await,
                 Doomed::Node(address) => {
-                    lock(&self.nodes.slots).remove(&address);
+                    self.drop_slot(address);
                     match self.store.fetch(address, ReadLevel::Latest).await {
                         Ok(Fetched::Found(block)) => match Tombstone::for_block(&self.keys, &block) {
                             Ok(tombstone) => self.store.remove(tombstone).await,

@@ -16,6 +16,9 @@ use super::{FuseVolume, TTL, attr, errno, kind_of, name_of, to_time};
 use crate::runtime::fs::error::libc_errno;
 use crate::runtime::fs::{FsError, NodeKind, SetAttr, Stat, Time, lock};
 
+/// Entries `readdirplus` prepares per reply (a reply rarely holds more).
+const READDIRPLUS_BATCH: usize = 64;
+
 /// What a listing shows of a child that cannot be read.
 fn unreadable_stat(kind: NodeKind) -> Stat {
     let epoch = Time::default();
@@ -321,11 +324,24 @@ impl Filesystem for FuseVolume {
             };
             let mut all: Vec<(u64, String, Stat, bool)> =
                 vec![(ino.0, ".".into(), own, true), (ino.0, "..".into(), own, true)];
-            for (name, entry) in entries.into_iter().skip((offset as usize).saturating_sub(2)) {
+            // A reply holds a few dozen entries: stat about that many, in
+            // parallel (each may need a fetch and a decryption).
+            let batch: Vec<(String, crate::runtime::fs::Entry)> =
+                entries.into_iter().skip((offset as usize).saturating_sub(2)).take(READDIRPLUS_BATCH).collect();
+            let stats: Vec<_> = batch
+                .iter()
+                .map(|(_, entry)| {
+                    let fs = fs.clone();
+                    let address = entry.address;
+                    tokio::spawn(async move { fs.stat(address).await })
+                })
+                .collect();
+            for ((name, entry), stat) in batch.into_iter().zip(stats) {
                 // A child that cannot be read is still listed (with no cached
                 // attributes): the listing never hides an entry, and the
                 // access itself reports EIO.
-                let (stat, readable) = match fs.stat(entry.address).await {
+                let stat = stat.await.map_err(|e| FsError::Storage(e.to_string())).and_then(|r| r);
+                let (stat, readable) = match stat {
                     Ok(stat) => (stat, true),
                     Err(e) => {
                         tracing::warn!("{name:?} in a listed directory cannot be read: {e}");
@@ -334,9 +350,6 @@ impl Filesystem for FuseVolume {
                 };
                 let child = lock(&inodes).ino(entry.address);
                 all.push((child, name, stat, readable));
-                if all.len() >= 512 {
-                    break;
-                }
             }
             let first = offset.min(2) as usize;
             for (i, (child, name, stat, readable)) in all.into_iter().enumerate().skip(first) {
