@@ -82,7 +82,7 @@ async fn load_chunk(
     let block = match store.fetch(chunk.address, ReadLevel::Any).await? {
         Fetched::Found(Block::Content(c)) => c,
         Fetched::Found(_) => return Err(FsError::Corrupt(format!("chunk {} is not a content block", chunk.address))),
-        Fetched::Absent | Fetched::Removed(_) => {
+        Fetched::Absent | Fetched::Removed(_) | Fetched::Collected { .. } => {
             return Err(FsError::Corrupt(format!("chunk {} is missing", chunk.address)));
         }
     };

@@ -142,7 +142,7 @@ impl FileSystem {
             Fetched::Found(other) => {
                 return Err(FsError::Corrupt(format!("{address} is a {} block, not a node", other.kind())));
             }
-            Fetched::Removed(_) => return Err(FsError::NotFound),
+            Fetched::Removed(_) | Fetched::Collected { .. } => return Err(FsError::NotFound),
             Fetched::Absent => return Err(FsError::Corrupt(format!("node {address} is missing from the store"))),
         };
         let node = Node::decode(&block.read(&self.keys)?)?;
@@ -519,7 +519,7 @@ impl FileSystem {
                             Ok(tombstone) => self.store.remove(tombstone).await,
                             Err(e) => Err(e.into()),
                         },
-                        Ok(Fetched::Absent | Fetched::Removed(_)) => Ok(()),
+                        Ok(Fetched::Absent | Fetched::Removed(_) | Fetched::Collected { .. }) => Ok(()),
                         Err(e) => Err(e),
                     }
                 }
