@@ -13,3 +13,4 @@ mod options;
 mod persistence;
 mod posix;
 mod security;
+mod space;

@@ -231,3 +231,36 @@ async fn creating_and_deleting_files_leaves_only_the_root_once_tombstones_are_co
     fs.sync(None).await.unwrap();
     assert_eq!(fs.read(f, 0, 100).await.unwrap(), b"still works");
 }
+
+#[tokio::test]
+async fn a_file_written_until_the_silo_is_full_frees_everything_once_deleted() {
+    let silo = Arc::new(MemorySilo::new("small", Some(2_500_000)));
+    let store = Arc::new(SingleNode::new(silo.clone()));
+    let fs = FileSystem::open(store, KeyPair::generate().unwrap(), "v", 256 * 1024, true).await.unwrap();
+    fs.sync(None).await.unwrap();
+    let empty = silo.usage();
+    let f = fs.create(fs.root(), "big", 0o644, 0, 0).await.unwrap();
+    // The background flusher stores the new file's header within 250 ms.
+    fs.flush_metadata().await.unwrap();
+    fs.open_file(f).await.unwrap();
+    let mut offset = 0u64;
+    let full = loop {
+        match fs.write(f, offset, &vec![9u8; 128 * 1024]).await {
+            Ok(n) => offset += u64::from(n),
+            Err(e) => break e,
+        }
+        assert!(offset < 10 << 20, "10 MiB fit in a 2.5 MB silo");
+    };
+    assert!(matches!(full, FsError::NoSpace(_)), "{full:?}");
+    assert!(matches!(fs.flush(f).await, Err(FsError::NoSpace(_))));
+    assert!(fs.release(f).await.is_err());
+    fs.unlink(fs.root(), "big").await.unwrap();
+    fs.sync(None).await.unwrap();
+    fs.sync(None).await.unwrap();
+    let left: Vec<(Address, u64)> = silo.list_sized().await.unwrap();
+    assert!(
+        silo.usage() < empty + 4096,
+        "{} bytes left of a deleted file, the volume used {empty}: {left:?}",
+        silo.usage()
+    );
+}
