@@ -25,12 +25,19 @@
 //!
 //! Floors are never forgotten: removing one would re-open the window for a
 //! rollback, so there is deliberately no way to lower or drop a floor.
+//!
+//! Collected tombstones: a node may erase a tombstone from its silo once the
+//! grace period has passed, but only after [`FreshnessFloor::collect`] has
+//! durably recorded, in a second table, that the address was removed at
+//! that version. The floor then answers for the tombstone: the address reads
+//! as removed ([`FreshnessFloor::collected`]), not as a block the silo lost,
+//! and a replayed older block is still a rollback.
 
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -44,8 +51,10 @@ use redb::{
 
 use super::block::Address;
 
-/// The single table: block address → highest version seen.
+/// Block address → highest version seen.
 const FLOORS: TableDefinition<&[u8; 32], u64> = TableDefinition::new("freshness_floor_v1");
+/// Block address → version of its tombstone, erased from the silo since.
+const COLLECTED: TableDefinition<&[u8; 32], u64> = TableDefinition::new("collected_tombstones_v1");
 
 /// Number of independently locked parts of the in-memory map.
 const SHARDS: usize = 64;
@@ -120,6 +129,9 @@ struct Shard {
     floors: HashMap<Address, u64>,
     /// Floors raised since the last batch was taken (file-backed only).
     queued: HashMap<Address, u64>,
+    /// Removed blocks whose tombstone was collected: their floor is the
+    /// tombstone's version.
+    collected: HashSet<Address>,
 }
 
 /// The redb file and the background writer's signals.
@@ -169,8 +181,14 @@ impl FreshnessFloor {
             stop: Mutex::new(false),
             wake: Condvar::new(),
         }));
-        for (address, version) in loaded {
+        for (address, version) in loaded.floors {
             lock(floors.shard(&address)).floors.insert(address, version);
+        }
+        for (address, version) in loaded.collected {
+            let mut shard = lock(floors.shard(&address));
+            let floor = shard.floors.entry(address).or_insert(version);
+            *floor = (*floor).max(version);
+            shard.collected.insert(address);
         }
         let floors = Arc::new(floors);
         let background = Arc::clone(&floors);
@@ -224,7 +242,7 @@ impl FreshnessFloor {
     pub fn sync(&self) -> Result<(), FreshnessError> {
         match &self.floors.store {
             None => Ok(()),
-            Some(store) => self.floors.write_batch(store, Durability::Immediate),
+            Some(store) => self.floors.write_batch(store, Durability::Immediate, &[]),
         }
     }
 
@@ -235,6 +253,32 @@ impl FreshnessFloor {
             .iter()
             .flat_map(|s| lock(s).floors.iter().map(|(a, v)| (*a, *v)).collect::<Vec<_>>())
             .collect()
+    }
+
+    /// The tombstones removing these blocks (address, tombstone version) are
+    /// about to be erased from the silo: raise their floors to at least that
+    /// version and record them as collected, durably, before returning. Only
+    /// then may the silo forget them. On an error nothing is recorded as
+    /// collected and the tombstones must stay.
+    pub fn collect(&self, removed: &[(Address, u64)]) -> Result<(), FreshnessError> {
+        for &(address, version) in removed {
+            // A higher floor (impossible after a removal, but harmless) stays.
+            let _ = self.observe(address, version);
+        }
+        if let Some(store) = &self.floors.store {
+            self.floors.write_batch(store, Durability::Immediate, removed)?;
+        }
+        for &(address, _) in removed {
+            lock(self.floors.shard(&address)).collected.insert(address);
+        }
+        Ok(())
+    }
+
+    /// If `address` was removed and its tombstone collected, the
+    /// tombstone's version.
+    pub fn collected(&self, address: &Address) -> Option<u64> {
+        let shard = lock(self.floors.shard(address));
+        shard.collected.contains(address).then(|| shard.floors.get(address).copied()).flatten()
     }
 
     /// Number of blocks with a floor.
@@ -269,7 +313,7 @@ impl Drop for FreshnessFloor {
             let _ = writer.join();
         }
         // No caller left to tell: whoever needs the error calls sync() before dropping.
-        let _ = self.floors.write_batch(store, Durability::Immediate);
+        let _ = self.floors.write_batch(store, Durability::Immediate, &[]);
     }
 }
 
@@ -310,12 +354,18 @@ impl Floors {
                 Durability::None
             };
             // A failed batch stays queued: the next one, or sync(), retries and reports it.
-            let _ = self.write_batch(store, durability);
+            let _ = self.write_batch(store, durability, &[]);
         }
     }
 
-    /// Take every queued floor and write it in one transaction.
-    fn write_batch(&self, store: &Store, durability: Durability) -> Result<(), FreshnessError> {
+    /// Take every queued floor and write it, with `collected` tombstones,
+    /// in one transaction.
+    fn write_batch(
+        &self,
+        store: &Store,
+        durability: Durability,
+        collected: &[(Address, u64)],
+    ) -> Result<(), FreshnessError> {
         let mut disk = lock(&store.disk);
         let mut batch = Vec::new();
         for shard in self.shards.iter() {
@@ -324,7 +374,7 @@ impl Floors {
         }
         store.queued.fetch_sub(batch.len(), Ordering::Relaxed);
         let durable = matches!(durability, Durability::Immediate);
-        if batch.is_empty() && !(durable && disk.unsynced) {
+        if batch.is_empty() && collected.is_empty() && !(durable && disk.unsynced) {
             if durable {
                 disk.last_durable = Instant::now();
             }
@@ -332,7 +382,7 @@ impl Floors {
         }
         // In key order, each B-tree page is visited once.
         batch.sort_unstable_by_key(|(address, _)| *address);
-        match write_floors(&disk.db, &batch, durability) {
+        match write_floors(&disk.db, &batch, collected, durability) {
             Ok(()) => {
                 if durable {
                     disk.unsynced = false;
@@ -367,8 +417,13 @@ impl Floors {
     }
 }
 
-/// Write `batch` in one transaction; a stored floor is never lowered.
-fn write_floors(db: &Database, batch: &[(Address, u64)], durability: Durability) -> Result<(), String> {
+/// Write `batch` and `collected` in one transaction; a stored floor is never lowered.
+fn write_floors(
+    db: &Database,
+    batch: &[(Address, u64)],
+    collected: &[(Address, u64)],
+    durability: Durability,
+) -> Result<(), String> {
     let mut txn = db.begin_write().map_err(|e| e.to_string())?;
     txn.set_durability(durability).map_err(|e| e.to_string())?;
     {
@@ -380,11 +435,24 @@ fn write_floors(db: &Database, batch: &[(Address, u64)], durability: Durability)
             }
         }
     }
+    if !collected.is_empty() {
+        let mut table = txn.open_table(COLLECTED).map_err(|e| e.to_string())?;
+        for (address, version) in collected {
+            table.insert(&address.0, *version).map_err(|e| e.to_string())?;
+        }
+    }
     txn.commit().map_err(|e| e.to_string())
 }
 
+/// What the file holds, read at open.
+#[derive(Default)]
+struct Loaded {
+    floors: Vec<(Address, u64)>,
+    collected: Vec<(Address, u64)>,
+}
+
 /// Open (or create) the redb file and read every floor in it.
-fn open_database(path: &Path) -> Result<(Database, Vec<(Address, u64)>), FreshnessError> {
+fn open_database(path: &Path) -> Result<(Database, Loaded), FreshnessError> {
     // redb checks every page against its checksum at open, but it documents
     // that a plain open of a damaged file may panic, and in debug builds its
     // internal consistency checks are assertions: turn any panic while opening
@@ -402,7 +470,7 @@ fn open_database(path: &Path) -> Result<(Database, Vec<(Address, u64)>), Freshne
     }
 }
 
-fn open_and_load(path: &Path) -> Result<(Database, Vec<(Address, u64)>), FreshnessError> {
+fn open_and_load(path: &Path) -> Result<(Database, Loaded), FreshnessError> {
     let corrupt = |why: String| FreshnessError::Corrupt { path: path.to_owned(), why };
     let db = redb::Builder::new().set_cache_size(CACHE_BYTES).set_check_integrity_on_open(true).create(path).map_err(
         |e| match e {
@@ -414,19 +482,22 @@ fn open_and_load(path: &Path) -> Result<(Database, Vec<(Address, u64)>), Freshne
             other => FreshnessError::Open { path: path.to_owned(), why: other.to_string() },
         },
     )?;
-    // Create the table, so that reading below finds it even in a new file.
+    // Create the tables, so that reading below finds them even in a new file.
     let txn = db.begin_write().map_err(|e| FreshnessError::Open { path: path.to_owned(), why: e.to_string() })?;
     txn.open_table(FLOORS).map_err(|e| corrupt(e.to_string()))?;
+    txn.open_table(COLLECTED).map_err(|e| corrupt(e.to_string()))?;
     txn.commit().map_err(|e| FreshnessError::Open { path: path.to_owned(), why: e.to_string() })?;
 
     let txn = db.begin_read().map_err(|e| FreshnessError::Open { path: path.to_owned(), why: e.to_string() })?;
-    let table = txn.open_table(FLOORS).map_err(|e| corrupt(e.to_string()))?;
-    let mut loaded = Vec::with_capacity(usize::try_from(table.len().unwrap_or(0)).unwrap_or(0));
-    for entry in table.iter().map_err(|e| corrupt(e.to_string()))? {
-        let (address, version) = entry.map_err(|e| corrupt(e.to_string()))?;
-        loaded.push((Address(*address.value()), version.value()));
+    let mut loaded = Loaded::default();
+    for (definition, out) in [(FLOORS, &mut loaded.floors), (COLLECTED, &mut loaded.collected)] {
+        let table = txn.open_table(definition).map_err(|e| corrupt(e.to_string()))?;
+        out.reserve(usize::try_from(table.len().unwrap_or(0)).unwrap_or(0));
+        for entry in table.iter().map_err(|e| corrupt(e.to_string()))? {
+            let (address, version) = entry.map_err(|e| corrupt(e.to_string()))?;
+            out.push((Address(*address.value()), version.value()));
+        }
     }
-    drop(table);
     drop(txn);
     Ok((db, loaded))
 }

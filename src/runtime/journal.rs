@@ -271,7 +271,9 @@ impl AsyncJournal {
     }
 
     /// The latest version known for `address`: pending first, tombstones
-    /// included, then the inner consensus (`Err` if it cannot be reached).
+    /// included, then the inner consensus (`Err` if it cannot be reached;
+    /// [`ConsensusError::Removed`] if it was removed and its tombstone
+    /// collected, which leaves no block to validate against).
     async fn latest(&self, address: Address) -> Result<Option<Block>, ConsensusError> {
         match self.shared.pending(address).await? {
             Pending::Block(block) => Ok(Some(*block)),
@@ -279,6 +281,7 @@ impl AsyncJournal {
             Pending::None => match self.shared.inner.fetch(address, ReadLevel::Latest).await? {
                 Fetched::Found(block) => Ok(Some(block)),
                 Fetched::Removed(tombstone) => Ok(Some(Block::Tombstone(tombstone))),
+                Fetched::Collected { .. } => Err(ConsensusError::Removed { address }),
                 Fetched::Absent => Ok(None),
             },
         }
@@ -292,6 +295,8 @@ impl AsyncJournal {
             Ok(previous) => Some(previous),
             // Offline: journal what validates alone; the inner consensus decides later.
             Err(e) if is_transient(&e) => None,
+            // Removed and collected: removing it again does nothing.
+            Err(ConsensusError::Removed { .. }) if matches!(block, Block::Tombstone(_)) => return Ok(()),
             Err(e) => return Err(e),
         };
         let mut erases = false;
@@ -303,7 +308,8 @@ impl AsyncJournal {
                     Block::Content(content) => match content.owner {
                         Some(owner) => match self.latest(owner).await {
                             Ok(owner) => owner,
-                            Err(e) if is_transient(&e) => None,
+                            // Unreachable, or removed and collected: the inner consensus decides.
+                            Err(e) if is_transient(&e) || matches!(e, ConsensusError::Removed { .. }) => None,
                             Err(e) => return Err(e),
                         },
                         None => None,

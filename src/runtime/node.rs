@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::cache::{BlockCache, CacheOptions};
 use super::consensus::Fresh;
-use super::consensus::{Consensus, SingleNode};
+use super::consensus::{Consensus, SingleNode, TOMBSTONE_GRACE};
 use super::freshness::{FreshnessError, FreshnessFloor};
 use super::journal::{AsyncJournal, JournalError};
 use super::silo::{CloudConfig, CloudSilo, Durability, FilesystemSilo, MemorySilo, Silo, SiloError, SiloId};
@@ -89,6 +89,8 @@ pub struct Node {
 
 /// How often changes are made durable when nothing asked for it sooner.
 const SYNC_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+/// How often tombstones past their grace period are collected.
+const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Open a silo from its spec.
 pub async fn open_silo(spec: &SiloSpec, durability: Durability) -> Result<Arc<dyn Silo>, NodeError> {
@@ -128,8 +130,10 @@ impl Node {
             }
             None => FreshnessFloor::in_memory(),
         };
-        let single: Arc<dyn Consensus> = Arc::new(SingleNode::new(silo));
-        let mut consensus: Arc<dyn Consensus> = Arc::new(Fresh::new(single, Arc::new(floor)));
+        let floor = Arc::new(floor);
+        let single = Arc::new(SingleNode::collecting(silo, floor.clone(), TOMBSTONE_GRACE));
+        spawn_tombstone_collection(Arc::downgrade(&single));
+        let mut consensus: Arc<dyn Consensus> = Arc::new(Fresh::new(single, floor));
         let syncing = Arc::downgrade(&consensus);
         tokio::spawn(async move {
             loop {
@@ -152,4 +156,26 @@ impl Node {
         }
         Ok(Node { consensus, journal })
     }
+}
+
+/// Queue the tombstones the silo already holds, then collect those past
+/// their grace period every [`SWEEP_INTERVAL`] while the node lives.
+fn spawn_tombstone_collection(single: std::sync::Weak<SingleNode>) {
+    tokio::spawn(async move {
+        let Some(node) = single.upgrade() else { return };
+        match node.recover_tombstones().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("{n} tombstones found in the silo; collected after the grace period"),
+            Err(e) => tracing::warn!("tombstones in the silo could not be listed (they stay): {e}"),
+        }
+        drop(node);
+        loop {
+            tokio::time::sleep(SWEEP_INTERVAL).await;
+            let Some(node) = single.upgrade() else { break };
+            // What a failed sweep did not erase stays queued for the next one.
+            if let Err(e) = node.collect_tombstones(std::time::Instant::now()).await {
+                tracing::warn!("tombstone collection failed (will retry): {e}");
+            }
+        }
+    });
 }

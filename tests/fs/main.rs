@@ -14,3 +14,4 @@ mod options;
 mod persistence;
 mod posix;
 mod security;
+mod space;

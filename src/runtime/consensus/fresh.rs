@@ -5,6 +5,12 @@
 //! restored from an old copy returns. It sits right above the consensus
 //! that reads the silo, so a rollback is caught however the block is asked
 //! for, and logged naming the block.
+//!
+//! A removal whose tombstone the node collected ([`FreshnessFloor::collect`])
+//! is still a removal: the floor remembers it, so the address fetches as
+//! [`Fetched::Collected`] (not as a rollback, which is what an address the
+//! silo lost without a recorded collection is), a store on it is refused as
+//! [`ConsensusError::Removed`] and a removal of it does nothing.
 
 use std::sync::Arc;
 
@@ -41,7 +47,12 @@ impl Consensus for Fresh {
             match &fetched {
                 Fetched::Found(block) if block.is_mutable() => self.observe(address, block.version())?,
                 Fetched::Removed(tombstone) => self.observe(address, tombstone.version)?,
+                Fetched::Collected { version } => self.observe(address, *version)?,
                 Fetched::Absent => {
+                    if let Some(version) = self.floor.collected(&address) {
+                        // The layer below may not know about collection: the floor does.
+                        return Ok(Fetched::Collected { version });
+                    }
                     if let Some(floor) = self.floor.floor(&address) {
                         // Something was stored here and the silo lost it.
                         tracing::error!("block {address}: version {floor} was seen, but the silo holds nothing");
@@ -57,6 +68,9 @@ impl Consensus for Fresh {
     fn store(&self, block: Block, expect: Expect) -> ConsensusFuture<'_, ()> {
         Box::pin(async move {
             let (address, version, mutable) = (block.address(), block.version(), block.is_mutable());
+            if mutable && self.floor.collected(&address).is_some() {
+                return Err(ConsensusError::Removed { address });
+            }
             if mutable && let Some(floor) = self.floor.floor(&address) {
                 // The silo must hold at least the floor: storing over less
                 // would hide a rollback under a new write.
@@ -80,6 +94,10 @@ impl Consensus for Fresh {
     fn remove(&self, tombstone: Tombstone) -> ConsensusFuture<'_, ()> {
         Box::pin(async move {
             let (address, version) = (tombstone.address, tombstone.version);
+            if self.floor.collected(&address).is_some() {
+                // Removed already, and its tombstone collected.
+                return Ok(());
+            }
             self.inner.remove(tombstone).await?;
             // Content tombstones are version 1 and content may be stored again.
             if version > 1 {

@@ -14,7 +14,11 @@
 //!   current block to replay its intent on;
 //! - a removal is a signed tombstone bound to the address, version and
 //!   digest of what it removes, so an old tombstone cannot be replayed on a
-//!   newer version, and a removed mutable address is never reused.
+//!   newer version, and a removed mutable address is never reused;
+//! - a tombstone is kept for a grace period, then a node may collect it
+//!   once its freshness floor durably remembers the removal: the address
+//!   then fetches as [`Fetched::Collected`] (removed, without the signed
+//!   proof), and stores on it are still refused.
 //!
 //! Callers decide what to do with an error through [`ConsensusError::is_retryable`].
 
@@ -27,7 +31,7 @@ use std::pin::Pin;
 
 pub use faulty::{Fault, FaultyConsensus, Target as FaultTarget};
 pub use fresh::Fresh;
-pub use single::SingleNode;
+pub use single::{SingleNode, Swept, TOMBSTONE_GRACE};
 
 use super::block::{Address, Block, BlockError, Tombstone};
 use super::silo::SiloError;
@@ -66,6 +70,13 @@ pub enum Fetched {
     Absent,
     /// The block was removed by this tombstone.
     Removed(Tombstone),
+    /// The block was removed long enough ago that its tombstone was
+    /// collected; the node remembers only the tombstone's version (its
+    /// freshness floor), so nothing can be stored here again.
+    Collected {
+        /// The collected tombstone's version.
+        version: u64,
+    },
 }
 
 impl Fetched {
@@ -73,7 +84,7 @@ impl Fetched {
     pub fn into_block(self) -> Option<Block> {
         match self {
             Fetched::Found(b) => Some(b),
-            Fetched::Absent | Fetched::Removed(_) => None,
+            Fetched::Absent | Fetched::Removed(_) | Fetched::Collected { .. } => None,
         }
     }
 
@@ -81,8 +92,13 @@ impl Fetched {
     pub fn block(&self) -> Option<&Block> {
         match self {
             Fetched::Found(b) => Some(b),
-            Fetched::Absent | Fetched::Removed(_) => None,
+            Fetched::Absent | Fetched::Removed(_) | Fetched::Collected { .. } => None,
         }
+    }
+
+    /// Whether the block was removed (tombstone kept or collected).
+    pub fn is_removed(&self) -> bool {
+        matches!(self, Fetched::Removed(_) | Fetched::Collected { .. })
     }
 
     /// From the raw stored block (a tombstone means removed).

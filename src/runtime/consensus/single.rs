@@ -3,14 +3,42 @@
 //! validate on every fetch (a block altered at rest is an error, never
 //! returned), validate every new version against the stored one under a
 //! lock, and authenticate every removal.
+//!
+//! Tombstone collection: removing a mutable block overwrites it with its
+//! tombstone, so that neither a replayed old version nor a replayed
+//! tombstone can come back. Built with [`SingleNode::collecting`], the node
+//! erases a tombstone once it is older than a grace period, after its
+//! [`FreshnessFloor`] has durably recorded the removal (the floor then
+//! refuses the old versions, and the address fetches as
+//! [`Fetched::Collected`]). The age is local: the node records when *it*
+//! stored the tombstone, so no signed time is needed and no clock of another
+//! machine is trusted. Due tombstones wait in an in-memory queue, oldest
+//! first, so a sweep costs only what it collects, never a scan. The queue is
+//! not persisted: at start, [`SingleNode::recover_tombstones`] reads once,
+//! in the background, the few blocks the silo index lists as small enough
+//! to be tombstones, and queues those it finds with a fresh grace period.
+//! A crash therefore loses nothing but time, and a silo from before
+//! collection existed is cleaned up too. Without a floor (plain
+//! [`SingleNode::new`]) tombstones are kept forever: erasing one would let a
+//! replayed old block back in.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::sync::Mutex;
 
 use super::{Consensus, ConsensusError, ConsensusFuture, Expect, Fetched, ReadLevel, Usage, check_expectation};
 use crate::runtime::block::{Address, Block, BlockError, Tombstone};
+use crate::runtime::freshness::FreshnessFloor;
 use crate::runtime::silo::{SetMode, Silo, SiloError};
+
+/// How long a tombstone stays in the silo by default before collection.
+pub const TOMBSTONE_GRACE: Duration = Duration::from_secs(10 * 60);
+
+/// Stored blocks at most this large may be tombstones (a tombstone encodes
+/// to about 200 bytes); recovery reads only those.
+pub(super) const TOMBSTONE_MAX_BYTES: u64 = 1024;
 
 /// All blocks on one node.
 #[derive(Debug)]
@@ -19,20 +47,137 @@ pub struct SingleNode {
     /// Serialise read-validate-write of new versions per address (striped:
     /// writes to different blocks go on in parallel).
     writes: Vec<Mutex<()>>,
+    /// Set when tombstones are collected.
+    collection: Option<Collection>,
+}
+
+/// What tombstone collection needs.
+#[derive(Debug)]
+struct Collection {
+    /// Remembers removals once their tombstones are gone.
+    floor: Arc<FreshnessFloor>,
+    /// How long a tombstone is kept.
+    grace: Duration,
+    /// Tombstones to erase, oldest first.
+    queue: std::sync::Mutex<VecDeque<Due>>,
+}
+
+/// A tombstone to erase at `at`.
+#[derive(Debug, Clone, Copy)]
+struct Due {
+    at: Instant,
+    address: Address,
+    version: u64,
+}
+
+/// What a sweep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    /// Tombstones erased from the silo.
+    pub collected: usize,
+    /// Tombstones still waiting for their grace period.
+    pub waiting: usize,
+}
+
+impl Collection {
+    fn queue(&self) -> std::sync::MutexGuard<'_, VecDeque<Due>> {
+        // Every critical section leaves the queue consistent.
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn enqueue(&self, address: Address, version: u64, now: Instant) {
+        self.queue().push_back(Due { at: now + self.grace, address, version });
+    }
 }
 
 /// Lock stripes of [`SingleNode`].
 const STRIPES: usize = 64;
 
-impl SingleNode {
-    /// A consensus over `silo`.
-    pub fn new(silo: Arc<dyn Silo>) -> Self {
-        SingleNode { silo, writes: (0..STRIPES).map(|_| Mutex::new(())).collect() }
-    }
+fn stripes() -> Vec<Mutex<()>> {
+    (0..STRIPES).map(|_| Mutex::new(())).collect()
+}
 
+impl SingleNode {
     /// The lock serialising writes to `address`.
     fn stripe(&self, address: &Address) -> &Mutex<()> {
         &self.writes[usize::from(address.0[0]) % STRIPES]
+    }
+
+    /// A consensus over `silo` that keeps every tombstone.
+    pub fn new(silo: Arc<dyn Silo>) -> Self {
+        SingleNode { silo, writes: stripes(), collection: None }
+    }
+
+    /// A consensus over `silo` that erases tombstones older than `grace`,
+    /// once `floor` (the node's freshness floor) durably remembers them.
+    pub fn collecting(silo: Arc<dyn Silo>, floor: Arc<FreshnessFloor>, grace: Duration) -> Self {
+        let collection = Collection { floor, grace, queue: std::sync::Mutex::new(VecDeque::new()) };
+        SingleNode { silo, writes: stripes(), collection: Some(collection) }
+    }
+
+    /// The collected tombstone's version, if `address` was removed and collected.
+    fn collected(&self, address: &Address) -> Option<u64> {
+        self.collection.as_ref().and_then(|c| c.floor.collected(address))
+    }
+
+    /// Queue the tombstones already in the silo (stored before this start)
+    /// for collection after a full grace period from now. Reads only blocks
+    /// small enough to be tombstones; returns how many were queued.
+    pub async fn recover_tombstones(&self) -> Result<usize, ConsensusError> {
+        let Some(collection) = &self.collection else { return Ok(0) };
+        let now = Instant::now();
+        let mut found = 0;
+        for (address, size) in self.silo.list_sized().await? {
+            if size > TOMBSTONE_MAX_BYTES {
+                continue;
+            }
+            // A block that does not decode is for `volume check` to report, not for us to erase.
+            if let Ok(Some(Block::Tombstone(t))) = self.load(address).await {
+                collection.enqueue(address, t.version, now);
+                found += 1;
+            }
+        }
+        Ok(found)
+    }
+
+    /// Erase the tombstones whose grace period ended by `now`: first make
+    /// the floor durably remember them, then erase them from the silo. On
+    /// an error, what was not erased stays queued for the next sweep.
+    pub async fn collect_tombstones(&self, now: Instant) -> Result<Swept, ConsensusError> {
+        let Some(collection) = &self.collection else { return Ok(Swept::default()) };
+        let due: Vec<Due> = {
+            let mut queue = collection.queue();
+            let n = queue.iter().take_while(|d| d.at <= now).count();
+            queue.drain(..n).collect()
+        };
+        let requeue = |rest: &[Due]| {
+            let mut queue = collection.queue();
+            for d in rest.iter().rev() {
+                queue.push_front(*d);
+            }
+        };
+        if !due.is_empty() {
+            let removed: Vec<(Address, u64)> = due.iter().map(|d| (d.address, d.version)).collect();
+            if let Err(e) = collection.floor.collect(&removed) {
+                requeue(&due);
+                return Err(SiloError::Io {
+                    path: collection.floor.path().map(Into::into).unwrap_or_default(),
+                    source: std::io::Error::other(e.to_string()),
+                }
+                .into());
+            }
+        }
+        for (i, d) in due.iter().enumerate() {
+            let _guard = self.stripe(&d.address).lock().await;
+            match self.silo.erase(d.address).await {
+                Ok(()) | Err(SiloError::NotFound { .. }) => {}
+                Err(e) => {
+                    requeue(&due[i..]);
+                    return Err(e.into());
+                }
+            }
+        }
+        Ok(Swept { collected: due.len(), waiting: collection.queue().len() })
     }
 
     /// The stored block at `address`, tombstones included, validated.
@@ -61,7 +206,15 @@ impl SingleNode {
 impl Consensus for SingleNode {
     fn fetch(&self, address: Address, _level: ReadLevel) -> ConsensusFuture<'_, Fetched> {
         // One node holds the only copy: every read is the latest.
-        Box::pin(async move { Ok(Fetched::from_stored(self.load(address).await?)) })
+        Box::pin(async move {
+            match self.load(address).await? {
+                None => match self.collected(&address) {
+                    Some(version) => Ok(Fetched::Collected { version }),
+                    None => Ok(Fetched::Absent),
+                },
+                stored => Ok(Fetched::from_stored(stored)),
+            }
+        })
     }
 
     fn store(&self, block: Block, expect: Expect) -> ConsensusFuture<'_, ()> {
@@ -75,6 +228,9 @@ impl Consensus for SingleNode {
             }
             let _guard = self.stripe(&address).lock().await;
             let previous = self.load_checked(address, false).await?;
+            if previous.is_none() && block.is_mutable() && self.collected(&address).is_some() {
+                return Err(ConsensusError::Removed { address });
+            }
             if check_expectation(&block, expect, previous.as_ref())? {
                 return Ok(());
             }
@@ -99,15 +255,27 @@ impl Consensus for SingleNode {
             if !tombstone.matches(&previous) {
                 return Err(ConsensusError::Conflict { address, current: Box::new(previous) });
             }
+            let mut owner_collected = false;
             let owner = match &previous {
                 Block::Content(content) => match content.owner {
-                    Some(owner) => self.load(owner).await?,
+                    Some(owner) => {
+                        let loaded = self.load(owner).await?;
+                        owner_collected = loaded.is_none() && self.collected(&owner).is_some();
+                        loaded
+                    }
                     None => None,
                 },
                 _ => None,
             };
+            let version = tombstone.version;
             let tomb = Block::Tombstone(tombstone);
-            tomb.validate_removing(&address, Some(&previous), owner.as_ref())?;
+            if owner_collected {
+                // A removed owner leaves its content as garbage anyone may
+                // collect, also once its own tombstone is gone.
+                tomb.validate_alone(&address)?;
+            } else {
+                tomb.validate_removing(&address, Some(&previous), owner.as_ref())?;
+            }
             if let Block::Content(_) = previous {
                 // Identical content may legitimately be stored again later.
                 match self.silo.erase(address).await {
@@ -118,6 +286,9 @@ impl Consensus for SingleNode {
                 // A mutable address is never reused: keep the tombstone.
                 let bytes = tomb.encode()?;
                 self.silo.set(address, bytes, SetMode::Update).await?;
+                if let Some(collection) = &self.collection {
+                    collection.enqueue(address, version, Instant::now());
+                }
                 Ok(())
             }
         })

@@ -157,3 +157,172 @@ async fn removal_needs_a_valid_tombstone_and_frees_content() {
     assert_eq!(consensus.fetch(address, ReadLevel::Any).await.unwrap(), Fetched::Absent);
     assert!(matches!(silo.get(address).await, Err(SiloError::NotFound { .. })));
 }
+
+/// Tombstone collection: a single node over a RAM silo and floor, behind the
+/// freshness check as a node assembles them, with a one-minute grace.
+mod collection {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::runtime::freshness::FreshnessFloor;
+    use crate::runtime::silo::SiloFuture;
+
+    const GRACE: Duration = Duration::from_secs(60);
+
+    /// A RAM silo that records, at each erase, what the floor said of the key.
+    #[derive(Debug)]
+    struct Watched {
+        inner: MemorySilo,
+        floor: Arc<FreshnessFloor>,
+        erased: std::sync::Mutex<Vec<(Address, Option<u64>)>>,
+    }
+
+    impl Silo for Watched {
+        fn name(&self) -> &str {
+            self.inner.name()
+        }
+        fn get(&self, key: Address) -> SiloFuture<'_, Vec<u8>> {
+            self.inner.get(key)
+        }
+        fn set(&self, key: Address, bytes: Vec<u8>, mode: SetMode) -> SiloFuture<'_, ()> {
+            self.inner.set(key, bytes, mode)
+        }
+        fn erase(&self, key: Address) -> SiloFuture<'_, ()> {
+            self.erased.lock().unwrap().push((key, self.floor.collected(&key)));
+            self.inner.erase(key)
+        }
+        fn list(&self) -> SiloFuture<'_, Vec<Address>> {
+            self.inner.list()
+        }
+        fn list_sized(&self) -> SiloFuture<'_, Vec<(Address, u64)>> {
+            self.inner.list_sized()
+        }
+        fn usage(&self) -> u64 {
+            self.inner.usage()
+        }
+        fn capacity(&self) -> Option<u64> {
+            None
+        }
+    }
+
+    struct Stack {
+        silo: Arc<Watched>,
+        single: Arc<SingleNode>,
+        fresh: Fresh,
+    }
+
+    fn stack() -> Stack {
+        let floor = Arc::new(FreshnessFloor::in_memory());
+        let silo =
+            Arc::new(Watched { inner: MemorySilo::new("mem", None), floor: floor.clone(), erased: Default::default() });
+        let single = Arc::new(SingleNode::collecting(silo.clone(), floor.clone(), GRACE));
+        let fresh = Fresh::new(single.clone(), floor);
+        Stack { silo, single, fresh }
+    }
+
+    #[tokio::test]
+    async fn a_tombstone_is_collected_after_the_grace_period_and_not_before() {
+        let s = stack();
+        let keys = KeyPair::generate().unwrap();
+        let v1 = AclBlock::create(&keys, AccessList::default(), b"one").unwrap();
+        let v2 = v1.write(&keys, b"two").unwrap();
+        let address = v1.address();
+        s.fresh.store(Block::Acl(v1.clone()), Expect::Absent).await.unwrap();
+        s.fresh.store(Block::Acl(v2.clone()), Expect::Version(1)).await.unwrap();
+        let tombstone = Tombstone::for_block(&keys, &Block::Acl(v2.clone())).unwrap();
+        s.fresh.remove(tombstone.clone()).await.unwrap();
+        let stored = s.silo.get(address).await.unwrap();
+        assert!(stored.len() as u64 <= single::TOMBSTONE_MAX_BYTES, "a tombstone takes {} bytes", stored.len());
+
+        let now = Instant::now();
+        let early = s.single.collect_tombstones(now + GRACE - Duration::from_secs(1)).await.unwrap();
+        assert_eq!(early, Swept { collected: 0, waiting: 1 });
+        assert_eq!(s.fresh.fetch(address, ReadLevel::Latest).await.unwrap(), Fetched::Removed(tombstone.clone()));
+
+        let swept = s.single.collect_tombstones(now + GRACE + Duration::from_secs(1)).await.unwrap();
+        assert_eq!(swept, Swept { collected: 1, waiting: 0 });
+        assert!(s.silo.list().await.unwrap().is_empty(), "the tombstone is still in the silo");
+        // The floor recorded the removal before the silo forgot it.
+        assert_eq!(*s.silo.erased.lock().unwrap(), vec![(address, Some(3))]);
+        // Still removed, not absent, and not a rollback.
+        assert_eq!(s.fresh.fetch(address, ReadLevel::Latest).await.unwrap(), Fetched::Collected { version: 3 });
+        assert_eq!(s.single.fetch(address, ReadLevel::Latest).await.unwrap(), Fetched::Collected { version: 3 });
+        // Nothing is stored there again, by either layer; removing again does nothing.
+        for consensus in [&s.fresh as &dyn Consensus, s.single.as_ref()] {
+            let again = consensus.store(Block::Acl(v2.clone()), Expect::Version(1)).await.unwrap_err();
+            assert!(matches!(again, ConsensusError::Removed { .. }), "{again}");
+            let new = consensus.store(Block::Acl(v1.clone()), Expect::Absent).await.unwrap_err();
+            assert!(matches!(new, ConsensusError::Removed { .. }), "{new}");
+            consensus.remove(tombstone.clone()).await.unwrap();
+        }
+        assert!(s.silo.list().await.unwrap().is_empty());
+        // An old copy put back in the silo behind the node's back is a rollback.
+        let old = Block::Acl(v2).encode().unwrap();
+        s.silo.set(address, old, SetMode::Insert).await.unwrap();
+        let refused = s.fresh.fetch(address, ReadLevel::Latest).await.unwrap_err();
+        assert!(matches!(refused, ConsensusError::Rollback { floor: 3, got: 2, .. }), "{refused}");
+    }
+
+    #[tokio::test]
+    async fn content_of_an_owner_whose_tombstone_was_collected_can_still_be_removed() {
+        let s = stack();
+        let keys = KeyPair::generate().unwrap();
+        let header = AclBlock::create(&keys, AccessList::default(), b"h").unwrap();
+        s.fresh.store(Block::Acl(header.clone()), Expect::Absent).await.unwrap();
+        let chunk = ContentBlock::new(Some(header.address()), b"chunk".to_vec());
+        let chunk_address = chunk.address();
+        s.fresh.store(Block::Content(chunk), Expect::Absent).await.unwrap();
+        s.fresh.remove(Tombstone::for_block(&keys, &Block::Acl(header)).unwrap()).await.unwrap();
+        let swept = s.single.collect_tombstones(Instant::now() + GRACE * 2).await.unwrap();
+        assert_eq!(swept.collected, 1);
+        s.fresh.remove(Tombstone::for_content(&keys, chunk_address)).await.unwrap();
+        assert!(s.silo.list().await.unwrap().is_empty());
+        // Content is never marked collected: the same chunk may be stored again.
+        let chunk = ContentBlock::new(None, b"chunk".to_vec());
+        s.fresh.store(Block::Content(chunk), Expect::Absent).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn tombstones_left_by_an_earlier_run_are_found_once_and_collected() {
+        let floor = Arc::new(FreshnessFloor::in_memory());
+        let silo = Arc::new(MemorySilo::new("mem", None));
+        let keys = KeyPair::generate().unwrap();
+        let mut addresses = Vec::new();
+        {
+            // An earlier run that kept its tombstones (or crashed before collecting).
+            let before = Fresh::new(Arc::new(SingleNode::new(silo.clone())), floor.clone());
+            for i in 0..5u8 {
+                let block = AclBlock::create(&keys, AccessList::default(), &[i]).unwrap();
+                addresses.push(block.address());
+                before.store(Block::Acl(block.clone()), Expect::Absent).await.unwrap();
+                if i < 3 {
+                    before.remove(Tombstone::for_block(&keys, &Block::Acl(block)).unwrap()).await.unwrap();
+                }
+            }
+        }
+        let single = SingleNode::collecting(silo.clone(), floor, GRACE);
+        assert_eq!(single.recover_tombstones().await.unwrap(), 3);
+        let swept = single.collect_tombstones(Instant::now() + GRACE * 2).await.unwrap();
+        assert_eq!(swept, Swept { collected: 3, waiting: 0 });
+        assert_eq!(silo.list().await.unwrap(), {
+            let mut kept = addresses[3..].to_vec();
+            kept.sort();
+            kept
+        });
+        for address in &addresses[..3] {
+            assert!(single.fetch(*address, ReadLevel::Latest).await.unwrap().is_removed());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_plain_single_node_keeps_its_tombstones() {
+        let (consensus, silo) = node();
+        let keys = KeyPair::generate().unwrap();
+        let block = AclBlock::create(&keys, AccessList::default(), b"x").unwrap();
+        consensus.store(Block::Acl(block.clone()), Expect::Absent).await.unwrap();
+        consensus.remove(Tombstone::for_block(&keys, &Block::Acl(block)).unwrap()).await.unwrap();
+        let swept = consensus.collect_tombstones(Instant::now() + Duration::from_secs(86_400)).await.unwrap();
+        assert_eq!(swept, Swept::default());
+        assert_eq!(silo.list().await.unwrap().len(), 1);
+    }
+}

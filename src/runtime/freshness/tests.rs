@@ -212,7 +212,8 @@ const DURABLE_ROUND: u64 = 40;
 /// floors, says `ready` and waits. Mode `background`: the writer commits
 /// every few milliseconds; the child raises every floor round after round,
 /// announcing each version first, and says `durable` once round
-/// [`DURABLE_ROUND`] was committed durably by the writer alone.
+/// [`DURABLE_ROUND`] was committed durably by the writer alone. Mode
+/// `collect`: like `manual`, then collects one tombstone before `ready`.
 #[test]
 #[ignore = "helper: only does anything in the child process of a crash test"]
 fn crash_child() {
@@ -238,6 +239,9 @@ fn crash_child() {
         println!("{line}");
         std::io::stdout().flush().unwrap();
     };
+    if std::env::var(CRASH_MODE).is_ok_and(|m| m == "collect") {
+        floor.collect(&[(address(SYNCED + UNSYNCED), 7)]).unwrap();
+    }
     if !background {
         say("ready".into());
         loop {
@@ -330,6 +334,30 @@ fn a_killed_process_keeps_background_commits_and_never_a_higher_floor() {
     for i in SYNCED + UNSYNCED..SYNCED + UNSYNCED + 100 {
         assert_eq!(floor.floor(&address(i)), None, "block {i} was never observed");
     }
+}
+
+#[test]
+fn collected_tombstones_are_durable_when_collect_returns_and_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("floor.redb");
+    crash_child_killed_after(&path, "collect", "ready");
+    let floor = FreshnessFloor::open_with(&path, manual()).unwrap();
+    let removed = address(SYNCED + UNSYNCED);
+    assert_eq!(floor.collected(&removed), Some(7), "collect returned before the mark was durable");
+    assert_eq!(floor.floor(&removed), Some(7));
+    assert_eq!(floor.observe(removed, 6), Err(Rollback { address: removed, floor: 7, got: 6 }));
+    assert_eq!(floor.collected(&address(0)), None, "only collected tombstones are marked");
+}
+
+#[test]
+fn collect_marks_in_memory_too() {
+    let floor = FreshnessFloor::in_memory();
+    floor.observe(address(1), 4).unwrap();
+    assert_eq!(floor.collected(&address(1)), None);
+    floor.collect(&[(address(1), 4), (address(2), 9)]).unwrap();
+    assert_eq!(floor.collected(&address(1)), Some(4));
+    assert_eq!(floor.collected(&address(2)), Some(9));
+    assert_eq!(floor.floor(&address(2)), Some(9));
 }
 
 /// `cargo test --release --lib freshness::tests::bench -- --ignored --nocapture`

@@ -12,7 +12,7 @@ use super::intent::Intent;
 use super::model::{Chunk, Node, Time};
 use super::{FileSystem, FsError, FsResult, lock};
 use crate::crypto::{random_bytes, seal};
-use crate::runtime::block::{Address, Block, ContentBlock};
+use crate::runtime::block::{Address, Block, ContentBlock, Tombstone};
 use crate::runtime::consensus::{Expect, Fetched, ReadLevel};
 
 /// Files up to this size keep their content inside their header block.
@@ -82,7 +82,7 @@ async fn load_chunk(
     let block = match store.fetch(chunk.address, ReadLevel::Any).await? {
         Fetched::Found(Block::Content(c)) => c,
         Fetched::Found(_) => return Err(FsError::Corrupt(format!("chunk {} is not a content block", chunk.address))),
-        Fetched::Absent | Fetched::Removed(_) => {
+        Fetched::Absent | Fetched::Removed(_) | Fetched::Collected { .. } => {
             return Err(FsError::Corrupt(format!("chunk {} is missing", chunk.address)));
         }
     };
@@ -118,26 +118,43 @@ impl FileSystem {
     /// Close one handle: flush, and destroy the file if it was unlinked.
     pub async fn release(&self, address: Address) -> FsResult<()> {
         let flushed = self.flush(address).await;
-        let destroy = {
+        let (destroy, closed) = {
             let mut open = lock(&self.open);
             match open.get_mut(&address) {
                 Some(f) => {
                     f.handles = f.handles.saturating_sub(1);
-                    if f.handles == 0 {
-                        let unlinked = f.unlinked;
-                        open.remove(&address);
-                        unlinked
-                    } else {
-                        false
-                    }
+                    if f.handles == 0 { (f.unlinked, open.remove(&address)) } else { (false, None) }
                 }
-                None => false,
+                None => (false, None),
             }
         };
+        if let Some(closed) = closed {
+            // What the flush could not record is dropped (close reported it).
+            self.discard(address, closed);
+        }
         if destroy {
             self.destroy(address, Vec::new());
         }
         flushed
+    }
+
+    /// Forget the state of a closed or destroyed file: chunks it stored that
+    /// no header names are removed, and so are uploads still in flight once
+    /// they land, so that a failed flush or a racing removal leaks nothing.
+    pub(super) fn discard(&self, address: Address, file: OpenFile) {
+        for chunk in file.stored.into_values() {
+            self.remove_unnamed_chunk(address, chunk.address);
+        }
+        for (_, _, task) in file.uploads {
+            let store = self.store.clone();
+            let keys = self.keys.clone();
+            tokio::spawn(async move {
+                if let Ok(Ok(chunk)) = task.await {
+                    // Best effort: `volume check` reports what could not be removed.
+                    let _ = store.remove(Tombstone::for_content(&keys, chunk.address)).await;
+                }
+            });
+        }
     }
 
     /// Make sure a state exists for `address` (for writes without open handles).
@@ -288,8 +305,12 @@ impl FileSystem {
         Ok(())
     }
 
-    /// Wait for uploads of `file` until at most `keep` are in flight.
+    /// Wait for uploads of `file` until at most `keep` are in flight. Every
+    /// upload waited for is settled even when an earlier one failed (its
+    /// chunk recorded in the open file, or its data put back as dirty), so
+    /// none is left unaccounted for; the first failure is returned.
     async fn finish_uploads(&self, file: Address, keep: usize) -> FsResult<()> {
+        let mut first_error = None;
         loop {
             let next = {
                 let mut open = lock(&self.open);
@@ -298,7 +319,12 @@ impl FileSystem {
                     _ => None,
                 }
             };
-            let Some((index, number, task)) = next else { return Ok(()) };
+            let Some((index, number, task)) = next else {
+                return match first_error {
+                    Some(e) => Err(e),
+                    None => Ok(()),
+                };
+            };
             let uploaded =
                 task.await.map_err(|e| FsError::Storage(format!("chunk upload failed: {e}"))).and_then(|r| r);
             let chunk = match uploaded {
@@ -315,7 +341,8 @@ impl FileSystem {
                             f.sealing.insert(index, (n, plain));
                         }
                     }
-                    return Err(e);
+                    first_error.get_or_insert(e);
+                    continue;
                 }
             };
             let superseded = {
@@ -331,7 +358,7 @@ impl FileSystem {
             };
             if let Some(old) = superseded {
                 // Never named by a stored header.
-                self.remove_chunk(old.address, Vec::new());
+                self.remove_unnamed_chunk(file, old.address);
             }
         }
     }
@@ -452,16 +479,16 @@ impl FileSystem {
     /// intent. Nothing is taken out of the open file before it is stored:
     /// a failed store leaves every buffer in place for the next attempt,
     /// so a transient error never turns written data into a hole.
+    /// Chunks stored before a failure stay in the open file; if it is
+    /// closed without a successful flush, [`FileSystem::discard`] removes
+    /// them.
     async fn flush_locked(&self, address: Address) -> FsResult<()> {
         self.finish_uploads(address, 0).await?;
         let (size, mut indices) = {
             let open = lock(&self.open);
-            let Some(f) = open.get(&address) else {
+            let Some(f) = open.get(&address).filter(|f| f.header_dirty) else {
                 return Ok(());
             };
-            if !f.header_dirty {
-                return Ok(());
-            }
             (f.size, f.dirty.keys().copied().collect::<Vec<u64>>())
         };
         let (old_inline, old_chunks) = match self.load_node(address).await? {
@@ -501,12 +528,17 @@ impl FileSystem {
                 let chunk = self.store_chunk(address, index, &plain).await?;
                 let superseded = {
                     let mut open = lock(&self.open);
-                    let Some(f) = open.get_mut(&address) else { return Ok(()) };
-                    f.dirty.remove(&index);
-                    f.stored.insert(index, chunk)
+                    match open.get_mut(&address) {
+                        Some(f) => {
+                            f.dirty.remove(&index);
+                            f.stored.insert(index, chunk)
+                        }
+                        // Destroyed while this chunk was being stored: nothing will name it.
+                        None => Some(chunk),
+                    }
                 };
                 if let Some(old) = superseded {
-                    self.remove_chunk(old.address, Vec::new());
+                    self.remove_unnamed_chunk(address, old.address);
                 }
             }
         }
@@ -522,7 +554,7 @@ impl FileSystem {
         let intent = Intent::Content { size, inline, chunks, time: Time::now() };
         let recorded = self.change(address, intent, Vec::new()).await?;
         for chunk in unused {
-            self.remove_chunk(chunk, Vec::new());
+            self.remove_unnamed_chunk(address, chunk);
         }
         for chunk in dropped {
             // The stored header names them until this change is stored.
@@ -561,7 +593,7 @@ impl FileSystem {
             };
             for c in superseded {
                 // Stored since the last header: no header names them.
-                self.remove_chunk(c.address, Vec::new());
+                self.remove_unnamed_chunk(address, c.address);
             }
         }
         let close = {
@@ -577,7 +609,10 @@ impl FileSystem {
         };
         self.flush_locked(address).await?;
         if close {
-            lock(&self.open).remove(&address);
+            let closed = lock(&self.open).remove(&address);
+            if let Some(closed) = closed {
+                self.discard(address, closed);
+            }
         }
         Ok(())
     }

@@ -204,7 +204,9 @@ impl FileSystem {
             Fetched::Found(other) => {
                 return Err(FsError::Corrupt(format!("volume root pointer is a {} block", other.kind())));
             }
-            Fetched::Removed(_) => return Err(FsError::Corrupt("the volume root pointer was removed".into())),
+            Fetched::Removed(_) | Fetched::Collected { .. } => {
+                return Err(FsError::Corrupt("the volume root pointer was removed".into()));
+            }
             Fetched::Absent if allow_root_creation && *owner == fs.keys.public() => {
                 let meta = Meta::new(0o755, 0, 0);
                 let root = fs.create_node(Node::Directory { meta, entries: Default::default() }, None)?;

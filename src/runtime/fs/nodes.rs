@@ -187,7 +187,7 @@ impl FileSystem {
             Fetched::Found(other) => {
                 return Err(FsError::Corrupt(format!("{address} is a {} block, not a node", other.kind())));
             }
-            Fetched::Removed(_) => return Err(FsError::NotFound),
+            Fetched::Removed(_) | Fetched::Collected { .. } => return Err(FsError::NotFound),
             Fetched::Absent => return Err(FsError::Corrupt(format!("node {address} is missing from the store"))),
         };
         if known.is_some_and(|v| block.version <= v) {
@@ -402,7 +402,10 @@ impl FileSystem {
     /// Forget the node at `address` and remove its blocks once the changes
     /// `after` names (which stop referencing it) are stored.
     pub(super) fn destroy(&self, address: Address, mut after: Vec<Dep>) {
-        lock(&self.open).remove(&address);
+        let open = lock(&self.open).remove(&address);
+        if let Some(open) = open {
+            self.discard(address, open);
+        }
         let mut slots = lock(&self.nodes.slots);
         let Some(slot) = slots.remove(&address) else {
             drop(slots);
@@ -413,14 +416,15 @@ impl FileSystem {
             Node::File { chunks, .. } => chunks.values().map(|c| c.address).collect(),
             _ => Vec::new(),
         };
-        if slot.is_new() && chunks.is_empty() {
+        let owns_doomed = lock(&self.nodes.doomed).iter().any(|(_, deps)| deps.iter().any(|(a, _)| *a == address));
+        if slot.is_new() && chunks.is_empty() && !owns_doomed {
             // Never stored and owns nothing stored: nothing to remove.
             lock(&self.nodes.unborn).insert(address);
             self.nodes.backlog.fetch_sub(1, Ordering::Relaxed);
             return;
         }
         if slot.is_new() {
-            // Its content blocks are stored, and only a stored header can
+            // Its content blocks (or discarded ones) are stored, and only a stored header can
             // authorize their removal: store it first.
             if let Some(last) = slot.pending.last() {
                 after.push((address, last.seq));
@@ -431,6 +435,16 @@ impl FileSystem {
         let mut doomed = lock(&self.nodes.doomed);
         doomed.extend(chunks.into_iter().map(|c| (Doomed::Chunk(c), after.clone())));
         doomed.push((Doomed::Node(address), after));
+    }
+
+    /// Remove a content block of `file` that no header names, once `file`'s
+    /// own block is stored (only a stored header can authorize the removal).
+    pub(super) fn remove_unnamed_chunk(&self, file: Address, chunk: Address) {
+        let after = match lock(&self.nodes.slots).get(&file) {
+            Some(slot) if slot.is_new() => slot.pending.last().map(|p| vec![(file, p.seq)]).unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        self.remove_chunk(chunk, after);
     }
 
     /// Remove a content block once the changes `after` names are stored.
@@ -692,7 +706,7 @@ impl FileSystem {
                             Ok(tombstone) => self.store.remove(tombstone).await,
                             Err(e) => Err(e.into()),
                         },
-                        Ok(Fetched::Absent | Fetched::Removed(_)) => Ok(()),
+                        Ok(Fetched::Absent | Fetched::Removed(_) | Fetched::Collected { .. }) => Ok(()),
                         Err(e) => Err(e),
                     }
                 }

@@ -183,3 +183,84 @@ async fn a_file_removed_before_its_first_flush_leaves_nothing_and_sync_succeeds(
     // Of all that, only the removed header's tombstone remains (its address is never reused).
     assert_eq!(silo.list().await.unwrap().len(), baseline + 1);
 }
+
+#[tokio::test]
+async fn creating_and_deleting_files_leaves_only_the_root_once_tombstones_are_collected() {
+    use crate::runtime::consensus::Fresh;
+    use crate::runtime::freshness::FreshnessFloor;
+    use std::time::{Duration, Instant};
+
+    let silo = Arc::new(MemorySilo::new("mem", None));
+    let floor = Arc::new(FreshnessFloor::in_memory());
+    let single = Arc::new(SingleNode::collecting(silo.clone(), floor.clone(), Duration::ZERO));
+    let store = Arc::new(Fresh::new(single.clone(), floor));
+    let fs = FileSystem::open(store, KeyPair::generate().unwrap(), "alice/vol", 4096, true).await.unwrap();
+    fs.sync(None).await.unwrap();
+    let (empty_blocks, empty_bytes) = (silo.list().await.unwrap().len(), silo.usage());
+    let root = fs.root();
+    for batch in 0..20 {
+        for i in 0..100 {
+            let n = batch * 100 + i;
+            let f = fs.create(root, &format!("f{n}"), 0o644, 0, 0).await.unwrap();
+            fs.open_file(f).await.unwrap();
+            // Every tenth file has content blocks too.
+            let len = if n % 10 == 0 { 10_000 } else { 100 };
+            fs.write(f, 0, &vec![n as u8; len]).await.unwrap();
+            fs.release(f).await.unwrap();
+        }
+        fs.sync(None).await.unwrap();
+        for i in 0..100 {
+            fs.unlink(root, &format!("f{}", batch * 100 + i)).await.unwrap();
+        }
+        fs.sync(None).await.unwrap();
+    }
+    let (blocks, bytes) = (silo.list().await.unwrap().len(), silo.usage());
+    assert!(blocks >= 2000, "only {blocks} blocks: the files' tombstones are missing");
+    let swept = single.collect_tombstones(Instant::now()).await.unwrap();
+    let (after, after_bytes) = (silo.list().await.unwrap().len(), silo.usage());
+    eprintln!(
+        "empty volume {empty_blocks} blocks ({empty_bytes} B); after 2000 create/delete {blocks} blocks ({bytes} B); \
+         {} tombstones collected: {after} blocks ({after_bytes} B)",
+        swept.collected
+    );
+    assert!(after <= empty_blocks, "{after} blocks left, the empty volume had {empty_blocks}");
+    // The volume still works, and its removed files stay removed.
+    assert!(fs.readdir(root).await.unwrap().is_empty());
+    let f = fs.create(root, "after", 0o644, 0, 0).await.unwrap();
+    fs.write(f, 0, b"still works").await.unwrap();
+    fs.sync(None).await.unwrap();
+    assert_eq!(fs.read(f, 0, 100).await.unwrap(), b"still works");
+}
+
+#[tokio::test]
+async fn a_file_written_until_the_silo_is_full_frees_everything_once_deleted() {
+    let silo = Arc::new(MemorySilo::new("small", Some(2_500_000)));
+    let store = Arc::new(SingleNode::new(silo.clone()));
+    let fs = FileSystem::open(store, KeyPair::generate().unwrap(), "v", 256 * 1024, true).await.unwrap();
+    fs.sync(None).await.unwrap();
+    let empty = silo.usage();
+    let f = fs.create(fs.root(), "big", 0o644, 0, 0).await.unwrap();
+    // The background flusher stores the new file's header within 250 ms.
+    fs.flush_metadata().await.unwrap();
+    fs.open_file(f).await.unwrap();
+    let mut offset = 0u64;
+    let full = loop {
+        match fs.write(f, offset, &vec![9u8; 128 * 1024]).await {
+            Ok(n) => offset += u64::from(n),
+            Err(e) => break e,
+        }
+        assert!(offset < 10 << 20, "10 MiB fit in a 2.5 MB silo");
+    };
+    assert!(matches!(full, FsError::NoSpace(_)), "{full:?}");
+    assert!(matches!(fs.flush(f).await, Err(FsError::NoSpace(_))));
+    assert!(fs.release(f).await.is_err());
+    fs.unlink(fs.root(), "big").await.unwrap();
+    fs.sync(None).await.unwrap();
+    fs.sync(None).await.unwrap();
+    let left: Vec<(Address, u64)> = silo.list_sized().await.unwrap();
+    assert!(
+        silo.usage() < empty + 4096,
+        "{} bytes left of a deleted file, the volume used {empty}: {left:?}",
+        silo.usage()
+    );
+}

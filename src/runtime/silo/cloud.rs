@@ -330,6 +330,12 @@ impl Silo for CloudSilo {
         Box::pin(std::future::ready(Ok(keys)))
     }
 
+    fn list_sized(&self) -> SiloFuture<'_, Vec<(Address, u64)>> {
+        let mut sized: Vec<(Address, u64)> = self.inner.index().sizes.iter().map(|(k, s)| (*k, *s)).collect();
+        sized.sort();
+        Box::pin(std::future::ready(Ok(sized)))
+    }
+
     fn usage(&self) -> u64 {
         self.inner.index().usage
     }

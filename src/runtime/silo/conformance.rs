@@ -48,6 +48,7 @@ async fn semantics(silo: &dyn Silo) {
     assert_eq!(silo.get(c).await.unwrap(), b"");
 
     assert_eq!(silo.list().await.unwrap(), vec![a, b, c]);
+    assert_eq!(silo.list_sized().await.unwrap(), vec![(a, 7), (b, 3), (c, 0)]);
     assert_eq!(silo.usage(), 7 + 3);
 
     silo.erase(a).await.unwrap();

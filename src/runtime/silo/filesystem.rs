@@ -267,6 +267,18 @@ impl Silo for FilesystemSilo {
         Box::pin(async move { blocking(&self.inner.root, move || Ok(inner.list_blocking())).await })
     }
 
+    fn list_sized(&self) -> SiloFuture<'_, Vec<(Address, u64)>> {
+        let inner = self.inner.clone();
+        Box::pin(async move {
+            blocking(&self.inner.root, move || {
+                let mut sized: Vec<(Address, u64)> = inner.index().sizes.iter().map(|(k, s)| (*k, *s)).collect();
+                sized.sort();
+                Ok(sized)
+            })
+            .await
+        })
+    }
+
     fn usage(&self) -> u64 {
         self.inner.usage.load(Ordering::Relaxed)
     }

@@ -84,6 +84,12 @@ impl Silo for MemorySilo {
         Box::pin(std::future::ready(Ok(self.list_now())))
     }
 
+    fn list_sized(&self) -> SiloFuture<'_, Vec<(Address, u64)>> {
+        let mut sized: Vec<(Address, u64)> = self.state().blocks.iter().map(|(k, b)| (*k, b.len() as u64)).collect();
+        sized.sort();
+        Box::pin(std::future::ready(Ok(sized)))
+    }
+
     fn usage(&self) -> u64 {
         self.state().usage
     }

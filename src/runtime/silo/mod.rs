@@ -104,6 +104,10 @@ pub trait Silo: Send + Sync + std::fmt::Debug {
     /// Every key stored, in ascending order.
     fn list(&self) -> SiloFuture<'_, Vec<Address>>;
 
+    /// Every key stored with the size of its bytes, in ascending key order
+    /// (from the silo's index: nothing is read).
+    fn list_sized(&self) -> SiloFuture<'_, Vec<(Address, u64)>>;
+
     /// Bytes currently stored (payload sizes, not disk blocks).
     fn usage(&self) -> u64;
 
