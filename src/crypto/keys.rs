@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use x25519_dalek::StaticSecret;
 use zeroize::Zeroize;
 
-use super::{CryptoError, hash, random_bytes, serde_b64};
+use super::{CryptoError, hash, random_bytes, serde_b64, verified};
 
 /// The public half of an identity, as stored in descriptors.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -27,10 +27,18 @@ impl std::fmt::Debug for PublicKey {
 
 impl PublicKey {
     /// Verify `signature` over `message` (strict Ed25519: no malleability).
+    /// A signature this process verified or made before is not checked
+    /// again (see `verified.rs`).
     pub fn verify(&self, message: &[u8], signature: &Signature) -> Result<(), CryptoError> {
-        let key = VerifyingKey::from_bytes(&self.ed25519).map_err(|_| CryptoError::BadSignature)?;
+        let print = verified::fingerprint(&self.ed25519, &signature.0, message);
+        if verified::contains(&print) {
+            return Ok(());
+        }
+        let key = verified::verifying_key(&self.ed25519).map_err(|_| CryptoError::BadSignature)?;
         let sig = ed25519_dalek::Signature::from_bytes(&signature.0);
-        key.verify_strict(message, &sig).map_err(|_| CryptoError::BadSignature)
+        key.verify_strict(message, &sig).map_err(|_| CryptoError::BadSignature)?;
+        verified::remember(print);
+        Ok(())
     }
 
     /// Check that both halves are valid curve points.
@@ -118,6 +126,10 @@ impl PrivateKeys {
 pub struct KeyPair {
     signing: SigningKey,
     exchange: StaticSecret,
+    /// The public half, computed once (an X25519 base point product).
+    public: PublicKey,
+    /// The key of boxes this identity seals to itself (see `seal.rs`).
+    self_seal: zeroize::Zeroizing<[u8; 32]>,
 }
 
 impl std::fmt::Debug for KeyPair {
@@ -135,7 +147,14 @@ impl KeyPair {
 
     /// Rebuild an identity from its private half.
     pub fn from_private(private: &PrivateKeys) -> Self {
-        KeyPair { signing: SigningKey::from_bytes(&private.ed25519), exchange: StaticSecret::from(private.x25519) }
+        let signing = SigningKey::from_bytes(&private.ed25519);
+        let exchange = StaticSecret::from(private.x25519);
+        let public = PublicKey {
+            ed25519: signing.verifying_key().to_bytes(),
+            x25519: x25519_dalek::PublicKey::from(&exchange).to_bytes(),
+        };
+        let self_seal = zeroize::Zeroizing::new(super::seal::self_key(&private.x25519));
+        KeyPair { signing, exchange, public, self_seal }
     }
 
     /// The private half, for storage.
@@ -145,20 +164,24 @@ impl KeyPair {
 
     /// The public half.
     pub fn public(&self) -> PublicKey {
-        PublicKey {
-            ed25519: self.signing.verifying_key().to_bytes(),
-            x25519: x25519_dalek::PublicKey::from(&self.exchange).to_bytes(),
-        }
+        self.public
     }
 
-    /// Sign `message`.
+    /// Sign `message`; the signature is known valid from then on.
     pub fn sign(&self, message: &[u8]) -> Signature {
-        Signature(self.signing.sign(message).to_bytes())
+        let signature = self.signing.sign(message).to_bytes();
+        verified::remember(verified::fingerprint(&self.public.ed25519, &signature, message));
+        Signature(signature)
     }
 
     /// The X25519 secret, for opening sealed boxes.
     pub(crate) fn exchange_secret(&self) -> &StaticSecret {
         &self.exchange
+    }
+
+    /// The key of boxes sealed to oneself.
+    pub(crate) fn self_seal_key(&self) -> &[u8; 32] {
+        &self.self_seal
     }
 }
 

@@ -2,6 +2,12 @@
 //! can open it (ephemeral X25519 → HKDF-SHA256 → XChaCha20-Poly1305), and
 //! plain symmetric encryption under a known key. Associated data binds a
 //! ciphertext to its context (e.g. a block address and version).
+//!
+//! A box a key holder seals to itself (the writer of a block is usually one
+//! of its readers) needs no Diffie-Hellman: it is encrypted under a key
+//! derived from the holder's own X25519 secret, and marked by an all-zero
+//! first half — the identity point, which no real ephemeral key can be.
+//! Opening it costs a symmetric decryption instead of a scalar product.
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
@@ -10,6 +16,25 @@ use x25519_dalek::{PublicKey as XPublic, StaticSecret};
 use super::{CryptoError, KeyPair, PublicKey, random_bytes};
 
 const SEAL_INFO: &[u8] = b"infinit 2026 sealed box v1";
+const SELF_INFO: &[u8] = b"infinit 2026 box sealed to oneself v1";
+/// First half of a box sealed to oneself, in place of an ephemeral key.
+const SELF_MARK: [u8; 32] = [0; 32];
+
+/// The key of boxes sealed to oneself, from one's X25519 secret.
+pub(crate) fn self_key(x25519_secret: &[u8; 32]) -> [u8; 32] {
+    let hk = hkdf::Hkdf::<sha2::Sha256>::new(Some(SELF_INFO), x25519_secret);
+    let mut key = [0u8; 32];
+    // 32 bytes is far below HKDF-SHA256's limit: expand cannot fail.
+    let _ = hk.expand(b"self", &mut key);
+    key
+}
+
+/// Seal `plaintext` to `keys` itself: `zeros (32) || encrypt(...)`.
+pub fn seal_to_self(keys: &KeyPair, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    let mut out = SELF_MARK.to_vec();
+    out.extend_from_slice(&encrypt(keys.self_seal_key(), plaintext, aad)?);
+    Ok(out)
+}
 
 /// Encrypt `plaintext` under a 32-byte key: `nonce (24) || ciphertext+tag`.
 pub fn encrypt(key: &[u8; 32], plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
@@ -63,6 +88,9 @@ pub fn open(keys: &KeyPair, sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>, Crypto
     }
     let (ephemeral_public, rest) = sealed.split_at(32);
     let ephemeral_public: [u8; 32] = ephemeral_public.try_into().map_err(|_| CryptoError::Decryption)?;
+    if ephemeral_public == SELF_MARK {
+        return decrypt(keys.self_seal_key(), rest, aad);
+    }
     let shared = keys.exchange_secret().diffie_hellman(&XPublic::from(ephemeral_public));
     let key = derive(shared.as_bytes(), &ephemeral_public, &keys.public().x25519);
     decrypt(&key, rest, aad)
@@ -80,6 +108,20 @@ mod tests {
         assert_eq!(open(&alice, &sealed, b"ctx").unwrap(), b"secret");
         assert!(open(&bob, &sealed, b"ctx").is_err());
         assert!(open(&alice, &sealed, b"other ctx").is_err());
+    }
+
+    #[test]
+    fn a_box_sealed_to_oneself_opens_only_for_oneself() {
+        let me = KeyPair::generate().unwrap();
+        let other = KeyPair::generate().unwrap();
+        let sealed = seal_to_self(&me, b"secret", b"ctx").unwrap();
+        assert_eq!(&sealed[..32], &[0; 32]);
+        assert!(!sealed.windows(6).any(|w| w == b"secret"));
+        assert_eq!(open(&me, &sealed, b"ctx").unwrap(), b"secret");
+        assert!(open(&other, &sealed, b"ctx").is_err());
+        assert!(open(&me, &sealed, b"other ctx").is_err());
+        let again = KeyPair::from_private(&me.private());
+        assert_eq!(open(&again, &sealed, b"ctx").unwrap(), b"secret");
     }
 
     #[test]

@@ -250,7 +250,14 @@ impl AclBlock {
             self.secrets = self
                 .readers()
                 .iter()
-                .map(|reader| seal::seal(reader, secret.as_slice(), &aad).map(serde_bytes::ByteBuf::from))
+                .map(|reader| {
+                    if *reader == writer.public() {
+                        seal::seal_to_self(writer, secret.as_slice(), &aad)
+                    } else {
+                        seal::seal(reader, secret.as_slice(), &aad)
+                    }
+                    .map(serde_bytes::ByteBuf::from)
+                })
                 .collect::<Result<_, _>>()
                 .map_err(crypto)?;
         }

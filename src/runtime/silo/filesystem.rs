@@ -70,6 +70,10 @@ struct Inner {
 struct Index {
     sizes: HashMap<Address, u64>,
     usage: u64,
+    /// Bytes of writes under way, counted against the capacity.
+    reserved: u64,
+    /// Keys being written.
+    writing: std::collections::HashSet<Address>,
 }
 
 impl FilesystemSilo {
@@ -151,13 +155,39 @@ impl Inner {
     }
 
     fn set_blocking(&self, key: Address, bytes: &[u8], mode: SetMode) -> Result<(), SiloError> {
-        let mut index = self.index();
-        let old = index.sizes.get(&key).copied();
-        check_mode(key, mode, old.is_some())?;
-        let old = old.unwrap_or(0);
         let new = bytes.len() as u64;
-        check_capacity(&self.name, self.capacity, index.usage, old, new)?;
+        // Check and reserve under the index lock, write without it (writes
+        // of different keys run in parallel), record under it again. A key
+        // being written is marked so that a second write of it waits.
+        let old = loop {
+            let mut index = self.index();
+            if index.writing.contains(&key) {
+                drop(index);
+                std::thread::sleep(std::time::Duration::from_micros(200));
+                continue;
+            }
+            let old = index.sizes.get(&key).copied();
+            check_mode(key, mode, old.is_some())?;
+            let old = old.unwrap_or(0);
+            check_capacity(&self.name, self.capacity, index.usage + index.reserved, old, new)?;
+            index.writing.insert(key);
+            index.reserved += new;
+            break old;
+        };
+        let written = self.write_block(key, bytes);
+        let mut index = self.index();
+        index.writing.remove(&key);
+        index.reserved -= new;
+        written?;
+        index.sizes.insert(key, new);
+        index.usage = index.usage - old + new;
+        self.usage.store(index.usage, Ordering::Relaxed);
+        drop(index);
+        self.settle(&self.shard(&key))
+    }
 
+    /// Write `bytes` as the block file of `key` (a temporary file renamed over it).
+    fn write_block(&self, key: Address, bytes: &[u8]) -> Result<(), SiloError> {
         let shard = self.shard(&key);
         let every_write = self.durability == Durability::EveryWrite;
         if !shard.is_dir() {
@@ -171,14 +201,10 @@ impl Inner {
         let path = self.block_path(&key);
         let written =
             write_file(&temp, bytes, every_write).and_then(|()| fs::rename(&temp, &path).map_err(io_at(&path)));
-        if let Err(e) = written {
+        if written.is_err() {
             let _ = fs::remove_file(&temp);
-            return Err(e);
         }
-        index.sizes.insert(key, new);
-        index.usage = index.usage - old + new;
-        self.usage.store(index.usage, Ordering::Relaxed);
-        self.settle(&shard)
+        written
     }
 
     /// Make a change to `dir` durable now, or at the next sync.
