@@ -355,3 +355,129 @@ fn reading_a_file_twice_through_one_handle_is_stable() {
     f.read_to_end(&mut second).unwrap();
     assert!(first == data && second == data);
 }
+
+fn mknod(path: &std::path::Path, mode: u32, dev: u64) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt as _;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    // SAFETY: `c` is a valid NUL-terminated path for the duration of the call.
+    if unsafe { libc::mknod(c.as_ptr(), mode, dev) } == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
+}
+
+#[test]
+fn fifos_sockets_and_device_nodes_work_and_survive_a_restart() {
+    use std::os::unix::fs::FileTypeExt as _;
+    let Some(mut v) = Volume::start("fifos_sockets_and_device_nodes_work_and_survive_a_restart") else {
+        return;
+    };
+    let fifo = v.path("pipe");
+    mknod(&fifo, libc::S_IFIFO | 0o640, 0).expect("mkfifo");
+    mknod(&v.path("tty"), libc::S_IFCHR | 0o600, libc::makedev(4, 64)).expect("mknod c");
+    mknod(&v.path("disk"), libc::S_IFBLK | 0o600, libc::makedev(8, 1)).expect("mknod b");
+    let sock = v.path("sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).expect("bind a unix socket on the volume");
+
+    // The kernel serves them: a pipe carries bytes, a socket accepts.
+    let writer_path = fifo.clone();
+    let writer = std::thread::spawn(move || fs::write(writer_path, b"through the pipe").unwrap());
+    assert_eq!(fs::read(&fifo).unwrap(), b"through the pipe");
+    writer.join().unwrap();
+    let client = std::thread::spawn({
+        let sock = sock.clone();
+        move || std::os::unix::net::UnixStream::connect(sock).unwrap().write_all(b"hi").unwrap()
+    });
+    let (mut conn, _) = listener.accept().unwrap();
+    let mut got = Vec::new();
+    conn.read_to_end(&mut got).unwrap();
+    client.join().unwrap();
+    assert_eq!(got, b"hi");
+    // (A socket accepted from a path on the mount keeps the mount busy.)
+    drop(conn);
+    drop(listener);
+
+    // A hard link to a FIFO counts.
+    fs::hard_link(&fifo, v.path("pipe2")).unwrap();
+    v.restart();
+    let m = fs::symlink_metadata(v.path("pipe")).unwrap();
+    assert!(m.file_type().is_fifo(), "pipe is {:?}", m.file_type());
+    assert_eq!((m.mode() & 0o7777, m.nlink()), (0o640, 2));
+    assert!(fs::symlink_metadata(v.path("sock")).unwrap().file_type().is_socket());
+    let tty = fs::symlink_metadata(v.path("tty")).unwrap();
+    assert!(tty.file_type().is_char_device());
+    assert_eq!(tty.rdev(), libc::makedev(4, 64));
+    let disk = fs::symlink_metadata(v.path("disk")).unwrap();
+    assert!(disk.file_type().is_block_device());
+    assert_eq!(disk.rdev(), libc::makedev(8, 1));
+    for name in ["pipe", "pipe2", "sock", "tty", "disk"] {
+        fs::remove_file(v.path(name)).unwrap_or_else(|e| panic!("unlink {name}: {e}"));
+    }
+    assert_eq!(fs::read_dir(v.path("")).unwrap().count(), 0);
+}
+
+#[test]
+fn rename_fallocate_and_writes_change_times_at_once() {
+    let Some(v) = Volume::start("rename_fallocate_and_writes_change_times_at_once") else {
+        return;
+    };
+    let a = v.path("a");
+    fs::write(&a, b"x").unwrap();
+    let ctime = |p: &std::path::Path| {
+        let m = fs::symlink_metadata(p).unwrap();
+        (m.ctime(), m.ctime_nsec())
+    };
+    let before = ctime(&a);
+    std::thread::sleep(Duration::from_millis(20));
+    fs::rename(&a, v.path("b")).unwrap();
+    assert!(ctime(&v.path("b")) > before, "rename kept the ctime");
+
+    // mtime moves at write(), before any fsync or close.
+    let mut f = OpenOptions::new().append(true).open(v.path("b")).unwrap();
+    let m0 = fs::metadata(v.path("b")).unwrap().modified().unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    f.write_all(b"more").unwrap();
+    let m1 = fs::metadata(v.path("b")).unwrap().modified().unwrap();
+    assert!(m1 > m0, "write did not move mtime");
+
+    // posix_fallocate grows the file and moves ctime.
+    let before = ctime(&v.path("b"));
+    std::thread::sleep(Duration::from_millis(20));
+    use std::os::fd::AsRawFd as _;
+    // SAFETY: the descriptor is open for the duration of the call.
+    assert_eq!(unsafe { libc::posix_fallocate(f.as_raw_fd(), 0, 100_000) }, 0);
+    assert_eq!(fs::metadata(v.path("b")).unwrap().len(), 100_000);
+    assert!(ctime(&v.path("b")) > before, "fallocate kept the ctime");
+    drop(f);
+    let back = fs::read(v.path("b")).unwrap();
+    assert_eq!(&back[..5], b"xmore");
+    assert!(back[5..].iter().all(|&b| b == 0));
+}
+
+#[test]
+fn other_users_reach_a_volume_root_mounted_and_modes_are_enforced() {
+    let Some(v) = Volume::start("other_users_reach_a_volume_root_mounted_and_modes_are_enforced") else {
+        return;
+    };
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root to act as another user");
+        return;
+    }
+    fs::write(v.path("public"), b"for everyone").unwrap();
+    fs::set_permissions(v.path("public"), fs::Permissions::from_mode(0o644)).unwrap();
+    fs::write(v.path("private"), b"root only").unwrap();
+    fs::set_permissions(v.path("private"), fs::Permissions::from_mode(0o600)).unwrap();
+    fs::set_permissions(v.path(""), fs::Permissions::from_mode(0o755)).unwrap();
+    let as_nobody = |script: &str| {
+        std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-c", script])
+            .output()
+            .expect("setpriv")
+    };
+    let read = as_nobody(&format!("cat {}", v.path("public").display()));
+    assert!(read.status.success(), "nobody cannot read a 0644 file: {}", String::from_utf8_lossy(&read.stderr));
+    assert_eq!(read.stdout, b"for everyone");
+    let denied = as_nobody(&format!("cat {}", v.path("private").display()));
+    assert!(!denied.status.success(), "nobody read a 0600 file");
+    assert!(String::from_utf8_lossy(&denied.stderr).contains("Permission denied"));
+    let write = as_nobody(&format!("echo x > {}/new", v.path("").display()));
+    assert!(!write.status.success(), "nobody wrote in a 0755 root-owned folder");
+}

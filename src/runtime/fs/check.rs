@@ -307,6 +307,10 @@ impl<'a> Survey<'a> {
                     self.summary.symlinks += 1;
                     self.links.insert(address, (*nlink, path.clone()));
                 }
+                Node::Special { nlink, .. } => {
+                    self.summary.specials += 1;
+                    self.links.insert(address, (*nlink, path.clone()));
+                }
             }
             self.note_names(address, &node, &path, &mut stack);
         }
@@ -324,7 +328,7 @@ impl<'a> Survey<'a> {
                 }
             }
             Node::File { chunks, .. } => self.chunks.extend(chunks.values().map(|c| c.address)),
-            Node::Symlink { .. } => {}
+            Node::Symlink { .. } | Node::Special { .. } => {}
         }
     }
 
@@ -449,7 +453,8 @@ impl<'a> Survey<'a> {
             }
             let Some((node, version)) = nodes.get(&address) else { continue };
             let kind = node.kind();
-            if let Node::File { nlink: 0, .. } | Node::Symlink { nlink: 0, .. } = node {
+            if let Node::File { nlink: 0, .. } | Node::Symlink { nlink: 0, .. } | Node::Special { nlink: 0, .. } = node
+            {
                 self.visited.insert(address);
                 let detail = "the header of a removed file (link count 0)".to_string();
                 self.find(FindingKind::Leaked, address, None, detail, Action::Dispose(Dispose::Bury(*version)));
@@ -459,6 +464,10 @@ impl<'a> Survey<'a> {
                 NodeKind::Directory => "directory",
                 NodeKind::File => "file",
                 NodeKind::Symlink => "symbolic link",
+                NodeKind::Fifo => "named pipe",
+                NodeKind::Socket => "socket",
+                NodeKind::CharDevice => "character device",
+                NodeKind::BlockDevice => "block device",
             };
             let detail = format!("a {what} no directory names");
             let path = format!("/{LOST_AND_FOUND}/{}", address.to_hex());

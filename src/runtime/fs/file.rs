@@ -42,6 +42,9 @@ pub struct OpenFile {
     upload_count: u64,
     /// The header must be written.
     header_dirty: bool,
+    /// When the content last changed, if not recorded in the header yet:
+    /// `stat` shows it as mtime and ctime at once, the header gets it.
+    pub modified: Option<Time>,
 }
 
 /// Chunks of one file stored concurrently while writing goes on.
@@ -108,6 +111,7 @@ impl FileSystem {
             Node::Symlink { .. } => {
                 return Err(FsError::Invalid("cannot open a symbolic link".into()));
             }
+            Node::Special { .. } => return Err(FsError::Invalid("not a regular file".into())),
         };
         let mut open = lock(&self.open);
         let file = open.entry(address).or_insert_with(|| OpenFile { size, ..Default::default() });
@@ -165,7 +169,7 @@ impl FileSystem {
         let size = match self.load_node(address).await? {
             Node::File { size, .. } => size,
             Node::Directory { .. } => return Err(FsError::IsDirectory),
-            Node::Symlink { .. } => return Err(FsError::Invalid("not a regular file".into())),
+            Node::Symlink { .. } | Node::Special { .. } => return Err(FsError::Invalid("not a regular file".into())),
         };
         lock(&self.open).entry(address).or_insert_with(|| OpenFile { size, ..Default::default() });
         Ok(())
@@ -372,7 +376,9 @@ impl FileSystem {
             None => match self.load_node(address).await? {
                 Node::File { size, .. } => size,
                 Node::Directory { .. } => return Err(FsError::IsDirectory),
-                Node::Symlink { .. } => return Err(FsError::Invalid("not a regular file".into())),
+                Node::Symlink { .. } | Node::Special { .. } => {
+                    return Err(FsError::Invalid("not a regular file".into()));
+                }
             },
         };
         let end = size.min(offset.saturating_add(u64::from(len)));
@@ -431,6 +437,7 @@ impl FileSystem {
         if let Some(f) = lock(&self.open).get_mut(&address) {
             f.size = f.size.max(end);
             f.header_dirty = true;
+            f.modified = Some(Time::now());
         }
         Ok(data.len() as u32)
     }
@@ -494,7 +501,7 @@ impl FileSystem {
         let (old_inline, old_chunks) = match self.load_node(address).await? {
             Node::File { inline, chunks, .. } => (inline, chunks),
             Node::Directory { .. } => return Err(FsError::IsDirectory),
-            Node::Symlink { .. } => return Err(FsError::Invalid("not a regular file".into())),
+            Node::Symlink { .. } | Node::Special { .. } => return Err(FsError::Invalid("not a regular file".into())),
         };
         let bs = self.block_size;
         let inline_limit = INLINE_MAX.min(bs);
@@ -551,7 +558,8 @@ impl FileSystem {
         let kept: std::collections::HashSet<Address> = chunks.values().map(|c| c.address).collect();
         let dropped: Vec<Address> = old_chunks.values().map(|c| c.address).filter(|a| !kept.contains(a)).collect();
         let unused: Vec<Address> = stored.values().map(|c| c.address).filter(|a| !kept.contains(a)).collect();
-        let intent = Intent::Content { size, inline, chunks, time: Time::now() };
+        let modified = lock(&self.open).get(&address).and_then(|f| f.modified);
+        let intent = Intent::Content { size, inline, chunks, time: modified.unwrap_or_else(Time::now) };
         let recorded = self.change(address, intent, Vec::new()).await?;
         for chunk in unused {
             self.remove_unnamed_chunk(address, chunk);
@@ -563,6 +571,9 @@ impl FileSystem {
         if let Some(f) = lock(&self.open).get_mut(&address) {
             f.stored.retain(|i, c| stored.get(i).is_none_or(|s| s.address != c.address));
             f.header_dirty = !f.dirty.is_empty() || !f.stored.is_empty();
+            if !f.header_dirty {
+                f.modified = None;
+            }
         }
         Ok(())
     }

@@ -201,7 +201,9 @@ impl Intent {
                 meta.ctime = meta.ctime.max(*time);
             }
             Intent::Links { delta, time } => match node {
-                Node::File { nlink, meta, .. } | Node::Symlink { nlink, meta, .. } => {
+                Node::File { nlink, meta, .. }
+                | Node::Symlink { nlink, meta, .. }
+                | Node::Special { nlink, meta, .. } => {
                     *nlink = nlink.saturating_add_signed(*delta);
                     meta.ctime = meta.ctime.max(*time);
                 }

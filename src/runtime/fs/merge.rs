@@ -90,9 +90,9 @@ fn diff(base: Option<&Node>, mine: &Node) -> Option<Vec<Intent>> {
                 out.push(Intent::Content { size: *size, inline: inline.clone(), chunks: chunks.clone(), time });
             }
         }
-        (base, Node::Symlink { nlink, .. }) => {
+        (base, Node::Symlink { nlink, .. } | Node::Special { nlink, .. }) => {
             let old_links = match base {
-                Some(Node::Symlink { nlink: l, .. }) => *l,
+                Some(Node::Symlink { nlink: l, .. } | Node::Special { nlink: l, .. }) => *l,
                 _ => *nlink,
             };
             links(&mut out, old_links, *nlink, time);

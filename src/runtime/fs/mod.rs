@@ -83,6 +83,8 @@ pub struct Stat {
     pub mtime: Time,
     /// Change time.
     pub ctime: Time,
+    /// Device number of a device node.
+    pub rdev: u64,
 }
 
 /// Statistics for `statfs`.
@@ -279,10 +281,11 @@ impl FileSystem {
     pub async fn stat(&self, address: Address) -> FsResult<Stat> {
         let mut stat = self
             .view_counted(address, |node, subdirs| {
-                let (size, nlink) = match node {
-                    Node::Directory { .. } => (4096, 2 + subdirs),
-                    Node::File { size, nlink, .. } => (*size, *nlink),
-                    Node::Symlink { target, nlink, .. } => (target.len() as u64, *nlink),
+                let (size, nlink, rdev) = match node {
+                    Node::Directory { .. } => (4096, 2 + subdirs, 0),
+                    Node::File { size, nlink, .. } => (*size, *nlink, 0),
+                    Node::Symlink { target, nlink, .. } => (target.len() as u64, *nlink, 0),
+                    Node::Special { nlink, rdev, .. } => (0, *nlink, *rdev),
                 };
                 let meta = node.meta();
                 Stat {
@@ -295,6 +298,7 @@ impl FileSystem {
                     atime: meta.atime,
                     mtime: meta.mtime,
                     ctime: meta.ctime,
+                    rdev,
                 }
             })
             .await?;
@@ -302,6 +306,10 @@ impl FileSystem {
             && let Some(open) = lock(&self.open).get(&address)
         {
             stat.size = open.size;
+            if let Some(t) = open.modified {
+                stat.mtime = stat.mtime.max(t);
+                stat.ctime = stat.ctime.max(t);
+            }
         }
         Ok(stat)
     }
@@ -377,6 +385,26 @@ impl FileSystem {
             .await
     }
 
+    /// Create a FIFO, socket or device node (`kind` one of the special
+    /// kinds; `rdev` the device number of a device node).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn mknod(
+        &self,
+        dir: Address,
+        name: &str,
+        kind: NodeKind,
+        mode: u32,
+        rdev: u64,
+        uid: u32,
+        gid: u32,
+    ) -> FsResult<Address> {
+        if !kind.is_special() {
+            return Err(FsError::Invalid(format!("mknod cannot make a {kind:?}")));
+        }
+        let rdev = if matches!(kind, NodeKind::CharDevice | NodeKind::BlockDevice) { rdev } else { 0 };
+        self.insert(dir, name, Node::Special { meta: Meta::new(mode, uid, gid), nlink: 1, kind, rdev }).await
+    }
+
     /// The target of a symbolic link.
     pub async fn readlink(&self, address: Address) -> FsResult<Vec<u8>> {
         match self.load_node(address).await? {
@@ -414,7 +442,7 @@ impl FileSystem {
             _ => {
                 self.change(address, Intent::Links { delta: -1, time: Time::now() }, after.clone()).await?;
                 self.view(address, |node| match node {
-                    Node::File { nlink, .. } | Node::Symlink { nlink, .. } => *nlink,
+                    Node::File { nlink, .. } | Node::Symlink { nlink, .. } | Node::Special { nlink, .. } => *nlink,
                     Node::Directory { .. } => 0,
                 })
                 .await?
@@ -555,6 +583,13 @@ impl FileSystem {
                 Err(e) => return Err(e),
             }
         };
+        // A rename changes the renamed node's ctime too (as ext4 does).
+        let touched = Intent::SetAttributes { change: Attributes::default(), time };
+        match self.change(source.address, touched, vec![done]).await {
+            // Removed meanwhile by another writer: nothing to touch.
+            Ok(_) | Err(FsError::NotFound) => {}
+            Err(e) => return Err(e),
+        }
         if let Some(old) = replaced {
             if target.is_some_and(|t| t.kind == NodeKind::Directory) {
                 self.destroy(old, vec![done]);
@@ -579,6 +614,23 @@ impl FileSystem {
         };
         self.change(address, Intent::SetAttributes { change: attributes, time: Time::now() }, Vec::new()).await?;
         self.stat(address).await
+    }
+
+    /// `fallocate` (mode 0 or keep-size): the file grows to cover
+    /// `offset + length` unless `keep_size`, and its ctime changes. Space
+    /// is not reserved ahead: blocks are allocated as they are written.
+    pub async fn allocate(&self, address: Address, offset: u64, length: u64, keep_size: bool) -> FsResult<()> {
+        let end = offset
+            .checked_add(length)
+            .ok_or_else(|| FsError::Invalid("allocation beyond the largest file size".into()))?;
+        let size = self.stat(address).await?.size;
+        if !keep_size && end > size {
+            self.truncate(address, end).await?;
+        }
+        let time = Time::now();
+        let attributes = Attributes { mtime: (!keep_size && end > size).then_some(time), ..Default::default() };
+        self.change(address, Intent::SetAttributes { change: attributes, time }, Vec::new()).await?;
+        Ok(())
     }
 
     /// Set extended attribute `name`.

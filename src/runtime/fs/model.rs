@@ -57,6 +57,21 @@ pub enum NodeKind {
     File,
     /// A symbolic link.
     Symlink,
+    /// A named pipe (FIFO): the kernel serves it, the volume keeps its metadata.
+    Fifo,
+    /// A unix domain socket's name.
+    Socket,
+    /// A character device node.
+    CharDevice,
+    /// A block device node.
+    BlockDevice,
+}
+
+impl NodeKind {
+    /// A kind of node the kernel serves itself (pipes, sockets, devices).
+    pub fn is_special(self) -> bool {
+        matches!(self, NodeKind::Fifo | NodeKind::Socket | NodeKind::CharDevice | NodeKind::BlockDevice)
+    }
 }
 
 /// Metadata every node has.
@@ -137,6 +152,18 @@ pub enum Node {
         /// The target path.
         target: Vec<u8>,
     },
+    /// A FIFO, socket or device node: only metadata (appended last, so
+    /// format 2 nodes written before it still decode).
+    Special {
+        /// Metadata.
+        meta: Meta,
+        /// Number of directory entries naming this node.
+        nlink: u32,
+        /// Which of the special kinds ([`NodeKind::is_special`]).
+        kind: NodeKind,
+        /// The device number of a device node (0 otherwise).
+        rdev: u64,
+    },
 }
 
 impl Node {
@@ -146,20 +173,27 @@ impl Node {
             Node::Directory { .. } => NodeKind::Directory,
             Node::File { .. } => NodeKind::File,
             Node::Symlink { .. } => NodeKind::Symlink,
+            Node::Special { kind, .. } => *kind,
         }
     }
 
     /// The node's metadata.
     pub fn meta(&self) -> &Meta {
         match self {
-            Node::Directory { meta, .. } | Node::File { meta, .. } | Node::Symlink { meta, .. } => meta,
+            Node::Directory { meta, .. }
+            | Node::File { meta, .. }
+            | Node::Symlink { meta, .. }
+            | Node::Special { meta, .. } => meta,
         }
     }
 
     /// The node's metadata, mutably.
     pub fn meta_mut(&mut self) -> &mut Meta {
         match self {
-            Node::Directory { meta, .. } | Node::File { meta, .. } | Node::Symlink { meta, .. } => meta,
+            Node::Directory { meta, .. }
+            | Node::File { meta, .. }
+            | Node::Symlink { meta, .. }
+            | Node::Special { meta, .. } => meta,
         }
     }
 

@@ -78,7 +78,7 @@ async fn walk(fs: &FileSystem, dir: Address, prefix: &str, out: &mut BTreeMap<St
                 let data = fs.read(entry.address, 0, stat.size as u32).await.unwrap();
                 out.insert(path, Some(data));
             }
-            NodeKind::Symlink => {}
+            _ => {}
         }
     }
 }

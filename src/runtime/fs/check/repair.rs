@@ -148,7 +148,10 @@ pub async fn repair(silo: &dyn Silo, keys: &KeyPair, report: &Report) -> Result<
     for (file, change) in headers {
         let mut items: HashMap<usize, Result<(), String>> = HashMap::new();
         let rewritten = rewrite(silo, keys, file, |node| {
-            let (Node::File { nlink, meta, .. } | Node::Symlink { nlink, meta, .. }) = node else {
+            let (Node::File { nlink, meta, .. }
+            | Node::Symlink { nlink, meta, .. }
+            | Node::Special { nlink, meta, .. }) = node
+            else {
                 return Err("no longer a file".to_string());
             };
             if let Some((count, i)) = change.nlink {

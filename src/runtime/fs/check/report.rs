@@ -120,6 +120,8 @@ pub struct Summary {
     pub files: u64,
     /// Symbolic links among them.
     pub symlinks: u64,
+    /// FIFOs, sockets and device nodes among them.
+    pub specials: u64,
     /// Content blocks the files name.
     pub chunks: u64,
     /// Bytes in the files (their sizes).

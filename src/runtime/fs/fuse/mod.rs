@@ -214,8 +214,20 @@ pub fn mount(
     if settings.readonly {
         options.push(MountOption::RO);
     }
-    options.extend(settings.fuse_options.iter().map(|o| MountOption::CUSTOM(o.clone())));
+    // Other users reach the volume when root mounts it (as GlusterFS
+    // mounts do) or when `allow_other` is asked; the kernel then checks
+    // permissions (`default_permissions`), and fuser must not refuse them.
+    let asked_other = settings.fuse_options.iter().any(|o| o == "allow_other");
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    options.extend(
+        settings.fuse_options.iter().filter(|o| o.as_str() != "allow_other").map(|o| MountOption::CUSTOM(o.clone())),
+    );
     let mut config = Config::default();
+    if asked_other || root {
+        // (fuser adds the `allow_other` mount option for this ACL.)
+        config.acl = fuser::SessionACL::All;
+    }
     config.mount_options = options;
     config.n_threads = Some(4);
     let changes = volume.fs.watch_changes();
@@ -238,6 +250,10 @@ fn kind_of(kind: NodeKind) -> FileType {
         NodeKind::Directory => FileType::Directory,
         NodeKind::File => FileType::RegularFile,
         NodeKind::Symlink => FileType::Symlink,
+        NodeKind::Fifo => FileType::NamedPipe,
+        NodeKind::Socket => FileType::Socket,
+        NodeKind::CharDevice => FileType::CharDevice,
+        NodeKind::BlockDevice => FileType::BlockDevice,
     }
 }
 
@@ -255,7 +271,7 @@ fn attr(ino: u64, stat: &Stat, block_size: u64) -> FileAttr {
         nlink: stat.nlink,
         uid: stat.uid,
         gid: stat.gid,
-        rdev: 0,
+        rdev: stat.rdev as u32,
         blksize: block_size.min(1 << 20) as u32,
         flags: 0,
     }

@@ -22,7 +22,7 @@ const READDIRPLUS_BATCH: usize = 64;
 /// What a listing shows of a child that cannot be read.
 fn unreadable_stat(kind: NodeKind) -> Stat {
     let epoch = Time::default();
-    Stat { kind, size: 0, nlink: 1, mode: 0, uid: 0, gid: 0, atime: epoch, mtime: epoch, ctime: epoch }
+    Stat { kind, size: 0, nlink: 1, mode: 0, uid: 0, gid: 0, atime: epoch, mtime: epoch, ctime: epoch, rdev: 0 }
 }
 
 impl Filesystem for FuseVolume {
@@ -96,26 +96,27 @@ impl Filesystem for FuseVolume {
         });
     }
 
-    fn mknod(
-        &self,
-        req: &Request,
-        parent: INodeNo,
-        name: &OsStr,
-        mode: u32,
-        umask: u32,
-        _rdev: u32,
-        reply: ReplyEntry,
-    ) {
+    fn mknod(&self, req: &Request, parent: INodeNo, name: &OsStr, mode: u32, umask: u32, rdev: u32, reply: ReplyEntry) {
         const S_IFMT: u32 = 0o170000;
-        const S_IFREG: u32 = 0o100000;
-        if mode & S_IFMT != S_IFREG && mode & S_IFMT != 0 {
-            return reply.error(Errno::from_i32(libc_errno::EPERM));
-        }
+        let kind = match mode & S_IFMT {
+            0 | 0o100000 => NodeKind::File,
+            0o010000 => NodeKind::Fifo,
+            0o140000 => NodeKind::Socket,
+            0o020000 => NodeKind::CharDevice,
+            0o060000 => NodeKind::BlockDevice,
+            _ => return reply.error(Errno::from_i32(libc_errno::EINVAL)),
+        };
         let dir = resolve!(self, reply, parent);
         check!(reply, self.writable());
         let name = check!(reply, name_of(name));
         let (fs, uid, gid) = (self.fs.clone(), req.uid(), req.gid());
-        self.entry_job(reply, async move { fs.create(dir, &name, mode & !umask, uid, gid).await });
+        let mode = mode & !umask & 0o7777;
+        self.entry_job(reply, async move {
+            match kind {
+                NodeKind::File => fs.create(dir, &name, mode, uid, gid).await,
+                special => fs.mknod(dir, &name, special, mode, u64::from(rdev), uid, gid).await,
+            }
+        });
     }
 
     fn mkdir(&self, req: &Request, parent: INodeNo, name: &OsStr, mode: u32, umask: u32, reply: ReplyEntry) {
@@ -253,6 +254,28 @@ impl Filesystem for FuseVolume {
         let address = resolve!(self, reply, ino);
         let fs = self.fs.clone();
         self.empty_job(reply, async move { fs.flush(address).await });
+    }
+
+    fn fallocate(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        _fh: FileHandle,
+        offset: u64,
+        length: u64,
+        mode: i32,
+        reply: ReplyEmpty,
+    ) {
+        const FALLOC_FL_KEEP_SIZE: i32 = 1;
+        let address = resolve!(self, reply, ino);
+        check!(reply, self.writable());
+        if mode & !FALLOC_FL_KEEP_SIZE != 0 {
+            // Punching holes, zeroing or collapsing ranges: not yet.
+            return reply.error(Errno::from_i32(libc_errno::EOPNOTSUPP));
+        }
+        let fs = self.fs.clone();
+        let keep_size = mode & FALLOC_FL_KEEP_SIZE != 0;
+        self.empty_job(reply, async move { fs.allocate(address, offset, length, keep_size).await });
     }
 
     fn release(
