@@ -201,9 +201,8 @@ pub fn node_spec(ctx: &Context, silo: &Silo) -> anyhow::Result<SiloSpec> {
         SiloBackend::Filesystem { path } => SiloSpec::Filesystem { name, path: path.clone(), id, capacity },
         SiloBackend::Memory => SiloSpec::Memory { name, capacity },
         SiloBackend::S3 { endpoint, bucket, region, credentials, folder } => {
-            let Credentials::Aws { access_key_id, secret_access_key, .. } =
-                ctx.store.load(Kind::Credentials, &format!("aws/{credentials}"))?
-            else {
+            let loaded: Credentials = ctx.store.load(Kind::Credentials, &format!("aws/{credentials}"))?;
+            let Credentials::Aws { access_key_id, secret_access_key, .. } = &loaded else {
                 bail!("silo \"{name}\": credentials \"{credentials}\" are not AWS credentials");
             };
             let mut config = S3Config::new(Some(endpoint), region, bucket, &access_key_id, &secret_access_key);
@@ -211,9 +210,8 @@ pub fn node_spec(ctx: &Context, silo: &Silo) -> anyhow::Result<SiloSpec> {
             SiloSpec::Cloud { name, config: CloudConfig::S3(config), id, capacity }
         }
         SiloBackend::Gcs { bucket, credentials, folder } => {
-            let Credentials::Gcs { service_account_key, .. } =
-                ctx.store.load(Kind::Credentials, &format!("gcs/{credentials}"))?
-            else {
+            let loaded: Credentials = ctx.store.load(Kind::Credentials, &format!("gcs/{credentials}"))?;
+            let Credentials::Gcs { service_account_key, .. } = &loaded else {
                 bail!("silo \"{name}\": credentials \"{credentials}\" are not GCS credentials");
             };
             let mut config = GcsConfig::new(bucket, &service_account_key);
