@@ -318,6 +318,9 @@ fn delete(ctx: &Context, args: DeleteArgs) -> anyhow::Result<()> {
         let SiloBackend::Filesystem { path } = &silo.backend else {
             bail!("--clear-content only applies to filesystem silos; \"{name}\" is {}", silo.backend.type_name());
         };
+        // Never erase a folder that does not carry this silo's marker: an
+        // imported or edited descriptor may name any folder.
+        filesystem::check_erasable(&name, path, silo.id)?;
         match std::fs::remove_dir_all(path) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
