@@ -11,7 +11,7 @@ use crate::cli::{ExportArgs, InputArg, NameArg};
 use crate::crypto::KeyPair;
 use crate::descriptors::network::{NetworkSettings, NodeIdentity, Overlay};
 use crate::descriptors::passport::Rights;
-use crate::descriptors::{Kind, LinkedNetwork, Network, Passport, User, Volume, units};
+use crate::descriptors::{Kind, LinkedNetwork, Network, Passport, User, Volume, owner, units};
 
 /// Modes of `infinit network`.
 #[derive(Debug, Subcommand)]
@@ -228,6 +228,7 @@ fn save_link(
 fn link(ctx: &Context, args: LinkArgs) -> anyhow::Result<()> {
     let name = qualified(ctx, &args.name, "network link")?;
     let network = load(ctx, &name)?;
+    owner::check_owner(&ctx.store, Kind::Network, &name, &network.owner)?;
     let (user, keys) = ctx.my_keys()?;
     if linked(ctx, &user.name, &name)?.is_some() {
         bail!(
@@ -324,6 +325,7 @@ fn import(ctx: &Context, args: InputArg) -> anyhow::Result<()> {
     let network: Network = parse_input(Kind::Network, &ctx.read_input(args.input.as_deref())?)?;
     network.verify()?;
     let name = network.name.clone();
+    owner::check_owner(&ctx.store, Kind::Network, &name, &network.owner)?;
     if args.force
         && let Ok(old) = ctx.store.load::<Network>(Kind::Network, &name)
         && old.owner != network.owner

@@ -13,7 +13,7 @@ use super::{network, usage};
 use crate::cli::{ExportArgs, InputArg, NameArg};
 use crate::crypto::KeyPair;
 use crate::descriptors::volume::MountOptions;
-use crate::descriptors::{Kind, Volume, units};
+use crate::descriptors::{Kind, Volume, owner, units};
 use crate::runtime::freshness::FreshnessFloor;
 use crate::runtime::fs::check::{self, Finding, FindingKind, Floors, RepairReport, Report};
 use crate::runtime::journal::AsyncJournal;
@@ -230,6 +230,7 @@ fn list(ctx: &Context) -> anyhow::Result<()> {
 fn import(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
     let mut volume: Volume = parse_input(Kind::Volume, &ctx.read_input(args.input.input.as_deref())?)?;
     volume.verify()?;
+    owner::check_owner(&ctx.store, Kind::Volume, &volume.name, &volume.owner)?;
     if args.mountpoint.is_some() {
         volume.mount_options.mountpoint = args.mountpoint;
     } else if let Ok(local) = ctx.store.load::<Volume>(Kind::Volume, &volume.name) {

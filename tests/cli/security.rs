@@ -29,3 +29,65 @@ fn clear_content_refuses_a_folder_without_the_silos_marker() {
     bob.ok(&["silo", "delete", "mine", "--clear-content"]);
     assert!(!bob.path("mine").exists());
 }
+
+/// Mallory calls herself "alice" on her own device and makes `alice/net`,
+/// a volume `alice/vol` and a passport for Bob, all signed with her key.
+fn mallory_posing_as_alice(bob: &Home) -> (Home, String, String, String) {
+    let mallory = Home::with_user("alice");
+    mallory.meet(bob);
+    mallory.ok(&["network", "create", "net"]);
+    mallory.ok(&["volume", "create", "vol", "-N", "net"]);
+    mallory.ok(&["passport", "create", "-N", "net", "-u", "bob"]);
+    let network = mallory.ok(&["network", "export", "net"]).stdout;
+    let volume = mallory.ok(&["volume", "export", "vol"]).stdout;
+    let passport = mallory.ok(&["passport", "export", "-N", "net", "-u", "bob"]).stdout;
+    (mallory, network, volume, passport)
+}
+
+#[test]
+fn a_network_volume_or_passport_under_the_name_of_a_known_user_but_another_key_is_refused() {
+    let alice = Home::with_user("alice");
+    let bob = Home::with_user("bob");
+    bob.meet(&alice);
+    let (_mallory, network, volume, passport) = mallory_posing_as_alice(&bob);
+    let forged = "is owned by a key that is not user \"alice\"'s";
+    bob.fails(bob.cmd(&["network", "import"]).stdin(&network)).stderr_has("network \"alice/net\"").stderr_has(forged);
+    bob.fails(bob.cmd(&["volume", "import"]).stdin(&volume)).stderr_has("volume \"alice/vol\"").stderr_has(forged);
+    bob.fails(bob.cmd(&["passport", "import"]).stdin(&passport));
+    // A network file that got in some other way (an older build) is not linked either.
+    let file = bob.file("networks/alice/net");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, &network).unwrap();
+    bob.fail(&["network", "link", "alice/net"]).stderr_has(forged);
+    bob.fails(bob.cmd(&["passport", "import"]).stdin(&passport)).stderr_has(forged);
+}
+
+#[test]
+fn importing_from_an_unknown_owner_names_the_user_to_import_first() {
+    let alice = Home::with_user("alice");
+    let bob = Home::with_user("bob");
+    alice.meet(&bob);
+    alice.ok(&["network", "create", "net"]);
+    alice.ok(&["volume", "create", "vol", "-N", "net"]);
+    alice.ok(&["passport", "create", "-N", "net", "-u", "bob"]);
+    let network = alice.ok(&["network", "export", "net"]).stdout;
+    let volume = alice.ok(&["volume", "export", "vol"]).stdout;
+    let unknown = "belongs to user \"alice\", who is unknown on this device";
+    for doc in [&network, &volume] {
+        bob.fails(bob.cmd(&[if doc == &network { "network" } else { "volume" }, "import"]).stdin(doc))
+            .stderr_has(unknown)
+            .stderr_has("infinit user import --input alice.user");
+    }
+    // Once Bob knows Alice, the same files import.
+    bob.meet(&alice);
+    bob.cmd(&["network", "import"]).stdin(&network).ok();
+    bob.cmd(&["volume", "import"]).stdin(&volume).ok();
+    // A passport binds its holder's name to a key only through a known user.
+    let carol = Home::with_user("carol");
+    alice.meet(&carol);
+    alice.ok(&["passport", "create", "-N", "net", "-u", "carol"]);
+    let carols = alice.ok(&["passport", "export", "-N", "net", "-u", "carol"]).stdout;
+    bob.fails(bob.cmd(&["passport", "import"]).stdin(&carols))
+        .stderr_has("belongs to user \"carol\", who is unknown on this device");
+    bob.cmd(&["passport", "import"]).stdin(alice.ok(&["passport", "export", "-N", "net", "-u", "bob"]).stdout).ok();
+}
