@@ -149,6 +149,23 @@ pub fn linked(ctx: &Context, user: &str, network: &str) -> anyhow::Result<Option
     Ok(Some(ctx.store.load(Kind::LinkedNetwork, &path)?))
 }
 
+/// The link of `network` for `user`, checked again as a node about to run
+/// it: the network belongs to the user its name says, the node key is
+/// certified by `user` and the passport is signed by the network's owner
+/// for `user`'s key (a file altered since linking is refused).
+pub fn verified_link(ctx: &Context, user: &User, network: &Network) -> anyhow::Result<LinkedNetwork> {
+    owner::check_owner(&ctx.store, Kind::Network, &network.name, &network.owner)?;
+    let Some(link) = linked(ctx, &user.name, &network.name)? else {
+        bail!(
+            "network \"{}\" is not linked to this device for user \"{}\" (link it first: infinit network link {0})",
+            network.name,
+            user.name
+        );
+    };
+    link.verify(network, user)?;
+    Ok(link)
+}
+
 fn check_peers(peers: &[String]) -> anyhow::Result<()> {
     for peer in peers {
         let ok = peer

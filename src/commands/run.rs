@@ -11,7 +11,7 @@ use clap::Args;
 use super::context::Context;
 use super::{network, silo, usage, volume};
 use crate::cli::NameArg;
-use crate::descriptors::units;
+use crate::descriptors::{Kind, owner, units};
 use crate::runtime::cache::CacheOptions;
 use crate::runtime::fs::fuse::{self, MountSettings};
 use crate::runtime::fs::merge::NodeMerger;
@@ -85,6 +85,10 @@ pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Resu
     let descriptor = volume::load(ctx, &name)?;
     let network = network::load(ctx, &descriptor.network)?;
     let (user, keys) = ctx.my_keys()?;
+    // Every run checks the descriptors again: an altered or forged file
+    // since they were imported or linked is refused.
+    owner::check_owner(&ctx.store, Kind::Volume, &descriptor.name, &descriptor.owner)?;
+    let link = network::verified_link(ctx, &user, &network)?;
     let spec = node_spec(
         ctx,
         &user.name,
@@ -240,6 +244,7 @@ pub fn network_run(ctx: &Context, args: NetworkRunArgs) -> anyhow::Result<()> {
     let name = ctx.qualify("network", name)?;
     let network = network::load(ctx, &name)?;
     let user = ctx.me()?;
+    network::verified_link(ctx, &user, &network)?;
     let spec = node_spec(ctx, &user.name, &network.name, None, None, false)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

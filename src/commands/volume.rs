@@ -165,6 +165,9 @@ fn qualified(ctx: &Context, name: &NameArg, mode: &str) -> anyhow::Result<String
 pub fn load(ctx: &Context, name: &str) -> anyhow::Result<Volume> {
     let volume: Volume = ctx.store.load(Kind::Volume, name)?;
     volume.verify()?;
+    if volume.name != name {
+        bail!("volume file \"{name}\" holds volume \"{}\"", volume.name);
+    }
     Ok(volume)
 }
 
@@ -265,6 +268,7 @@ fn check(ctx: &Context, args: CheckArgs) -> anyhow::Result<()> {
     if descriptor.owner != user.public_key {
         bail!("volume \"{name}\" belongs to another user: only its owner can read its nodes to check them");
     }
+    network::verified_link(ctx, &user, &network)?;
     let journal = network::state_dir(ctx, &user.name, &network.name).join("async");
     if AsyncJournal::has_pending(&journal) {
         bail!(

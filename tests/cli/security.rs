@@ -1,7 +1,7 @@
 //! The security review's findings, each through the real binary: what a
 //! crafted or tampered descriptor can no longer make a device do.
 
-use crate::support::Home;
+use crate::support::{Home, alter_file, read_json};
 
 #[test]
 fn clear_content_refuses_a_folder_without_the_silos_marker() {
@@ -90,4 +90,54 @@ fn importing_from_an_unknown_owner_names_the_user_to_import_first() {
     bob.fails(bob.cmd(&["passport", "import"]).stdin(&carols))
         .stderr_has("belongs to user \"carol\", who is unknown on this device");
     bob.cmd(&["passport", "import"]).stdin(alice.ok(&["passport", "export", "-N", "net", "-u", "bob"]).stdout).ok();
+}
+
+/// Alice's home: network `net` with a memory silo, volume `vol` (no stored mountpoint).
+fn alice_with_a_volume() -> Home {
+    let alice = Home::with_user("alice");
+    alice.ok(&["silo", "create", "memory", "ram"]);
+    alice.ok(&["network", "create", "net", "--silo", "ram"]);
+    alice.ok(&["volume", "create", "vol", "-N", "net"]);
+    alice
+}
+
+#[test]
+fn a_link_altered_since_linking_is_refused_at_every_run() {
+    for keys in [&["node", "certificate"][..], &["passport", "signature"], &["node", "public_key", "ed25519"]] {
+        let alice = alice_with_a_volume();
+        alter_file(&alice.file("linked_networks/alice/alice/net"), keys);
+        // Checked before anything else, even before the missing mountpoint.
+        alice.fail(&["volume", "run", "vol"]).stderr_has("alice/net");
+        alice.fail(&["network", "run", "net"]).stderr_has("alice/net");
+        alice.fail(&["volume", "check", "vol"]).stderr_has("alice/net");
+    }
+}
+
+#[test]
+fn a_passport_swapped_into_the_link_is_refused_at_run() {
+    // Bob holds a read-only passport and writes a read-write one into his
+    // link himself: its signature is not the owner's.
+    let alice = Home::with_user("alice");
+    let bob = Home::with_user("bob");
+    alice.meet(&bob);
+    bob.meet(&alice);
+    alice.ok(&["network", "create", "net"]);
+    alice.ok(&["passport", "create", "-N", "net", "-u", "bob", "--deny-write"]);
+    bob.cmd(&["network", "import"]).stdin(alice.ok(&["network", "export", "net"]).stdout).ok();
+    bob.cmd(&["passport", "import"]).stdin(alice.ok(&["passport", "export", "-N", "net", "-u", "bob"]).stdout).ok();
+    bob.ok(&["silo", "create", "memory", "ram"]);
+    bob.ok(&["network", "link", "alice/net", "--silo", "ram"]);
+    let path = bob.file("linked_networks/bob/alice/net");
+    let mut link = read_json(&path);
+    link["passport"]["allow_write"] = true.into();
+    std::fs::write(&path, link.to_string()).unwrap();
+    bob.fail(&["network", "run", "alice/net"]).stderr_has("passport");
+}
+
+#[test]
+fn a_volume_file_holding_another_volume_is_refused() {
+    let alice = alice_with_a_volume();
+    std::fs::copy(alice.file("volumes/alice/vol"), alice.file("volumes/alice/copy")).unwrap();
+    alice.fail(&["volume", "export", "copy"]).stderr_has("volume file \"alice/copy\" holds volume \"alice/vol\"");
+    alice.fail(&["volume", "run", "copy", "--mountpoint", "/nonexistent/mnt"]).stderr_has("holds volume");
 }
