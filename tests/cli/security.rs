@@ -141,3 +141,35 @@ fn a_volume_file_holding_another_volume_is_refused() {
     alice.fail(&["volume", "export", "copy"]).stderr_has("volume file \"alice/copy\" holds volume \"alice/vol\"");
     alice.fail(&["volume", "run", "copy", "--mountpoint", "/nonexistent/mnt"]).stderr_has("holds volume");
 }
+
+#[test]
+fn a_user_whose_x25519_key_is_of_small_order_is_refused() {
+    use infinit::crypto::{Canonical, KeyPair, PublicKey};
+    // Mallory signs, with a real signing key, a user whose exchange key is
+    // the point 0: anything sealed to that user is readable by anyone.
+    let signing = KeyPair::generate().unwrap();
+    let key = PublicKey { ed25519: signing.public().ed25519, x25519: [0; 32] };
+    let statement = Canonical::new("infinit/user/v1").str("mallory").opt_str(None).bytes(&key.to_bytes()).finish();
+    let user = serde_json::json!({
+        "name": "mallory",
+        "public_key": {"ed25519": infinit::crypto::b64(&key.ed25519), "x25519": infinit::crypto::b64(&key.x25519)},
+        "signature": infinit::crypto::b64(&signing.sign(&statement).0),
+    });
+    let bob = Home::with_user("bob");
+    bob.fails(bob.cmd(&["user", "import"]).stdin(user.to_string())).stderr_has("x25519 public key");
+    assert!(!bob.file("users/mallory").exists());
+}
+
+#[test]
+fn a_user_file_demanding_unbounded_argon2_memory_is_refused_with_one_line() {
+    let alice = Home::new("alice");
+    alice.cmd(&["user", "create", "--passphrase-stdin"]).stdin("pw\n").ok();
+    let path = alice.file("users/alice");
+    let mut user = read_json(&path);
+    user["private_key"]["m_cost"] = u32::MAX.into();
+    std::fs::write(&path, user.to_string()).unwrap();
+    alice
+        .fails(alice.cmd(&["network", "create", "net"]).env("INFINIT_PASSPHRASE", "pw"))
+        .stderr_has("argon2 parameters")
+        .stderr_has("memory cost");
+}
