@@ -205,7 +205,7 @@ pub fn node_spec(ctx: &Context, silo: &Silo) -> anyhow::Result<SiloSpec> {
             let Credentials::Aws { access_key_id, secret_access_key, .. } = &loaded else {
                 bail!("silo \"{name}\": credentials \"{credentials}\" are not AWS credentials");
             };
-            let mut config = S3Config::new(Some(endpoint), region, bucket, &access_key_id, &secret_access_key);
+            let mut config = S3Config::new(Some(endpoint), region, bucket, access_key_id, secret_access_key);
             config.folder = folder.clone();
             SiloSpec::Cloud { name, config: CloudConfig::S3(config), id, capacity }
         }
@@ -214,7 +214,7 @@ pub fn node_spec(ctx: &Context, silo: &Silo) -> anyhow::Result<SiloSpec> {
             let Credentials::Gcs { service_account_key, .. } = &loaded else {
                 bail!("silo \"{name}\": credentials \"{credentials}\" are not GCS credentials");
             };
-            let mut config = GcsConfig::new(bucket, &service_account_key);
+            let mut config = GcsConfig::new(bucket, service_account_key);
             config.folder = folder.clone();
             SiloSpec::Cloud { name, config: CloudConfig::Gcs(config), id, capacity }
         }
