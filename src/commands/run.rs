@@ -194,7 +194,7 @@ pub fn local_silo(ctx: &Context, user: &str, network: &str) -> anyhow::Result<Si
     silo::node_spec(ctx, &silo::load(ctx, &silo_name)?)
 }
 
-/// How this device's node for `user` on the network `link` (verified) joins is assembled.
+/// How this device's node for `user` is assembled, from its verified `link`.
 fn node_spec(
     ctx: &Context,
     link: &LinkedNetwork,
