@@ -6,6 +6,7 @@ use std::io::{BufRead as _, IsTerminal as _, Read as _};
 use std::path::Path;
 
 use anyhow::{Context as _, bail};
+use zeroize::Zeroizing;
 
 use super::output::Output;
 use crate::cli::Global;
@@ -76,34 +77,39 @@ impl Context {
         Ok((user, keys))
     }
 
-    /// Read a passphrase from the environment or, interactively, from the terminal.
-    pub fn passphrase(&self, prompt: &str) -> anyhow::Result<String> {
+    /// Read a passphrase from the environment or, interactively, from the
+    /// terminal; it is wiped from memory when dropped.
+    pub fn passphrase(&self, prompt: &str) -> anyhow::Result<Zeroizing<String>> {
         if let Some(p) = std::env::var_os(PASSPHRASE_ENV) {
-            return p.into_string().map_err(|_| anyhow::anyhow!("{PASSPHRASE_ENV} is not valid UTF-8"));
+            return p
+                .into_string()
+                .map(Zeroizing::new)
+                .map_err(|_| anyhow::anyhow!("{PASSPHRASE_ENV} is not valid UTF-8"));
         }
         if self.out.script || !std::io::stdin().is_terminal() {
             bail!(
                 "the private key is protected by a passphrase: set {PASSPHRASE_ENV} (no prompt in script mode or without a terminal)"
             );
         }
-        Ok(rpassword::prompt_password(prompt)?)
+        Ok(Zeroizing::new(rpassword::prompt_password(prompt)?))
     }
 
     /// Read a secret: from `env` if set, else one line of a non-terminal
-    /// stdin, else a prompt on the terminal (refused in script mode).
-    pub fn secret(&self, env: &str, prompt: &str) -> anyhow::Result<String> {
+    /// stdin, else a prompt on the terminal (refused in script mode); it is
+    /// wiped from memory when dropped.
+    pub fn secret(&self, env: &str, prompt: &str) -> anyhow::Result<Zeroizing<String>> {
         if let Ok(value) = std::env::var(env)
             && !value.is_empty()
         {
-            return Ok(value);
+            return Ok(Zeroizing::new(value));
         }
         if !std::io::stdin().is_terminal() {
-            return read_stdin_line().with_context(|| format!("reading {prompt} from standard input"));
+            return read_secret_line().with_context(|| format!("reading {prompt} from standard input"));
         }
         if self.out.script {
             bail!("{prompt} is needed: set {env} or pipe it on standard input (no prompt in script mode)");
         }
-        Ok(rpassword::prompt_password(format!("{prompt}: "))?)
+        Ok(Zeroizing::new(rpassword::prompt_password(format!("{prompt}: "))?))
     }
 
     /// Read a document from `path` or standard input.
@@ -167,6 +173,20 @@ pub fn read_stdin_line() -> anyhow::Result<String> {
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
     let line = line.trim_end_matches(['\n', '\r']).to_string();
+    if line.is_empty() {
+        bail!("standard input was empty");
+    }
+    Ok(line)
+}
+
+/// One line of standard input holding a secret, without its line ending,
+/// wiped from memory when dropped.
+pub fn read_secret_line() -> anyhow::Result<Zeroizing<String>> {
+    // Room for any passphrase up front: growing the buffer would leave copies behind.
+    let mut line = Zeroizing::new(String::with_capacity(4096));
+    std::io::stdin().lock().read_line(&mut line)?;
+    let len = line.trim_end_matches(['\n', '\r']).len();
+    line.truncate(len);
     if line.is_empty() {
         bail!("standard input was empty");
     }

@@ -11,7 +11,7 @@ use crate::cli::{ExportArgs, InputArg, NameArg};
 use crate::crypto::KeyPair;
 use crate::descriptors::network::{NetworkSettings, NodeIdentity, Overlay};
 use crate::descriptors::passport::Rights;
-use crate::descriptors::{Kind, LinkedNetwork, Network, Passport, User, Volume, units};
+use crate::descriptors::{Kind, LinkedNetwork, Network, Passport, User, Volume, owner, units};
 
 /// Modes of `infinit network`.
 #[derive(Debug, Subcommand)]
@@ -149,6 +149,23 @@ pub fn linked(ctx: &Context, user: &str, network: &str) -> anyhow::Result<Option
     Ok(Some(ctx.store.load(Kind::LinkedNetwork, &path)?))
 }
 
+/// The link of `network` for `user`, checked again as a node about to run
+/// it: the network belongs to the user its name says, the node key is
+/// certified by `user` and the passport is signed by the network's owner
+/// for `user`'s key (a file altered since linking is refused).
+pub fn verified_link(ctx: &Context, user: &User, network: &Network) -> anyhow::Result<LinkedNetwork> {
+    owner::check_owner(&ctx.store, Kind::Network, &network.name, &network.owner)?;
+    let Some(link) = linked(ctx, &user.name, &network.name)? else {
+        bail!(
+            "network \"{}\" is not linked to this device for user \"{}\" (link it first: infinit network link {0})",
+            network.name,
+            user.name
+        );
+    };
+    link.verify(network, user)?;
+    Ok(link)
+}
+
 fn check_peers(peers: &[String]) -> anyhow::Result<()> {
     for peer in peers {
         let ok = peer
@@ -228,6 +245,7 @@ fn save_link(
 fn link(ctx: &Context, args: LinkArgs) -> anyhow::Result<()> {
     let name = qualified(ctx, &args.name, "network link")?;
     let network = load(ctx, &name)?;
+    owner::check_owner(&ctx.store, Kind::Network, &name, &network.owner)?;
     let (user, keys) = ctx.my_keys()?;
     if linked(ctx, &user.name, &name)?.is_some() {
         bail!(
@@ -324,6 +342,7 @@ fn import(ctx: &Context, args: InputArg) -> anyhow::Result<()> {
     let network: Network = parse_input(Kind::Network, &ctx.read_input(args.input.as_deref())?)?;
     network.verify()?;
     let name = network.name.clone();
+    owner::check_owner(&ctx.store, Kind::Network, &name, &network.owner)?;
     if args.force
         && let Ok(old) = ctx.store.load::<Network>(Kind::Network, &name)
         && old.owner != network.owner

@@ -8,7 +8,7 @@ use super::context::{Context, parse_input};
 use super::network;
 use crate::cli::{InputArg, OutputArg};
 use crate::descriptors::passport::Rights;
-use crate::descriptors::{Kind, Passport, names};
+use crate::descriptors::{Kind, Passport, names, owner};
 
 /// Modes of `infinit passport`.
 #[derive(Debug, Subcommand)]
@@ -188,12 +188,15 @@ fn import(ctx: &Context, args: InputArg) -> anyhow::Result<()> {
         );
     }
     let network = network::load(ctx, &passport.network)?;
+    owner::check_owner(&ctx.store, Kind::Network, &network.name, &network.owner)?;
     passport.verify(&network)?;
     if let Ok(local) = ctx.user(&passport.user_name)
         && local.public_key != passport.user
     {
         bail!("passport \"{}\" was issued to a different key than local user \"{}\"", passport.display(), local.name);
     }
+    // The holder's name binds to its key only through a user known here.
+    owner::check_user(&ctx.store, Kind::Passport, &passport.display(), &passport.user_name, &passport.user)?;
     let path = format!("{}/{}", passport.network, passport.user_name);
     ctx.import(Kind::Passport, &passport.display(), &path, &passport, args.force)?;
     Ok(())

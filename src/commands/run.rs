@@ -11,8 +11,9 @@ use clap::Args;
 use super::context::Context;
 use super::{network, silo, usage, volume};
 use crate::cli::NameArg;
-use crate::descriptors::units;
+use crate::descriptors::{Kind, LinkedNetwork, User, owner, units};
 use crate::runtime::cache::CacheOptions;
+use crate::runtime::consensus::{Member, MemberRights};
 use crate::runtime::fs::fuse::{self, MountSettings};
 use crate::runtime::fs::merge::NodeMerger;
 use crate::runtime::fs::mountpoint::Mountpoint;
@@ -85,10 +86,14 @@ pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Resu
     let descriptor = volume::load(ctx, &name)?;
     let network = network::load(ctx, &descriptor.network)?;
     let (user, keys) = ctx.my_keys()?;
+    // Every run checks the descriptors again: an altered or forged file
+    // since they were imported or linked is refused.
+    owner::check_owner(&ctx.store, Kind::Volume, &descriptor.name, &descriptor.owner)?;
+    let link = network::verified_link(ctx, &user, &network)?;
     let spec = node_spec(
         ctx,
-        &user.name,
-        &network.name,
+        &link,
+        &user,
         args.cache.or(descriptor.mount_options.cache),
         args.cache_ram_size.as_deref(),
         args.async_writes.or(descriptor.mount_options.async_writes).unwrap_or(false),
@@ -97,7 +102,16 @@ pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Resu
         .mountpoint
         .or(descriptor.mount_options.mountpoint.clone())
         .ok_or_else(|| usage(mode, format!("volume \"{name}\" has no stored mountpoint: give --mountpoint DIR")))?;
-    let readonly = args.readonly.or(descriptor.mount_options.readonly).unwrap_or(false);
+    let readonly = match (link.passport.allow_write, args.readonly) {
+        (true, requested) => requested.or(descriptor.mount_options.readonly).unwrap_or(false),
+        (false, Some(false)) => bail!(
+            "network \"{}\": the passport of user \"{}\" is read-only: volume \"{name}\" cannot be mounted read-write",
+            network.name,
+            user.name
+        ),
+        // A read-only passport mounts read-only: the kernel answers EROFS.
+        (false, _) => true,
+    };
     let settings = MountSettings { readonly, fuse_options: args.fuse_options, fsname: format!("infinit:{name}") };
     let creator = descriptor.owner == user.public_key;
 
@@ -180,15 +194,16 @@ pub fn local_silo(ctx: &Context, user: &str, network: &str) -> anyhow::Result<Si
     silo::node_spec(ctx, &silo::load(ctx, &silo_name)?)
 }
 
-/// How this device's node for `user` on `network` is assembled.
+/// How this device's node for `user` is assembled, from its verified `link`.
 fn node_spec(
     ctx: &Context,
-    user: &str,
-    network: &str,
+    link: &LinkedNetwork,
+    user: &User,
     cache: Option<bool>,
     cache_ram_size: Option<&str>,
     async_writes: bool,
 ) -> anyhow::Result<NodeSpec> {
+    let (network, user_key, user) = (link.network.as_str(), user.public_key, user.name.as_str());
     let silo = local_silo(ctx, user, network)?;
     let cache_size =
         cache_ram_size.map(units::parse_capacity).transpose().map_err(|e| anyhow::anyhow!("--cache-ram-size: {e}"))?;
@@ -211,7 +226,9 @@ fn node_spec(
     }
     let journal = (async_writes || replay).then_some(journal_dir);
     let floor = Some(state.join("freshness.redb"));
-    Ok(NodeSpec { silo, journal, cache, floor })
+    let rights = MemberRights { write: link.passport.allow_write, storage: link.passport.allow_storage };
+    let member = Member { key: user_key, rights };
+    Ok(NodeSpec { silo, journal, cache, floor, member })
 }
 
 /// Start the node; a silo refused as not being itself points at where its
@@ -240,7 +257,8 @@ pub fn network_run(ctx: &Context, args: NetworkRunArgs) -> anyhow::Result<()> {
     let name = ctx.qualify("network", name)?;
     let network = network::load(ctx, &name)?;
     let user = ctx.me()?;
-    let spec = node_spec(ctx, &user.name, &network.name, None, None, false)?;
+    let link = network::verified_link(ctx, &user, &network)?;
+    let spec = node_spec(ctx, &link, &user, None, None, false)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -201,22 +201,20 @@ pub fn node_spec(ctx: &Context, silo: &Silo) -> anyhow::Result<SiloSpec> {
         SiloBackend::Filesystem { path } => SiloSpec::Filesystem { name, path: path.clone(), id, capacity },
         SiloBackend::Memory => SiloSpec::Memory { name, capacity },
         SiloBackend::S3 { endpoint, bucket, region, credentials, folder } => {
-            let Credentials::Aws { access_key_id, secret_access_key, .. } =
-                ctx.store.load(Kind::Credentials, &format!("aws/{credentials}"))?
-            else {
+            let loaded: Credentials = ctx.store.load(Kind::Credentials, &format!("aws/{credentials}"))?;
+            let Credentials::Aws { access_key_id, secret_access_key, .. } = &loaded else {
                 bail!("silo \"{name}\": credentials \"{credentials}\" are not AWS credentials");
             };
-            let mut config = S3Config::new(Some(endpoint), region, bucket, &access_key_id, &secret_access_key);
+            let mut config = S3Config::new(Some(endpoint), region, bucket, access_key_id, secret_access_key);
             config.folder = folder.clone();
             SiloSpec::Cloud { name, config: CloudConfig::S3(config), id, capacity }
         }
         SiloBackend::Gcs { bucket, credentials, folder } => {
-            let Credentials::Gcs { service_account_key, .. } =
-                ctx.store.load(Kind::Credentials, &format!("gcs/{credentials}"))?
-            else {
+            let loaded: Credentials = ctx.store.load(Kind::Credentials, &format!("gcs/{credentials}"))?;
+            let Credentials::Gcs { service_account_key, .. } = &loaded else {
                 bail!("silo \"{name}\": credentials \"{credentials}\" are not GCS credentials");
             };
-            let mut config = GcsConfig::new(bucket, &service_account_key);
+            let mut config = GcsConfig::new(bucket, service_account_key);
             config.folder = folder.clone();
             SiloSpec::Cloud { name, config: CloudConfig::Gcs(config), id, capacity }
         }
@@ -320,6 +318,9 @@ fn delete(ctx: &Context, args: DeleteArgs) -> anyhow::Result<()> {
         let SiloBackend::Filesystem { path } = &silo.backend else {
             bail!("--clear-content only applies to filesystem silos; \"{name}\" is {}", silo.backend.type_name());
         };
+        // Never erase a folder that does not carry this silo's marker: an
+        // imported or edited descriptor may name any folder.
+        filesystem::check_erasable(&name, path, silo.id)?;
         match std::fs::remove_dir_all(path) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

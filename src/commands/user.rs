@@ -5,8 +5,9 @@ use std::io::IsTerminal as _;
 use anyhow::bail;
 use clap::{Args, Subcommand};
 use serde_json::json;
+use zeroize::Zeroizing;
 
-use super::context::{Context, PASSPHRASE_ENV, parse_input, read_stdin_line};
+use super::context::{Context, PASSPHRASE_ENV, parse_input, read_secret_line, read_stdin_line};
 use super::usage;
 use crate::cli::{InputArg, NameArg, OutputArg};
 use crate::crypto::KeyPair;
@@ -96,13 +97,13 @@ fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
         bail!("user \"{name}\" already exists on this device");
     }
     let passphrase = if args.passphrase_stdin {
-        Some(read_stdin_line().map_err(|e| anyhow::anyhow!("--passphrase-stdin: {e}"))?)
+        Some(read_secret_line().map_err(|e| anyhow::anyhow!("--passphrase-stdin: {e}"))?)
     } else if args.passphrase {
         Some(new_passphrase(ctx)?)
     } else {
-        std::env::var(PASSPHRASE_ENV).ok().filter(|p| !p.is_empty())
+        std::env::var(PASSPHRASE_ENV).ok().filter(|p| !p.is_empty()).map(Zeroizing::new)
     };
-    create_user(ctx, &name, args.description, passphrase.as_deref())
+    create_user(ctx, &name, args.description, passphrase.as_ref().map(|p| p.as_str()))
 }
 
 /// Generate and save user `name` (plain 0600 keys unless `passphrase`), and report.
@@ -119,17 +120,17 @@ pub fn create_user(
     Ok(())
 }
 
-fn new_passphrase(ctx: &Context) -> anyhow::Result<String> {
+fn new_passphrase(ctx: &Context) -> anyhow::Result<Zeroizing<String>> {
     if let Ok(p) = std::env::var(PASSPHRASE_ENV)
         && !p.is_empty()
     {
-        return Ok(p);
+        return Ok(Zeroizing::new(p));
     }
     if ctx.out.script || !std::io::stdin().is_terminal() {
         bail!("--passphrase prompts on a terminal: in scripts use --passphrase-stdin or set {PASSPHRASE_ENV}");
     }
-    let first = rpassword::prompt_password("Passphrase: ")?;
-    let second = rpassword::prompt_password("Passphrase again: ")?;
+    let first = Zeroizing::new(rpassword::prompt_password("Passphrase: ")?);
+    let second = Zeroizing::new(rpassword::prompt_password("Passphrase again: ")?);
     if first != second {
         bail!("the two passphrases differ");
     }

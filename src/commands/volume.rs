@@ -13,7 +13,7 @@ use super::{network, usage};
 use crate::cli::{ExportArgs, InputArg, NameArg};
 use crate::crypto::KeyPair;
 use crate::descriptors::volume::MountOptions;
-use crate::descriptors::{Kind, Volume, units};
+use crate::descriptors::{Kind, Volume, owner, units};
 use crate::runtime::freshness::FreshnessFloor;
 use crate::runtime::fs::check::{self, Finding, FindingKind, Floors, RepairReport, Report};
 use crate::runtime::journal::AsyncJournal;
@@ -165,6 +165,9 @@ fn qualified(ctx: &Context, name: &NameArg, mode: &str) -> anyhow::Result<String
 pub fn load(ctx: &Context, name: &str) -> anyhow::Result<Volume> {
     let volume: Volume = ctx.store.load(Kind::Volume, name)?;
     volume.verify()?;
+    if volume.name != name {
+        bail!("volume file \"{name}\" holds volume \"{}\"", volume.name);
+    }
     Ok(volume)
 }
 
@@ -230,6 +233,7 @@ fn list(ctx: &Context) -> anyhow::Result<()> {
 fn import(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
     let mut volume: Volume = parse_input(Kind::Volume, &ctx.read_input(args.input.input.as_deref())?)?;
     volume.verify()?;
+    owner::check_owner(&ctx.store, Kind::Volume, &volume.name, &volume.owner)?;
     if args.mountpoint.is_some() {
         volume.mount_options.mountpoint = args.mountpoint;
     } else if let Ok(local) = ctx.store.load::<Volume>(Kind::Volume, &volume.name) {
@@ -264,6 +268,7 @@ fn check(ctx: &Context, args: CheckArgs) -> anyhow::Result<()> {
     if descriptor.owner != user.public_key {
         bail!("volume \"{name}\" belongs to another user: only its owner can read its nodes to check them");
     }
+    network::verified_link(ctx, &user, &network)?;
     let journal = network::state_dir(ctx, &user.name, &network.name).join("async");
     if AsyncJournal::has_pending(&journal) {
         bail!(

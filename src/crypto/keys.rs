@@ -8,8 +8,12 @@ use zeroize::Zeroize;
 
 use super::{CryptoError, hash, random_bytes, serde_b64, verified};
 
-/// The public half of an identity, as stored in descriptors.
+/// The public half of an identity, as stored in descriptors. Parsing it
+/// refuses an X25519 half that is not a canonical, full-order point
+/// ([`check_x25519`]), so no key read from a file or a block can make a
+/// sealed secret guessable.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "RawPublicKey")]
 pub struct PublicKey {
     /// Ed25519 verifying key.
     #[serde(with = "serde_b64")]
@@ -19,6 +23,69 @@ pub struct PublicKey {
     pub x25519: [u8; 32],
 }
 
+/// A public key as written, before its X25519 half is checked.
+#[derive(Deserialize)]
+struct RawPublicKey {
+    #[serde(with = "serde_b64")]
+    ed25519: [u8; 32],
+    #[serde(with = "serde_b64")]
+    x25519: [u8; 32],
+}
+
+impl TryFrom<RawPublicKey> for PublicKey {
+    type Error = CryptoError;
+
+    fn try_from(raw: RawPublicKey) -> Result<Self, CryptoError> {
+        PublicKey::from_parts(raw.ed25519, raw.x25519)
+    }
+}
+
+/// The u-coordinates (reduced, top bit ignored) of the points of small
+/// order on Curve25519 and its twist: any scalar times one of them is the
+/// identity, so a secret "sealed" to such a key is known to everyone. The
+/// list is libsodium's (`has_small_order`); non-canonical encodings of the
+/// same values are refused separately.
+const LOW_ORDER: [[u8; 32]; 5] = [
+    // 0 (order 4)
+    [0; 32],
+    // 1 (order 1)
+    [1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    // order 8
+    [
+        0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3, 0xfa, 0xf1, 0x9f, 0xc4, 0x6a, 0xda, 0x09,
+        0x8d, 0xeb, 0x9c, 0x32, 0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49, 0xb8, 0x00,
+    ],
+    // order 8
+    [
+        0x5f, 0x9c, 0x95, 0xbc, 0xa3, 0x50, 0x8c, 0x24, 0xb1, 0xd0, 0xb1, 0x55, 0x9c, 0x83, 0xef, 0x5b, 0x04, 0x44,
+        0x5c, 0xc4, 0x58, 0x1c, 0x8e, 0x86, 0xd8, 0x22, 0x4e, 0xdd, 0xd0, 0x9f, 0x11, 0x57,
+    ],
+    // p - 1 (order 2)
+    [
+        0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
+    ],
+];
+
+/// Whether `u` (little-endian, top bit clear) is at least p = 2^255 - 19.
+fn is_non_canonical(u: &[u8; 32]) -> bool {
+    u[31] == 0x7f && u[1..31].iter().all(|&b| b == 0xff) && u[0] >= 0xed
+}
+
+/// Check an X25519 public key: the canonical encoding of a point whose
+/// order is not small. Refused keys would make every Diffie-Hellman with
+/// them give the same, public, result.
+pub fn check_x25519(u: &[u8; 32]) -> Result<(), CryptoError> {
+    let malformed = |why: &str| CryptoError::Malformed { what: "x25519 public key", why: why.to_string() };
+    if u[31] & 0x80 != 0 || is_non_canonical(u) {
+        return Err(malformed("not a canonical point encoding"));
+    }
+    if LOW_ORDER.contains(u) {
+        return Err(malformed("a point of small order (every shared secret with it is public)"));
+    }
+    Ok(())
+}
+
 impl std::fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "PublicKey({})", self.short_hash())
@@ -26,6 +93,12 @@ impl std::fmt::Debug for PublicKey {
 }
 
 impl PublicKey {
+    /// A key from its two halves, refusing an invalid X25519 half.
+    pub fn from_parts(ed25519: [u8; 32], x25519: [u8; 32]) -> Result<PublicKey, CryptoError> {
+        check_x25519(&x25519)?;
+        Ok(PublicKey { ed25519, x25519 })
+    }
+
     /// Verify `signature` over `message` (strict Ed25519: no malleability).
     /// A signature this process verified or made before is not checked
     /// again (see `verified.rs`).
@@ -45,7 +118,7 @@ impl PublicKey {
     pub fn validate(&self) -> Result<(), CryptoError> {
         VerifyingKey::from_bytes(&self.ed25519)
             .map_err(|e| CryptoError::Malformed { what: "ed25519 public key", why: e.to_string() })?;
-        Ok(())
+        check_x25519(&self.x25519)
     }
 
     /// The 64 bytes that identify this key (signing key, then exchange key).
@@ -205,6 +278,38 @@ mod tests {
         let keys = KeyPair::generate().unwrap();
         let again = KeyPair::from_private(&PrivateKeys::from_bytes(&keys.private().to_bytes()).unwrap());
         assert_eq!(keys.public(), again.public());
+    }
+
+    #[test]
+    fn every_listed_low_order_point_makes_a_non_contributory_exchange() {
+        let secret = StaticSecret::from(random_bytes::<32>().unwrap());
+        for u in LOW_ORDER {
+            let shared = secret.diffie_hellman(&x25519_dalek::PublicKey::from(u));
+            assert!(!shared.was_contributory(), "{u:?} is not of small order");
+        }
+        let fresh = KeyPair::generate().unwrap().public();
+        assert!(secret.diffie_hellman(&x25519_dalek::PublicKey::from(fresh.x25519)).was_contributory());
+    }
+
+    #[test]
+    fn low_order_or_non_canonical_x25519_keys_are_refused_when_parsed() {
+        let good = KeyPair::generate().unwrap().public();
+        let json = |x: &[u8; 32]| {
+            format!(r#"{{"ed25519":"{}","x25519":"{}"}}"#, crate::crypto::b64(&good.ed25519), crate::crypto::b64(x))
+        };
+        assert_eq!(serde_json::from_str::<PublicKey>(&json(&good.x25519)).unwrap(), good);
+        let mut p = [0xff; 32];
+        p[31] = 0x7f;
+        p[0] = 0xed;
+        let mut high_bit = good.x25519;
+        high_bit[31] |= 0x80;
+        for bad in LOW_ORDER.into_iter().chain([p, high_bit]) {
+            let error = serde_json::from_str::<PublicKey>(&json(&bad)).unwrap_err().to_string();
+            assert!(error.contains("x25519 public key"), "{bad:?}: {error}");
+            assert!(PublicKey::from_parts(good.ed25519, bad).is_err());
+            assert!(PublicKey { ed25519: good.ed25519, x25519: bad }.validate().is_err());
+        }
+        good.validate().unwrap();
     }
 
     #[test]

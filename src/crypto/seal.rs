@@ -71,17 +71,26 @@ fn derive(shared: &[u8; 32], ephemeral: &[u8; 32], recipient: &[u8; 32]) -> [u8;
 }
 
 /// Seal `plaintext` to `recipient`: `ephemeral public (32) || encrypt(...)`.
+/// A recipient key of small order is refused: the shared secret would be
+/// the same for everyone, so anyone could open the box.
 pub fn seal(recipient: &PublicKey, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
     let ephemeral = StaticSecret::from(random_bytes::<32>()?);
     let ephemeral_public = XPublic::from(&ephemeral).to_bytes();
     let shared = ephemeral.diffie_hellman(&XPublic::from(recipient.x25519));
+    if !shared.was_contributory() {
+        return Err(CryptoError::Malformed {
+            what: "x25519 public key",
+            why: "a point of small order (every shared secret with it is public)".into(),
+        });
+    }
     let key = derive(shared.as_bytes(), &ephemeral_public, &recipient.x25519);
     let mut out = ephemeral_public.to_vec();
     out.extend_from_slice(&encrypt(&key, plaintext, aad)?);
     Ok(out)
 }
 
-/// Open a box sealed to `keys`.
+/// Open a box sealed to `keys`; a box whose ephemeral key is of small order
+/// (its secret is public, whoever made it) is refused.
 pub fn open(keys: &KeyPair, sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
     if sealed.len() < 32 {
         return Err(CryptoError::Decryption);
@@ -92,6 +101,9 @@ pub fn open(keys: &KeyPair, sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>, Crypto
         return decrypt(keys.self_seal_key(), rest, aad);
     }
     let shared = keys.exchange_secret().diffie_hellman(&XPublic::from(ephemeral_public));
+    if !shared.was_contributory() {
+        return Err(CryptoError::Decryption);
+    }
     let key = derive(shared.as_bytes(), &ephemeral_public, &keys.public().x25519);
     decrypt(&key, rest, aad)
 }
@@ -122,6 +134,30 @@ mod tests {
         assert!(open(&me, &sealed, b"other ctx").is_err());
         let again = KeyPair::from_private(&me.private());
         assert_eq!(open(&again, &sealed, b"ctx").unwrap(), b"secret");
+    }
+
+    #[test]
+    fn sealing_to_a_low_order_key_is_refused() {
+        let real = KeyPair::generate().unwrap().public();
+        for x25519 in [[0u8; 32], {
+            let mut one = [0u8; 32];
+            one[0] = 1;
+            one
+        }] {
+            let weak = PublicKey { ed25519: real.ed25519, x25519 };
+            assert!(seal(&weak, b"data secret", b"ctx").is_err(), "sealed to low-order key {x25519:?}");
+        }
+    }
+
+    #[test]
+    fn a_box_with_a_low_order_ephemeral_key_is_refused() {
+        let alice = KeyPair::generate().unwrap();
+        // Anyone can build this box: the "shared" secret is all zeros.
+        let zero = [0u8; 32];
+        let key = derive(&zero, &zero, &alice.public().x25519);
+        let mut forged = zero.to_vec();
+        forged.extend_from_slice(&encrypt(&key, b"chosen", b"ctx").unwrap());
+        assert!(open(&alice, &forged, b"ctx").is_err());
     }
 
     #[test]

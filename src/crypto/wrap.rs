@@ -32,6 +32,37 @@ const T_COST: u32 = 2;
 const P_COST: u32 = 1;
 const AAD: &[u8] = b"infinit 2026 wrapped private key v1";
 
+/// The most memory a wrapped key may ask for, in KiB (1 GiB): the
+/// parameters come from a file, and a crafted one must not make us
+/// allocate without limit.
+pub const MAX_M_COST: u32 = 1 << 20;
+/// The most passes a wrapped key may ask for.
+pub const MAX_T_COST: u32 = 64;
+/// The most lanes a wrapped key may ask for.
+pub const MAX_P_COST: u32 = 16;
+
+impl WrappedKey {
+    /// Check that the key derivation parameters are within what this build
+    /// accepts (and Argon2 itself: at least 8 KiB per lane, one pass).
+    pub fn check_params(&self) -> Result<(), CryptoError> {
+        let refuse = |why: String| Err(CryptoError::Malformed { what: "argon2 parameters", why });
+        if self.kdf != "argon2id" {
+            return Err(CryptoError::Malformed { what: "wrapped key", why: format!("unknown kdf {:?}", self.kdf) });
+        }
+        if !(1..=MAX_P_COST).contains(&self.p_cost) {
+            return refuse(format!("parallelism {} is outside 1..={MAX_P_COST}", self.p_cost));
+        }
+        if !(1..=MAX_T_COST).contains(&self.t_cost) {
+            return refuse(format!("{} passes is outside 1..={MAX_T_COST}", self.t_cost));
+        }
+        let least = 8 * self.p_cost;
+        if !(least..=MAX_M_COST).contains(&self.m_cost) {
+            return refuse(format!("memory cost {} KiB is outside {least}..={MAX_M_COST} KiB", self.m_cost));
+        }
+        Ok(())
+    }
+}
+
 fn derive(passphrase: &str, salt: &[u8], m: u32, t: u32, p: u32) -> Result<Zeroizing<[u8; 32]>, CryptoError> {
     let params = argon2::Params::new(m, t, p, Some(32))
         .map_err(|e| CryptoError::Malformed { what: "argon2 parameters", why: e.to_string() })?;
@@ -53,9 +84,7 @@ pub fn wrap(keys: &PrivateKeys, passphrase: &str) -> Result<WrappedKey, CryptoEr
 
 /// Decrypt a wrapped key; a wrong passphrase gives [`CryptoError::WrongPassphrase`].
 pub fn unwrap(wrapped: &WrappedKey, passphrase: &str) -> Result<PrivateKeys, CryptoError> {
-    if wrapped.kdf != "argon2id" {
-        return Err(CryptoError::Malformed { what: "wrapped key", why: format!("unknown kdf {:?}", wrapped.kdf) });
-    }
+    wrapped.check_params()?;
     let key = derive(passphrase, &wrapped.salt, wrapped.m_cost, wrapped.t_cost, wrapped.p_cost)?;
     let plain =
         Zeroizing::new(seal::decrypt(&key, &wrapped.ciphertext, AAD).map_err(|_| CryptoError::WrongPassphrase)?);
@@ -74,5 +103,25 @@ mod tests {
         let back = unwrap(&wrapped, "correct horse").unwrap();
         assert_eq!(KeyPair::from_private(&back).public(), keys.public());
         assert!(matches!(unwrap(&wrapped, "wrong"), Err(CryptoError::WrongPassphrase)));
+    }
+
+    #[test]
+    fn unbounded_argon2_parameters_are_refused_before_deriving() {
+        let keys = KeyPair::generate().unwrap();
+        let wrapped = wrap(&keys.private(), "pw").unwrap();
+        wrapped.check_params().unwrap();
+        // Each would cost seconds to hours, or memory without limit, if derived.
+        let crafted = [
+            WrappedKey { t_cost: 100_000, m_cost: 8, ..wrapped.clone() },
+            WrappedKey { m_cost: u32::MAX, ..wrapped.clone() },
+            WrappedKey { p_cost: 1 << 20, m_cost: MAX_M_COST, ..wrapped.clone() },
+            WrappedKey { t_cost: 0, ..wrapped.clone() },
+        ];
+        for bad in crafted {
+            let started = std::time::Instant::now();
+            let error = unwrap(&bad, "pw").err().expect("refused");
+            assert!(started.elapsed() < std::time::Duration::from_secs(1), "derived before refusing");
+            assert!(matches!(error, CryptoError::Malformed { what: "argon2 parameters", .. }), "{error}");
+        }
     }
 }

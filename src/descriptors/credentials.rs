@@ -2,9 +2,11 @@
 //! `credentials/<service>/<name>` and never exported.
 
 use serde::{Deserialize, Serialize};
+use zeroize::Zeroize as _;
 
-/// A set of credentials.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A set of credentials. Its secrets never show in `Debug` and are wiped
+/// from memory when it is dropped.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Credentials {
     /// Amazon Web Services (or any S3-compatible service).
@@ -23,6 +25,31 @@ pub enum Credentials {
         /// The service account key (JSON text).
         service_account_key: String,
     },
+}
+
+impl Drop for Credentials {
+    fn drop(&mut self) {
+        match self {
+            Credentials::Aws { secret_access_key, .. } => secret_access_key.zeroize(),
+            Credentials::Gcs { service_account_key, .. } => service_account_key.zeroize(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::Aws { name, access_key_id, .. } => f
+                .debug_struct("Aws")
+                .field("name", name)
+                .field("access_key_id", access_key_id)
+                .field("secret_access_key", &"<redacted>")
+                .finish(),
+            Credentials::Gcs { name, .. } => {
+                f.debug_struct("Gcs").field("name", name).field("service_account_key", &"<redacted>").finish()
+            }
+        }
+    }
 }
 
 impl Credentials {
@@ -47,5 +74,23 @@ impl Credentials {
             Credentials::Aws { access_key_id, .. } => format!("access key id {access_key_id}"),
             Credentials::Gcs { .. } => "service account key".to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let aws = Credentials::Aws {
+            name: "work".into(),
+            access_key_id: "AKIAEXAMPLE".into(),
+            secret_access_key: "wJalrXUtnFEMI-SECRET".into(),
+        };
+        let gcs = Credentials::Gcs { name: "g".into(), service_account_key: r#"{"private_key":"PEM-SECRET"}"#.into() };
+        let shown = format!("{aws:?} {gcs:?} {aws:#?}");
+        assert!(!shown.contains("SECRET"), "{shown}");
+        assert!(shown.contains("AKIAEXAMPLE") && shown.contains("<redacted>"), "{shown}");
     }
 }

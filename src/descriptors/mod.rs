@@ -6,6 +6,7 @@ pub mod credentials;
 pub mod home;
 pub mod names;
 pub mod network;
+pub mod owner;
 pub mod passport;
 pub mod silo;
 pub mod store;
@@ -41,6 +42,14 @@ pub enum DescriptorError {
     Invalid { kind: Kind, name: String, why: String },
     #[error("{kind} \"{name}\": the signature does not match its content (altered or forged)")]
     BadSignature { kind: Kind, name: String },
+    #[error(
+        "{kind} \"{name}\" belongs to user \"{user}\", who is unknown on this device: import that user's public identity first (on their device: infinit user export --name {user} --output {user}.user; here: infinit user import --input {user}.user), then import the {kind} again"
+    )]
+    UnknownOwner { kind: Kind, name: String, user: String },
+    #[error(
+        "{kind} \"{name}\" is owned by a key that is not user \"{user}\"'s ({found} instead of {expected}): its owner is someone else using that name; refusing it"
+    )]
+    ForeignOwner { kind: Kind, name: String, user: String, found: String, expected: String },
     #[error(transparent)]
     Crypto(#[from] CryptoError),
 }

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{DescriptorError, Kind, Passport, Result, names, units};
+use super::{DescriptorError, Kind, Passport, Result, User, names, units};
 use crate::crypto::{Canonical, KeyPair, PrivateKeys, PublicKey, Signature, hash, serde_b64};
 
 /// How nodes find each other and place blocks.
@@ -221,4 +221,130 @@ pub struct LinkedNetwork {
     /// Silos this node contributes; empty for a pure client.
     #[serde(default)]
     pub silos: Vec<String>,
+}
+
+impl LinkedNetwork {
+    /// Check the link as a node about to run: it is `user`'s link of
+    /// `network`, the node key is certified by the user, the passport is
+    /// signed by the network's owner (or a delegate chain up to it) for this
+    /// user's key, and it allows the storage the link contributes.
+    pub fn verify(&self, network: &Network, user: &User) -> Result<()> {
+        let invalid = |why: String| DescriptorError::Invalid {
+            kind: Kind::LinkedNetwork,
+            name: format!("{}/{}", self.user, self.network),
+            why,
+        };
+        if self.network != network.name || self.user != user.name {
+            return Err(invalid(format!(
+                "it links network \"{}\" for user \"{}\", not \"{}\" for \"{}\"",
+                self.network, self.user, network.name, user.name
+            )));
+        }
+        self.node.verify(&network.name, &user.public_key)?;
+        self.passport.verify(network)?;
+        if self.passport.user != user.public_key {
+            return Err(invalid(format!("its passport was issued to another key than user \"{}\"'s", user.name)));
+        }
+        if !self.silos.is_empty() && !self.passport.allow_storage {
+            return Err(invalid(format!(
+                "it contributes silo \"{}\" but the passport of user \"{}\" does not allow storage (relink without --silo)",
+                self.silos.join("\", \""),
+                user.name
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::descriptors::passport::Rights;
+
+    fn settings() -> NetworkSettings {
+        NetworkSettings {
+            description: None,
+            replication_factor: 1,
+            overlay: Overlay::Single,
+            eviction_delay: "10min".into(),
+            peers: vec![],
+        }
+    }
+
+    struct Cast {
+        network: Network,
+        owner: KeyPair,
+        bob: User,
+        bob_keys: KeyPair,
+    }
+
+    fn cast() -> Cast {
+        let owner = KeyPair::generate().unwrap();
+        let network = Network::new("alice/net", settings(), &owner).unwrap();
+        let bob_keys = KeyPair::generate().unwrap();
+        let bob = User::new("bob", None, &bob_keys, None).unwrap();
+        Cast { network, owner, bob, bob_keys }
+    }
+
+    fn link(c: &Cast, rights: Rights, silos: &[&str]) -> LinkedNetwork {
+        let passport = Passport::sign(&c.network, "bob", c.bob.public_key, rights, &c.owner, None).unwrap();
+        LinkedNetwork {
+            network: c.network.name.clone(),
+            user: "bob".into(),
+            node: NodeIdentity::generate(&c.network.name, &c.bob_keys).unwrap(),
+            passport,
+            silos: silos.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    const ALL: Rights = Rights { allow_write: true, allow_storage: true, allow_create_passport: false };
+
+    #[test]
+    fn a_sound_link_verifies() {
+        let c = cast();
+        link(&c, ALL, &["s"]).verify(&c.network, &c.bob).unwrap();
+    }
+
+    #[test]
+    fn a_node_key_not_certified_by_the_user_is_refused() {
+        let c = cast();
+        let mut forged = link(&c, ALL, &[]);
+        let mallory = KeyPair::generate().unwrap();
+        forged.node = NodeIdentity::generate(&c.network.name, &mallory).unwrap();
+        assert!(matches!(forged.verify(&c.network, &c.bob), Err(DescriptorError::BadSignature { .. })));
+        let mut swapped = link(&c, ALL, &[]);
+        swapped.node.private_key = KeyPair::generate().unwrap().private();
+        assert!(swapped.verify(&c.network, &c.bob).is_err());
+        let mut other_network = link(&c, ALL, &[]);
+        other_network.node = NodeIdentity::generate("alice/other", &c.bob_keys).unwrap();
+        assert!(other_network.verify(&c.network, &c.bob).is_err());
+    }
+
+    #[test]
+    fn a_passport_not_signed_by_the_owner_or_for_another_key_is_refused() {
+        let c = cast();
+        let mut forged = link(&c, ALL, &[]);
+        let mallory = KeyPair::generate().unwrap();
+        let fake = Network { owner: mallory.public(), ..c.network.clone() };
+        forged.passport = Passport::sign(&fake, "bob", c.bob.public_key, ALL, &mallory, None).unwrap();
+        assert!(forged.verify(&c.network, &c.bob).is_err());
+        let mut widened = link(&c, Rights { allow_write: false, ..ALL }, &[]);
+        widened.passport.allow_write = true;
+        assert!(widened.verify(&c.network, &c.bob).is_err());
+        let mut stolen = link(&c, ALL, &[]);
+        let eve = KeyPair::generate().unwrap().public();
+        stolen.passport = Passport::sign(&c.network, "bob", eve, ALL, &c.owner, None).unwrap();
+        assert!(stolen.verify(&c.network, &c.bob).unwrap_err().to_string().contains("another key"));
+    }
+
+    #[test]
+    fn a_silo_without_storage_rights_or_someone_elses_link_is_refused() {
+        let c = cast();
+        let no_storage = Rights { allow_storage: false, ..ALL };
+        let message = link(&c, no_storage, &["s"]).verify(&c.network, &c.bob).unwrap_err().to_string();
+        assert!(message.contains("does not allow storage"), "{message}");
+        link(&c, no_storage, &[]).verify(&c.network, &c.bob).unwrap();
+        let carol = User::new("carol", None, &c.bob_keys, None).unwrap();
+        assert!(link(&c, ALL, &[]).verify(&c.network, &carol).is_err());
+    }
 }

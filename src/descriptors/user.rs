@@ -3,6 +3,7 @@
 //! users of this device, absent for users imported from other people.
 
 use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
 
 use super::{DescriptorError, Kind, Result, names};
 use crate::crypto::wrap::{self, WrappedKey};
@@ -61,6 +62,13 @@ impl User {
         self.public_key
             .verify(&statement(&self.name, self.description.as_deref(), &self.public_key), &self.signature)
             .map_err(|_| bad())?;
+        if let Some(StoredPrivateKey::Passphrase(wrapped)) = &self.private_key {
+            wrapped.check_params().map_err(|e| DescriptorError::Invalid {
+                kind: Kind::User,
+                name: self.name.clone(),
+                why: e.to_string(),
+            })?;
+        }
         if let Some(StoredPrivateKey::None(private)) = &self.private_key
             && KeyPair::from_private(private).public() != self.public_key
         {
@@ -88,8 +96,9 @@ impl User {
         matches!(self.private_key, Some(StoredPrivateKey::Passphrase(_)))
     }
 
-    /// The key pair; `passphrase` is asked only when the key is protected.
-    pub fn keys(&self, passphrase: impl FnOnce() -> Result<String>) -> Result<KeyPair> {
+    /// The key pair; `passphrase` is asked only when the key is protected
+    /// (and wiped from memory once used).
+    pub fn keys(&self, passphrase: impl FnOnce() -> Result<Zeroizing<String>>) -> Result<KeyPair> {
         let keys = match &self.private_key {
             None => {
                 return Err(DescriptorError::Invalid {
@@ -100,6 +109,12 @@ impl User {
             }
             Some(StoredPrivateKey::None(private)) => KeyPair::from_private(private),
             Some(StoredPrivateKey::Passphrase(wrapped)) => {
+                // A crafted file is refused before anyone types a passphrase.
+                wrapped.check_params().map_err(|e| DescriptorError::Invalid {
+                    kind: Kind::User,
+                    name: self.name.clone(),
+                    why: e.to_string(),
+                })?;
                 let pass = passphrase()?;
                 let private = wrap::unwrap(wrapped, &pass).map_err(|e| match e {
                     CryptoError::WrongPassphrase => DescriptorError::Invalid {
@@ -148,8 +163,22 @@ mod tests {
         let keys = KeyPair::generate().unwrap();
         let user = User::new("bob", None, &keys, Some("pw")).unwrap();
         assert!(user.is_protected());
-        assert_eq!(user.keys(|| Ok("pw".into())).unwrap().public(), keys.public());
-        assert!(user.keys(|| Ok("nope".into())).is_err());
-        assert!(user.public().keys(|| Ok("pw".into())).is_err());
+        let pass = |p: &str| Ok(Zeroizing::new(p.to_string()));
+        assert_eq!(user.keys(|| pass("pw")).unwrap().public(), keys.public());
+        assert!(user.keys(|| pass("nope")).is_err());
+        assert!(user.public().keys(|| pass("pw")).is_err());
+    }
+
+    #[test]
+    fn a_user_file_demanding_unbounded_argon2_memory_is_refused() {
+        let keys = KeyPair::generate().unwrap();
+        let mut user = User::new("bob", None, &keys, Some("pw")).unwrap();
+        user.verify().unwrap();
+        if let Some(StoredPrivateKey::Passphrase(wrapped)) = &mut user.private_key {
+            wrapped.m_cost = u32::MAX;
+        }
+        let error = user.verify().unwrap_err().to_string();
+        assert!(error.contains("argon2 parameters") && error.contains("memory cost"), "{error}");
+        assert!(user.keys(|| panic!("asked for a passphrase")).is_err());
     }
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::cache::{BlockCache, CacheOptions};
-use super::consensus::Fresh;
+use super::consensus::{Authorized, Fresh, Member};
 use super::consensus::{Consensus, SingleNode, TOMBSTONE_GRACE};
 use super::freshness::{FreshnessError, FreshnessFloor};
 use super::journal::{AsyncJournal, JournalError};
@@ -60,6 +60,9 @@ pub struct NodeSpec {
     /// a silo rolled back to older copies is refused (kept outside the silo,
     /// so restoring the silo does not restore it). `None`: kept in memory.
     pub floor: Option<PathBuf>,
+    /// The user this node serves, with its passport's rights: every store
+    /// and removal goes through an [`Authorized`] check of them.
+    pub member: Member,
 }
 
 /// Why a node could not start.
@@ -110,7 +113,8 @@ pub async fn open_silo(spec: &SiloSpec, durability: Durability) -> Result<Arc<dy
 }
 
 impl Node {
-    /// Start a single-node network: silo, consensus, then journal and cache.
+    /// Start a single-node network: silo, consensus, the passport check,
+    /// then journal and cache.
     /// Without a journal, writes are made durable at `fsync` and every few
     /// seconds (like a local file system); the journal instead needs each
     /// write durable before it forgets it.
@@ -133,7 +137,10 @@ impl Node {
         let floor = Arc::new(floor);
         let single = Arc::new(SingleNode::collecting(silo, floor.clone(), TOMBSTONE_GRACE));
         spawn_tombstone_collection(Arc::downgrade(&single));
-        let mut consensus: Arc<dyn Consensus> = Arc::new(Fresh::new(single, floor));
+        let fresh: Arc<dyn Consensus> = Arc::new(Fresh::new(single, floor));
+        // Rights are checked in the store path itself, below the journal:
+        // a write the passport does not allow never reaches the silo.
+        let mut consensus: Arc<dyn Consensus> = Arc::new(Authorized::new(fresh, spec.member));
         let syncing = Arc::downgrade(&consensus);
         tokio::spawn(async move {
             loop {
@@ -178,4 +185,36 @@ fn spawn_tombstone_collection(single: std::sync::Weak<SingleNode>) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::KeyPair;
+    use crate::runtime::block::{Block, OwnerBlock};
+    use crate::runtime::consensus::{ConsensusError, ConsensusExt, MemberRights};
+
+    fn spec(key: crate::crypto::PublicKey, write: bool, cache: bool) -> NodeSpec {
+        NodeSpec {
+            silo: SiloSpec::Memory { name: "ram".into(), capacity: None },
+            journal: None,
+            cache: cache.then(CacheOptions::default),
+            floor: None,
+            member: Member { key, rights: MemberRights { write, storage: true } },
+        }
+    }
+
+    #[tokio::test]
+    async fn a_node_serving_a_read_only_passport_refuses_every_store() {
+        let keys = KeyPair::generate().unwrap();
+        for cache in [false, true] {
+            let node = Node::start(&spec(keys.public(), false, cache)).await.unwrap();
+            let block = Block::Mutable(OwnerBlock::create(&keys, b"data".to_vec()).unwrap());
+            let error = node.consensus.store_next(block.clone()).await.unwrap_err();
+            assert!(matches!(error, ConsensusError::Unauthorized(_)), "{error}");
+            assert_eq!(node.consensus.fetch_block(block.address()).await.unwrap(), None);
+            let writer = Node::start(&spec(keys.public(), true, cache)).await.unwrap();
+            writer.consensus.store_next(block).await.unwrap();
+        }
+    }
 }

@@ -81,6 +81,7 @@ fn altered_passport_file_is_refused_when_linking_exporting_or_listing() {
         alice.cmd(&["user", "import"]).stdin(bob.ok(&["user", "export"]).stdout).ok();
         alice.ok(&["network", "create", "net"]);
         alice.ok(&["passport", "create", "-N", "net", "-u", "bob"]);
+        bob.meet(&alice);
         bob.cmd(&["network", "import"]).stdin(alice.ok(&["network", "export", "net"]).stdout).ok();
         bob.cmd(&["passport", "import"]).stdin(alice.ok(&["passport", "export", "-N", "net", "-u", "bob"]).stdout).ok();
         alter_file(&bob.file("passports/alice/net/bob"), keys);
@@ -121,6 +122,8 @@ fn altered_exports_are_refused_on_import() {
     for keys in [&["signature"][..], &["public_key", "ed25519"]] {
         bob.fails(bob.cmd(&["user", "import"]).stdin(alter_b64(&user, keys)));
     }
+    // Networks and volumes are accepted only from a known owner.
+    bob.cmd(&["user", "import"]).stdin(&user).ok();
     for keys in [&["signature"][..], &["owner", "x25519"]] {
         bob.fails(bob.cmd(&["network", "import"]).stdin(alter_b64(&network, keys)));
         bob.fails(bob.cmd(&["volume", "import"]).stdin(alter_b64(&volume, keys)));

@@ -10,8 +10,11 @@ fn introduce(from: &Home, to: &Home) {
     to.ok(&["user", "import", "-i", file.to_str().unwrap()]);
 }
 
-/// Export network `net` from `from` and import it into `to`, by file.
+/// Export network `net` from its owner `from` and import it into `to`, by
+/// file, after `from`'s public identity (a network is accepted only from a
+/// known owner).
 fn share_network(from: &Home, net: &str, to: &Home) {
+    introduce(from, to);
     let file = from.path("network.json");
     from.ok(&["network", "export", net, "-o", file.to_str().unwrap()]);
     to.ok(&["network", "import", "-i", file.to_str().unwrap()]);

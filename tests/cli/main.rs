@@ -10,6 +10,7 @@ mod exchange;
 mod legacy;
 mod network;
 mod passport;
+mod security;
 mod silo;
 mod user;
 mod volume;

@@ -9,6 +9,7 @@ fn alice_and_bob() -> (Home, Home) {
     alice.ok(&["silo", "create", "memory", "ram"]);
     alice.ok(&["network", "create", "net", "--silo", "ram"]);
     let bob = Home::with_user("bob");
+    bob.meet(&alice);
     bob.cmd(&["network", "import"]).stdin(alice.ok(&["network", "export", "net"]).stdout).ok();
     (alice, bob)
 }

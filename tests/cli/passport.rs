@@ -83,6 +83,7 @@ fn export_to_a_file_and_import_where_the_network_is_known() {
 
     // Without the network the passport cannot be checked.
     bob.fail(&["passport", "import", "-i", file.to_str().unwrap()]).stderr_has("network import");
+    bob.meet(&alice);
     bob.cmd(&["network", "import"]).stdin(alice.ok(&["network", "export", "net"]).stdout).ok();
     let out = bob.ok(&["passport", "import", "-i", file.to_str().unwrap()]);
     assert_eq!(out.stdout, "Imported passport \"alice/net: bob\".\n");
@@ -97,6 +98,7 @@ fn import_refuses_a_passport_issued_to_another_key_than_the_local_user() {
     alice.ok(&["passport", "create", "-N", "net", "-u", "bob"]);
     // Another "bob", with a different key, knows the network.
     let impostor = Home::with_user("bob");
+    impostor.meet(&alice);
     impostor.cmd(&["network", "import"]).stdin(alice.ok(&["network", "export", "net"]).stdout).ok();
     let exported = alice.ok(&["passport", "export", "-N", "net", "-u", "bob"]).stdout;
     impostor.fails(impostor.cmd(&["passport", "import"]).stdin(&exported)).stderr_has("different key");

@@ -97,6 +97,13 @@ impl Home {
         Cmd { command, stdin: Vec::new() }
     }
 
+    /// Import `other`'s public user here (people exchange identities before
+    /// networks, volumes or passports, which are only accepted from a known
+    /// owner).
+    pub fn meet(&self, other: &Home) {
+        self.cmd(&["user", "import"]).stdin(other.ok(&["user", "export"]).stdout).ok();
+    }
+
     /// Run `infinit args` with empty stdin.
     pub fn run(&self, args: &[&str]) -> Out {
         self.cmd(args).run()

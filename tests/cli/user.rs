@@ -272,6 +272,7 @@ fn purge_also_drops_passports_and_links_the_user_holds_elsewhere() {
     alice.cmd(&["user", "import"]).stdin(bob.ok(&["user", "export"]).stdout).ok();
     alice.ok(&["network", "create", "net"]);
     alice.ok(&["passport", "create", "-N", "net", "-u", "bob"]);
+    bob.meet(&alice);
     bob.cmd(&["network", "import"]).stdin(alice.ok(&["network", "export", "net"]).stdout).ok();
     bob.cmd(&["passport", "import"]).stdin(alice.ok(&["passport", "export", "-N", "net", "-u", "bob"]).stdout).ok();
     bob.ok(&["network", "link", "alice/net"]);

@@ -94,6 +94,7 @@ fn export_strips_the_mountpoint_and_import_sets_a_local_one() {
     assert!(read_json(&file)["mount_options"].get("mountpoint").is_none());
 
     let bob = Home::with_user("bob");
+    bob.meet(&alice);
     let out = bob.ok(&["volume", "import", "-i", file.to_str().unwrap(), "--mountpoint", "/mnt/bob"]);
     assert_eq!(out.stdout, "Imported volume \"alice/vol\".\n");
     let vol = bob.json("volumes/alice/vol");
@@ -121,6 +122,7 @@ fn update_changes_mount_options_and_the_creator_may_redescribe() {
     assert_ne!(vol["signature"], signature, "a signed field changed: signed again");
     // The new signature verifies on another device.
     let other = Home::new("zed");
+    other.meet(&home);
     other.cmd(&["volume", "import"]).stdin(home.ok(&["volume", "export", "vol"]).stdout).ok();
     assert_eq!(other.json("volumes/alice/vol")["description"], "new");
 }
@@ -130,6 +132,7 @@ fn only_the_creator_may_change_the_description() {
     let alice = with_network();
     alice.ok(&["volume", "create", "vol", "-N", "net"]);
     let bob = Home::with_user("bob");
+    bob.meet(&alice);
     bob.cmd(&["volume", "import"]).stdin(alice.ok(&["volume", "export", "vol"]).stdout).ok();
     bob.fail(&["volume", "update", "alice/vol", "--description", "mine"]);
     bob.ok(&["volume", "update", "alice/vol", "-m", "/mnt/bob"]);

@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::support::{Volume, noise};
+use crate::support::{Volume, noise, set_xattr};
 
 const EIO: i32 = 5;
 
@@ -85,4 +85,58 @@ fn a_flipped_byte_in_a_block_reads_as_eio() {
         Err(e) => assert_eq!(e.raw_os_error(), Some(EIO), "expected EIO, got {e}"),
     }
     assert_eq!(fs::read(v.path("bystander")).unwrap(), b"untouched");
+}
+
+const EROFS: i32 = 30;
+
+/// `infinit args` in `v`'s home as `user`, which must succeed.
+fn ok_as(v: &Volume, user: &str, args: &[&str]) {
+    let out = v.home.cmd(args).env("INFINIT_USER", user).output().expect("spawn infinit");
+    assert!(out.status.success(), "infinit {args:?} as {user} failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn a_read_only_passport_mounts_read_only() {
+    let Some(mut v) = Volume::start("a_read_only_passport_mounts_read_only") else {
+        return;
+    };
+    fs::write(v.path("by-alice"), b"hello").unwrap();
+    v.stop();
+    // Bob, a second user of this device, holds a read-only passport of
+    // alice/net and contributes the same silo (alice's node is stopped).
+    ok_as(&v, "bob", &["user", "create"]);
+    ok_as(&v, "alice", &["passport", "create", "-N", "net", "-u", "bob", "--deny-write"]);
+    ok_as(&v, "bob", &["network", "link", "alice/net", "--silo", "s"]);
+    let mount = v.mount.to_str().unwrap().to_string();
+    let refused = v.home.run_bounded(&[
+        "volume",
+        "run",
+        "alice/vol",
+        "--mountpoint",
+        &mount,
+        "--readonly",
+        "false",
+        "--as",
+        "bob",
+    ]);
+    refused.assert_one_line_error();
+    assert!(refused.stderr.contains("read-only"), "{refused:?}");
+
+    v.restart_as("bob", "alice/vol");
+    let table = fs::read_to_string("/proc/mounts").unwrap();
+    let line = table.lines().find(|l| l.split_whitespace().nth(1) == Some(mount.as_str())).expect("mounted");
+    let options = line.split_whitespace().nth(3).unwrap_or_default();
+    assert!(options.split(',').any(|o| o == "ro"), "mounted with {options}");
+    // Bob cannot read alice's root (it is not shared with him), so only
+    // changes to the root itself reach the write check without a lookup.
+    use std::os::unix::fs::PermissionsExt as _;
+    let attempts = [
+        fs::set_permissions(&v.mount, fs::Permissions::from_mode(0o777)),
+        set_xattr(&v.mount, "user.note", b"bob was here", 0),
+    ];
+    for attempt in attempts {
+        let error = attempt.expect_err("a change through a read-only passport succeeded");
+        assert_eq!(error.raw_os_error(), Some(EROFS), "{error}");
+    }
+    v.stop();
 }

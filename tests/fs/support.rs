@@ -195,6 +195,9 @@ pub struct Volume {
     /// The mounted folder.
     pub mount: PathBuf,
     run_args: Vec<String>,
+    /// Who serves the volume (`INFINIT_USER`), and which volume.
+    user: String,
+    volume: String,
     child: Option<Child>,
     stdout: Arc<Mutex<Vec<String>>>,
     stderr_path: PathBuf,
@@ -221,6 +224,8 @@ impl Volume {
         let mut volume = Volume {
             stderr_path: home.root().join("volume-run.stderr"),
             run_args: setup.run_args.clone(),
+            user: "alice".into(),
+            volume: "vol".into(),
             mount,
             child: None,
             stdout: Arc::new(Mutex::new(Vec::new())),
@@ -235,10 +240,16 @@ impl Volume {
         assert!(self.child.is_none(), "already running");
         let stderr = std::fs::File::create(&self.stderr_path).expect("stderr file");
         let mount = self.mount.to_str().expect("utf-8 mountpoint");
-        let mut args = vec!["volume", "run", "--name", "vol", "--mountpoint", mount];
+        let mut args = vec!["volume", "run", "--name", &self.volume, "--mountpoint", mount];
         args.extend(self.run_args.iter().map(String::as_str));
-        let mut child =
-            self.home.cmd(&args).stdout(Stdio::piped()).stderr(stderr).spawn().expect("spawn infinit volume run");
+        let mut child = self
+            .home
+            .cmd(&args)
+            .env("INFINIT_USER", &self.user)
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("spawn infinit volume run");
         let out = child.stdout.take().expect("piped stdout");
         self.child = Some(child);
         let lines = Arc::new(Mutex::new(Vec::new()));
@@ -335,6 +346,14 @@ impl Volume {
     /// Serve the volume again with other `volume run` options.
     pub fn restart_with(&mut self, run_args: &[&str]) {
         self.run_args = run_args.iter().map(|s| s.to_string()).collect();
+        self.restart();
+    }
+
+    /// Serve `volume` as another local `user` of the same home, on the same
+    /// mountpoint (stopping the current run first).
+    pub fn restart_as(&mut self, user: &str, volume: &str) {
+        self.user = user.to_string();
+        self.volume = volume.to_string();
         self.restart();
     }
 

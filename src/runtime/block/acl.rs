@@ -430,6 +430,19 @@ mod tests {
     }
 
     #[test]
+    fn a_low_order_reader_key_is_refused_when_sealing_and_decoding() {
+        let c = cast();
+        let weak = PublicKey { ed25519: c.reader.public().ed25519, x25519: [0; 32] };
+        let access = AccessList { entries: vec![AclEntry::new(weak, true, false)], ..AccessList::default() };
+        assert!(matches!(AclBlock::create(&c.owner, access, b"secret"), Err(BlockError::Crypto { .. })));
+        // A block naming such a reader does not even decode.
+        let mut block = private_block(&c);
+        block.access.entries[0].key = weak;
+        let bytes = crate::runtime::block::Block::Acl(block).encode().unwrap();
+        assert!(crate::runtime::block::Block::decode(&bytes).is_err());
+    }
+
+    #[test]
     fn ciphertext_is_bound_to_its_version() {
         let c = cast();
         let block = private_block(&c);

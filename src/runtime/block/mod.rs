@@ -26,6 +26,8 @@ mod tests;
 
 use serde::{Deserialize, Serialize};
 
+use crate::crypto::PublicKey;
+
 pub use acl::{AccessList, AclBlock, AclEntry};
 pub use address::Address;
 pub use content::ContentBlock;
@@ -132,6 +134,21 @@ impl Block {
                 // Unencodable blocks are never stored; no tombstone can match.
                 Err(_) => [0xff; 32],
             },
+        }
+    }
+
+    /// The key that signed this version, i.e. who asks for it to be stored:
+    /// the writer of a mutable block, the publisher of a named or user
+    /// block, the remover of a tombstone. Content blocks carry no signature.
+    pub fn signer(&self) -> Option<PublicKey> {
+        match self {
+            Block::Content(_) => None,
+            Block::Mutable(b) => Some(b.owner),
+            Block::Acl(b) => Some(b.editor),
+            Block::Named(b) => Some(b.owner),
+            Block::User(b) => Some(b.key),
+            Block::Group(b) => Some(b.editor),
+            Block::Tombstone(b) => Some(b.signer),
         }
     }
 

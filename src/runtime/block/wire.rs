@@ -32,7 +32,8 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BlockError> {
     Ok(value)
 }
 
-/// Serde form of a [`PublicKey`]: its two 32-byte halves.
+/// Serde form of a [`PublicKey`]: its two 32-byte halves. Reading refuses
+/// an invalid X25519 half ([`PublicKey::from_parts`]).
 pub mod key {
     use super::*;
 
@@ -44,7 +45,7 @@ pub mod key {
     /// Read the form written by [`serialize`].
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PublicKey, D::Error> {
         let (ed25519, x25519) = <([u8; 32], [u8; 32])>::deserialize(d)?;
-        Ok(PublicKey { ed25519, x25519 })
+        PublicKey::from_parts(ed25519, x25519).map_err(serde::de::Error::custom)
     }
 }
 
@@ -61,7 +62,9 @@ pub mod keys {
     /// Read the form written by [`serialize`].
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<PublicKey>, D::Error> {
         let raw = Vec::<([u8; 32], [u8; 32])>::deserialize(d)?;
-        Ok(raw.into_iter().map(|(ed25519, x25519)| PublicKey { ed25519, x25519 }).collect())
+        raw.into_iter()
+            .map(|(ed25519, x25519)| PublicKey::from_parts(ed25519, x25519).map_err(serde::de::Error::custom))
+            .collect()
     }
 }
 
@@ -112,6 +115,14 @@ mod tests {
         // version + 64 key bytes + 64 signature bytes + length + 2 data bytes
         assert_eq!(bytes.len(), 1 + 64 + 64 + 1 + 2);
         assert_eq!(decode::<Sample>(&bytes).unwrap(), sample());
+    }
+
+    #[test]
+    fn a_low_order_x25519_key_is_refused_when_decoded() {
+        let mut weak = sample();
+        weak.key.x25519 = [0; 32];
+        let bytes = encode(&weak).unwrap();
+        assert!(matches!(decode::<Sample>(&bytes), Err(BlockError::Malformed { .. })));
     }
 
     #[test]

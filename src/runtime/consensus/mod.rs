@@ -22,6 +22,7 @@
 //!
 //! Callers decide what to do with an error through [`ConsensusError::is_retryable`].
 
+pub mod authorized;
 pub mod faulty;
 pub mod fresh;
 pub mod single;
@@ -29,6 +30,7 @@ pub mod single;
 use std::future::Future;
 use std::pin::Pin;
 
+pub use authorized::{Authorized, Member, Rights as MemberRights};
 pub use faulty::{Fault, FaultyConsensus, Target as FaultTarget};
 pub use fresh::Fresh;
 pub use single::{SingleNode, Swept, TOMBSTONE_GRACE};

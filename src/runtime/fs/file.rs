@@ -20,8 +20,9 @@ pub const INLINE_MAX: u64 = 64 * 1024;
 /// Decrypted chunks kept for sequential reads.
 const CHUNK_CACHE: usize = 16;
 
-/// The in-memory state of a file being read or written.
-#[derive(Debug, Default)]
+/// The in-memory state of a file being read or written. Its `Debug` shows
+/// sizes and chunk indices, never content or chunk keys.
+#[derive(Default)]
 pub struct OpenFile {
     /// Open handles.
     pub handles: u32,
@@ -50,9 +51,30 @@ pub struct OpenFile {
 /// Chunks of one file stored concurrently while writing goes on.
 const UPLOADS_IN_FLIGHT: usize = 2;
 
-/// Recently decrypted chunks.
-#[derive(Debug, Default)]
+/// Recently decrypted chunks (`Debug` shows their addresses only).
+#[derive(Default)]
 pub struct ChunkCache(VecDeque<(Address, ChunkCell)>);
+
+impl std::fmt::Debug for OpenFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenFile")
+            .field("handles", &self.handles)
+            .field("unlinked", &self.unlinked)
+            .field("size", &self.size)
+            .field("dirty_chunks", &self.dirty.keys().collect::<Vec<_>>())
+            .field("stored_chunks", &self.stored.keys().collect::<Vec<_>>())
+            .field("uploads", &self.uploads.len())
+            .field("sealing", &self.sealing.keys().collect::<Vec<_>>())
+            .field("header_dirty", &self.header_dirty)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for ChunkCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.iter().map(|(address, _)| address)).finish()
+    }
+}
 
 /// A chunk being fetched or fetched: readers and read-ahead share it.
 type ChunkCell = Arc<tokio::sync::OnceCell<Result<Arc<Vec<u8>>, String>>>;

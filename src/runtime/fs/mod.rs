@@ -98,8 +98,8 @@ pub struct FsStats {
     pub block_size: u64,
 }
 
-/// A mounted volume's file system.
-#[derive(Debug)]
+/// A mounted volume's file system. Its `Debug` shows the volume, not the
+/// user's keys, nodes, open files or decrypted chunks.
 pub struct FileSystem {
     store: Arc<dyn Consensus>,
     keys: KeyPair,
@@ -123,6 +123,21 @@ pub struct FileSystem {
     write_through: bool,
     /// Where changes by other writers are announced (the FUSE binding).
     watcher: Mutex<Option<tokio::sync::mpsc::UnboundedSender<nodes::Change>>>,
+}
+
+impl std::fmt::Debug for FileSystem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileSystem")
+            .field("store", &self.store)
+            .field("user", &self.keys.public())
+            .field("block_size", &self.block_size)
+            .field("root", &self.root)
+            .field("open_files", &lock(&self.open).len())
+            .field("revalidate", &self.revalidate)
+            .field("durable_close", &self.durable_close)
+            .field("write_through", &self.write_through)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How long a clean node is trusted by default before it is fetched again,

@@ -110,8 +110,9 @@ pub struct Entry {
     pub kind: NodeKind,
 }
 
-/// One chunk of file content: an immutable content block and its key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// One chunk of file content: an immutable content block and its key
+/// (never shown by `Debug`).
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Chunk {
     /// The content block holding the encrypted chunk.
     pub address: Address,
@@ -119,8 +120,15 @@ pub struct Chunk {
     pub key: [u8; 32],
 }
 
-/// A node as stored in its access-controlled block.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+impl std::fmt::Debug for Chunk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chunk").field("address", &self.address).field("key", &"<redacted>").finish()
+    }
+}
+
+/// A node as stored in its access-controlled block. Its `Debug` shows the
+/// length of inline content, not the content.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Node {
     /// A directory.
     Directory {
@@ -164,6 +172,37 @@ pub enum Node {
         /// The device number of a device node (0 otherwise).
         rdev: u64,
     },
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Node::Directory { meta, entries } => {
+                f.debug_struct("Directory").field("meta", meta).field("entries", entries).finish()
+            }
+            Node::File { meta, nlink, size, inline, chunks } => f
+                .debug_struct("File")
+                .field("meta", meta)
+                .field("nlink", nlink)
+                .field("size", size)
+                .field("inline", &format_args!("<{} bytes>", inline.len()))
+                .field("chunks", chunks)
+                .finish(),
+            Node::Symlink { meta, nlink, target } => f
+                .debug_struct("Symlink")
+                .field("meta", meta)
+                .field("nlink", nlink)
+                .field("target", &String::from_utf8_lossy(target))
+                .finish(),
+            Node::Special { meta, nlink, kind, rdev } => f
+                .debug_struct("Special")
+                .field("meta", meta)
+                .field("nlink", nlink)
+                .field("kind", kind)
+                .field("rdev", rdev)
+                .finish(),
+        }
+    }
 }
 
 impl Node {
@@ -254,6 +293,23 @@ impl From<DenseNode> for Node {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_shows_neither_chunk_keys_nor_inline_content() {
+        let key = [0x5a; 32];
+        let chunk = Chunk { address: Address([1; 32]), key };
+        let node = Node::File {
+            meta: Meta::new(0o644, 0, 0),
+            nlink: 1,
+            size: 12,
+            inline: b"INLINE-PLAIN".to_vec(),
+            chunks: BTreeMap::from([(0, chunk)]),
+        };
+        let shown = format!("{chunk:?} {node:?} {node:#?}");
+        assert!(!shown.contains("INLINE-PLAIN") && !shown.contains("73, 78, 76"), "{shown}");
+        assert!(!shown.contains(&format!("{:?}", key)) && !shown.contains("90, 90"), "{shown}");
+        assert!(shown.contains("<redacted>") && shown.contains("<12 bytes>"), "{shown}");
+    }
 
     #[test]
     fn nodes_round_trip_and_garbage_is_refused() {

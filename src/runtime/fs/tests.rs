@@ -264,3 +264,23 @@ async fn a_file_written_until_the_silo_is_full_frees_everything_once_deleted() {
         silo.usage()
     );
 }
+
+#[tokio::test]
+async fn debug_of_the_file_system_and_open_files_shows_no_content_or_key() {
+    let (fs, _) = volume(4096).await;
+    let f = fs.create(fs.root(), "f", 0o644, 0, 0).await.unwrap();
+    fs.open_file(f).await.unwrap();
+    let marker = b"PLAINTEXT-MARKER".repeat(300);
+    fs.write(f, 0, &marker).await.unwrap();
+    fs.read(f, 0, 100).await.unwrap();
+    // The decimal rendering derived `Debug` gives a `Vec<u8>` ("80, 76, 65, ...").
+    let decimal = format!("{:?}", &marker[..6]);
+    let decimal = decimal.trim_matches(['[', ']']);
+    let open = format!("{:?}", lock(&fs.open).get(&f).expect("open file"));
+    let shown = format!("{fs:?} {fs:#?} {open}");
+    assert!(!shown.contains("PLAINTEXT") && !shown.contains(decimal), "{shown}");
+    assert!(open.contains("size: 4800"), "{open}");
+    fs.release(f).await.unwrap();
+    let chunks = format!("{:?}", lock(&fs.chunks));
+    assert!(!chunks.contains(decimal), "{chunks}");
+}

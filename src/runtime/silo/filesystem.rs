@@ -22,7 +22,7 @@ use crate::runtime::disk;
 
 use super::{Address, SetMode, Silo, SiloError, SiloFuture, SiloId, check_capacity, check_mode};
 
-pub use identity::create;
+pub use identity::{check_erasable, create};
 
 /// Suffix of temporary files; their names also start with a dot.
 const TEMP_SUFFIX: &str = ".tmp";

@@ -69,6 +69,9 @@ pub enum SiloError {
     /// would show an empty or foreign volume.
     #[error("silo {silo:?}: {place} {why}; {}", place.remedy())]
     NotThisSilo { silo: String, place: Place, why: Mismatch },
+    /// A folder asked to be erased does not carry the silo's own marker.
+    #[error("silo {silo:?}: refusing to erase folder {}: {why}", path.display())]
+    NotErasable { silo: String, path: PathBuf, why: String },
     /// The operating system refused a file operation.
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
@@ -83,6 +86,7 @@ impl SiloError {
                 | SiloError::Remote { .. }
                 | SiloError::Invalid { .. }
                 | SiloError::NotThisSilo { .. }
+                | SiloError::NotErasable { .. }
         )
     }
 }

@@ -92,6 +92,12 @@ impl S3Config {
     }
 }
 
+impl Drop for S3Config {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.secret_access_key);
+    }
+}
+
 impl fmt::Debug for S3Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("S3Config")
@@ -123,6 +129,12 @@ impl GcsConfig {
     /// Settings for `bucket` with the service account key `key_json` and no folder.
     pub fn new(bucket: &str, key_json: &str) -> Self {
         GcsConfig { bucket: bucket.to_owned(), service_account_key: key_json.to_owned(), folder: String::new() }
+    }
+}
+
+impl Drop for GcsConfig {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.service_account_key);
     }
 }
 

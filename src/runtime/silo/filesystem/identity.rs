@@ -72,6 +72,36 @@ pub(super) fn check(name: &str, root: &Path, expected: Option<SiloId>) -> Result
     }
 }
 
+/// Check, before erasing it, that `root` holds the marker of silo `name`
+/// whose descriptor records `expected`: a descriptor (imported, edited)
+/// naming any other folder must never get it erased. A descriptor without
+/// an id proves nothing and is refused too.
+pub fn check_erasable(name: &str, root: &Path, expected: Option<SiloId>) -> Result<(), SiloError> {
+    let refuse = |why: String| SiloError::NotErasable { silo: name.to_owned(), path: root.to_owned(), why };
+    let Some(expected) = expected else {
+        return Err(refuse(
+            "the silo's descriptor records no silo id (made by an older build), so nothing proves the folder is its own; erase it by hand if you mean to".into(),
+        ));
+    };
+    match fs::symlink_metadata(root) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => return Err(refuse("it is not a folder".into())),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(refuse("it does not exist".into())),
+        Err(e) => return Err(SiloError::Io { path: root.to_owned(), source: e }),
+    }
+    match read_marker(name, root) {
+        Ok(Some(marker)) if marker.id == expected => Ok(()),
+        Ok(Some(marker)) => Err(refuse(format!(
+            "it holds another silo ({:?}, id {}) than this one (id {expected})",
+            marker.silo, marker.id
+        ))),
+        Ok(None) => Err(refuse(format!(
+            "it carries no silo marker ({MARKER_NAME}), so it is not known to be this silo's folder"
+        ))),
+        Err(e) => Err(refuse(e.to_string())),
+    }
+}
+
 /// The marker in `root`, if there is one.
 fn read_marker(name: &str, root: &Path) -> Result<Option<Marker>, SiloError> {
     let path = root.join(MARKER_NAME);
@@ -228,6 +258,25 @@ mod tests {
         assert_eq!(Marker::parse(&fs::read(dir.path().join(MARKER_NAME)).unwrap()).unwrap(), marker);
         drop(silo);
         assert!(matches!(refusal(open("other", dir.path(), None).await).1, Mismatch::OtherSilo { .. }));
+    }
+
+    #[test]
+    fn only_a_folder_with_the_silos_own_marker_may_be_erased() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("s");
+        let id = create("s", &root).unwrap();
+        check_erasable("s", &root, Some(id)).unwrap();
+        let other = SiloId::random().unwrap();
+        let message = check_erasable("s", &root, Some(other)).unwrap_err().to_string();
+        assert!(message.contains("holds another silo"), "{message}");
+        let message = check_erasable("s", &root, None).unwrap_err().to_string();
+        assert!(message.contains("records no silo id"), "{message}");
+        let plain = dir.path().join("documents");
+        fs::create_dir(&plain).unwrap();
+        fs::write(plain.join("letter"), b"mine").unwrap();
+        let message = check_erasable("s", &plain, Some(id)).unwrap_err().to_string();
+        assert!(message.contains("carries no silo marker"), "{message}");
+        assert!(check_erasable("s", &dir.path().join("gone"), Some(id)).is_err());
     }
 
     #[test]
