@@ -134,7 +134,8 @@ impl Context {
         match path {
             Some(p) if p != Path::new("-") => {
                 text.push('\n');
-                descriptors::store::write_atomic(p, text.as_bytes(), secret)?;
+                let p = export_path(p, kind, name)?;
+                descriptors::store::write_atomic(&p, text.as_bytes(), secret)?;
                 let sentence = format!("Exported {kind} \"{name}\" to \"{}\".", p.display());
                 self.out.report("exported", kind, name, &sentence);
             }
@@ -160,6 +161,24 @@ impl Context {
         self.out.report("imported", &label, shown, &format!("{verb} {label} \"{shown}\"."));
         Ok(())
     }
+}
+
+/// Where `--output path` writes an export of `kind` `name`: `path` itself,
+/// or `<name>.<kind>` inside it when it is a folder (or ends with `/`), as
+/// `cp` does; `bob.user`, `home.network`, `bob.passport` (by its holder).
+pub fn export_path(path: &Path, kind: &str, name: &str) -> anyhow::Result<std::path::PathBuf> {
+    let names_folder = path.as_os_str().as_encoded_bytes().ends_with(b"/");
+    if path.is_dir() {
+        let stem = match name.split_once(": ") {
+            Some((_, holder)) => holder,
+            None => name.rsplit('/').next().unwrap_or(name),
+        };
+        return Ok(path.join(format!("{stem}.{kind}")));
+    }
+    if names_folder {
+        bail!("cannot export to \"{}\": no such folder (create it first, or give a file name)", path.display());
+    }
+    Ok(path.to_path_buf())
 }
 
 /// One line of standard input, without its line ending.

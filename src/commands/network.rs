@@ -12,6 +12,7 @@ use crate::crypto::KeyPair;
 use crate::descriptors::network::{NetworkSettings, NodeIdentity, Overlay};
 use crate::descriptors::passport::Rights;
 use crate::descriptors::{Kind, LinkedNetwork, Network, Passport, User, Volume, units};
+use crate::runtime::node_lock::NodeLock;
 
 /// Modes of `infinit network`.
 #[derive(Debug, Subcommand)]
@@ -265,6 +266,7 @@ fn link(ctx: &Context, args: LinkArgs) -> anyhow::Result<()> {
 
 fn unlink(ctx: &Context, args: NameOnly) -> anyhow::Result<()> {
     let name = qualified(ctx, &args.name, "network unlink")?;
+    ensure_stopped(ctx, &ctx.as_user, &name)?;
     if !ctx.store.delete(Kind::LinkedNetwork, &format!("{}/{name}", ctx.as_user))? {
         bail!("network \"{name}\" is not linked to this device for user \"{}\"", ctx.as_user);
     }
@@ -281,6 +283,18 @@ fn unlink(ctx: &Context, args: NameOnly) -> anyhow::Result<()> {
 /// The folder of node state (journal, caches) of `user` on `network`.
 pub fn state_dir(ctx: &Context, user: &str, network: &str) -> std::path::PathBuf {
     ctx.store.home.state.join("networks").join(user).join(network)
+}
+
+/// Refuse when a node of `user` on `network` runs on this device (a
+/// mounted volume, `network run`): its link and state must not vanish under it.
+pub fn ensure_stopped(ctx: &Context, user: &str, network: &str) -> anyhow::Result<()> {
+    let dir = state_dir(ctx, user, network);
+    if let Some(holder) = NodeLock::holder(&dir)? {
+        bail!(
+            "network \"{network}\" is in use on this device by a running node of user \"{user}\" ({holder}): stop it first (Ctrl-C where it runs, or kill its pid)"
+        );
+    }
+    Ok(())
 }
 
 /// Remove the node state a link kept (caches, journals) for `user` on `network`.
@@ -377,6 +391,11 @@ fn delete(ctx: &Context, args: DeleteArgs) -> anyhow::Result<()> {
             "network \"{name}\" is still linked on this device by {}: unlink it first or add --unlink",
             users.join(", ")
         );
+    }
+    for link in &links {
+        if let Some((user, _)) = link.split_once('/') {
+            ensure_stopped(ctx, user, &name)?;
+        }
     }
     for link in &links {
         ctx.store.delete(Kind::LinkedNetwork, link)?;

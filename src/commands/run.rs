@@ -19,6 +19,7 @@ use crate::runtime::fs::mountpoint::Mountpoint;
 use crate::runtime::fs::{FileSystem, FsError};
 use crate::runtime::journal::AsyncJournal;
 use crate::runtime::node::{Node, NodeError, NodeSpec, SiloSpec};
+use crate::runtime::node_lock::{NodeLock, NodeLockError};
 use crate::runtime::silo::SiloError;
 
 /// Options of `volume run` and `volume mount`.
@@ -106,6 +107,8 @@ pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Resu
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    let shown = std::path::absolute(&mountpoint).unwrap_or_else(|_| mountpoint.clone());
+    let _lock = lock_node(ctx, &user.name, &network.name, &format!("infinit {mode} {name} on {}", shown.display()))?;
     let mountpoint = Mountpoint::prepare(&mountpoint)?;
     let served = runtime.block_on(async {
         let stop = stop_signals()?;
@@ -130,7 +133,7 @@ pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Resu
             Err(e) => return Err(anyhow::anyhow!("volume \"{name}\": {e}")),
         };
         let mounted = fuse::mount(fs.clone(), tokio::runtime::Handle::current(), &mountpoint.path, &settings)
-            .with_context(|| format!("cannot mount on \"{}\"", mountpoint.path.display()))?;
+            .map_err(|e| mount_error(e, &mountpoint.path, &settings.fuse_options))?;
         ctx.out.report(
             "running",
             "volume",
@@ -161,6 +164,23 @@ pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Resu
     served?;
     ctx.out.report("stopped", "volume", &name, &format!("Unmounted volume \"{name}\"."));
     Ok(())
+}
+
+/// Why a mount failed, in words: the kernel's EINVAL after extra options
+/// means one of them is not a FUSE mount option.
+fn mount_error(e: std::io::Error, path: &std::path::Path, fuse_options: &[String]) -> anyhow::Error {
+    let invalid = e.raw_os_error() == Some(libc::EINVAL)
+        || e.kind() == std::io::ErrorKind::InvalidInput
+        || e.to_string().contains("EINVAL");
+    if invalid && !fuse_options.is_empty() {
+        let given: Vec<String> = fuse_options.iter().map(|o| format!("--fuse-option {o}")).collect();
+        return anyhow::anyhow!(
+            "cannot mount on \"{}\": the kernel refused the mount options ({}): one is not a FUSE mount option or has a bad value (valid ones are in mount.fuse3(8), e.g. allow_other, max_read=N)",
+            path.display(),
+            given.join(", ")
+        );
+    }
+    anyhow::Error::new(e).context(format!("cannot mount on \"{}\"", path.display()))
 }
 
 /// The silo this device contributes to `network` for `user`.
@@ -214,6 +234,17 @@ fn node_spec(
     Ok(NodeSpec { silo, journal, cache, floor })
 }
 
+/// Mark this device's node of `user` on `network` as running (`what` says
+/// how, for whoever finds it locked), or say which process already runs it.
+fn lock_node(ctx: &Context, user: &str, network: &str, what: &str) -> anyhow::Result<NodeLock> {
+    NodeLock::acquire(&network::state_dir(ctx, user, network), what).map_err(|e| match e {
+        NodeLockError::Running { holder } => {
+            anyhow::anyhow!("network \"{network}\" is already served on this device for user \"{user}\" ({holder})")
+        }
+        e => e.into(),
+    })
+}
+
 /// Start the node; a silo refused as not being itself points at where its
 /// descriptor says it lives.
 async fn start_node(spec: &NodeSpec) -> anyhow::Result<Node> {
@@ -241,6 +272,7 @@ pub fn network_run(ctx: &Context, args: NetworkRunArgs) -> anyhow::Result<()> {
     let network = network::load(ctx, &name)?;
     let user = ctx.me()?;
     let spec = node_spec(ctx, &user.name, &network.name, None, None, false)?;
+    let _lock = lock_node(ctx, &user.name, &network.name, &format!("infinit network run {name}"))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

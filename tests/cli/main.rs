@@ -2,6 +2,7 @@
 //! every mode's success path, its `--script` output and files, the errors
 //! people hit, the legacy front-ends and a two-person exchange by file.
 
+mod serving;
 mod support;
 
 mod credentials;
@@ -9,7 +10,9 @@ mod errors;
 mod exchange;
 mod legacy;
 mod network;
+mod output;
 mod passport;
+mod running;
 mod silo;
 mod user;
 mod volume;
