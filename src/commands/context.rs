@@ -144,6 +144,33 @@ impl Context {
         Ok(())
     }
 
+    /// Show every descriptor of `kind` below `prefix` that `load` accepts,
+    /// in order. A file it refuses is reported on stderr with its path and
+    /// skipped; if any was, the result is [`super::Reported`] (exit 1).
+    pub fn list_each<T>(
+        &self,
+        kind: Kind,
+        prefix: Option<&str>,
+        load: impl Fn(&str) -> anyhow::Result<T>,
+        mut show: impl FnMut(&str, T),
+    ) -> anyhow::Result<()> {
+        let mut damaged = 0;
+        for name in self.store.list(kind, prefix)? {
+            match load(&name) {
+                Ok(value) => show(&name, value),
+                Err(e) => {
+                    damaged += 1;
+                    let path = self.store.path(kind, &name);
+                    eprintln!("infinit: error: {kind} file \"{}\" skipped: {}", path.display(), super::one_line(&e));
+                }
+            }
+        }
+        if damaged > 0 {
+            return Err(super::Reported { count: damaged }.into());
+        }
+        Ok(())
+    }
+
     /// Save an imported descriptor (replacing a different one only with
     /// `force`) and report it; `shown` is its name for people.
     pub fn import<T: serde::Serialize>(

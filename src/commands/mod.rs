@@ -34,6 +34,19 @@ pub struct UsageError {
     pub help: String,
 }
 
+/// Failures already reported on stderr, one line each (a listing's damaged
+/// files): the command exits 1 without another line.
+#[derive(Debug, thiserror::Error)]
+#[error("{count} damaged descriptor file(s) reported above")]
+pub struct Reported {
+    /// How many were reported.
+    pub count: usize,
+}
+
+/// What every list mode's long help says about damaged files.
+pub const LIST_DAMAGED_NOTE: &str = "A damaged or unreadable descriptor file does not stop the listing: each one is \
+    reported on stderr (`infinit: error: ` and the file's path), the others are listed, and the exit status is then 1.";
+
 /// Build a usage error pointing at `infinit <object> <mode> --help`.
 pub fn usage(object_mode: &str, message: impl Into<String>) -> anyhow::Error {
     UsageError { message: message.into(), help: format!("infinit {object_mode} --help") }.into()
@@ -72,6 +85,9 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
                 eprintln!("error: {u}");
                 return 2;
             }
+            if e.downcast_ref::<Reported>().is_some() {
+                return 1;
+            }
             eprintln!("infinit: error: {}", one_line(&e));
             1
         }
@@ -80,7 +96,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
 
 /// The error and its causes on one line, skipping causes whose text the
 /// message already includes (many errors quote their source).
-fn one_line(e: &anyhow::Error) -> String {
+pub fn one_line(e: &anyhow::Error) -> String {
     let mut text = String::new();
     for cause in e.chain() {
         let part = cause.to_string();

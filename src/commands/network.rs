@@ -24,6 +24,7 @@ pub enum NetworkMode {
     /// Unlink a network from this device
     Unlink(NameOnly),
     /// List networks known on this device
+    #[command(long_about = format!("List networks known on this device.\n\n{}", super::LIST_DAMAGED_NOTE))]
     List,
     /// Export a network descriptor (to share it with members)
     Export(ExportArgs),
@@ -308,23 +309,26 @@ fn remove_state(ctx: &Context, user: &str, network: &str) -> anyhow::Result<()> 
 }
 
 fn list(ctx: &Context) -> anyhow::Result<()> {
-    for name in ctx.store.list(Kind::Network, None)? {
-        let network = load(ctx, &name)?;
-        let is_linked = linked(ctx, &ctx.as_user, &name)?.is_some();
-        let description = network.description.as_deref().map(|d| format!(" \"{d}\"")).unwrap_or_default();
-        let mut value = json!({
-            "name": name,
-            "linked": is_linked,
-            "replication_factor": network.replication_factor,
-            "overlay": network.overlay.as_str(),
-        });
-        if let Some(d) = &network.description {
-            value["description"] = json!(d);
-        }
-        let state = if is_linked { "linked" } else { "not linked" };
-        ctx.out.item(&format!("{name}{description}: {state}"), &value);
-    }
-    Ok(())
+    ctx.list_each(
+        Kind::Network,
+        None,
+        |name| load(ctx, name),
+        |name, network| {
+            let is_linked = ctx.store.exists(Kind::LinkedNetwork, &format!("{}/{name}", ctx.as_user));
+            let description = network.description.as_deref().map(|d| format!(" \"{d}\"")).unwrap_or_default();
+            let mut value = json!({
+                "name": name,
+                "linked": is_linked,
+                "replication_factor": network.replication_factor,
+                "overlay": network.overlay.as_str(),
+            });
+            if let Some(d) = &network.description {
+                value["description"] = json!(d);
+            }
+            let state = if is_linked { "linked" } else { "not linked" };
+            ctx.out.item(&format!("{name}{description}: {state}"), &value);
+        },
+    )
 }
 
 fn export(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {

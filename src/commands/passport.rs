@@ -16,6 +16,7 @@ pub enum PassportMode {
     /// Sign a passport letting a user join a network (as its owner or a delegate)
     Create(CreateArgs),
     /// List local passports
+    #[command(long_about = format!("List local passports.\n\n{}", super::LIST_DAMAGED_NOTE))]
     List(ListArgs),
     /// Export a passport to give it to its holder
     Export(ExportArgs),
@@ -149,11 +150,11 @@ fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
 
 fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
     let prefix = args.network.as_deref().map(|n| ctx.qualify("network", n)).transpose()?;
-    for path in ctx.store.list(Kind::Passport, prefix.as_deref())? {
-        let Some((network, user)) = path.rsplit_once('/') else {
-            continue;
-        };
-        let passport = load(ctx, network, user)?;
+    let load = |path: &str| {
+        let (network, user) = path.rsplit_once('/').ok_or_else(|| anyhow::anyhow!("not in a folder of its network"))?;
+        load(ctx, network, user)
+    };
+    ctx.list_each(Kind::Passport, prefix.as_deref(), load, |_, passport| {
         let mut value = json!({
             "network": passport.network,
             "user": passport.user_name,
@@ -172,8 +173,7 @@ fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
             rights.push("may create passports");
         }
         ctx.out.item(&format!("{}: {}", passport.display(), rights.join(", ")), &value);
-    }
-    Ok(())
+    })
 }
 
 fn import(ctx: &Context, args: InputArg) -> anyhow::Result<()> {

@@ -22,6 +22,7 @@ pub enum SiloMode {
     #[command(subcommand, subcommand_required = true, arg_required_else_help = true)]
     Create(SiloType),
     /// List local silos
+    #[command(long_about = format!("List local silos.\n\n{}", super::LIST_DAMAGED_NOTE))]
     List,
     /// Export a silo descriptor (credentials are referenced by name, never included)
     Export(ExportArgs),
@@ -254,26 +255,29 @@ fn credentials_exist(ctx: &Context, service: &str, name: &str) -> anyhow::Result
 }
 
 fn list(ctx: &Context) -> anyhow::Result<()> {
-    for name in ctx.store.list(Kind::Silo, None)? {
-        let silo = load(ctx, &name)?;
-        let capacity = silo.capacity.map(units::format_capacity).unwrap_or_else(|| "unlimited".into());
-        let place = match &silo.backend {
-            SiloBackend::Filesystem { path } => format!("filesystem at {}", path.display()),
-            SiloBackend::Memory => "memory".into(),
-            SiloBackend::S3 { endpoint, bucket, folder, .. } => format!("s3 {endpoint}/{bucket}/{folder}"),
-            SiloBackend::Gcs { bucket, folder, .. } => format!("gcs {bucket}/{folder}"),
-        };
-        let description = silo.description.as_deref().map(|d| format!(" \"{d}\"")).unwrap_or_default();
-        let mut value = json!({"name": name, "type": silo.backend.type_name()});
-        if let Some(c) = silo.capacity {
-            value["capacity"] = json!(c);
-        }
-        if let Some(d) = &silo.description {
-            value["description"] = json!(d);
-        }
-        ctx.out.item(&format!("{name}{description}: {place}, {capacity}"), &value);
-    }
-    Ok(())
+    ctx.list_each(
+        Kind::Silo,
+        None,
+        |name| load(ctx, name),
+        |name, silo| {
+            let capacity = silo.capacity.map(units::format_capacity).unwrap_or_else(|| "unlimited".into());
+            let place = match &silo.backend {
+                SiloBackend::Filesystem { path } => format!("filesystem at {}", path.display()),
+                SiloBackend::Memory => "memory".into(),
+                SiloBackend::S3 { endpoint, bucket, folder, .. } => format!("s3 {endpoint}/{bucket}/{folder}"),
+                SiloBackend::Gcs { bucket, folder, .. } => format!("gcs {bucket}/{folder}"),
+            };
+            let description = silo.description.as_deref().map(|d| format!(" \"{d}\"")).unwrap_or_default();
+            let mut value = json!({"name": name, "type": silo.backend.type_name()});
+            if let Some(c) = silo.capacity {
+                value["capacity"] = json!(c);
+            }
+            if let Some(d) = &silo.description {
+                value["description"] = json!(d);
+            }
+            ctx.out.item(&format!("{name}{description}: {place}, {capacity}"), &value);
+        },
+    )
 }
 
 fn import(ctx: &Context, args: InputArg) -> anyhow::Result<()> {

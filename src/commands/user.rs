@@ -22,6 +22,7 @@ pub enum UserMode {
     /// Import a user exported by someone (or by yourself with --full)
     Import(InputArg),
     /// List local users
+    #[command(long_about = format!("List local users.\n\n{}", super::LIST_DAMAGED_NOTE))]
     List,
     /// Delete a local user (asks for confirmation if its private key is here)
     Delete(DeleteArgs),
@@ -163,22 +164,25 @@ fn import(ctx: &Context, args: InputArg) -> anyhow::Result<()> {
 }
 
 fn list(ctx: &Context) -> anyhow::Result<()> {
-    for name in ctx.store.list(Kind::User, None)? {
-        let user = ctx.user(&name)?;
-        let keys = if user.has_private_key() { "public and private keys" } else { "public key only" };
-        let marker = if name == ctx.as_user { "* " } else { "  " };
-        let description = user.description.as_deref().map(|d| format!(" \"{d}\"")).unwrap_or_default();
-        let mut value = json!({
-            "name": name,
-            "has_private_key": user.has_private_key(),
-            "key_hash": user.public_key.short_hash(),
-        });
-        if let Some(d) = &user.description {
-            value["description"] = json!(d);
-        }
-        ctx.out.item(&format!("{marker}{name}{description}: {keys}, {}", user.public_key.short_hash()), &value);
-    }
-    Ok(())
+    ctx.list_each(
+        Kind::User,
+        None,
+        |name| ctx.user(name),
+        |name, user| {
+            let keys = if user.has_private_key() { "public and private keys" } else { "public key only" };
+            let marker = if name == ctx.as_user { "* " } else { "  " };
+            let description = user.description.as_deref().map(|d| format!(" \"{d}\"")).unwrap_or_default();
+            let mut value = json!({
+                "name": name,
+                "has_private_key": user.has_private_key(),
+                "key_hash": user.public_key.short_hash(),
+            });
+            if let Some(d) = &user.description {
+                value["description"] = json!(d);
+            }
+            ctx.out.item(&format!("{marker}{name}{description}: {keys}, {}", user.public_key.short_hash()), &value);
+        },
+    )
 }
 
 fn delete(ctx: &Context, args: DeleteArgs) -> anyhow::Result<()> {

@@ -26,6 +26,7 @@ pub enum VolumeMode {
     /// Create a volume on a network linked to this device
     Create(CreateArgs),
     /// List local volumes
+    #[command(long_about = format!("List local volumes.\n\n{}", super::LIST_DAMAGED_NOTE))]
     List,
     /// Export a volume descriptor (without its local mountpoint)
     Export(ExportArgs),
@@ -208,23 +209,26 @@ pub fn create_volume(
 }
 
 fn list(ctx: &Context) -> anyhow::Result<()> {
-    for name in ctx.store.list(Kind::Volume, None)? {
-        let volume = load(ctx, &name)?;
-        let description = volume.description.as_deref().map(|d| format!(" \"{d}\"")).unwrap_or_default();
-        let mut value = json!({"name": name, "network": volume.network, "block_size": volume.block_size});
-        if let Some(d) = &volume.description {
-            value["description"] = json!(d);
-        }
-        let mount = match &volume.mount_options.mountpoint {
-            Some(m) => {
-                value["mountpoint"] = json!(m);
-                format!(", mounts on {}", m.display())
+    ctx.list_each(
+        Kind::Volume,
+        None,
+        |name| load(ctx, name),
+        |name, volume| {
+            let description = volume.description.as_deref().map(|d| format!(" \"{d}\"")).unwrap_or_default();
+            let mut value = json!({"name": name, "network": volume.network, "block_size": volume.block_size});
+            if let Some(d) = &volume.description {
+                value["description"] = json!(d);
             }
-            None => String::new(),
-        };
-        ctx.out.item(&format!("{name}{description}: on network {}{mount}", volume.network), &value);
-    }
-    Ok(())
+            let mount = match &volume.mount_options.mountpoint {
+                Some(m) => {
+                    value["mountpoint"] = json!(m);
+                    format!(", mounts on {}", m.display())
+                }
+                None => String::new(),
+            };
+            ctx.out.item(&format!("{name}{description}: on network {}{mount}", volume.network), &value);
+        },
+    )
 }
 
 fn import(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {

@@ -9,6 +9,7 @@ mod credentials;
 mod errors;
 mod exchange;
 mod legacy;
+mod lists;
 mod network;
 mod output;
 mod passport;
