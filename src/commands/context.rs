@@ -86,7 +86,7 @@ impl Context {
                 "the private key is protected by a passphrase: set {PASSPHRASE_ENV} (no prompt in script mode or without a terminal)"
             );
         }
-        Ok(rpassword::prompt_password(prompt)?)
+        Ok(super::prompt::hidden(prompt)?)
     }
 
     /// Read a secret: from `env` if set, else one line of a non-terminal
@@ -103,7 +103,7 @@ impl Context {
         if self.out.script {
             bail!("{prompt} is needed: set {env} or pipe it on standard input (no prompt in script mode)");
         }
-        Ok(rpassword::prompt_password(format!("{prompt}: "))?)
+        Ok(super::prompt::hidden(&format!("{prompt}: "))?)
     }
 
     /// Read a document from `path` or standard input.

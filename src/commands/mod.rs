@@ -11,6 +11,7 @@ pub mod legacy;
 pub mod network;
 pub mod output;
 pub mod passport;
+pub mod prompt;
 pub mod run;
 pub mod silo;
 pub mod user;

@@ -129,8 +129,8 @@ fn new_passphrase(ctx: &Context) -> anyhow::Result<String> {
     if ctx.out.script || !std::io::stdin().is_terminal() {
         bail!("--passphrase prompts on a terminal: in scripts use --passphrase-stdin or set {PASSPHRASE_ENV}");
     }
-    let first = rpassword::prompt_password("Passphrase: ")?;
-    let second = rpassword::prompt_password("Passphrase again: ")?;
+    let first = super::prompt::hidden("Passphrase: ")?;
+    let second = super::prompt::hidden("Passphrase again: ")?;
     if first != second {
         bail!("the two passphrases differ");
     }

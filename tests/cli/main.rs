@@ -13,6 +13,7 @@ mod lists;
 mod network;
 mod output;
 mod passport;
+mod prompts;
 mod running;
 mod silo;
 mod user;
