@@ -22,6 +22,8 @@ pub struct Context {
     pub store: Store,
     /// Name of the acting user (`--as`).
     pub as_user: String,
+    /// Where the acting user's name came from, for people.
+    pub as_source: &'static str,
     /// Output channel.
     pub out: Output,
 }
@@ -30,11 +32,40 @@ impl Context {
     /// Resolve the home and the acting user.
     pub fn new(global: &Global) -> anyhow::Result<Context> {
         let home = Home::resolve(global.home.as_deref());
-        let as_user = match &global.as_user {
-            Some(u) => u.clone(),
-            None => login_name().context("cannot tell who you are: pass --as USER or set INFINIT_USER")?,
+        let (as_user, as_source) = match &global.as_user {
+            Some(u) if std::env::var("INFINIT_USER").is_ok_and(|e| e == *u) => (u.clone(), "INFINIT_USER"),
+            Some(u) => (u.clone(), "--as"),
+            None => {
+                (login_name().context("cannot tell who you are: pass --as USER or set INFINIT_USER")?, "the login name")
+            }
         };
-        Ok(Context { store: Store::new(home), as_user, out: Output { script: global.script } })
+        Ok(Context { store: Store::new(home), as_user, as_source, out: Output { script: global.script } })
+    }
+
+    /// A descriptor not found under a name qualified with an acting user
+    /// who does not exist here (a typo in `INFINIT_USER`, a wrong `--as`):
+    /// say that first, with the users there are.
+    pub fn explain_unknown_acting_user(&self, e: anyhow::Error) -> anyhow::Error {
+        let qualified_with_me = match e.downcast_ref::<descriptors::DescriptorError>() {
+            Some(descriptors::DescriptorError::NotFound { kind, name }) => {
+                *kind != Kind::User && name.starts_with(&format!("{}/", self.as_user))
+            }
+            _ => false,
+        };
+        if !qualified_with_me || self.store.exists(Kind::User, &self.as_user) {
+            return e;
+        }
+        let users = self.store.list(Kind::User, None).unwrap_or_default();
+        let known = if users.is_empty() {
+            "there are none yet: infinit user create".to_string()
+        } else {
+            format!("local users: {}", users.join(", "))
+        };
+        anyhow::anyhow!(
+            "no user \"{}\" on this device (the acting user, from {}; {known}; pick one with --as USER): {e}",
+            self.as_user,
+            self.as_source
+        )
     }
 
     /// Qualify a network/volume name with the acting user.
@@ -239,7 +270,41 @@ fn login_name() -> Option<String> {
     })
 }
 
-/// Parse a JSON descriptor given on input, naming its kind on failure.
+/// Parse a JSON descriptor given on input, naming its kind on failure and,
+/// when the input is another kind of descriptor, which one.
 pub fn parse_input<T: serde::de::DeserializeOwned>(kind: Kind, bytes: &[u8]) -> anyhow::Result<T> {
-    serde_json::from_slice(bytes).map_err(|e| anyhow::anyhow!("the input is not a valid {kind} descriptor: {e}"))
+    serde_json::from_slice(bytes).map_err(|e| {
+        let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+            return anyhow::anyhow!("the input is not a {kind} descriptor: it is not JSON ({e})");
+        };
+        match kind_of(&value) {
+            Some((other, how)) if other != kind.to_string() => {
+                anyhow::anyhow!("the input is a {other} descriptor, not a {kind} descriptor ({how})")
+            }
+            _ => anyhow::anyhow!("the input is not a valid {kind} descriptor: {e}"),
+        }
+    })
+}
+
+/// What kind of descriptor a JSON document looks like, by the fields only
+/// that kind has, and what to do with it.
+fn kind_of(value: &serde_json::Value) -> Option<(&'static str, &'static str)> {
+    let has = |key: &str| value.get(key).is_some();
+    Some(if has("replication_factor") || has("overlay") {
+        ("network", "import it with: infinit network import")
+    } else if has("block_size") {
+        ("volume", "import it with: infinit volume import")
+    } else if has("allow_write") && has("user_name") {
+        ("passport", "import it with: infinit passport import")
+    } else if has("node") && has("passport") {
+        ("linked network", "it is a device's private link file, not something to import")
+    } else if has("access_key_id") || has("service_account_key") {
+        ("credentials", "add credentials with: infinit credentials add")
+    } else if has("type") && has("name") {
+        ("silo", "import it with: infinit silo import")
+    } else if has("public_key") && has("signature") {
+        ("user", "import it with: infinit user import")
+    } else {
+        return None;
+    })
 }

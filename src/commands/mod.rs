@@ -72,9 +72,14 @@ fn init_logging() {
 /// Parse `args`, run the command and return the process exit code.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
     init_logging();
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
+            if let Some(hint) = silo::missing_type(&e, &args) {
+                eprintln!("error: {hint}");
+                return 2;
+            }
             let _ = e.print();
             return e.exit_code();
         }
@@ -114,7 +119,7 @@ pub fn one_line(e: &anyhow::Error) -> String {
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let ctx = Context::new(&cli.global)?;
-    match cli.object {
+    let result = match cli.object {
         Object::User(mode) => user::run(&ctx, mode),
         Object::Silo(mode) => silo::run(&ctx, mode),
         Object::Credentials(mode) => credentials::run(&ctx, mode),
@@ -123,5 +128,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Object::Volume(mode) => volume::run(&ctx, mode),
         Object::Cluster(mode) => cluster::run(&ctx, mode),
         Object::Journal(mode) => journal::run(&ctx, mode),
-    }
+    };
+    result.map_err(|e| ctx.explain_unknown_acting_user(e))
 }

@@ -11,7 +11,7 @@ use crate::cli::{ExportArgs, InputArg, NameArg};
 use crate::crypto::KeyPair;
 use crate::descriptors::network::{NetworkSettings, NodeIdentity, Overlay};
 use crate::descriptors::passport::Rights;
-use crate::descriptors::{Kind, LinkedNetwork, Network, Passport, User, Volume, units};
+use crate::descriptors::{DescriptorError, Kind, LinkedNetwork, Network, Passport, User, Volume, units};
 use crate::runtime::node_lock::NodeLock;
 
 /// Modes of `infinit network`.
@@ -381,7 +381,7 @@ fn update(ctx: &Context, args: UpdateArgs) -> anyhow::Result<()> {
 fn delete(ctx: &Context, args: DeleteArgs) -> anyhow::Result<()> {
     let name = qualified(ctx, &args.name, "network delete")?;
     if !ctx.store.exists(Kind::Network, &name) {
-        bail!("network \"{name}\" does not exist");
+        return Err(DescriptorError::NotFound { kind: Kind::Network, name }.into());
     }
     let links: Vec<String> = ctx
         .store

@@ -8,7 +8,7 @@ use super::context::{Context, parse_input};
 use super::network;
 use crate::cli::{InputArg, OutputArg};
 use crate::descriptors::passport::Rights;
-use crate::descriptors::{Kind, Passport, names};
+use crate::descriptors::{DescriptorError, Kind, Passport, Saved, names};
 
 /// Modes of `infinit passport`.
 #[derive(Debug, Subcommand)]
@@ -85,7 +85,9 @@ pub fn run(ctx: &Context, mode: PassportMode) -> anyhow::Result<()> {
         PassportMode::Delete(args) => {
             let (network, user) = target(ctx, &args)?;
             if !ctx.store.delete(Kind::Passport, &format!("{network}/{user}"))? {
-                bail!("passport \"{network}: {user}\" does not exist");
+                return Err(
+                    DescriptorError::NotFound { kind: Kind::Passport, name: format!("{network}: {user}") }.into()
+                );
             }
             let shown = format!("{network}: {user}");
             ctx.out.report("deleted", "passport", &shown, &format!("Locally deleted passport \"{shown}\"."));
@@ -103,7 +105,7 @@ fn target(ctx: &Context, t: &TargetArgs) -> anyhow::Result<(String, String)> {
 fn load(ctx: &Context, network: &str, user: &str) -> anyhow::Result<Passport> {
     let path = format!("{network}/{user}");
     if !ctx.store.exists(Kind::Passport, &path) {
-        bail!("passport \"{network}: {user}\" does not exist");
+        return Err(DescriptorError::NotFound { kind: Kind::Passport, name: format!("{network}: {user}") }.into());
     }
     let passport: Passport = ctx.store.load(Kind::Passport, &path)?;
     // Never show or hand out an altered passport (the network may have been deleted since).
@@ -142,9 +144,21 @@ fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
             signer.name
         );
     }
-    ctx.store.create(Kind::Passport, &format!("{name}/{}", holder.name), &passport)?;
     let shown = passport.display();
-    ctx.out.report("saved", "passport", &shown, &format!("Locally saved passport \"{shown}\"."));
+    let path = format!("{name}/{}", holder.name);
+    let saved = ctx.store.create(Kind::Passport, &path, &passport).map_err(|e| match e {
+        DescriptorError::Exists { .. } => anyhow::anyhow!(
+            "passport \"{shown}\" already exists with other rights (delete it first: infinit passport delete --network {name} --user {})",
+            holder.name
+        ),
+        e => e.into(),
+    })?;
+    if saved == Saved::Unchanged {
+        let sentence = format!("Passport \"{shown}\" already exists with these rights: unchanged.");
+        ctx.out.report("unchanged", "passport", &shown, &sentence);
+    } else {
+        ctx.out.report("saved", "passport", &shown, &format!("Locally saved passport \"{shown}\"."));
+    }
     Ok(())
 }
 

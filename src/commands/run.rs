@@ -40,7 +40,7 @@ pub struct RunArgs {
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     cache: Option<bool>,
     /// Size of the RAM cache, e.g. 256MiB (implies --cache)
-    #[arg(long, value_name = "SIZE")]
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true)]
     cache_ram_size: Option<String>,
     /// Acknowledge writes once they are in the on-disk journal, and store them in the background;
     /// the journal survives crashes and is replayed at the next start

@@ -13,7 +13,7 @@ use super::{network, usage};
 use crate::cli::{ExportArgs, InputArg, NameArg};
 use crate::crypto::KeyPair;
 use crate::descriptors::volume::MountOptions;
-use crate::descriptors::{Kind, Volume, units};
+use crate::descriptors::{DescriptorError, Kind, Volume, units};
 use crate::runtime::freshness::FreshnessFloor;
 use crate::runtime::fs::check::{self, Finding, FindingKind, Floors, RepairReport, Report};
 use crate::runtime::journal::AsyncJournal;
@@ -84,7 +84,7 @@ pub struct CreateArgs {
     #[arg(long)]
     description: Option<String>,
     /// Size of file content blocks, e.g. 1MiB (4KiB to 64MiB)
-    #[arg(long, default_value = "1MiB")]
+    #[arg(long, default_value = "1MiB", allow_hyphen_values = true, value_name = "SIZE")]
     block_size: String,
     #[command(flatten)]
     mount: MountArgs,
@@ -149,7 +149,7 @@ pub fn run(ctx: &Context, mode: VolumeMode) -> anyhow::Result<()> {
         VolumeMode::Delete(args) => {
             let name = qualified(ctx, &args.name, "volume delete")?;
             if !ctx.store.delete(Kind::Volume, &name)? {
-                bail!("volume \"{name}\" does not exist");
+                return Err(DescriptorError::NotFound { kind: Kind::Volume, name }.into());
             }
             ctx.out.report("deleted", "volume", &name, &format!("Locally deleted volume \"{name}\"."));
             Ok(())

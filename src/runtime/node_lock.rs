@@ -26,9 +26,14 @@ pub enum NodeLockError {
 }
 
 /// Held while a node runs; released when dropped (or when the process dies).
+/// A node that never got to write its state leaves nothing behind: the lock
+/// file and the folders made for it go when it is dropped.
 #[derive(Debug)]
 pub struct NodeLock {
     _file: std::fs::File,
+    dir: PathBuf,
+    /// The folders `acquire` created, deepest first.
+    created: Vec<PathBuf>,
 }
 
 impl NodeLock {
@@ -39,6 +44,7 @@ impl NodeLock {
             let path = path.to_path_buf();
             move |source| NodeLockError::Io { path, source }
         };
+        let created: Vec<PathBuf> = dir.ancestors().take_while(|a| !a.exists()).map(Path::to_path_buf).collect();
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let mut file = match disk::lock_folder(dir, LOCK_FILE) {
             Ok(file) => file,
@@ -49,7 +55,7 @@ impl NodeLock {
         file.set_len(0).map_err(io(&path))?;
         file.rewind().map_err(io(&path))?;
         writeln!(file, "pid {}: {what}", std::process::id()).map_err(io(&path))?;
-        Ok(NodeLock { _file: file })
+        Ok(NodeLock { _file: file, dir: dir.to_path_buf(), created })
     }
 
     /// Whether a node holds the lock in `dir`: what it wrote if so. Probing
@@ -65,6 +71,24 @@ impl NodeLock {
             Ok(()) => Ok(None),
             Err(std::fs::TryLockError::WouldBlock) => Ok(Some(read_holder(&path))),
             Err(std::fs::TryLockError::Error(source)) => Err(NodeLockError::Io { path, source }),
+        }
+    }
+}
+
+impl Drop for NodeLock {
+    fn drop(&mut self) {
+        // Still held here, so no other node can be starting in this folder.
+        let only_the_lock = std::fs::read_dir(&self.dir)
+            .map(|entries| entries.filter_map(Result::ok).all(|e| e.file_name() == LOCK_FILE))
+            .unwrap_or(false);
+        if !only_the_lock {
+            return;
+        }
+        let _ = std::fs::remove_file(self.dir.join(LOCK_FILE));
+        for dir in &self.created {
+            if std::fs::remove_dir(dir).is_err() {
+                break;
+            }
         }
     }
 }
@@ -95,6 +119,11 @@ mod tests {
         assert!(matches!(NodeLock::acquire(&state, "again"), Err(NodeLockError::Running { .. })));
         drop(lock);
         assert!(NodeLock::holder(&state).unwrap().is_none());
-        NodeLock::acquire(&state, "second run").unwrap();
+        assert!(!dir.path().join("networks").exists(), "a node that wrote nothing leaves nothing");
+        let lock = NodeLock::acquire(&state, "second run").unwrap();
+        std::fs::write(state.join("freshness.redb"), b"state").unwrap();
+        drop(lock);
+        assert!(state.join(LOCK_FILE).is_file(), "a node's state stays, lock file included");
+        assert!(NodeLock::holder(&state).unwrap().is_none());
     }
 }
