@@ -16,6 +16,7 @@ mod passport;
 mod prompts;
 mod rough_edges;
 mod running;
+mod scripts;
 mod silo;
 mod user;
 mod volume;
