@@ -128,7 +128,7 @@ pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Resu
                 fs
             }
             Err(FsError::NotFound) => bail!(
-                "volume \"{name}\" has no root directory yet, and only its creator can make it: ask them to run it once"
+                "volume \"{name}\" has no root directory in the silos this device reaches, and only its creator can make it (at their first run); nodes do not reach each other's silos until the peer-to-peer network lands"
             ),
             Err(e) => return Err(anyhow::anyhow!("volume \"{name}\": {e}")),
         };

@@ -14,6 +14,7 @@ mod network;
 mod output;
 mod passport;
 mod prompts;
+mod readme;
 mod rough_edges;
 mod running;
 mod scripts;

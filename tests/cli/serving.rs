@@ -35,7 +35,9 @@ impl Serving {
 
     /// Like [`Serving::start`] with a prepared command; its stderr goes to `stderr`.
     pub fn start_command(mut command: Command, stderr: PathBuf, ready: &str, mount: Option<&Path>) -> Serving {
-        command.env("PATH", std::env::var_os("PATH").unwrap_or_default());
+        if !command.get_envs().any(|(key, _)| key == "PATH") {
+            command.env("PATH", std::env::var_os("PATH").unwrap_or_default());
+        }
         let file = std::fs::File::create(&stderr).expect("stderr file");
         let mut child =
             command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(file).spawn().expect("spawn infinit");
@@ -73,8 +75,24 @@ impl Serving {
 
     /// Send `signal`, wait for the exit and return its code (`None`: killed by a signal).
     pub fn stop_with(&mut self, signal: i32) -> Option<i32> {
+        let child = self.child.as_ref().expect("still running");
+        send(child, signal);
+        self.wait()
+    }
+
+    /// Send `signal` to the process group the command leads (it must have
+    /// been started with `process_group(0)`), as Ctrl-C on a terminal does.
+    pub fn stop_group_with(&mut self, signal: i32) -> Option<i32> {
+        let pid = i32::try_from(self.child.as_ref().expect("still running").id()).expect("pid fits i32");
+        // SAFETY: kill(2) touches no memory of ours; the group is our child's own.
+        unsafe {
+            libc::kill(-pid, signal);
+        }
+        self.wait()
+    }
+
+    fn wait(&mut self) -> Option<i32> {
         let mut child = self.child.take().expect("still running");
-        send(&child, signal);
         let deadline = Instant::now() + PATIENCE;
         loop {
             if let Ok(Some(status)) = child.try_wait() {
