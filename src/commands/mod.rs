@@ -8,6 +8,7 @@ pub mod credentials;
 pub mod generated;
 pub mod journal;
 pub mod legacy;
+pub mod manual;
 pub mod network;
 pub mod output;
 pub mod passport;
@@ -18,8 +19,6 @@ pub mod user;
 pub mod volume;
 
 use std::ffi::OsString;
-
-use clap::Parser as _;
 
 pub use context::Context;
 
@@ -73,7 +72,7 @@ fn init_logging() {
 pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
     init_logging();
     let args: Vec<OsString> = args.into_iter().collect();
-    let cli = match Cli::try_parse_from(&args) {
+    let cli = match crate::cli::parse(args.iter().cloned()) {
         Ok(cli) => cli,
         Err(e) => {
             if let Some(hint) = silo::missing_type(&e, &args) {

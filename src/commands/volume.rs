@@ -38,7 +38,7 @@ pub enum VolumeMode {
     Delete(NameOnly),
     /// Run this device's node and serve the volume through FUSE until Ctrl-C
     Run(super::run::RunArgs),
-    /// Mount the volume (same as run; a mountpoint is required)
+    /// Mount the volume: the same as run, on --mountpoint or else the volume's stored mountpoint
     Mount(super::run::RunArgs),
     /// Check the volume as stored in this device's silo, with its node stopped; exit 1 if problems remain
     Check(CheckArgs),

@@ -8,6 +8,7 @@ mod support;
 mod credentials;
 mod errors;
 mod exchange;
+mod help;
 mod legacy;
 mod lists;
 mod network;
