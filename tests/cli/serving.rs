@@ -54,11 +54,14 @@ impl Serving {
             }
         });
         let deadline = Instant::now() + PATIENCE;
+        let mut announced = false;
         loop {
-            if rx.recv_timeout(Duration::from_millis(50)).is_ok() {
-                if serving.mount.as_deref().is_none_or(is_mounted) {
-                    return serving;
-                }
+            announced = announced || rx.recv_timeout(Duration::from_millis(50)).is_ok();
+            if announced && serving.mount.as_deref().is_none_or(is_mounted) {
+                return serving;
+            }
+            if announced {
+                std::thread::sleep(Duration::from_millis(20));
             }
             if let Some(status) = serving.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
                 serving.child = None;
