@@ -37,6 +37,9 @@ _infinit() {
             infinit,silo)
                 cmd="infinit__subcmd__silo"
                 ;;
+            infinit,storage)
+                cmd="infinit__subcmd__silo"
+                ;;
             infinit,user)
                 cmd="infinit__subcmd__user"
                 ;;
@@ -539,7 +542,7 @@ _infinit() {
 
     case "${cmd}" in
         infinit)
-            opts="-a -s -h -V --as --script --home --help --version user silo credentials network passport volume cluster journal help"
+            opts="-a -s -h -V --as --script --home --help --version user silo storage credentials network passport volume cluster journal help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1813,20 +1816,12 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__network__subcmd__create)
-            opts="-n -S -r -e -a -s -h -V --name --silo --replication-factor --overlay --eviction-delay --peer --description --as --script --home --help --version"
+            opts="-S -r -e -n -a -s -h -V --silo --replication-factor --overlay --eviction-delay --peer --description --name --as --script --home --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --name)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -n)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --silo)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1863,6 +1858,14 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --as)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1883,7 +1886,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__network__subcmd__delete)
-            opts="-n -a -s -h -V --name --unlink --purge --as --script --home --help --version"
+            opts="-n -a -s -h -V --unlink --purge --name --as --script --home --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1917,25 +1920,25 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__network__subcmd__export)
-            opts="-n -o -a -s -h -V --name --output --as --script --home --help --version"
+            opts="-o -n -a -s -h -V --output --name --as --script --home --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --name)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -n)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --output)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2147,25 +2150,25 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__network__subcmd__link)
-            opts="-n -S -a -s -h -V --name --silo --as --script --home --help --version"
+            opts="-S -n -a -s -h -V --silo --name --as --script --home --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --name)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -n)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --silo)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 -S)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2283,20 +2286,12 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__network__subcmd__update)
-            opts="-n -r -e -a -s -h -V --name --description --replication-factor --eviction-delay --peer --as --script --home --help --version"
+            opts="-r -e -n -a -s -h -V --description --replication-factor --eviction-delay --peer --name --as --script --home --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --name)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -n)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --description)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2318,6 +2313,14 @@ _infinit() {
                     return 0
                     ;;
                 --peer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2719,20 +2722,12 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__silo__subcmd__create__subcmd__filesystem)
-            opts="-n -c -a -s -h -V --name --description --capacity --path --as --script --home --help --version"
+            opts="-c -n -a -s -h -V --description --capacity --path --name --as --script --home --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --name)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -n)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --description)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2746,6 +2741,14 @@ _infinit() {
                     return 0
                     ;;
                 --path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2769,20 +2772,12 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__silo__subcmd__create__subcmd__gcs)
-            opts="-n -c -a -s -h -V --name --description --capacity --bucket --credentials --folder --as --script --home --help --version"
+            opts="-c -n -a -s -h -V --description --capacity --bucket --credentials --folder --name --as --script --home --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --name)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -n)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --description)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2804,6 +2799,14 @@ _infinit() {
                     return 0
                     ;;
                 --folder)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2911,20 +2914,12 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__silo__subcmd__create__subcmd__memory)
-            opts="-n -c -a -s -h -V --name --description --capacity --as --script --home --help --version"
+            opts="-c -n -a -s -h -V --description --capacity --name --as --script --home --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --name)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -n)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --description)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2934,6 +2929,14 @@ _infinit() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2957,20 +2960,12 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__silo__subcmd__create__subcmd__s3)
-            opts="-n -c -a -s -h -V --name --description --capacity --endpoint --bucket --region --credentials --folder --as --script --home --help --version"
+            opts="-c -n -a -s -h -V --description --capacity --endpoint --bucket --region --credentials --folder --name --as --script --home --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --name)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -n)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --description)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -3003,6 +2998,14 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --as)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -3023,7 +3026,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__silo__subcmd__delete)
-            opts="-n -a -s -h -V --name --clear-content --as --script --home --help --version"
+            opts="-n -a -s -h -V --clear-content --name --as --script --home --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3057,25 +3060,25 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__silo__subcmd__export)
-            opts="-n -o -a -s -h -V --name --output --as --script --home --help --version"
+            opts="-o -n -a -s -h -V --output --name --as --script --home --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --name)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -n)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --output)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3339,21 +3342,21 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__user__subcmd__create)
-            opts="-n -a -s -h -V --name --description --passphrase --passphrase-stdin --as --script --home --help --version"
+            opts="-n -a -s -h -V --description --passphrase --passphrase-stdin --name --as --script --home --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --description)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --name)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 -n)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --description)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3377,7 +3380,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__user__subcmd__delete)
-            opts="-n -y -a -s -h -V --name --yes --purge --as --script --home --help --version"
+            opts="-y -n -a -s -h -V --yes --purge --name --as --script --home --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3411,25 +3414,25 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__user__subcmd__export)
-            opts="-n -o -a -s -h -V --name --full --output --as --script --home --help --version"
+            opts="-o -n -a -s -h -V --full --output --name --as --script --home --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --name)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -n)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --output)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3685,7 +3688,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__volume__subcmd__check)
-            opts="-n -a -s -h -V --name --repair --as --script --home --help --version"
+            opts="-n -a -s -h -V --repair --name --as --script --home --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3719,20 +3722,12 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__volume__subcmd__create)
-            opts="-n -N -m -a -s -h -V --name --network --description --block-size --mountpoint --readonly --cache --async --as --script --home --help --version"
+            opts="-N -m -n -a -s -h -V --network --description --block-size --mountpoint --readonly --cache --async --name --as --script --home --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --name)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -n)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --network)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -3767,6 +3762,14 @@ _infinit() {
                     ;;
                 --async)
                     COMPREPLY=($(compgen -W "true false" -- "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -3823,25 +3826,25 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__volume__subcmd__export)
-            opts="-n -o -a -s -h -V --name --output --as --script --home --help --version"
+            opts="-o -n -a -s -h -V --output --name --as --script --home --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --name)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -n)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --output)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -4087,20 +4090,12 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__volume__subcmd__mount)
-            opts="-n -m -a -s -h -V --name --mountpoint --readonly --fuse-option --cache --cache-ram-size --async --as --script --home --help --version"
+            opts="-m -n -a -s -h -V --mountpoint --readonly --fuse-option --cache --cache-ram-size --async --name --as --script --home --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --name)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -n)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --mountpoint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -4127,6 +4122,14 @@ _infinit() {
                     ;;
                 --async)
                     COMPREPLY=($(compgen -W "true false" -- "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -4149,20 +4152,12 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__volume__subcmd__run)
-            opts="-n -m -a -s -h -V --name --mountpoint --readonly --fuse-option --cache --cache-ram-size --async --as --script --home --help --version"
+            opts="-m -n -a -s -h -V --mountpoint --readonly --fuse-option --cache --cache-ram-size --async --name --as --script --home --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --name)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -n)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --mountpoint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -4191,6 +4186,14 @@ _infinit() {
                     COMPREPLY=($(compgen -W "true false" -- "${cur}"))
                     return 0
                     ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --as)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -4211,20 +4214,12 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__volume__subcmd__update)
-            opts="-n -m -a -s -h -V --name --description --mountpoint --readonly --cache --async --as --script --home --help --version"
+            opts="-m -n -a -s -h -V --description --mountpoint --readonly --cache --async --name --as --script --home --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --name)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -n)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --description)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -4247,6 +4242,14 @@ _infinit() {
                     ;;
                 --async)
                     COMPREPLY=($(compgen -W "true false" -- "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --as)

@@ -31,6 +31,7 @@ complete -c infinit -n "__fish_infinit_needs_command" -s h -l help -d 'Print hel
 complete -c infinit -n "__fish_infinit_needs_command" -s V -l version -d 'Print version'
 complete -c infinit -n "__fish_infinit_needs_command" -f -a "user" -d 'Users: identities made of a signing key and an encryption key'
 complete -c infinit -n "__fish_infinit_needs_command" -f -a "silo" -d 'Silos: where a node keeps its blocks (a folder, RAM, an S3 or GCS bucket)'
+complete -c infinit -n "__fish_infinit_needs_command" -f -a "storage" -d 'Silos: where a node keeps its blocks (a folder, RAM, an S3 or GCS bucket)'
 complete -c infinit -n "__fish_infinit_needs_command" -f -a "credentials" -d 'Credentials for cloud silos (AWS/S3-compatible, Google Cloud Storage)'
 complete -c infinit -n "__fish_infinit_needs_command" -f -a "network" -d 'Networks: groups of nodes that store each other\'s blocks'
 complete -c infinit -n "__fish_infinit_needs_command" -f -a "passport" -d 'Passports: signed memberships of a network'
@@ -50,8 +51,8 @@ complete -c infinit -n "__fish_infinit_using_subcommand user; and not __fish_see
 complete -c infinit -n "__fish_infinit_using_subcommand user; and not __fish_seen_subcommand_from create export import list delete hash help" -f -a "delete" -d 'Delete a local user (asks for confirmation if its private key is here)'
 complete -c infinit -n "__fish_infinit_using_subcommand user; and not __fish_seen_subcommand_from create export import list delete hash help" -f -a "hash" -d 'Print the short hash of a user\'s key, e.g. #3fa9c1'
 complete -c infinit -n "__fish_infinit_using_subcommand user; and not __fish_seen_subcommand_from create export import list delete hash help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from create" -s n -l name -d 'Name of the object' -r
 complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from create" -l description -d 'Free text describing the user' -r
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from create" -s n -l name -d 'Name of the user' -r
 complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from create" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from create" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
 complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from create" -l passphrase -d 'Protect the private key with a passphrase typed at a prompt (or taken from INFINIT_PASSPHRASE)'
@@ -59,8 +60,8 @@ complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_su
 complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from create" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
 complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
 complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
-complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from export" -s n -l name -d 'Name of the object' -r
-complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from export" -s o -l output -d 'Write to this file instead of standard output' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from export" -s o -l output -d 'Write to this file (or into this folder, as <name>.<kind>) instead of standard output' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from export" -s n -l name -d 'Name of the user' -r
 complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from export" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from export" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
 complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from export" -l full -d 'Include the private key (keep the result secret)'
@@ -77,17 +78,17 @@ complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_su
 complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from list" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from list" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
 complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from list" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
-complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
-complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from delete" -s n -l name -d 'Name of the object' -r
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from delete" -s n -l name -d 'Name of the user' -r
 complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from delete" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from delete" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
-complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from delete" -s y -l yes -d 'Do not ask for confirmation'
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from delete" -s y -l yes -d 'Do not ask for confirmation (required with --script when the private key is here)'
 complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from delete" -l purge -d 'Also delete the networks, volumes and passports this user owns'
 complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from delete" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
 complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
 complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
-complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from hash" -s n -l name -d 'Name of the object' -r
+complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from hash" -s n -l name -d 'Name of the user' -r
 complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from hash" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from hash" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
 complete -c infinit -n "__fish_infinit_using_subcommand user; and __fish_seen_subcommand_from hash" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
@@ -124,10 +125,10 @@ complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_su
 complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from list" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from list" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
 complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from list" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
-complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
-complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from export" -s n -l name -d 'Name of the object' -r
-complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from export" -s o -l output -d 'Write to this file instead of standard output' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from export" -s o -l output -d 'Write to this file (or into this folder, as <name>.<kind>) instead of standard output' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from export" -s n -l name -d 'Name of the silo' -r
 complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from export" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from export" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
 complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from export" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
@@ -140,7 +141,7 @@ complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_su
 complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from import" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
 complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help'
 complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from import" -s V -l version -d 'Print version'
-complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from delete" -s n -l name -d 'Name of the object' -r
+complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from delete" -s n -l name -d 'Name of the silo' -r
 complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from delete" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from delete" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
 complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from delete" -l clear-content -d 'Also erase the blocks stored in a filesystem silo\'s folder'
@@ -153,6 +154,59 @@ complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_su
 complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from help" -f -a "import" -d 'Import a silo descriptor'
 complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a silo'
 complete -c infinit -n "__fish_infinit_using_subcommand silo; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and not __fish_seen_subcommand_from create list export import delete help" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and not __fish_seen_subcommand_from create list export import delete help" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and not __fish_seen_subcommand_from create list export import delete help" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and not __fish_seen_subcommand_from create list export import delete help" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and not __fish_seen_subcommand_from create list export import delete help" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and not __fish_seen_subcommand_from create list export import delete help" -f -a "create" -d 'Create a silo'
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and not __fish_seen_subcommand_from create list export import delete help" -f -a "list" -d 'List local silos'
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and not __fish_seen_subcommand_from create list export import delete help" -f -a "export" -d 'Export a silo descriptor (credentials are referenced by name, never included)'
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and not __fish_seen_subcommand_from create list export import delete help" -f -a "import" -d 'Import a silo descriptor'
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and not __fish_seen_subcommand_from create list export import delete help" -f -a "delete" -d 'Delete a silo'
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and not __fish_seen_subcommand_from create list export import delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from create" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from create" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from create" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from create" -f -a "filesystem" -d 'A local folder: one file per block in sharded subfolders'
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from create" -f -a "memory" -d 'RAM only: everything is lost when the node stops (tests, throwaway networks)'
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from create" -f -a "s3" -d 'An S3-compatible bucket'
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from create" -f -a "gcs" -d 'A Google Cloud Storage bucket'
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from create" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from list" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from list" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from list" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from export" -s o -l output -d 'Write to this file (or into this folder, as <name>.<kind>) instead of standard output' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from export" -s n -l name -d 'Name of the silo' -r
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from export" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from export" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from export" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from export" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from import" -s i -l input -d 'Read from this file instead of standard input' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from import" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from import" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from import" -l force -d 'Replace an existing descriptor of the same name with different content'
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from import" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from import" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from delete" -s n -l name -d 'Name of the silo' -r
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from delete" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from delete" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from delete" -l clear-content -d 'Also erase the blocks stored in a filesystem silo\'s folder'
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from delete" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a silo'
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from help" -f -a "list" -d 'List local silos'
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from help" -f -a "export" -d 'Export a silo descriptor (credentials are referenced by name, never included)'
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from help" -f -a "import" -d 'Import a silo descriptor'
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a silo'
+complete -c infinit -n "__fish_infinit_using_subcommand storage; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c infinit -n "__fish_infinit_using_subcommand credentials; and not __fish_seen_subcommand_from add list delete help" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand credentials; and not __fish_seen_subcommand_from add list delete help" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
 complete -c infinit -n "__fish_infinit_using_subcommand credentials; and not __fish_seen_subcommand_from add list delete help" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
@@ -177,7 +231,7 @@ complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_
 complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from list" -l aws -d 'Amazon Web Services or any S3-compatible service'
 complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from list" -l gcs -d 'Google Cloud Storage'
 complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from list" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
-complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from delete" -s n -l name -d 'Name of the credentials' -r
 complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from delete" -s a -l as -d 'Act as this local user [default: the login name]' -r
@@ -206,7 +260,6 @@ complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_
 complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run help" -f -a "delete" -d 'Delete a network descriptor from this device'
 complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run help" -f -a "run" -d 'Run this device\'s node of the network until Ctrl-C (one node per network for now)'
 complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from create" -s n -l name -d 'Name of the object' -r
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from create" -s S -l silo -d 'Silo this device contributes (repeat for several); none makes a pure client' -r
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from create" -s r -l replication-factor -d 'Number of nodes that keep each block' -r
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from create" -l overlay -d 'How nodes find each other and place blocks' -r -f -a "gossip\t'Gossip membership with failure detection (default)'
@@ -215,19 +268,20 @@ single\t'One node holds everything'"
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from create" -s e -l eviction-delay -d 'How long a node may be silent before its blocks are re-replicated elsewhere' -r
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from create" -l peer -d 'Bootstrap peer host:port (repeat for several)' -r
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from create" -l description -d 'Free text describing the network' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from create" -s n -l name -d 'Name of the network' -r
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from create" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from create" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from create" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
-complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from link" -s n -l name -d 'Name of the object' -r
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from link" -s S -l silo -d 'Silo this device contributes (repeat for several); needs a passport that allows storage' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from link" -s n -l name -d 'Name of the network' -r
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from link" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from link" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from link" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from link" -s h -l help -d 'Print help'
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from link" -s V -l version -d 'Print version'
-complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from unlink" -s n -l name -d 'Name of the object' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from unlink" -s n -l name -d 'Name of the network' -r
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from unlink" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from unlink" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from unlink" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
@@ -236,10 +290,10 @@ complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from list" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from list" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from list" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
-complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
-complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from export" -s n -l name -d 'Name of the object' -r
-complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from export" -s o -l output -d 'Write to this file instead of standard output' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from export" -s o -l output -d 'Write to this file (or into this folder, as <name>.<kind>) instead of standard output' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from export" -s n -l name -d 'Name of the network' -r
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from export" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from export" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from export" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
@@ -252,17 +306,17 @@ complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from import" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help'
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from import" -s V -l version -d 'Print version'
-complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from update" -s n -l name -d 'Name of the object' -r
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from update" -l description -d 'New description' -r
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from update" -s r -l replication-factor -d 'New number of nodes that keep each block' -r
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from update" -s e -l eviction-delay -d 'New eviction delay' -r
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from update" -l peer -d 'Replace the bootstrap peers (repeat for several)' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from update" -s n -l name -d 'Name of the network' -r
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from update" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from update" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from update" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from update" -s h -l help -d 'Print help'
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from update" -s V -l version -d 'Print version'
-complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from delete" -s n -l name -d 'Name of the object' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from delete" -s n -l name -d 'Name of the network' -r
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from delete" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from delete" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from delete" -l unlink -d 'Also unlink it for every local user who linked it'
@@ -270,7 +324,7 @@ complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from delete" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
-complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from run" -s n -l name -d 'Name of the object' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from run" -s n -l name -d 'Name of the network' -r
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from run" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from run" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from run" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
@@ -311,11 +365,11 @@ complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_see
 complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from list" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from list" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
 complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from list" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
-complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from export" -s N -l network -d 'Network the passport is for' -r
 complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from export" -s u -l user -d 'User who holds the passport' -r
-complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from export" -s o -l output -d 'Write to this file instead of standard output' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from export" -s o -l output -d 'Write to this file (or into this folder, as <name>.<kind>) instead of standard output' -r -F
 complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from export" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from export" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
 complete -c infinit -n "__fish_infinit_using_subcommand passport; and __fish_seen_subcommand_from export" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
@@ -353,10 +407,9 @@ complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_s
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount check help" -f -a "update" -d 'Change a volume\'s default mount options (and, for its creator, its description)'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount check help" -f -a "delete" -d 'Delete a local volume descriptor (the data on the network is not touched)'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount check help" -f -a "run" -d 'Run this device\'s node and serve the volume through FUSE until Ctrl-C'
-complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount check help" -f -a "mount" -d 'Mount the volume (same as run; a mountpoint is required)'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount check help" -f -a "mount" -d 'Mount the volume: the same as run, on --mountpoint or else the volume\'s stored mountpoint'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount check help" -f -a "check" -d 'Check the volume as stored in this device\'s silo, with its node stopped; exit 1 if problems remain'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and not __fish_seen_subcommand_from create list export import update delete run mount check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from create" -s n -l name -d 'Name of the object' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from create" -s N -l network -d 'Network the volume lives on' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from create" -l description -d 'Free text describing the volume' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from create" -l block-size -d 'Size of file content blocks, e.g. 1MiB (4KiB to 64MiB)' -r
@@ -367,6 +420,7 @@ complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_
 false\t''"
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from create" -l async -d 'Write back through the on-disk journal by default' -r -f -a "true\t''
 false\t''"
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from create" -s n -l name -d 'Name of the volume' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from create" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from create" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from create" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
@@ -375,10 +429,10 @@ complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from list" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from list" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from list" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
-complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
-complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from export" -s n -l name -d 'Name of the object' -r
-complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from export" -s o -l output -d 'Write to this file instead of standard output' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from export" -s o -l output -d 'Write to this file (or into this folder, as <name>.<kind>) instead of standard output' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from export" -s n -l name -d 'Name of the volume' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from export" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from export" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from export" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
@@ -392,7 +446,6 @@ complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from import" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from import" -s V -l version -d 'Print version'
-complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from update" -s n -l name -d 'Name of the object' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from update" -l description -d 'New description (creator only)' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from update" -s m -l mountpoint -d 'Default mountpoint' -r -F
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from update" -l readonly -d 'Mount read-only by default' -r -f -a "true\t''
@@ -401,18 +454,18 @@ complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_
 false\t''"
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from update" -l async -d 'Write back through the on-disk journal by default' -r -f -a "true\t''
 false\t''"
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from update" -s n -l name -d 'Name of the volume' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from update" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from update" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from update" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from update" -s h -l help -d 'Print help'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from update" -s V -l version -d 'Print version'
-complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from delete" -s n -l name -d 'Name of the object' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from delete" -s n -l name -d 'Name of the volume' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from delete" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from delete" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from delete" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
-complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -s n -l name -d 'Name of the object' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -s m -l mountpoint -d 'Where to mount [default: the volume\'s stored mountpoint]' -r -F
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -l readonly -d 'Mount read-only' -r -f -a "true\t''
 false\t''"
@@ -422,12 +475,12 @@ false\t''"
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -l cache-ram-size -d 'Size of the RAM cache, e.g. 256MiB (implies --cache)' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -l async -d 'Acknowledge writes once they are in the on-disk journal, and store them in the background; the journal survives crashes and is replayed at the next start' -r -f -a "true\t''
 false\t''"
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -s n -l name -d 'Name of the volume' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -s V -l version -d 'Print version'
-complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -s n -l name -d 'Name of the object' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -s m -l mountpoint -d 'Where to mount [default: the volume\'s stored mountpoint]' -r -F
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -l readonly -d 'Mount read-only' -r -f -a "true\t''
 false\t''"
@@ -437,12 +490,13 @@ false\t''"
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -l cache-ram-size -d 'Size of the RAM cache, e.g. 256MiB (implies --cache)' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -l async -d 'Acknowledge writes once they are in the on-disk journal, and store them in the background; the journal survives crashes and is replayed at the next start' -r -f -a "true\t''
 false\t''"
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -s n -l name -d 'Name of the volume' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -s h -l help -d 'Print help'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -s V -l version -d 'Print version'
-complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from check" -s n -l name -d 'Name of the object' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from check" -s n -l name -d 'Name of the volume' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from check" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from check" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from check" -l repair -d 'Fix what can be fixed: unlink dangling entries, make lost chunks holes, set link counts, link orphans into /lost+found, remove leaked blocks; then check again'
@@ -456,7 +510,7 @@ complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from help" -f -a "update" -d 'Change a volume\'s default mount options (and, for its creator, its description)'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a local volume descriptor (the data on the network is not touched)'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from help" -f -a "run" -d 'Run this device\'s node and serve the volume through FUSE until Ctrl-C'
-complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from help" -f -a "mount" -d 'Mount the volume (same as run; a mountpoint is required)'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from help" -f -a "mount" -d 'Mount the volume: the same as run, on --mountpoint or else the volume\'s stored mountpoint'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from help" -f -a "check" -d 'Check the volume as stored in this device\'s silo, with its node stopped; exit 1 if problems remain'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c infinit -n "__fish_infinit_using_subcommand cluster; and not __fish_seen_subcommand_from init help" -s a -l as -d 'Act as this local user [default: the login name]' -r
@@ -544,7 +598,7 @@ complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_su
 complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from volume" -f -a "update" -d 'Change a volume\'s default mount options (and, for its creator, its description)'
 complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from volume" -f -a "delete" -d 'Delete a local volume descriptor (the data on the network is not touched)'
 complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from volume" -f -a "run" -d 'Run this device\'s node and serve the volume through FUSE until Ctrl-C'
-complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from volume" -f -a "mount" -d 'Mount the volume (same as run; a mountpoint is required)'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from volume" -f -a "mount" -d 'Mount the volume: the same as run, on --mountpoint or else the volume\'s stored mountpoint'
 complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from volume" -f -a "check" -d 'Check the volume as stored in this device\'s silo, with its node stopped; exit 1 if problems remain'
 complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "init" -d 'Create (if missing) a user, a silo, a one-node network and a volume, then mount it'
 complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from journal" -f -a "stat" -d 'Count the operations waiting in the journal of each linked network (or one)'

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 use crate::commands::{cluster, credentials, journal, network, passport, silo, user, volume};
 
@@ -29,8 +29,12 @@ pub struct Cli {
     pub object: Object,
 }
 
+/// Heading of the options every mode accepts, apart from each mode's own.
+pub const GLOBAL_HEADING: &str = "Global options";
+
 /// Options accepted by every mode.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = GLOBAL_HEADING)]
 pub struct Global {
     /// Act as this local user [default: the login name]
     #[arg(short = 'a', long = "as", global = true, env = "INFINIT_USER", hide_env_values = true, value_name = "USER")]
@@ -43,6 +47,42 @@ pub struct Global {
     pub home: Option<PathBuf>,
 }
 
+/// The whole command tree, as parsing, `--help`, man pages and completions
+/// see it: the derived tree, with each mode's `--name` and positional NAME
+/// saying which object they name ("Name of the network").
+pub fn command() -> clap::Command {
+    Cli::command().mut_subcommands(|object| {
+        let what = object.get_name().to_string();
+        name_the_object(object, &what)
+    })
+}
+
+/// Give the name arguments of `cmd` and its descendants the object they name.
+fn name_the_object(mut cmd: clap::Command, what: &str) -> clap::Command {
+    let generic = |id: &str| {
+        cmd.get_arguments()
+            .any(|a| a.get_id() == id && a.get_help().is_some_and(|h| h.to_string().starts_with(NAME_HELP)))
+    };
+    let (name, positional) = (generic("name"), generic("positional"));
+    if name {
+        cmd = cmd.mut_arg("name", |a| a.help(format!("Name of the {what}")));
+    }
+    if positional {
+        cmd = cmd.mut_arg("positional", |a| a.help(format!("Name of the {what} (the same as --name)")));
+    }
+    cmd.mut_subcommands(|sub| name_the_object(sub, what))
+}
+
+/// Parse `args` with [`command`].
+pub fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Cli, clap::Error> {
+    let mut cmd = command();
+    let matches = cmd.try_get_matches_from_mut(args)?;
+    Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut cmd))
+}
+
+/// The help of [`NameArg::name`] before [`command`] says which object it names.
+const NAME_HELP: &str = "Name of the object";
+
 /// The objects infinit manages.
 #[derive(Debug, Subcommand)]
 pub enum Object {
@@ -50,7 +90,7 @@ pub enum Object {
     #[command(subcommand, subcommand_required = true, arg_required_else_help = true)]
     User(user::UserMode),
     /// Silos: where a node keeps its blocks (a folder, RAM, an S3 or GCS bucket)
-    #[command(subcommand, alias = "storage", subcommand_required = true, arg_required_else_help = true)]
+    #[command(subcommand, visible_alias = "storage", subcommand_required = true, arg_required_else_help = true)]
     Silo(silo::SiloMode),
     /// Credentials for cloud silos (AWS/S3-compatible, Google Cloud Storage)
     #[command(subcommand, subcommand_required = true, arg_required_else_help = true)]
@@ -78,8 +118,8 @@ pub struct NameArg {
     /// Name of the object
     #[arg(short, long, value_name = "NAME")]
     pub name: Option<String>,
-    /// Name of the object (same as --name)
-    #[arg(value_name = "NAME", conflicts_with = "name", hide = true)]
+    /// Name of the object (the same as --name)
+    #[arg(value_name = "NAME", conflicts_with = "name")]
     pub positional: Option<String>,
 }
 
@@ -93,7 +133,7 @@ impl NameArg {
 /// Where an export goes.
 #[derive(Debug, Clone, Args)]
 pub struct OutputArg {
-    /// Write to this file instead of standard output
+    /// Write to this file (or into this folder, as <name>.<kind>) instead of standard output
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 }

@@ -32,7 +32,7 @@ pub struct InitArgs {
     #[arg(short, long, default_value = "cluster")]
     name: String,
     /// Space the silo offers, e.g. 10GB
-    #[arg(short, long, default_value = "10GB")]
+    #[arg(short, long, default_value = "10GB", allow_hyphen_values = true, value_name = "SIZE")]
     capacity: String,
     /// Set everything up but do not mount
     #[arg(long)]
@@ -49,7 +49,7 @@ pub fn run(ctx: &Context, mode: ClusterMode) -> anyhow::Result<()> {
 fn init(ctx: &Context, args: InitArgs) -> anyhow::Result<()> {
     names::check("cluster", &args.name)?;
     names::check("user", &ctx.as_user)?;
-    let capacity = units::parse_capacity(&args.capacity).map_err(anyhow::Error::msg)?;
+    let capacity = units::parse_capacity(&args.capacity).map_err(|e| anyhow::anyhow!("--capacity: {e}"))?;
     if !ctx.store.exists(Kind::User, &ctx.as_user) {
         user::create_user(ctx, &ctx.as_user, None, None)?;
     }

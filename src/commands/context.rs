@@ -23,6 +23,8 @@ pub struct Context {
     pub store: Store,
     /// Name of the acting user (`--as`).
     pub as_user: String,
+    /// Where the acting user's name came from, for people.
+    pub as_source: &'static str,
     /// Output channel.
     pub out: Output,
 }
@@ -31,11 +33,40 @@ impl Context {
     /// Resolve the home and the acting user.
     pub fn new(global: &Global) -> anyhow::Result<Context> {
         let home = Home::resolve(global.home.as_deref());
-        let as_user = match &global.as_user {
-            Some(u) => u.clone(),
-            None => login_name().context("cannot tell who you are: pass --as USER or set INFINIT_USER")?,
+        let (as_user, as_source) = match &global.as_user {
+            Some(u) if std::env::var("INFINIT_USER").is_ok_and(|e| e == *u) => (u.clone(), "INFINIT_USER"),
+            Some(u) => (u.clone(), "--as"),
+            None => {
+                (login_name().context("cannot tell who you are: pass --as USER or set INFINIT_USER")?, "the login name")
+            }
         };
-        Ok(Context { store: Store::new(home), as_user, out: Output { script: global.script } })
+        Ok(Context { store: Store::new(home), as_user, as_source, out: Output { script: global.script } })
+    }
+
+    /// A descriptor not found under a name qualified with an acting user
+    /// who does not exist here (a typo in `INFINIT_USER`, a wrong `--as`):
+    /// say that first, with the users there are.
+    pub fn explain_unknown_acting_user(&self, e: anyhow::Error) -> anyhow::Error {
+        let qualified_with_me = match e.downcast_ref::<descriptors::DescriptorError>() {
+            Some(descriptors::DescriptorError::NotFound { kind, name }) => {
+                *kind != Kind::User && name.starts_with(&format!("{}/", self.as_user))
+            }
+            _ => false,
+        };
+        if !qualified_with_me || self.store.exists(Kind::User, &self.as_user) {
+            return e;
+        }
+        let users = self.store.list(Kind::User, None).unwrap_or_default();
+        let known = if users.is_empty() {
+            "there are none yet: infinit user create".to_string()
+        } else {
+            format!("local users: {}", users.join(", "))
+        };
+        anyhow::anyhow!(
+            "no user \"{}\" on this device (the acting user, from {}; {known}; pick one with --as USER): {e}",
+            self.as_user,
+            self.as_source
+        )
     }
 
     /// Qualify a network/volume name with the acting user.
@@ -91,7 +122,7 @@ impl Context {
                 "the private key is protected by a passphrase: set {PASSPHRASE_ENV} (no prompt in script mode or without a terminal)"
             );
         }
-        Ok(Zeroizing::new(rpassword::prompt_password(prompt)?))
+        Ok(super::prompt::hidden(prompt)?)
     }
 
     /// Read a secret: from `env` if set, else one line of a non-terminal
@@ -109,7 +140,7 @@ impl Context {
         if self.out.script {
             bail!("{prompt} is needed: set {env} or pipe it on standard input (no prompt in script mode)");
         }
-        Ok(Zeroizing::new(rpassword::prompt_password(format!("{prompt}: "))?))
+        Ok(super::prompt::hidden(&format!("{prompt}: "))?)
     }
 
     /// Read a document from `path` or standard input.
@@ -140,11 +171,39 @@ impl Context {
         match path {
             Some(p) if p != Path::new("-") => {
                 text.push('\n');
-                descriptors::store::write_atomic(p, text.as_bytes(), secret)?;
+                let p = export_path(p, kind, name)?;
+                descriptors::store::write_atomic(&p, text.as_bytes(), secret)?;
                 let sentence = format!("Exported {kind} \"{name}\" to \"{}\".", p.display());
                 self.out.report("exported", kind, name, &sentence);
             }
             _ => self.out.line(&text),
+        }
+        Ok(())
+    }
+
+    /// Show every descriptor of `kind` below `prefix` that `load` accepts,
+    /// in order. A file it refuses is reported on stderr with its path and
+    /// skipped; if any was, the result is [`super::Reported`] (exit 1).
+    pub fn list_each<T>(
+        &self,
+        kind: Kind,
+        prefix: Option<&str>,
+        load: impl Fn(&str) -> anyhow::Result<T>,
+        mut show: impl FnMut(&str, T),
+    ) -> anyhow::Result<()> {
+        let mut damaged = 0;
+        for name in self.store.list(kind, prefix)? {
+            match load(&name) {
+                Ok(value) => show(&name, value),
+                Err(e) => {
+                    damaged += 1;
+                    let path = self.store.path(kind, &name);
+                    eprintln!("infinit: error: {kind} file \"{}\" skipped: {}", path.display(), super::one_line(&e));
+                }
+            }
+        }
+        if damaged > 0 {
+            return Err(super::Reported { count: damaged }.into());
         }
         Ok(())
     }
@@ -166,6 +225,24 @@ impl Context {
         self.out.report("imported", &label, shown, &format!("{verb} {label} \"{shown}\"."));
         Ok(())
     }
+}
+
+/// Where `--output path` writes an export of `kind` `name`: `path` itself,
+/// or `<name>.<kind>` inside it when it is a folder (or ends with `/`), as
+/// `cp` does; `bob.user`, `home.network`, `bob.passport` (by its holder).
+pub fn export_path(path: &Path, kind: &str, name: &str) -> anyhow::Result<std::path::PathBuf> {
+    let names_folder = path.as_os_str().as_encoded_bytes().ends_with(b"/");
+    if path.is_dir() {
+        let stem = match name.split_once(": ") {
+            Some((_, holder)) => holder,
+            None => name.rsplit('/').next().unwrap_or(name),
+        };
+        return Ok(path.join(format!("{stem}.{kind}")));
+    }
+    if names_folder {
+        bail!("cannot export to \"{}\": no such folder (create it first, or give a file name)", path.display());
+    }
+    Ok(path.to_path_buf())
 }
 
 /// One line of standard input, without its line ending.
@@ -213,7 +290,41 @@ fn login_name() -> Option<String> {
     })
 }
 
-/// Parse a JSON descriptor given on input, naming its kind on failure.
+/// Parse a JSON descriptor given on input, naming its kind on failure and,
+/// when the input is another kind of descriptor, which one.
 pub fn parse_input<T: serde::de::DeserializeOwned>(kind: Kind, bytes: &[u8]) -> anyhow::Result<T> {
-    serde_json::from_slice(bytes).map_err(|e| anyhow::anyhow!("the input is not a valid {kind} descriptor: {e}"))
+    serde_json::from_slice(bytes).map_err(|e| {
+        let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+            return anyhow::anyhow!("the input is not a {kind} descriptor: it is not JSON ({e})");
+        };
+        match kind_of(&value) {
+            Some((other, how)) if other != kind.to_string() => {
+                anyhow::anyhow!("the input is a {other} descriptor, not a {kind} descriptor ({how})")
+            }
+            _ => anyhow::anyhow!("the input is not a valid {kind} descriptor: {e}"),
+        }
+    })
+}
+
+/// What kind of descriptor a JSON document looks like, by the fields only
+/// that kind has, and what to do with it.
+fn kind_of(value: &serde_json::Value) -> Option<(&'static str, &'static str)> {
+    let has = |key: &str| value.get(key).is_some();
+    Some(if has("replication_factor") || has("overlay") {
+        ("network", "import it with: infinit network import")
+    } else if has("block_size") {
+        ("volume", "import it with: infinit volume import")
+    } else if has("allow_write") && has("user_name") {
+        ("passport", "import it with: infinit passport import")
+    } else if has("node") && has("passport") {
+        ("linked network", "it is a device's private link file, not something to import")
+    } else if has("access_key_id") || has("service_account_key") {
+        ("credentials", "add credentials with: infinit credentials add")
+    } else if has("type") && has("name") {
+        ("silo", "import it with: infinit silo import")
+    } else if has("public_key") && has("signature") {
+        ("user", "import it with: infinit user import")
+    } else {
+        return None;
+    })
 }

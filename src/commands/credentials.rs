@@ -17,6 +17,7 @@ pub enum CredentialsMode {
     /// Add credentials (the secret comes from the environment, standard input or a prompt)
     Add(AddArgs),
     /// List credentials (secrets are never shown)
+    #[command(long_about = format!("List credentials (secrets are never shown).\n\n{}", super::LIST_DAMAGED_NOTE))]
     List(ServiceArgs),
     /// Delete credentials
     Delete(DeleteArgs),
@@ -114,20 +115,19 @@ fn add(ctx: &Context, args: AddArgs) -> anyhow::Result<()> {
 
 fn list(ctx: &Context, args: ServiceArgs) -> anyhow::Result<()> {
     let all = !args.aws && !args.gcs;
-    for path in ctx.store.list(Kind::Credentials, None)? {
-        let credentials: Credentials = ctx.store.load(Kind::Credentials, &path)?;
+    let load = |path: &str| Ok(ctx.store.load::<Credentials>(Kind::Credentials, path)?);
+    ctx.list_each(Kind::Credentials, None, load, |path, credentials| {
         let wanted =
             all || (args.aws && credentials.service() == "aws") || (args.gcs && credentials.service() == "gcs");
         if !wanted {
-            continue;
+            return;
         }
         let mut value = json!({"service": credentials.service(), "name": credentials.name()});
         if let Credentials::Aws { access_key_id, .. } = &credentials {
             value["access_key_id"] = json!(access_key_id);
         }
         ctx.out.item(&format!("{path}: {}", credentials.summary()), &value);
-    }
-    Ok(())
+    })
 }
 
 fn delete(ctx: &Context, args: DeleteArgs) -> anyhow::Result<()> {

@@ -31,6 +31,79 @@ pub fn rewrite(object: &str, args: impl IntoIterator<Item = OsString>) -> Vec<Os
     out
 }
 
+/// The legacy binaries, and the object each one stands for.
+pub const BINARIES: [(&str, &str); 6] = [
+    ("infinit-user", "user"),
+    ("infinit-storage", "silo"),
+    ("infinit-credentials", "credentials"),
+    ("infinit-network", "network"),
+    ("infinit-passport", "passport"),
+    ("infinit-volume", "volume"),
+];
+
+/// The grammar of legacy binary `bin` for `object`, for shell completions:
+/// each mode is a flag (`--create`), silo types too (`--filesystem`), and
+/// every mode's long options are accepted (`--storage` as `--silo`).
+pub fn command(bin: &'static str, object: &str) -> clap::Command {
+    use clap::{Arg, ArgAction};
+    let tree = crate::cli::command();
+    let Some(object) = tree.find_subcommand(object) else {
+        return clap::Command::new(bin);
+    };
+    let mut cmd = clap::Command::new(bin)
+        .about(object.get_about().cloned().unwrap_or_default())
+        .version(tree.get_version().map(str::to_string).unwrap_or_default());
+    let mut seen: Vec<String> = Vec::new();
+    let mut add = |cmd: clap::Command, arg: Arg| {
+        let id = arg.get_id().to_string();
+        if seen.contains(&id) {
+            return cmd;
+        }
+        seen.push(id);
+        cmd.arg(arg)
+    };
+    let flag = |id: &str, help: Option<&clap::builder::StyledStr>| {
+        let arg = Arg::new(id.to_string()).long(id.to_string()).action(ArgAction::SetTrue);
+        match help {
+            Some(h) => arg.help(h.clone()),
+            None => arg,
+        }
+    };
+    let mut options = Vec::new();
+    for mode in object.get_subcommands().filter(|m| m.get_name() != "help") {
+        cmd = add(cmd, flag(mode.get_name(), mode.get_about()));
+        options.extend(mode.get_arguments().cloned());
+        for kind in mode.get_subcommands().filter(|k| k.get_name() != "help") {
+            cmd = add(cmd, flag(kind.get_name(), kind.get_about()));
+            options.extend(kind.get_arguments().cloned());
+        }
+    }
+    options.extend(tree.get_arguments().cloned());
+    for option in options {
+        let Some(long) = option.get_long() else { continue };
+        if matches!(long, "help" | "version") {
+            continue;
+        }
+        // Shorts and relations differ between modes: longs only, each once.
+        let mut arg = Arg::new(option.get_id().to_string())
+            .long(long.to_string())
+            .action(option.get_action().clone())
+            .value_parser(option.get_value_parser().clone())
+            .value_hint(option.get_value_hint());
+        if let Some(help) = option.get_help() {
+            arg = arg.help(help.clone());
+        }
+        if let Some(names) = option.get_value_names() {
+            arg = arg.value_names(names.iter().cloned());
+        }
+        if long == "silo" {
+            arg = arg.visible_alias("storage");
+        }
+        cmd = add(cmd, arg);
+    }
+    cmd
+}
+
 /// Entry point of a legacy binary.
 pub fn main(object: &str) -> i32 {
     super::main(rewrite(object, std::env::args_os()))

@@ -8,17 +8,17 @@ pub mod credentials;
 pub mod generated;
 pub mod journal;
 pub mod legacy;
+pub mod manual;
 pub mod network;
 pub mod output;
 pub mod passport;
+pub mod prompt;
 pub mod run;
 pub mod silo;
 pub mod user;
 pub mod volume;
 
 use std::ffi::OsString;
-
-use clap::Parser as _;
 
 pub use context::Context;
 
@@ -33,6 +33,19 @@ pub struct UsageError {
     /// The help command to suggest.
     pub help: String,
 }
+
+/// Failures already reported on stderr, one line each (a listing's damaged
+/// files): the command exits 1 without another line.
+#[derive(Debug, thiserror::Error)]
+#[error("{count} damaged descriptor file(s) reported above")]
+pub struct Reported {
+    /// How many were reported.
+    pub count: usize,
+}
+
+/// What every list mode's long help says about damaged files.
+pub const LIST_DAMAGED_NOTE: &str = "A damaged or unreadable descriptor file does not stop the listing: each one is \
+    reported on stderr (`infinit: error: ` and the file's path), the others are listed, and the exit status is then 1.";
 
 /// Build a usage error pointing at `infinit <object> <mode> --help`.
 pub fn usage(object_mode: &str, message: impl Into<String>) -> anyhow::Error {
@@ -58,9 +71,14 @@ fn init_logging() {
 /// Parse `args`, run the command and return the process exit code.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
     init_logging();
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let cli = match crate::cli::parse(args.iter().cloned()) {
         Ok(cli) => cli,
         Err(e) => {
+            if let Some(hint) = silo::missing_type(&e, &args) {
+                eprintln!("error: {hint}");
+                return 2;
+            }
             let _ = e.print();
             return e.exit_code();
         }
@@ -72,6 +90,9 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
                 eprintln!("error: {u}");
                 return 2;
             }
+            if e.downcast_ref::<Reported>().is_some() {
+                return 1;
+            }
             eprintln!("infinit: error: {}", one_line(&e));
             1
         }
@@ -80,7 +101,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
 
 /// The error and its causes on one line, skipping causes whose text the
 /// message already includes (many errors quote their source).
-fn one_line(e: &anyhow::Error) -> String {
+pub fn one_line(e: &anyhow::Error) -> String {
     let mut text = String::new();
     for cause in e.chain() {
         let part = cause.to_string();
@@ -97,7 +118,7 @@ fn one_line(e: &anyhow::Error) -> String {
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let ctx = Context::new(&cli.global)?;
-    match cli.object {
+    let result = match cli.object {
         Object::User(mode) => user::run(&ctx, mode),
         Object::Silo(mode) => silo::run(&ctx, mode),
         Object::Credentials(mode) => credentials::run(&ctx, mode),
@@ -106,5 +127,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Object::Volume(mode) => volume::run(&ctx, mode),
         Object::Cluster(mode) => cluster::run(&ctx, mode),
         Object::Journal(mode) => journal::run(&ctx, mode),
-    }
+    };
+    result.map_err(|e| ctx.explain_unknown_acting_user(e))
 }

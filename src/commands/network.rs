@@ -11,7 +11,8 @@ use crate::cli::{ExportArgs, InputArg, NameArg};
 use crate::crypto::KeyPair;
 use crate::descriptors::network::{NetworkSettings, NodeIdentity, Overlay};
 use crate::descriptors::passport::Rights;
-use crate::descriptors::{Kind, LinkedNetwork, Network, Passport, User, Volume, owner, units};
+use crate::descriptors::{DescriptorError, Kind, LinkedNetwork, Network, Passport, User, Volume, owner, units};
+use crate::runtime::node_lock::NodeLock;
 
 /// Modes of `infinit network`.
 #[derive(Debug, Subcommand)]
@@ -23,6 +24,7 @@ pub enum NetworkMode {
     /// Unlink a network from this device
     Unlink(NameOnly),
     /// List networks known on this device
+    #[command(long_about = format!("List networks known on this device.\n\n{}", super::LIST_DAMAGED_NOTE))]
     List,
     /// Export a network descriptor (to share it with members)
     Export(ExportArgs),
@@ -283,6 +285,7 @@ fn link(ctx: &Context, args: LinkArgs) -> anyhow::Result<()> {
 
 fn unlink(ctx: &Context, args: NameOnly) -> anyhow::Result<()> {
     let name = qualified(ctx, &args.name, "network unlink")?;
+    ensure_stopped(ctx, &ctx.as_user, &name)?;
     if !ctx.store.delete(Kind::LinkedNetwork, &format!("{}/{name}", ctx.as_user))? {
         bail!("network \"{name}\" is not linked to this device for user \"{}\"", ctx.as_user);
     }
@@ -301,6 +304,18 @@ pub fn state_dir(ctx: &Context, user: &str, network: &str) -> std::path::PathBuf
     ctx.store.home.state.join("networks").join(user).join(network)
 }
 
+/// Refuse when a node of `user` on `network` runs on this device (a
+/// mounted volume, `network run`): its link and state must not vanish under it.
+pub fn ensure_stopped(ctx: &Context, user: &str, network: &str) -> anyhow::Result<()> {
+    let dir = state_dir(ctx, user, network);
+    if let Some(holder) = NodeLock::holder(&dir)? {
+        bail!(
+            "network \"{network}\" is in use on this device by a running node of user \"{user}\" ({holder}): stop it first (Ctrl-C where it runs, or kill its pid)"
+        );
+    }
+    Ok(())
+}
+
 /// Remove the node state a link kept (caches, journals) for `user` on `network`.
 fn remove_state(ctx: &Context, user: &str, network: &str) -> anyhow::Result<()> {
     let dir = state_dir(ctx, user, network);
@@ -312,23 +327,26 @@ fn remove_state(ctx: &Context, user: &str, network: &str) -> anyhow::Result<()> 
 }
 
 fn list(ctx: &Context) -> anyhow::Result<()> {
-    for name in ctx.store.list(Kind::Network, None)? {
-        let network = load(ctx, &name)?;
-        let is_linked = linked(ctx, &ctx.as_user, &name)?.is_some();
-        let description = network.description.as_deref().map(|d| format!(" \"{d}\"")).unwrap_or_default();
-        let mut value = json!({
-            "name": name,
-            "linked": is_linked,
-            "replication_factor": network.replication_factor,
-            "overlay": network.overlay.as_str(),
-        });
-        if let Some(d) = &network.description {
-            value["description"] = json!(d);
-        }
-        let state = if is_linked { "linked" } else { "not linked" };
-        ctx.out.item(&format!("{name}{description}: {state}"), &value);
-    }
-    Ok(())
+    ctx.list_each(
+        Kind::Network,
+        None,
+        |name| load(ctx, name),
+        |name, network| {
+            let is_linked = ctx.store.exists(Kind::LinkedNetwork, &format!("{}/{name}", ctx.as_user));
+            let description = network.description.as_deref().map(|d| format!(" \"{d}\"")).unwrap_or_default();
+            let mut value = json!({
+                "name": name,
+                "linked": is_linked,
+                "replication_factor": network.replication_factor,
+                "overlay": network.overlay.as_str(),
+            });
+            if let Some(d) = &network.description {
+                value["description"] = json!(d);
+            }
+            let state = if is_linked { "linked" } else { "not linked" };
+            ctx.out.item(&format!("{name}{description}: {state}"), &value);
+        },
+    )
 }
 
 fn export(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
@@ -382,7 +400,7 @@ fn update(ctx: &Context, args: UpdateArgs) -> anyhow::Result<()> {
 fn delete(ctx: &Context, args: DeleteArgs) -> anyhow::Result<()> {
     let name = qualified(ctx, &args.name, "network delete")?;
     if !ctx.store.exists(Kind::Network, &name) {
-        bail!("network \"{name}\" does not exist");
+        return Err(DescriptorError::NotFound { kind: Kind::Network, name }.into());
     }
     let links: Vec<String> = ctx
         .store
@@ -396,6 +414,11 @@ fn delete(ctx: &Context, args: DeleteArgs) -> anyhow::Result<()> {
             "network \"{name}\" is still linked on this device by {}: unlink it first or add --unlink",
             users.join(", ")
         );
+    }
+    for link in &links {
+        if let Some((user, _)) = link.split_once('/') {
+            ensure_stopped(ctx, user, &name)?;
+        }
     }
     for link in &links {
         ctx.store.delete(Kind::LinkedNetwork, link)?;

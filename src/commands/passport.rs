@@ -8,7 +8,7 @@ use super::context::{Context, parse_input};
 use super::network;
 use crate::cli::{InputArg, OutputArg};
 use crate::descriptors::passport::Rights;
-use crate::descriptors::{Kind, Passport, names, owner};
+use crate::descriptors::{DescriptorError, Kind, Passport, Saved, names, owner};
 
 /// Modes of `infinit passport`.
 #[derive(Debug, Subcommand)]
@@ -16,6 +16,7 @@ pub enum PassportMode {
     /// Sign a passport letting a user join a network (as its owner or a delegate)
     Create(CreateArgs),
     /// List local passports
+    #[command(long_about = format!("List local passports.\n\n{}", super::LIST_DAMAGED_NOTE))]
     List(ListArgs),
     /// Export a passport to give it to its holder
     Export(ExportArgs),
@@ -84,7 +85,9 @@ pub fn run(ctx: &Context, mode: PassportMode) -> anyhow::Result<()> {
         PassportMode::Delete(args) => {
             let (network, user) = target(ctx, &args)?;
             if !ctx.store.delete(Kind::Passport, &format!("{network}/{user}"))? {
-                bail!("passport \"{network}: {user}\" does not exist");
+                return Err(
+                    DescriptorError::NotFound { kind: Kind::Passport, name: format!("{network}: {user}") }.into()
+                );
             }
             let shown = format!("{network}: {user}");
             ctx.out.report("deleted", "passport", &shown, &format!("Locally deleted passport \"{shown}\"."));
@@ -102,7 +105,7 @@ fn target(ctx: &Context, t: &TargetArgs) -> anyhow::Result<(String, String)> {
 fn load(ctx: &Context, network: &str, user: &str) -> anyhow::Result<Passport> {
     let path = format!("{network}/{user}");
     if !ctx.store.exists(Kind::Passport, &path) {
-        bail!("passport \"{network}: {user}\" does not exist");
+        return Err(DescriptorError::NotFound { kind: Kind::Passport, name: format!("{network}: {user}") }.into());
     }
     let passport: Passport = ctx.store.load(Kind::Passport, &path)?;
     // Never show or hand out an altered passport (the network may have been deleted since).
@@ -141,19 +144,31 @@ fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
             signer.name
         );
     }
-    ctx.store.create(Kind::Passport, &format!("{name}/{}", holder.name), &passport)?;
     let shown = passport.display();
-    ctx.out.report("saved", "passport", &shown, &format!("Locally saved passport \"{shown}\"."));
+    let path = format!("{name}/{}", holder.name);
+    let saved = ctx.store.create(Kind::Passport, &path, &passport).map_err(|e| match e {
+        DescriptorError::Exists { .. } => anyhow::anyhow!(
+            "passport \"{shown}\" already exists with other rights (delete it first: infinit passport delete --network {name} --user {})",
+            holder.name
+        ),
+        e => e.into(),
+    })?;
+    if saved == Saved::Unchanged {
+        let sentence = format!("Passport \"{shown}\" already exists with these rights: unchanged.");
+        ctx.out.report("unchanged", "passport", &shown, &sentence);
+    } else {
+        ctx.out.report("saved", "passport", &shown, &format!("Locally saved passport \"{shown}\"."));
+    }
     Ok(())
 }
 
 fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
     let prefix = args.network.as_deref().map(|n| ctx.qualify("network", n)).transpose()?;
-    for path in ctx.store.list(Kind::Passport, prefix.as_deref())? {
-        let Some((network, user)) = path.rsplit_once('/') else {
-            continue;
-        };
-        let passport = load(ctx, network, user)?;
+    let load = |path: &str| {
+        let (network, user) = path.rsplit_once('/').ok_or_else(|| anyhow::anyhow!("not in a folder of its network"))?;
+        load(ctx, network, user)
+    };
+    ctx.list_each(Kind::Passport, prefix.as_deref(), load, |_, passport| {
         let mut value = json!({
             "network": passport.network,
             "user": passport.user_name,
@@ -172,8 +187,7 @@ fn list(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
             rights.push("may create passports");
         }
         ctx.out.item(&format!("{}: {}", passport.display(), rights.join(", ")), &value);
-    }
-    Ok(())
+    })
 }
 
 fn import(ctx: &Context, args: InputArg) -> anyhow::Result<()> {

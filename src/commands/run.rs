@@ -20,6 +20,7 @@ use crate::runtime::fs::mountpoint::Mountpoint;
 use crate::runtime::fs::{FileSystem, FsError};
 use crate::runtime::journal::AsyncJournal;
 use crate::runtime::node::{Node, NodeError, NodeSpec, SiloSpec};
+use crate::runtime::node_lock::{NodeLock, NodeLockError};
 use crate::runtime::silo::SiloError;
 
 /// Options of `volume run` and `volume mount`.
@@ -40,7 +41,7 @@ pub struct RunArgs {
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     cache: Option<bool>,
     /// Size of the RAM cache, e.g. 256MiB (implies --cache)
-    #[arg(long, value_name = "SIZE")]
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true)]
     cache_ram_size: Option<String>,
     /// Acknowledge writes once they are in the on-disk journal, and store them in the background;
     /// the journal survives crashes and is replayed at the next start
@@ -120,6 +121,8 @@ pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Resu
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    let shown = std::path::absolute(&mountpoint).unwrap_or_else(|_| mountpoint.clone());
+    let _lock = lock_node(ctx, &user.name, &network.name, &format!("infinit {mode} {name} on {}", shown.display()))?;
     let mountpoint = Mountpoint::prepare(&mountpoint)?;
     let served = runtime.block_on(async {
         let stop = stop_signals()?;
@@ -139,12 +142,12 @@ pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Resu
                 fs
             }
             Err(FsError::NotFound) => bail!(
-                "volume \"{name}\" has no root directory yet, and only its creator can make it: ask them to run it once"
+                "volume \"{name}\" has no root directory in the silos this device reaches, and only its creator can make it (at their first run); nodes do not reach each other's silos until the peer-to-peer network lands"
             ),
             Err(e) => return Err(anyhow::anyhow!("volume \"{name}\": {e}")),
         };
         let mounted = fuse::mount(fs.clone(), tokio::runtime::Handle::current(), &mountpoint.path, &settings)
-            .with_context(|| format!("cannot mount on \"{}\"", mountpoint.path.display()))?;
+            .map_err(|e| mount_error(e, &mountpoint.path, &settings.fuse_options))?;
         ctx.out.report(
             "running",
             "volume",
@@ -175,6 +178,23 @@ pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Resu
     served?;
     ctx.out.report("stopped", "volume", &name, &format!("Unmounted volume \"{name}\"."));
     Ok(())
+}
+
+/// Why a mount failed, in words: the kernel's EINVAL after extra options
+/// means one of them is not a FUSE mount option.
+fn mount_error(e: std::io::Error, path: &std::path::Path, fuse_options: &[String]) -> anyhow::Error {
+    let invalid = e.raw_os_error() == Some(libc::EINVAL)
+        || e.kind() == std::io::ErrorKind::InvalidInput
+        || e.to_string().contains("EINVAL");
+    if invalid && !fuse_options.is_empty() {
+        let given: Vec<String> = fuse_options.iter().map(|o| format!("--fuse-option {o}")).collect();
+        return anyhow::anyhow!(
+            "cannot mount on \"{}\": the kernel refused the mount options ({}): one is not a FUSE mount option or has a bad value (valid ones are in mount.fuse3(8), e.g. allow_other, max_read=N)",
+            path.display(),
+            given.join(", ")
+        );
+    }
+    anyhow::Error::new(e).context(format!("cannot mount on \"{}\"", path.display()))
 }
 
 /// The silo this device contributes to `network` for `user`.
@@ -231,6 +251,17 @@ fn node_spec(
     Ok(NodeSpec { silo, journal, cache, floor, member })
 }
 
+/// Mark this device's node of `user` on `network` as running (`what` says
+/// how, for whoever finds it locked), or say which process already runs it.
+fn lock_node(ctx: &Context, user: &str, network: &str, what: &str) -> anyhow::Result<NodeLock> {
+    NodeLock::acquire(&network::state_dir(ctx, user, network), what).map_err(|e| match e {
+        NodeLockError::Running { holder } => {
+            anyhow::anyhow!("network \"{network}\" is already served on this device for user \"{user}\" ({holder})")
+        }
+        e => e.into(),
+    })
+}
+
 /// Start the node; a silo refused as not being itself points at where its
 /// descriptor says it lives.
 async fn start_node(spec: &NodeSpec) -> anyhow::Result<Node> {
@@ -259,6 +290,7 @@ pub fn network_run(ctx: &Context, args: NetworkRunArgs) -> anyhow::Result<()> {
     let user = ctx.me()?;
     let link = network::verified_link(ctx, &user, &network)?;
     let spec = node_spec(ctx, &link, &user, None, None, false)?;
+    let _lock = lock_node(ctx, &user.name, &network.name, &format!("infinit network run {name}"))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -22,6 +22,7 @@ pub enum SiloMode {
     #[command(subcommand, subcommand_required = true, arg_required_else_help = true)]
     Create(SiloType),
     /// List local silos
+    #[command(long_about = format!("List local silos.\n\n{}", super::LIST_DAMAGED_NOTE))]
     List,
     /// Export a silo descriptor (credentials are referenced by name, never included)
     Export(ExportArgs),
@@ -53,7 +54,7 @@ pub struct CommonArgs {
     #[arg(long)]
     description: Option<String>,
     /// Maximum size stored, e.g. 10GB or 512MiB [default: unlimited]
-    #[arg(short, long)]
+    #[arg(short, long, allow_hyphen_values = true, value_name = "SIZE")]
     capacity: Option<String>,
 }
 
@@ -131,6 +132,38 @@ pub fn run(ctx: &Context, mode: SiloMode) -> anyhow::Result<()> {
     }
 }
 
+/// The types `silo create` takes, as its usage shows them.
+const TYPES: [&str; 4] = ["filesystem", "memory", "s3", "gcs"];
+
+/// When `silo create` (or `storage create`) fails to parse because the
+/// type is missing (`silo create --name s1`), the usage error to show
+/// instead of clap's `unexpected argument '--name'`.
+pub fn missing_type(e: &clap::Error, args: &[std::ffi::OsString]) -> Option<super::UsageError> {
+    use clap::error::ErrorKind;
+    if !matches!(e.kind(), ErrorKind::UnknownArgument | ErrorKind::InvalidSubcommand | ErrorKind::MissingSubcommand) {
+        return None;
+    }
+    let words: Vec<String> = args.iter().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
+    let object = words.iter().position(|w| w == "silo" || w == "storage")?;
+    if words.get(object + 1).map(String::as_str) != Some("create") {
+        return None;
+    }
+    let rest = &words[object + 2..];
+    let first = rest.first()?;
+    if TYPES.contains(&first.as_str()) || ["help", "-h", "--help"].contains(&first.as_str()) {
+        return None;
+    }
+    let example = format!("infinit silo create filesystem {}", rest.join(" "));
+    Some(super::UsageError {
+        message: format!(
+            "the silo type is missing: infinit silo create <{}> [OPTIONS], e.g. {}",
+            TYPES.join("|"),
+            example.trim_end()
+        ),
+        help: "infinit silo create --help".into(),
+    })
+}
+
 fn required(name: &NameArg, mode: &str) -> anyhow::Result<String> {
     let name = name.get().ok_or_else(|| usage(mode, "the silo name is required: --name NAME"))?;
     names::check("silo", name)?;
@@ -152,7 +185,12 @@ fn create(ctx: &Context, kind: SiloType) -> anyhow::Result<()> {
     };
     // Everything is checked before anything is written (the folder included).
     let name = required(&common.name, &format!("silo create {type_name}"))?;
-    let capacity = common.capacity.as_deref().map(units::parse_capacity).transpose().map_err(anyhow::Error::msg)?;
+    let capacity = common
+        .capacity
+        .as_deref()
+        .map(units::parse_capacity)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--capacity: {e}"))?;
     let description = common.description.clone();
     if ctx.store.exists(Kind::Silo, &name) {
         bail!("silo \"{name}\" already exists");
@@ -252,26 +290,29 @@ fn credentials_exist(ctx: &Context, service: &str, name: &str) -> anyhow::Result
 }
 
 fn list(ctx: &Context) -> anyhow::Result<()> {
-    for name in ctx.store.list(Kind::Silo, None)? {
-        let silo = load(ctx, &name)?;
-        let capacity = silo.capacity.map(units::format_capacity).unwrap_or_else(|| "unlimited".into());
-        let place = match &silo.backend {
-            SiloBackend::Filesystem { path } => format!("filesystem at {}", path.display()),
-            SiloBackend::Memory => "memory".into(),
-            SiloBackend::S3 { endpoint, bucket, folder, .. } => format!("s3 {endpoint}/{bucket}/{folder}"),
-            SiloBackend::Gcs { bucket, folder, .. } => format!("gcs {bucket}/{folder}"),
-        };
-        let description = silo.description.as_deref().map(|d| format!(" \"{d}\"")).unwrap_or_default();
-        let mut value = json!({"name": name, "type": silo.backend.type_name()});
-        if let Some(c) = silo.capacity {
-            value["capacity"] = json!(c);
-        }
-        if let Some(d) = &silo.description {
-            value["description"] = json!(d);
-        }
-        ctx.out.item(&format!("{name}{description}: {place}, {capacity}"), &value);
-    }
-    Ok(())
+    ctx.list_each(
+        Kind::Silo,
+        None,
+        |name| load(ctx, name),
+        |name, silo| {
+            let capacity = silo.capacity.map(units::format_capacity).unwrap_or_else(|| "unlimited".into());
+            let place = match &silo.backend {
+                SiloBackend::Filesystem { path } => format!("filesystem at {}", path.display()),
+                SiloBackend::Memory => "memory".into(),
+                SiloBackend::S3 { endpoint, bucket, folder, .. } => format!("s3 {endpoint}/{bucket}/{folder}"),
+                SiloBackend::Gcs { bucket, folder, .. } => format!("gcs {bucket}/{folder}"),
+            };
+            let description = silo.description.as_deref().map(|d| format!(" \"{d}\"")).unwrap_or_default();
+            let mut value = json!({"name": name, "type": silo.backend.type_name()});
+            if let Some(c) = silo.capacity {
+                value["capacity"] = json!(c);
+            }
+            if let Some(d) = &silo.description {
+                value["description"] = json!(d);
+            }
+            ctx.out.item(&format!("{name}{description}: {place}, {capacity}"), &value);
+        },
+    )
 }
 
 fn import(ctx: &Context, args: InputArg) -> anyhow::Result<()> {

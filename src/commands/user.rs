@@ -8,7 +8,7 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use super::context::{Context, PASSPHRASE_ENV, parse_input, read_secret_line, read_stdin_line};
-use super::usage;
+use super::{network, usage};
 use crate::cli::{InputArg, NameArg, OutputArg};
 use crate::crypto::KeyPair;
 use crate::descriptors::{Kind, LinkedNetwork, Network, Passport, User, Volume, names};
@@ -23,6 +23,7 @@ pub enum UserMode {
     /// Import a user exported by someone (or by yourself with --full)
     Import(InputArg),
     /// List local users
+    #[command(long_about = format!("List local users.\n\n{}", super::LIST_DAMAGED_NOTE))]
     List,
     /// Delete a local user (asks for confirmation if its private key is here)
     Delete(DeleteArgs),
@@ -63,7 +64,7 @@ pub struct ExportArgs {
 pub struct DeleteArgs {
     #[command(flatten)]
     name: NameArg,
-    /// Do not ask for confirmation
+    /// Do not ask for confirmation (required with --script when the private key is here)
     #[arg(short, long)]
     yes: bool,
     /// Also delete the networks, volumes and passports this user owns
@@ -129,8 +130,8 @@ fn new_passphrase(ctx: &Context) -> anyhow::Result<Zeroizing<String>> {
     if ctx.out.script || !std::io::stdin().is_terminal() {
         bail!("--passphrase prompts on a terminal: in scripts use --passphrase-stdin or set {PASSPHRASE_ENV}");
     }
-    let first = Zeroizing::new(rpassword::prompt_password("Passphrase: ")?);
-    let second = Zeroizing::new(rpassword::prompt_password("Passphrase again: ")?);
+    let first = super::prompt::hidden("Passphrase: ")?;
+    let second = super::prompt::hidden("Passphrase again: ")?;
     if first != second {
         bail!("the two passphrases differ");
     }
@@ -164,22 +165,25 @@ fn import(ctx: &Context, args: InputArg) -> anyhow::Result<()> {
 }
 
 fn list(ctx: &Context) -> anyhow::Result<()> {
-    for name in ctx.store.list(Kind::User, None)? {
-        let user = ctx.user(&name)?;
-        let keys = if user.has_private_key() { "public and private keys" } else { "public key only" };
-        let marker = if name == ctx.as_user { "* " } else { "  " };
-        let description = user.description.as_deref().map(|d| format!(" \"{d}\"")).unwrap_or_default();
-        let mut value = json!({
-            "name": name,
-            "has_private_key": user.has_private_key(),
-            "key_hash": user.public_key.short_hash(),
-        });
-        if let Some(d) = &user.description {
-            value["description"] = json!(d);
-        }
-        ctx.out.item(&format!("{marker}{name}{description}: {keys}, {}", user.public_key.short_hash()), &value);
-    }
-    Ok(())
+    ctx.list_each(
+        Kind::User,
+        None,
+        |name| ctx.user(name),
+        |name, user| {
+            let keys = if user.has_private_key() { "public and private keys" } else { "public key only" };
+            let marker = if name == ctx.as_user { "* " } else { "  " };
+            let description = user.description.as_deref().map(|d| format!(" \"{d}\"")).unwrap_or_default();
+            let mut value = json!({
+                "name": name,
+                "has_private_key": user.has_private_key(),
+                "key_hash": user.public_key.short_hash(),
+            });
+            if let Some(d) = &user.description {
+                value["description"] = json!(d);
+            }
+            ctx.out.item(&format!("{marker}{name}{description}: {keys}, {}", user.public_key.short_hash()), &value);
+        },
+    )
 }
 
 fn delete(ctx: &Context, args: DeleteArgs) -> anyhow::Result<()> {
@@ -187,25 +191,81 @@ fn delete(ctx: &Context, args: DeleteArgs) -> anyhow::Result<()> {
         return Err(usage("user delete", "the user to delete is required: --name NAME"));
     };
     let user = ctx.user(&name)?;
-    if user.has_private_key() && !args.yes && !ctx.out.script {
-        eprintln!(
-            "infinit: warning: deleting user \"{name}\" destroys its private key: data only it can read becomes unreadable, and nobody can act as it any more."
-        );
-        eprint!("Type the name of the user to delete to confirm: ");
-        let answer = read_stdin_line().unwrap_or_default();
-        if !std::io::stdin().is_terminal() {
-            // Nothing echoed the answer: end the prompt line so an error gets its own.
-            eprintln!();
+    if user.has_private_key() && !args.yes {
+        if ctx.out.script {
+            bail!("deleting user \"{name}\" destroys its private key: add --yes to confirm (script mode never asks)");
         }
-        if answer.trim() != name {
-            bail!("deletion of user \"{name}\" aborted: the confirmation did not match");
-        }
+        confirm_delete(ctx, &user, args.purge)?;
     }
     if args.purge {
+        ensure_stopped(ctx, &user)?;
         purge(ctx, &user)?;
     }
     ctx.store.delete(Kind::User, &name)?;
     ctx.out.report("deleted", "user", &name, &format!("Locally deleted user \"{name}\"."));
+    Ok(())
+}
+
+/// What `user` owns on this device: networks and volumes (qualified names).
+fn owned(ctx: &Context, user: &User) -> anyhow::Result<(Vec<String>, Vec<String>)> {
+    let store = &ctx.store;
+    let mut networks = Vec::new();
+    for name in store.list(Kind::Network, None)? {
+        // A damaged file is not this question's business: `network list` names it.
+        if let Ok(network) = store.load::<Network>(Kind::Network, &name)
+            && network.owner == user.public_key
+        {
+            networks.push(name);
+        }
+    }
+    let mut volumes = Vec::new();
+    for name in store.list(Kind::Volume, None)? {
+        if let Ok(volume) = store.load::<Volume>(Kind::Volume, &name)
+            && volume.owner == user.public_key
+        {
+            volumes.push(name);
+        }
+    }
+    Ok((networks, volumes))
+}
+
+/// Warn about what deleting `user`'s private key loses, and ask for its name.
+fn confirm_delete(ctx: &Context, user: &User, purge: bool) -> anyhow::Result<()> {
+    let name = &user.name;
+    let (networks, volumes) = owned(ctx, user)?;
+    eprintln!(
+        "infinit: warning: deleting user \"{name}\" destroys its private key: data only it can read becomes unreadable, and nobody can act as it any more."
+    );
+    let listed = |what: &str, names: &[String]| {
+        if !names.is_empty() {
+            let fate = if purge { "deleted too (--purge)" } else { "kept, but nobody can change them any more" };
+            eprintln!("infinit: warning: {name} owns {what} {}: {fate}.", names.join(", "));
+        }
+    };
+    listed(if networks.len() == 1 { "network" } else { "networks" }, &networks);
+    listed(if volumes.len() == 1 { "volume" } else { "volumes" }, &volumes);
+    eprint!("Type the name of the user to delete to confirm: ");
+    let answer = read_stdin_line().unwrap_or_default();
+    if !std::io::stdin().is_terminal() {
+        // Nothing echoed the answer: end the prompt line so an error gets its own.
+        eprintln!();
+    }
+    if answer.trim() != name {
+        bail!("deletion of user \"{name}\" aborted: the confirmation did not match");
+    }
+    Ok(())
+}
+
+/// Refuse to purge while a node runs on a link the purge would remove: the
+/// user's own links, and every link to a network the user owns.
+fn ensure_stopped(ctx: &Context, user: &User) -> anyhow::Result<()> {
+    let (networks, _) = owned(ctx, user)?;
+    for link in ctx.store.list(Kind::LinkedNetwork, None)? {
+        let Some((holder, network)) = link.split_once('/') else { continue };
+        if holder == user.name || networks.iter().any(|n| n == network) {
+            network::ensure_stopped(ctx, holder, network)?;
+        }
+    }
     Ok(())
 }
 

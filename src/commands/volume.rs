@@ -13,7 +13,7 @@ use super::{network, usage};
 use crate::cli::{ExportArgs, InputArg, NameArg};
 use crate::crypto::KeyPair;
 use crate::descriptors::volume::MountOptions;
-use crate::descriptors::{Kind, Volume, owner, units};
+use crate::descriptors::{DescriptorError, Kind, Volume, owner, units};
 use crate::runtime::freshness::FreshnessFloor;
 use crate::runtime::fs::check::{self, Finding, FindingKind, Floors, RepairReport, Report};
 use crate::runtime::journal::AsyncJournal;
@@ -26,6 +26,7 @@ pub enum VolumeMode {
     /// Create a volume on a network linked to this device
     Create(CreateArgs),
     /// List local volumes
+    #[command(long_about = format!("List local volumes.\n\n{}", super::LIST_DAMAGED_NOTE))]
     List,
     /// Export a volume descriptor (without its local mountpoint)
     Export(ExportArgs),
@@ -37,7 +38,7 @@ pub enum VolumeMode {
     Delete(NameOnly),
     /// Run this device's node and serve the volume through FUSE until Ctrl-C
     Run(super::run::RunArgs),
-    /// Mount the volume (same as run; a mountpoint is required)
+    /// Mount the volume: the same as run, on --mountpoint or else the volume's stored mountpoint
     Mount(super::run::RunArgs),
     /// Check the volume as stored in this device's silo, with its node stopped; exit 1 if problems remain
     Check(CheckArgs),
@@ -83,7 +84,7 @@ pub struct CreateArgs {
     #[arg(long)]
     description: Option<String>,
     /// Size of file content blocks, e.g. 1MiB (4KiB to 64MiB)
-    #[arg(long, default_value = "1MiB")]
+    #[arg(long, default_value = "1MiB", allow_hyphen_values = true, value_name = "SIZE")]
     block_size: String,
     #[command(flatten)]
     mount: MountArgs,
@@ -148,7 +149,7 @@ pub fn run(ctx: &Context, mode: VolumeMode) -> anyhow::Result<()> {
         VolumeMode::Delete(args) => {
             let name = qualified(ctx, &args.name, "volume delete")?;
             if !ctx.store.delete(Kind::Volume, &name)? {
-                bail!("volume \"{name}\" does not exist");
+                return Err(DescriptorError::NotFound { kind: Kind::Volume, name }.into());
             }
             ctx.out.report("deleted", "volume", &name, &format!("Locally deleted volume \"{name}\"."));
             Ok(())
@@ -211,23 +212,26 @@ pub fn create_volume(
 }
 
 fn list(ctx: &Context) -> anyhow::Result<()> {
-    for name in ctx.store.list(Kind::Volume, None)? {
-        let volume = load(ctx, &name)?;
-        let description = volume.description.as_deref().map(|d| format!(" \"{d}\"")).unwrap_or_default();
-        let mut value = json!({"name": name, "network": volume.network, "block_size": volume.block_size});
-        if let Some(d) = &volume.description {
-            value["description"] = json!(d);
-        }
-        let mount = match &volume.mount_options.mountpoint {
-            Some(m) => {
-                value["mountpoint"] = json!(m);
-                format!(", mounts on {}", m.display())
+    ctx.list_each(
+        Kind::Volume,
+        None,
+        |name| load(ctx, name),
+        |name, volume| {
+            let description = volume.description.as_deref().map(|d| format!(" \"{d}\"")).unwrap_or_default();
+            let mut value = json!({"name": name, "network": volume.network, "block_size": volume.block_size});
+            if let Some(d) = &volume.description {
+                value["description"] = json!(d);
             }
-            None => String::new(),
-        };
-        ctx.out.item(&format!("{name}{description}: on network {}{mount}", volume.network), &value);
-    }
-    Ok(())
+            let mount = match &volume.mount_options.mountpoint {
+                Some(m) => {
+                    value["mountpoint"] = json!(m);
+                    format!(", mounts on {}", m.display())
+                }
+                None => String::new(),
+            };
+            ctx.out.item(&format!("{name}{description}: on network {}{mount}", volume.network), &value);
+        },
+    )
 }
 
 fn import(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {

@@ -218,9 +218,15 @@ pub fn render<T: Serialize>(value: &T) -> std::result::Result<String, String> {
 /// fsync, rename over the target, fsync of the folder. `secret` files get
 /// mode 0600 from their creation on.
 pub fn write_atomic(path: &Path, bytes: &[u8], secret: bool) -> Result<()> {
-    let dir = path.parent().ok_or_else(|| {
-        DescriptorError::io(path, std::io::Error::new(std::io::ErrorKind::InvalidInput, "no parent folder"))
-    })?;
+    let dir = match path.parent() {
+        // A bare file name (`bob.user`) lives in the current folder.
+        Some(d) if d.as_os_str().is_empty() => Path::new("."),
+        Some(d) => d,
+        None => {
+            let why = std::io::Error::new(std::io::ErrorKind::InvalidInput, "no parent folder");
+            return Err(DescriptorError::io(path, why));
+        }
+    };
     fs::create_dir_all(dir).map_err(|e| DescriptorError::io(dir, e))?;
     let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".{file_name}.tmp.{}", std::process::id()));

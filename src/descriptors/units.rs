@@ -8,8 +8,14 @@ use std::time::Duration;
 /// case-insensitive.
 pub fn parse_capacity(text: &str) -> Result<u64, String> {
     let t = text.trim();
+    if t.strip_prefix('-').is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit() || c == '.')) {
+        return Err(format!("invalid capacity \"{text}\": a capacity must be positive, e.g. 10GB"));
+    }
     let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
     let (number, unit) = t.split_at(split);
+    if number.is_empty() {
+        return Err(format!("invalid capacity \"{text}\": expected a number followed by a unit, e.g. 10GB"));
+    }
     let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "kb" => 1_000,

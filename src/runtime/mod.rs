@@ -12,4 +12,5 @@ pub mod freshness;
 pub mod fs;
 pub mod journal;
 pub mod node;
+pub mod node_lock;
 pub mod silo;

@@ -205,6 +205,11 @@ impl Cmd {
         self.env("INFINIT_USER", user)
     }
 
+    /// The command itself, to spawn it in the background (stdin not set).
+    pub fn into_std(self) -> Command {
+        self.command
+    }
+
     /// Run to completion.
     pub fn run(mut self) -> Out {
         use std::io::Write as _;

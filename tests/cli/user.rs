@@ -201,16 +201,49 @@ fn delete_with_a_wrong_confirmation_keeps_the_user() {
 }
 
 #[test]
-fn delete_with_yes_or_script_does_not_ask() {
+fn delete_with_yes_does_not_ask() {
     let home = Home::with_user("alice");
     home.ok(&["user", "create", "bob"]);
     let out = home.ok(&["user", "delete", "alice", "--yes"]);
     assert_eq!(out.stdout, "Locally deleted user \"alice\".\n");
-    let out = home.ok(&["user", "delete", "bob", "--script"]);
+    let out = home.ok(&["user", "delete", "bob", "--script", "--yes"]);
     assert_eq!(out.json(), event("deleted", "user", "bob"));
     assert!(out.stderr.is_empty());
     assert!(!home.file("users/alice").exists());
     assert!(!home.file("users/bob").exists());
+}
+
+#[test]
+fn script_delete_of_a_private_key_needs_yes() {
+    let home = Home::with_user("eve");
+    home.ok(&["silo", "create", "memory", "--name", "ram"]);
+    home.ok(&["network", "create", "net", "--silo", "ram"]);
+    home.ok(&["volume", "create", "vol", "--network", "net"]);
+    for args in
+        [&["user", "delete", "--script", "--name", "eve"][..], &["--script", "user", "delete", "eve", "--purge"]]
+    {
+        home.fail(args).stderr_has("--yes");
+    }
+    assert!(home.file("users/eve").is_file());
+    // A public key only is no loss: no --yes needed.
+    let other = Home::new("zed");
+    other.cmd(&["user", "import"]).stdin(home.ok(&["user", "export"]).stdout).ok();
+    other.ok(&["user", "delete", "eve", "--script"]);
+}
+
+#[test]
+fn delete_warning_lists_the_networks_and_volumes_the_user_owns() {
+    let home = Home::with_user("eve");
+    home.ok(&["silo", "create", "memory", "--name", "ram"]);
+    home.ok(&["network", "create", "net", "--silo", "ram"]);
+    home.ok(&["network", "create", "lab"]);
+    home.ok(&["volume", "create", "vol", "--network", "net"]);
+    let out = home.cmd(&["user", "delete", "eve"]).stdin("nope\n").run();
+    assert_eq!(out.code, 1, "{}", out.describe());
+    out.stderr_has("private key").stderr_has("networks eve/lab, eve/net").stderr_has("volume eve/vol");
+    let out = home.cmd(&["user", "delete", "eve", "--purge"]).stdin("eve\n").ok();
+    out.stderr_has("deleted too (--purge)");
+    assert!(!home.file("networks/eve/net").exists());
 }
 
 #[test]
@@ -242,7 +275,7 @@ fn delete_with_purge_removes_owned_networks_volumes_passports_and_links() {
     home.cmd(&["network", "create", "bobnet"]).acting_as("bob").ok();
     home.cmd(&["volume", "create", "bobvol", "--network", "bobnet"]).acting_as("bob").ok();
 
-    let out = home.ok(&["user", "delete", "alice", "--purge", "--script"]);
+    let out = home.ok(&["user", "delete", "alice", "--purge", "--script", "--yes"]);
     let events = out.json_lines();
     for expected in [
         event("unlinked", "network", "alice/net"),

@@ -1,5 +1,5 @@
 //! Preparing a mountpoint: it must be an empty folder (created if missing,
-//! and removed again at exit); a stale FUSE mount left by a killed process
+//! with any missing parents, and all of them removed again at exit); a stale FUSE mount left by a killed process
 //! is detected and cleaned; a live mount is refused.
 
 use std::path::{Path, PathBuf};
@@ -27,7 +27,8 @@ pub enum MountpointError {
 pub struct Mountpoint {
     /// Absolute path.
     pub path: PathBuf,
-    created: bool,
+    /// The folders this run created, deepest first.
+    created: Vec<PathBuf>,
 }
 
 /// ENOTCONN: what stat returns on a FUSE mount whose process died.
@@ -96,20 +97,28 @@ impl Mountpoint {
                 if entries.next().is_some() {
                     return Err(MountpointError::NotEmpty(absolute));
                 }
-                Ok(Mountpoint { path: absolute, created: false })
+                Ok(Mountpoint { path: absolute, created: Vec::new() })
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::create_dir_all(&absolute).map_err(io)?;
-                Ok(Mountpoint { path: absolute, created: true })
+                let created: Vec<PathBuf> =
+                    absolute.ancestors().take_while(|a| !a.exists()).map(Path::to_path_buf).collect();
+                let made = Mountpoint { path: absolute.clone(), created };
+                if let Err(e) = std::fs::create_dir_all(&absolute) {
+                    made.cleanup();
+                    return Err(io(e));
+                }
+                Ok(made)
             }
             Err(e) => Err(io(e)),
         }
     }
 
-    /// Remove the folder if this run created it.
+    /// Remove the folders this run created (only while empty).
     pub fn cleanup(self) {
-        if self.created {
-            let _ = std::fs::remove_dir(&self.path);
+        for dir in &self.created {
+            if std::fs::remove_dir(dir).is_err() {
+                break;
+            }
         }
     }
 }
@@ -138,6 +147,7 @@ mod tests {
         let m = Mountpoint::prepare(&fresh).unwrap();
         assert!(fresh.is_dir());
         m.cleanup();
-        assert!(!fresh.exists());
+        assert!(!dir.path().join("new").exists(), "every folder it created is removed");
+        assert!(dir.path().is_dir());
     }
 }

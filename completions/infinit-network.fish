@@ -1,0 +1,27 @@
+complete -c infinit-network -l silo -l storage -d 'Silo this device contributes (repeat for several); none makes a pure client' -r
+complete -c infinit-network -l replication-factor -d 'Number of nodes that keep each block' -r
+complete -c infinit-network -l overlay -d 'How nodes find each other and place blocks' -r -f -a "gossip\t'Gossip membership with failure detection (default)'
+static\t'A fixed list of peers'
+single\t'One node holds everything'"
+complete -c infinit-network -l eviction-delay -d 'How long a node may be silent before its blocks are re-replicated elsewhere' -r
+complete -c infinit-network -l peer -d 'Bootstrap peer host:port (repeat for several)' -r
+complete -c infinit-network -l description -d 'Free text describing the network' -r
+complete -c infinit-network -l name -d 'Name of the network' -r
+complete -c infinit-network -l output -d 'Write to this file (or into this folder, as <name>.<kind>) instead of standard output' -r -F
+complete -c infinit-network -l input -d 'Read from this file instead of standard input' -r -F
+complete -c infinit-network -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit-network -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit-network -l create -d 'Create a network owned by you, and link it to this device'
+complete -c infinit-network -l link -d 'Link a network to this device (needs a passport unless you own it)'
+complete -c infinit-network -l unlink -d 'Unlink a network from this device'
+complete -c infinit-network -l list -d 'List networks known on this device'
+complete -c infinit-network -l export -d 'Export a network descriptor (to share it with members)'
+complete -c infinit-network -l import -d 'Import a network descriptor'
+complete -c infinit-network -l update -d 'Change a network you own (description, replication, eviction delay, peers)'
+complete -c infinit-network -l delete -d 'Delete a network descriptor from this device'
+complete -c infinit-network -l run -d 'Run this device\'s node of the network until Ctrl-C (one node per network for now)'
+complete -c infinit-network -l force -d 'Replace an existing descriptor of the same name with different content'
+complete -c infinit-network -l purge -d 'Also delete the passports and volumes of this network'
+complete -c infinit-network -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit-network -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c infinit-network -s V -l version -d 'Print version'

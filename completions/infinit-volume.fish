@@ -1,0 +1,31 @@
+complete -c infinit-volume -l network -d 'Network the volume lives on' -r
+complete -c infinit-volume -l description -d 'Free text describing the volume' -r
+complete -c infinit-volume -l block-size -d 'Size of file content blocks, e.g. 1MiB (4KiB to 64MiB)' -r
+complete -c infinit-volume -l mountpoint -d 'Default mountpoint' -r -F
+complete -c infinit-volume -l readonly -d 'Mount read-only by default' -r -f -a "true\t''
+false\t''"
+complete -c infinit-volume -l cache -d 'Keep a RAM block cache by default' -r -f -a "true\t''
+false\t''"
+complete -c infinit-volume -l async -d 'Write back through the on-disk journal by default' -r -f -a "true\t''
+false\t''"
+complete -c infinit-volume -l name -d 'Name of the volume' -r
+complete -c infinit-volume -l output -d 'Write to this file (or into this folder, as <name>.<kind>) instead of standard output' -r -F
+complete -c infinit-volume -l input -d 'Read from this file instead of standard input' -r -F
+complete -c infinit-volume -l fuse-option -d 'Extra FUSE mount option, e.g. allow_other (repeat for several)' -r
+complete -c infinit-volume -l cache-ram-size -d 'Size of the RAM cache, e.g. 256MiB (implies --cache)' -r
+complete -c infinit-volume -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit-volume -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit-volume -l create -d 'Create a volume on a network linked to this device'
+complete -c infinit-volume -l list -d 'List local volumes'
+complete -c infinit-volume -l export -d 'Export a volume descriptor (without its local mountpoint)'
+complete -c infinit-volume -l import -d 'Import a volume descriptor'
+complete -c infinit-volume -l update -d 'Change a volume\'s default mount options (and, for its creator, its description)'
+complete -c infinit-volume -l delete -d 'Delete a local volume descriptor (the data on the network is not touched)'
+complete -c infinit-volume -l run -d 'Run this device\'s node and serve the volume through FUSE until Ctrl-C'
+complete -c infinit-volume -l mount -d 'Mount the volume: the same as run, on --mountpoint or else the volume\'s stored mountpoint'
+complete -c infinit-volume -l check -d 'Check the volume as stored in this device\'s silo, with its node stopped; exit 1 if problems remain'
+complete -c infinit-volume -l force -d 'Replace an existing descriptor of the same name with different content'
+complete -c infinit-volume -l repair -d 'Fix what can be fixed: unlink dangling entries, make lost chunks holes, set link counts, link orphans into /lost+found, remove leaked blocks; then check again'
+complete -c infinit-volume -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit-volume -s h -l help -d 'Print help'
+complete -c infinit-volume -s V -l version -d 'Print version'
