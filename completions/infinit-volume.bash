@@ -23,7 +23,7 @@ _infinit__volume() {
 
     case "${cmd}" in
         infinit__volume)
-            opts="-h -V --create --list --export --import --update --delete --run --mount --check --network --description --block-size --mountpoint --readonly --cache --async --name --output --input --force --fuse-option --cache-ram-size --repair --as --script --home --help --version"
+            opts="-h -V --create --list --export --import --update --delete --run --mount --check --network --description --block-size --mountpoint --readonly --cache --async --name --output --input --force --fuse-option --cache-ram-size --revalidate --repair --as --script --home --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -74,6 +74,10 @@ _infinit__volume() {
                     return 0
                     ;;
                 --cache-ram-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --revalidate)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -13,6 +13,7 @@ complete -c infinit-volume -l output -d 'Write to this file (or into this folder
 complete -c infinit-volume -l input -d 'Read from this file instead of standard input' -r -F
 complete -c infinit-volume -l fuse-option -d 'Extra FUSE mount option, e.g. allow_other (repeat for several)' -r
 complete -c infinit-volume -l cache-ram-size -d 'Size of the RAM cache, e.g. 256MiB (implies --cache)' -r
+complete -c infinit-volume -l revalidate -d 'How long a cached file or directory is trusted before it is read again, so that changes by another writer of the same blocks show within about this delay (e.g. 500ms, 5s; 0s reads every time)' -r
 complete -c infinit-volume -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit-volume -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
 complete -c infinit-volume -l create -d 'Create a volume on a network linked to this device'

@@ -4090,7 +4090,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__volume__subcmd__mount)
-            opts="-m -n -a -s -h -V --mountpoint --readonly --fuse-option --cache --cache-ram-size --async --name --as --script --home --help --version"
+            opts="-m -n -a -s -h -V --mountpoint --readonly --fuse-option --cache --cache-ram-size --async --revalidate --name --as --script --home --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4122,6 +4122,10 @@ _infinit() {
                     ;;
                 --async)
                     COMPREPLY=($(compgen -W "true false" -- "${cur}"))
+                    return 0
+                    ;;
+                --revalidate)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --name)
@@ -4152,7 +4156,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__volume__subcmd__run)
-            opts="-m -n -a -s -h -V --mountpoint --readonly --fuse-option --cache --cache-ram-size --async --name --as --script --home --help --version"
+            opts="-m -n -a -s -h -V --mountpoint --readonly --fuse-option --cache --cache-ram-size --async --revalidate --name --as --script --home --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4184,6 +4188,10 @@ _infinit() {
                     ;;
                 --async)
                     COMPREPLY=($(compgen -W "true false" -- "${cur}"))
+                    return 0
+                    ;;
+                --revalidate)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --name)

@@ -475,6 +475,7 @@ false\t''"
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -l cache-ram-size -d 'Size of the RAM cache, e.g. 256MiB (implies --cache)' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -l async -d 'Acknowledge writes once they are in the on-disk journal, and store them in the background; the journal survives crashes and is replayed at the next start' -r -f -a "true\t''
 false\t''"
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -l revalidate -d 'How long a cached file or directory is trusted before it is read again, so that changes by another writer of the same blocks show within about this delay (e.g. 500ms, 5s; 0s reads every time)' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -s n -l name -d 'Name of the volume' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
@@ -490,6 +491,7 @@ false\t''"
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -l cache-ram-size -d 'Size of the RAM cache, e.g. 256MiB (implies --cache)' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -l async -d 'Acknowledge writes once they are in the on-disk journal, and store them in the background; the journal survives crashes and is replayed at the next start' -r -f -a "true\t''
 false\t''"
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -l revalidate -d 'How long a cached file or directory is trusted before it is read again, so that changes by another writer of the same blocks show within about this delay (e.g. 500ms, 5s; 0s reads every time)' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -s n -l name -d 'Name of the volume' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F

@@ -47,6 +47,11 @@ pub struct RunArgs {
     /// the journal survives crashes and is replayed at the next start
     #[arg(long = "async", num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     async_writes: Option<bool>,
+    /// How long a cached file or directory is trusted before it is read again, so that changes by
+    /// another writer of the same blocks show within about this delay (e.g. 500ms, 5s; 0s reads
+    /// every time)
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = crate::descriptors::units::parse_duration)]
+    revalidate: std::time::Duration,
 }
 
 /// How to serve a volume, beyond its stored defaults.
@@ -64,6 +69,8 @@ pub struct Serve {
     pub cache_ram_size: Option<String>,
     /// Write-back journal override.
     pub async_writes: Option<bool>,
+    /// How long a cached node is trusted (default [`crate::runtime::fs::REVALIDATE`]).
+    pub revalidate: Option<std::time::Duration>,
 }
 
 /// Run the volume named in `args`.
@@ -77,6 +84,7 @@ pub fn run(ctx: &Context, args: RunArgs, mode: &str) -> anyhow::Result<()> {
         cache: args.cache,
         cache_ram_size: args.cache_ram_size,
         async_writes: args.async_writes,
+        revalidate: Some(args.revalidate),
     };
     serve(ctx, &name, serve_args, mode)
 }
@@ -115,6 +123,7 @@ pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Resu
     };
     let settings = MountSettings { readonly, fuse_options: args.fuse_options, fsname: format!("infinit:{name}") };
     let creator = descriptor.owner == user.public_key;
+    let revalidate = args.revalidate.unwrap_or(crate::runtime::fs::REVALIDATE);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -137,6 +146,7 @@ pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Resu
             Ok(mut fs) => {
                 // With the journal, writes are acknowledged once local: so is `close`.
                 fs.set_durable_close(node.journal.is_some());
+                fs.set_revalidate(revalidate);
                 let fs = Arc::new(fs);
                 FileSystem::spawn_flusher(Arc::downgrade(&fs));
                 fs

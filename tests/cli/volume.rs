@@ -150,3 +150,13 @@ fn delete_removes_the_descriptor() {
     let out = home.ok(&["volume", "delete", "--name", "alice/vol", "--script"]);
     assert_eq!(out.json(), event("deleted", "volume", "alice/vol"));
 }
+
+#[test]
+fn revalidate_takes_a_duration_and_a_bad_one_is_a_usage_error() {
+    let home = with_network();
+    let help = home.ok(&["volume", "run", "--help"]);
+    assert!(help.stdout.contains("--revalidate <DURATION>"), "{}", help.stdout);
+    let bad = home.run(&["volume", "run", "--name", "vol", "--revalidate", "5q"]);
+    bad.assert_usage_error();
+    assert!(bad.stderr.contains("unit must be ms, s, min, h or d"), "{}", bad.stderr);
+}
