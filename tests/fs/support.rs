@@ -23,35 +23,9 @@ pub fn infinit() -> &'static Path {
     assert_cmd::cargo::cargo_bin!("infinit")
 }
 
-/// Whether FUSE can be used here; prints why a test is skipped when not.
-/// Under CI (`CI` set, as `.ci/run` is run) a missing /dev/fuse fails the
-/// test instead: a skipped FUSE suite must not pass for a green one.
-pub fn fuse_available(test: &str) -> bool {
-    if Path::new("/dev/fuse").exists() {
-        return true;
-    }
-    assert!(std::env::var_os("CI").is_none(), "{test}: /dev/fuse is missing and CI is set: FUSE tests must run in CI");
-    eprintln!("skipping {test}: /dev/fuse is missing, FUSE tests cannot run on this machine");
-    false
-}
-
-/// Whether `path` is a mount target in /proc/mounts.
-pub fn is_mounted(path: &Path) -> bool {
-    let table = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
-    let wanted = path.to_string_lossy();
-    // Our paths are temp dirs without spaces, so no octal escapes to decode.
-    table.lines().any(|line| line.split_whitespace().nth(1) == Some(&*wanted))
-}
-
-/// Unmount `path` lazily whatever state its server is in.
-pub fn force_unmount(path: &Path) {
-    for (tool, args) in [("fusermount3", ["-u", "-z"]), ("umount", ["-l", "--"])] {
-        if !is_mounted(path) {
-            return;
-        }
-        let _ = Command::new(tool).args(args).arg(path).stdout(Stdio::null()).stderr(Stdio::null()).status();
-    }
-}
+#[path = "../common/mount.rs"]
+mod mount;
+pub use mount::{force_unmount, fuse_available, is_mounted};
 
 /// How to set up a volume.
 #[derive(Debug, Clone, Default)]
