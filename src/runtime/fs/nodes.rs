@@ -743,6 +743,12 @@ impl FileSystem {
                     fs.report(&format!("write-back failed (will retry): {e}"));
                     *lock(&fs.last_error) = Some(e.to_string());
                 }
+                // Nodes created here become clean once stored: bound them
+                // like nodes loaded from the store.
+                let mut slots = lock(&fs.nodes.slots);
+                if slots.len() > KEEP_CLEAN {
+                    fs.prune(&mut slots);
+                }
             }
         });
     }
