@@ -80,7 +80,7 @@ impl std::fmt::Debug for ChunkCache {
 type ChunkCell = Arc<tokio::sync::OnceCell<Result<Arc<Vec<u8>>, String>>>;
 
 /// How many chunks past a read are fetched ahead, in the background.
-const READ_AHEAD: u64 = 2;
+const READ_AHEAD: u64 = 4;
 
 /// Encrypt and store one chunk as a content block owned by `file`.
 async fn store_chunk(
