@@ -18,6 +18,7 @@ pub mod merge;
 pub mod model;
 pub mod mountpoint;
 mod nodes;
+pub mod patch;
 
 pub use nodes::Change;
 
@@ -367,6 +368,7 @@ impl FileSystem {
             size: 0,
             inline: Vec::new(),
             chunks: Default::default(),
+            patches: Vec::new(),
         };
         self.insert(dir, name, node).await
     }

@@ -1,6 +1,7 @@
 //! What the file system stores in its blocks: directories (entries and
 //! metadata), files (metadata, inline data or a chunk table of encrypted
-//! content blocks) and symlinks, encoded with postcard behind a version byte.
+//! content blocks, and patches of small writes over it) and symlinks,
+//! encoded with postcard behind a version byte.
 
 use std::collections::BTreeMap;
 
@@ -9,8 +10,10 @@ use serde::{Deserialize, Serialize};
 use super::FsError;
 use crate::runtime::block::Address;
 
-/// Format version of encoded nodes: 2 has sparse chunk tables.
-pub(super) const NODE_FORMAT: u8 = 2;
+/// Format version of encoded nodes: 3 has patches of small writes.
+pub(super) const NODE_FORMAT: u8 = 3;
+/// Sparse chunk tables without patches, still read.
+const NODE_FORMAT_SPARSE: u8 = 2;
 /// The first format: dense chunk tables, still read.
 const NODE_FORMAT_DENSE: u8 = 1;
 
@@ -104,6 +107,22 @@ pub struct Chunk {
     pub key: [u8; 32],
 }
 
+/// Small writes stored since the chunks they fall in were last rewritten:
+/// an immutable content block of extents (see [`super::patch`]), laid over
+/// the chunks it lists, after the patches before it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Patch {
+    /// The content block holding the encrypted extents.
+    pub address: Address,
+    /// The patch's encryption key (XChaCha20-Poly1305).
+    pub key: [u8; 32],
+    /// The chunks it still applies to, ascending: a chunk rewritten since
+    /// (it holds the patch's bytes, or newer ones) is no longer listed.
+    pub chunks: Vec<u64>,
+    /// Bytes of data its extents hold, listed chunks or not.
+    pub bytes: u64,
+}
+
 /// A node as stored in its access-controlled block.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Node {
@@ -127,6 +146,8 @@ pub enum Node {
         /// Content blocks of `block_size` bytes each, by index; a missing
         /// index is a hole (so a huge sparse file costs nothing).
         chunks: BTreeMap<u64, Chunk>,
+        /// Small writes laid over the chunks, oldest first.
+        patches: Vec<Patch>,
     },
     /// A symbolic link.
     Symlink {
@@ -174,24 +195,41 @@ impl Node {
     /// Decode, refusing unknown formats and trailing bytes.
     pub fn decode(bytes: &[u8]) -> Result<Node, FsError> {
         match bytes.split_first() {
-            Some((&NODE_FORMAT, body)) => {
-                let (node, rest) =
-                    postcard::take_from_bytes(body).map_err(|e| FsError::Corrupt(format!("undecodable node: {e}")))?;
-                if !rest.is_empty() {
-                    return Err(FsError::Corrupt("trailing bytes after node".into()));
-                }
-                Ok(node)
-            }
-            Some((&NODE_FORMAT_DENSE, body)) => {
-                let (node, rest): (DenseNode, _) =
-                    postcard::take_from_bytes(body).map_err(|e| FsError::Corrupt(format!("undecodable node: {e}")))?;
-                if !rest.is_empty() {
-                    return Err(FsError::Corrupt("trailing bytes after node".into()));
-                }
-                Ok(node.into())
-            }
+            Some((&NODE_FORMAT, body)) => decode_whole(body),
+            Some((&NODE_FORMAT_SPARSE, body)) => Ok(decode_whole::<SparseNode>(body)?.into()),
+            Some((&NODE_FORMAT_DENSE, body)) => Ok(decode_whole::<DenseNode>(body)?.into()),
             Some((v, _)) => Err(FsError::Corrupt(format!("unknown node format {v}"))),
             None => Err(FsError::Corrupt("empty node".into())),
+        }
+    }
+}
+
+/// `body` decoded as a `T`, refusing trailing bytes.
+fn decode_whole<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, FsError> {
+    let (node, rest) =
+        postcard::take_from_bytes(body).map_err(|e| FsError::Corrupt(format!("undecodable node: {e}")))?;
+    if !rest.is_empty() {
+        return Err(FsError::Corrupt("trailing bytes after node".into()));
+    }
+    Ok(node)
+}
+
+/// A node of format 2: sparse chunk tables, no patches.
+#[derive(Deserialize)]
+enum SparseNode {
+    Directory { meta: Meta, entries: BTreeMap<String, Entry> },
+    File { meta: Meta, nlink: u32, size: u64, inline: Vec<u8>, chunks: BTreeMap<u64, Chunk> },
+    Symlink { meta: Meta, nlink: u32, target: Vec<u8> },
+}
+
+impl From<SparseNode> for Node {
+    fn from(node: SparseNode) -> Node {
+        match node {
+            SparseNode::Directory { meta, entries } => Node::Directory { meta, entries },
+            SparseNode::File { meta, nlink, size, inline, chunks } => {
+                Node::File { meta, nlink, size, inline, chunks, patches: Vec::new() }
+            }
+            SparseNode::Symlink { meta, nlink, target } => Node::Symlink { meta, nlink, target },
         }
     }
 }
@@ -210,7 +248,7 @@ impl From<DenseNode> for Node {
             DenseNode::Directory { meta, entries } => Node::Directory { meta, entries },
             DenseNode::File { meta, nlink, size, inline, chunks } => {
                 let chunks = chunks.into_iter().enumerate().filter_map(|(i, c)| c.map(|c| (i as u64, c))).collect();
-                Node::File { meta, nlink, size, inline, chunks }
+                Node::File { meta, nlink, size, inline, chunks, patches: Vec::new() }
             }
             DenseNode::Symlink { meta, nlink, target } => Node::Symlink { meta, nlink, target },
         }
