@@ -187,6 +187,12 @@ fn patch_record(address: Address, key: [u8; 32], extents: &FileExtents) -> Patch
 }
 
 impl FileSystem {
+    /// Compact files against `bounds` instead of the block size's.
+    #[cfg(test)]
+    pub(super) fn set_patch_bounds(&mut self, bounds: patch::Bounds) {
+        self.patch_bounds = bounds;
+    }
+
     /// Open the file at `address` (one more handle).
     pub async fn open_file(&self, address: Address) -> FsResult<()> {
         let size = match self.load_node(address).await? {
@@ -664,7 +670,7 @@ impl FileSystem {
             Some(f) => {
                 f.size = f.size.max(end);
                 f.header_dirty = true;
-                f.extent_bytes() > patch::OPEN_EXTENTS_MAX * bs
+                f.extent_bytes() > self.patch_bounds.open_bytes
             }
             None => false,
         };
@@ -826,7 +832,7 @@ impl FileSystem {
                 })
                 .collect();
             let new_bytes = extents_bytes(&extents);
-            if patch::needs_compaction(&patches, new_bytes, bs) {
+            if self.patch_bounds.needs_compaction(&patches, new_bytes) {
                 let mut table: BTreeMap<u64, Chunk> = old_chunks.range(..kept).map(|(i, c)| (*i, *c)).collect();
                 table.extend(stored.range(..last).map(|(i, c)| (*i, *c)));
                 patches = self.compact(address, size, &table, &patches, extents).await?;
@@ -880,7 +886,7 @@ impl FileSystem {
     }
 
     /// Compact the patches of file `address` (of `size` bytes, chunk table
-    /// `table`) with its new `extents`: the chunks [`patch::plan_folds`]
+    /// `table`) with its new `extents`: the chunks [`patch::Bounds::plan_folds`]
     /// picks are rewritten with their patched bytes (recorded as stored),
     /// and the rest is stored again as a few consolidated patches, returned.
     async fn compact(
@@ -910,7 +916,7 @@ impl FileSystem {
             }
         }
         let live: BTreeMap<u64, u64> = merged.iter().map(|(i, e)| (*i, e.bytes())).collect();
-        for index in patch::plan_folds(&live, bs) {
+        for index in self.patch_bounds.plan_folds(&live) {
             let Some(e) = merged.remove(&index) else { continue };
             let mut plain = match table.get(&index) {
                 Some(c) => Arc::unwrap_or_clone(self.fetch_chunk(address, index, *c).await?),
@@ -928,7 +934,7 @@ impl FileSystem {
             }
         }
         let mut consolidated = Vec::new();
-        for part in patch::consolidate(merged, bs) {
+        for part in self.patch_bounds.consolidate(merged) {
             match self.store_patch(address, part).await {
                 Ok(p) => consolidated.push(p),
                 Err(e) => {

@@ -19,13 +19,14 @@
 //!   dropped from the patches' lists, and a patch that no longer lists any
 //!   chunk is released. Truncation drops the chunks past the end from the
 //!   lists too, so a later extension reads zeros, not old patch data.
-//! - Compaction, when a file has more than [`MAX_PATCHES`] patches or their
-//!   bytes pass [`PATCH_BYTES_MAX`] ([`needs_compaction`]), is planned by
-//!   [`plan_folds`], sans IO, and carried out by the next flush: the live
-//!   extents of all patches (newest wins) are merged; chunks where they are
-//!   dense (at least half a chunk) are rewritten with them, and so are the
-//!   densest others while the rest is over [`LIVE_MAX`]; what remains is
-//!   written again as a few consolidated patches. The chunk rewrites the
+//! - Compaction, when a file has more than [`Bounds::max_patches`] patches
+//!   or their bytes pass [`Bounds::patch_bytes`] ([`Bounds::needs_compaction`]),
+//!   is planned by [`Bounds::plan_folds`], sans IO, and carried out by the
+//!   next flush: the live extents of all patches (newest wins) are merged;
+//!   chunks where they are dense (at least half a chunk) are rewritten with
+//!   them, and so are the densest others while the rest is over
+//!   [`Bounds::live_bytes`]; what remains is written again as a few
+//!   consolidated patches. The chunk rewrites the
 //!   brief suggested for every patched chunk would cost a whole chunk per
 //!   4 KiB write scattered over a big file; folding only dense chunks bounds
 //!   what a fold writes to twice the bytes it absorbs, and consolidation
@@ -42,17 +43,6 @@ use serde::{Deserialize, Serialize};
 use super::FsError;
 use super::model::Patch;
 
-/// Patches a file may have before the next flush compacts them.
-pub const MAX_PATCHES: usize = 64;
-/// Bytes a file's patches may hold, in chunks, before the next flush compacts them.
-pub const PATCH_BYTES_MAX: u64 = 24;
-/// Live patched bytes, in chunks, a compaction may leave in patches.
-pub const LIVE_MAX: u64 = 16;
-/// Bytes of one consolidated patch, in chunks.
-const CONSOLIDATED_MAX: u64 = 2;
-/// Bytes of extents an open file keeps in memory, in chunks, before a
-/// write stores them as a patch.
-pub const OPEN_EXTENTS_MAX: u64 = 8;
 /// Format byte of a patch block's plaintext.
 const PATCH_FORMAT: u8 = 1;
 
@@ -224,53 +214,107 @@ pub fn decode(plain: &[u8], block_size: u64) -> Result<FileExtents, FsError> {
     Ok(out)
 }
 
-/// Whether a flush adding `new_bytes` of extents to `patches` must compact.
-pub fn needs_compaction(patches: &[Patch], new_bytes: u64, block_size: u64) -> bool {
-    let held: u64 = patches.iter().map(|p| p.bytes).sum();
-    patches.len() + usize::from(new_bytes > 0) > MAX_PATCHES
-        || held.saturating_add(new_bytes) > PATCH_BYTES_MAX * block_size
+/// How much a file keeps in patches: the compaction policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounds {
+    /// The volume's chunk size.
+    pub block_size: u64,
+    /// Patches a file may have before the next flush compacts them.
+    pub max_patches: usize,
+    /// Bytes a file's patches may hold before the next flush compacts them.
+    pub patch_bytes: u64,
+    /// Live patched bytes a compaction may leave in patches.
+    pub live_bytes: u64,
+    /// Bytes of one consolidated patch.
+    pub consolidated_bytes: u64,
+    /// Bytes of extents an open file keeps in memory before a write stores
+    /// them as a patch.
+    pub open_bytes: u64,
 }
 
-/// The chunks a compaction rewrites, given the live patched bytes of each
-/// chunk: those at least half full of patched bytes (a rewrite then costs
-/// at most twice what it absorbs), then the densest others while what is
-/// left in patches is over [`LIVE_MAX`] chunks, down to half of it.
-pub fn plan_folds(live: &BTreeMap<u64, u64>, block_size: u64) -> BTreeSet<u64> {
-    let mut fold: BTreeSet<u64> = live.iter().filter(|(_, b)| **b * 2 >= block_size).map(|(i, _)| *i).collect();
-    let mut left: u64 = live.iter().filter(|(i, _)| !fold.contains(i)).map(|(_, b)| *b).sum();
-    if left > LIVE_MAX * block_size {
-        let mut rest: Vec<(u64, u64)> = live.iter().filter(|(i, _)| !fold.contains(i)).map(|(i, b)| (*b, *i)).collect();
-        rest.sort_unstable_by(|a, b| b.cmp(a));
-        for (bytes, index) in rest {
-            if left <= LIVE_MAX * block_size / 2 {
-                break;
+impl Bounds {
+    /// The bounds for chunks of `block_size` bytes: 64 patches, and 16 MiB
+    /// (or 16 chunks, if more) left in patches by a compaction. In bytes
+    /// rather than chunks alone, so small chunks do not turn scattered
+    /// writes into chunk rewrites; the decoded patches of a file stay a few
+    /// tens of MiB, which bounds a compaction's memory and a read's work.
+    pub fn for_block_size(block_size: u64) -> Bounds {
+        const MIB: u64 = 1 << 20;
+        let live_bytes = (16 * block_size).max(16 * MIB);
+        Bounds {
+            block_size,
+            max_patches: 64,
+            patch_bytes: live_bytes + (8 * block_size).max(8 * MIB),
+            live_bytes,
+            consolidated_bytes: (2 * block_size).max(MIB),
+            open_bytes: (8 * block_size).max(8 * MIB),
+        }
+    }
+
+    /// Small bounds, for tests to compact often with 4 KiB chunks.
+    #[cfg(test)]
+    pub fn tight(block_size: u64) -> Bounds {
+        Bounds {
+            block_size,
+            max_patches: 8,
+            patch_bytes: 4 * block_size,
+            live_bytes: 2 * block_size,
+            consolidated_bytes: block_size,
+            open_bytes: 4 * block_size,
+        }
+    }
+
+    /// Whether a flush adding `new_bytes` of extents to `patches` must compact.
+    pub fn needs_compaction(&self, patches: &[Patch], new_bytes: u64) -> bool {
+        let held: u64 = patches.iter().map(|p| p.bytes).sum();
+        patches.len() + usize::from(new_bytes > 0) > self.max_patches
+            || held.saturating_add(new_bytes) > self.patch_bytes
+    }
+
+    /// The chunks a compaction rewrites, given the live patched bytes of
+    /// each chunk: those at least half full of patched bytes (a rewrite then
+    /// costs at most twice what it absorbs), then the densest others while
+    /// what is left in patches is over [`Bounds::live_bytes`], down to half
+    /// of it.
+    pub fn plan_folds(&self, live: &BTreeMap<u64, u64>) -> BTreeSet<u64> {
+        let mut fold: BTreeSet<u64> =
+            live.iter().filter(|(_, b)| **b * 2 >= self.block_size).map(|(i, _)| *i).collect();
+        let mut left: u64 = live.iter().filter(|(i, _)| !fold.contains(i)).map(|(_, b)| *b).sum();
+        if left > self.live_bytes {
+            let mut rest: Vec<(u64, u64)> =
+                live.iter().filter(|(i, _)| !fold.contains(i)).map(|(i, b)| (*b, *i)).collect();
+            rest.sort_unstable_by(|a, b| b.cmp(a));
+            for (bytes, index) in rest {
+                if left <= self.live_bytes / 2 {
+                    break;
+                }
+                fold.insert(index);
+                left -= bytes;
             }
-            fold.insert(index);
-            left -= bytes;
         }
+        fold
     }
-    fold
-}
 
-/// Split what a compaction keeps in patches into consolidated patches of
-/// about [`CONSOLIDATED_MAX`] chunks of bytes, in chunk order.
-pub fn consolidate(kept: FileExtents, block_size: u64) -> Vec<FileExtents> {
-    let mut out: Vec<FileExtents> = Vec::new();
-    let mut bytes = 0;
-    for (index, extents) in kept {
-        if extents.is_empty() {
-            continue;
+    /// Split what a compaction keeps in patches into consolidated patches
+    /// of about [`Bounds::consolidated_bytes`] each, in chunk order.
+    pub fn consolidate(&self, kept: FileExtents) -> Vec<FileExtents> {
+        let mut out: Vec<FileExtents> = Vec::new();
+        let mut bytes = 0;
+        for (index, extents) in kept {
+            if extents.is_empty() {
+                continue;
+            }
+            if out.is_empty() || bytes + extents.bytes() > self.consolidated_bytes {
+                out.push(FileExtents::new());
+                bytes = 0;
+            }
+            bytes += extents.bytes();
+            if let Some(last) = out.last_mut() {
+                last.insert(index, extents);
+            }
         }
-        if out.is_empty() || bytes + extents.bytes() > CONSOLIDATED_MAX * block_size {
-            out.push(FileExtents::new());
-            bytes = 0;
-        }
-        bytes += extents.bytes();
-        if let Some(last) = out.last_mut() {
-            last.insert(index, extents);
-        }
+        out
     }
-    out
 }
 
 #[cfg(test)]
@@ -343,19 +387,22 @@ mod tests {
     #[test]
     fn compaction_folds_dense_chunks_and_bounds_what_stays_in_patches() {
         let bs = 1 << 20;
+        let bounds = Bounds::for_block_size(bs);
+        let max = bounds.max_patches;
         let patch = |bytes| Patch { address: crate::runtime::block::Address([0; 32]), key: [0; 32], chunks: vec![0], bytes };
-        assert!(!needs_compaction(&vec![patch(1000); MAX_PATCHES - 1], 1000, bs));
-        assert!(needs_compaction(&vec![patch(1000); MAX_PATCHES], 1000, bs));
-        assert!(!needs_compaction(&vec![patch(1000); MAX_PATCHES], 0, bs));
-        assert!(needs_compaction(&[patch(PATCH_BYTES_MAX * bs)], 1, bs));
+        assert!(!bounds.needs_compaction(&vec![patch(1000); max - 1], 1000));
+        assert!(bounds.needs_compaction(&vec![patch(1000); max], 1000));
+        assert!(!bounds.needs_compaction(&vec![patch(1000); max], 0));
+        assert!(bounds.needs_compaction(&[patch(bounds.patch_bytes)], 1));
         // Sparse patches stay patches; a half-full chunk is rewritten.
         let live: BTreeMap<u64, u64> = [(0, bs / 8), (1, bs / 2), (2, 4096)].into();
-        assert_eq!(plan_folds(&live, bs), [1].into());
+        assert_eq!(bounds.plan_folds(&live), [1].into());
         // Too much left in patches: the densest go until half the bound is left.
         let live: BTreeMap<u64, u64> = (0..100).map(|i| (i, bs / 4 + i)).collect();
-        let fold = plan_folds(&live, bs);
+        let fold = bounds.plan_folds(&live);
         let left: u64 = live.iter().filter(|(i, _)| !fold.contains(i)).map(|(_, b)| b).sum();
-        assert!(left <= LIVE_MAX * bs / 2 && left > LIVE_MAX * bs / 2 - bs / 2, "{left}");
+        let half = bounds.live_bytes / 2;
+        assert!(left <= half && left > half - bs / 2, "{left}");
         assert!(fold.contains(&99) && !fold.contains(&0));
         // What is kept is split into patches of about two chunks each.
         let kept: FileExtents = (0..10u64)
@@ -365,8 +412,11 @@ mod tests {
                 (i, e)
             })
             .collect();
-        let parts = consolidate(kept, bs);
+        let parts = bounds.consolidate(kept);
         assert_eq!(parts.len(), 3);
-        assert!(parts.iter().all(|p| p.values().map(Extents::bytes).sum::<u64>() <= CONSOLIDATED_MAX * bs));
+        assert!(parts.iter().all(|p| p.values().map(Extents::bytes).sum::<u64>() <= bounds.consolidated_bytes));
+        // Small chunks: the bounds are in bytes, not a few tiny chunks.
+        let small = Bounds::for_block_size(4096);
+        assert_eq!((small.live_bytes, small.consolidated_bytes), (16 << 20, 1 << 20));
     }
 }

@@ -266,9 +266,12 @@ async fn a_huge_sparse_file_costs_no_chunk_table() {
     fs.write(f, (8 << 40) + 3, b"middle").await.unwrap();
     fs.sync(None).await.unwrap();
     match fs.load_node(f).await.unwrap() {
-        Node::File { size, chunks, .. } => {
+        Node::File { size, chunks, patches, .. } => {
             assert_eq!(size, 16 << 40);
-            assert_eq!(chunks.len(), 1);
+            // The six bytes are one patch over a hole: no chunk at all.
+            assert!(chunks.is_empty(), "{chunks:?}");
+            assert_eq!(patches.len(), 1);
+            assert_eq!(patches[0].chunks, [(8 << 40) / 4096]);
         }
         other => panic!("{other:?}"),
     }
