@@ -273,4 +273,28 @@ mod tests {
         version[0] = 9;
         assert!(Node::decode(&version).is_err());
     }
+
+    #[test]
+    fn files_of_format_2_decode_without_patches_and_format_3_keeps_them() {
+        #[derive(Serialize)]
+        enum V2 {
+            #[allow(dead_code)]
+            Directory { meta: Meta, entries: BTreeMap<String, Entry> },
+            File { meta: Meta, nlink: u32, size: u64, inline: Vec<u8>, chunks: BTreeMap<u64, Chunk> },
+        }
+        let chunks: BTreeMap<u64, Chunk> = [(4, Chunk { address: Address([4; 32]), key: [5; 32] })].into();
+        let meta = Meta::new(0o644, 1, 2);
+        let old = V2::File { meta: meta.clone(), nlink: 1, size: 5 << 20, inline: Vec::new(), chunks: chunks.clone() };
+        let mut bytes = vec![NODE_FORMAT_SPARSE];
+        bytes.extend(postcard::to_stdvec(&old).unwrap());
+        let node = Node::decode(&bytes).unwrap();
+        let expected = Node::File { meta, nlink: 1, size: 5 << 20, inline: Vec::new(), chunks, patches: Vec::new() };
+        assert_eq!(node, expected);
+        let Node::File { meta, nlink, size, inline, chunks, .. } = expected else { unreachable!() };
+        let patch = Patch { address: Address([6; 32]), key: [7; 32], chunks: vec![1, 4], bytes: 12 };
+        let patched = Node::File { meta, nlink, size, inline, chunks, patches: vec![patch] };
+        let encoded = patched.encode().unwrap();
+        assert_eq!(encoded[0], NODE_FORMAT);
+        assert_eq!(Node::decode(&encoded).unwrap(), patched);
+    }
 }
