@@ -413,7 +413,7 @@ fn render_summary(ctx: &Context, name: &str, report: &Report, repaired: Option<&
     let mut value = json!({
         "event": "summary", "volume": name, "clean": report.is_clean(), "complete": report.complete,
         "nodes": s.nodes, "directories": s.directories, "files": s.files, "symlinks": s.symlinks,
-        "chunks": s.chunks, "bytes": s.bytes, "tombstones": s.tombstones, "foreign": s.foreign,
+        "chunks": s.chunks, "patches": s.patches, "bytes": s.bytes, "tombstones": s.tombstones, "foreign": s.foreign,
     });
     let by_kind = FindingKind::ALL.iter().map(|k| (k.name().to_string(), json!(counts.get(k).copied().unwrap_or(0))));
     value["findings"] = serde_json::Value::Object(by_kind.collect());
@@ -425,11 +425,12 @@ fn render_summary(ctx: &Context, name: &str, report: &Report, repaired: Option<&
         human.push_str(&format!("Repaired {} ({} failed). ", problems_count(r.repaired), r.failed.len()));
     }
     human.push_str(&format!(
-        "Volume \"{name}\": {} directories, {} files, {} symbolic links, {} chunks, {} in files; {} tombstones, {} blocks of other volumes; ",
+        "Volume \"{name}\": {} directories, {} files, {} symbolic links, {} chunks, {} patches, {} in files; {} tombstones, {} blocks of other volumes; ",
         s.directories,
         s.files,
         s.symlinks,
         s.chunks,
+        s.patches,
         units::format_capacity(s.bytes),
         s.tombstones,
         s.foreign

@@ -1,4 +1,5 @@
-//! Space accounting of mounted volumes: what deleting files gives back.
+//! Space accounting of mounted volumes: what deleting files gives back,
+//! and what small random writes cost.
 
 use std::fs;
 use std::io::Write as _;
@@ -120,4 +121,49 @@ fn deleting_every_file_after_enospc_gives_the_space_back() {
         panic!("12 MiB do not fit in the emptied volume: {e}");
     }
     assert_eq!(fs::read(v.path("again")).unwrap(), data);
+}
+
+#[test]
+fn random_4k_writes_with_fsync_use_about_the_space_written() {
+    use std::os::unix::fs::FileExt as _;
+    let Some(mut v) = Volume::start("random_4k_writes_with_fsync_use_about_the_space_written") else {
+        return;
+    };
+    const SIZE: u64 = 64 << 20;
+    const BLOCK: usize = 4096;
+    // A sparse 64 MiB file, like fio lays out: nothing stored for it yet.
+    let f = fs::OpenOptions::new().create(true).truncate(true).read(true).write(true).open(v.path("f")).unwrap();
+    f.set_len(SIZE).unwrap();
+    f.sync_all().unwrap();
+    let (_, before) = silo_bytes(&v.home.silo());
+    let mut model = vec![0u8; SIZE as usize];
+    let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+    let mut written = 0u64;
+    let mut peak = 0u64;
+    for i in 0..4096u64 {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        let offset = (rng % (SIZE / BLOCK as u64)) * BLOCK as u64;
+        let data = noise(BLOCK, i);
+        f.write_all_at(&data, offset).unwrap();
+        model[offset as usize..offset as usize + BLOCK].copy_from_slice(&data);
+        written += BLOCK as u64;
+        if i % 32 == 31 {
+            f.sync_all().unwrap();
+            peak = peak.max(silo_bytes(&v.home.silo()).1 - before);
+        }
+    }
+    sync_volume(&v.mount).unwrap();
+    let (blocks, after) = silo_bytes(&v.home.silo());
+    let used = after - before;
+    eprintln!("{written} B written in 4 KiB writes: {used} B stored ({blocks} block files), peak {peak} B");
+    assert!(used <= 2 * written, "{used} bytes stored for {written} written; volume log: {}", v.stderr());
+    assert!(peak <= 3 * written, "{peak} bytes at the peak for {written} written");
+    let mut back = vec![0u8; SIZE as usize];
+    f.read_exact_at(&mut back, 0).unwrap();
+    assert!(back == model, "the file does not read back as written");
+    close(f).unwrap();
+    v.restart();
+    assert!(fs::read(v.path("f")).unwrap() == model, "the file does not read back after a restart");
 }

@@ -8,7 +8,8 @@
 //! and every chunk, then looks at every block the walk did not reach, and
 //! reports [`Finding`]s:
 //! - `dangling`: a directory entry naming a missing block or a tombstone;
-//! - `dangling-chunk`: a chunk table naming a missing content block;
+//! - `dangling-chunk`: a chunk table or a patch list naming a missing
+//!   content block;
 //! - `unreadable`: a block that does not decode, validate or decrypt, or a
 //!   node that does not decode (with its path when a directory names it);
 //! - `orphan`: a readable node no directory names (a crash between storing
@@ -40,7 +41,8 @@
 //! file reads zeros there instead of failing), link counts are set to the
 //! number of names, orphans are linked into `/lost+found` under their
 //! address in hex (created if missing) so no data is lost, and leaked
-//! blocks are removed. Rollbacks and blocks of an unknown format are left
+//! blocks are removed. A missing or unreadable patch is dropped from its
+//! file (the chunks read as before its writes). Rollbacks and blocks of an unknown format are left
 //! alone. Findings inside an orphan's tree carry the path repair gives
 //! them (`/lost+found/<hex>/...`), and are repaired in the same pass, so
 //! a check after a repair reports only what could not be repaired.
@@ -327,7 +329,9 @@ impl<'a> Survey<'a> {
                     stack.push((entry.address, child, Some((address, name.clone()))));
                 }
             }
-            Node::File { chunks, .. } => self.chunks.extend(chunks.values().map(|c| c.address)),
+            Node::File { chunks, patches, .. } => {
+                self.chunks.extend(chunks.values().map(|c| c.address).chain(patches.iter().map(|p| p.address)))
+            }
             Node::Symlink { .. } | Node::Special { .. } => {}
         }
     }
@@ -352,9 +356,41 @@ impl<'a> Survey<'a> {
         self.find(kind, address, Some(path), detail, action);
     }
 
-    /// Fetch, validate and decrypt every chunk of file `file`.
+    /// Fetch, validate and decrypt every chunk and patch of file `file`.
     async fn check_chunks(&mut self, file: Address, node: &Node, path: &str) -> Result<(), CheckError> {
-        let Node::File { chunks, .. } = node else { return Ok(()) };
+        let Node::File { chunks, patches, .. } = node else { return Ok(()) };
+        let count = patches.len();
+        for (k, patch) in patches.iter().enumerate() {
+            self.summary.patches += 1;
+            let of = format!("patch {} of {count} ({})", k + 1, patch.address);
+            let problem = match get(self.silo, patch.address).await? {
+                None => Some((FindingKind::DanglingChunk, format!("{of} is missing"), Dispose::Keep)),
+                Some(bytes) => match Block::decode(&bytes).and_then(|b| b.validate_alone(&patch.address).map(|()| b)) {
+                    Err(e) => Some((FindingKind::Unreadable, format!("{of}: {e}"), undecodable(&e))),
+                    Ok(Block::Content(content)) => {
+                        match seal::decrypt(&patch.key, &content.data, &super::file::patch_aad(&file)) {
+                            Err(_) => Some((FindingKind::Unreadable, format!("{of} does not decrypt"), Dispose::Erase)),
+                            Ok(plain) => match super::patch::decode(&plain, u64::MAX) {
+                                Ok(_) => None,
+                                Err(e) => Some((FindingKind::Unreadable, format!("{of}: {e}"), Dispose::Erase)),
+                            },
+                        }
+                    }
+                    Ok(Block::Tombstone(_)) => {
+                        Some((FindingKind::DanglingChunk, format!("{of} was removed"), Dispose::Keep))
+                    }
+                    Ok(other) => Some((
+                        FindingKind::Unreadable,
+                        format!("{of} is a {}, not a content block", other.kind()),
+                        Dispose::Keep,
+                    )),
+                },
+            };
+            if let Some((kind, detail, dispose)) = problem {
+                let action = Action::DropPatch { file, dispose };
+                self.find(kind, patch.address, Some(path.to_string()), detail, action);
+            }
+        }
         let total = chunks.len();
         for (&index, chunk) in chunks {
             self.summary.chunks += 1;

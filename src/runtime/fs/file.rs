@@ -1,15 +1,19 @@
-//! File content: reads and writes through per-file buffers. A write
-//! patches the chunk it touches in RAM; a chunk is encrypted and stored as
-//! an immutable content block as soon as it is full, and the header (size,
-//! chunk table, or inline data for small files) is written at flush,
-//! fsync, release or truncate. Replaced chunks are removed once the new
-//! header no longer references them, so nothing leaks.
+//! File content: reads and writes through per-file buffers. A write that
+//! covers a whole chunk replaces it: the chunk is encrypted and stored as an
+//! immutable content block at once, in the background. A smaller write is
+//! kept as an extent without fetching the chunk, and a flush (fsync,
+//! release, truncate) stores the file's extents as one patch block
+//! ([`super::patch`]) and records the header (size, chunk table, patches,
+//! or inline data for small files); compaction rewrites dense chunks from
+//! time to time. Replaced chunks and patches are removed once the new header
+//! no longer references them, so nothing leaks.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use super::intent::Intent;
-use super::model::{Chunk, Node, Time};
+use super::model::{Chunk, Node, Patch, Time};
+use super::patch::{self, Extents, FileExtents};
 use super::{FileSystem, FsError, FsResult, lock};
 use crate::crypto::{random_bytes, seal};
 use crate::runtime::block::{Address, Block, ContentBlock, Tombstone};
@@ -19,6 +23,8 @@ use crate::runtime::consensus::{Expect, Fetched, ReadLevel};
 pub const INLINE_MAX: u64 = 64 * 1024;
 /// Decrypted chunks kept for sequential reads.
 const CHUNK_CACHE: usize = 16;
+/// Bytes of decoded patches kept for reads and compaction.
+const PATCH_CACHE_BYTES: u64 = 64 << 20;
 
 /// The in-memory state of a file being read or written. Its `Debug` shows
 /// sizes and chunk indices, never content or chunk keys.
@@ -30,8 +36,11 @@ pub struct OpenFile {
     pub unlinked: bool,
     /// Current size, including unflushed writes.
     pub size: u64,
-    /// Chunks patched in RAM and not stored yet, by index.
+    /// Chunks held whole in RAM and not stored yet, by index.
     dirty: BTreeMap<u64, Vec<u8>>,
+    /// Partial writes to chunks not held whole in RAM, by index: newer than
+    /// whatever the chunk holds (and never beside a dirty buffer of it).
+    extents: FileExtents,
     /// Chunks stored since the header was last written, by index.
     stored: BTreeMap<u64, Chunk>,
     /// Full chunks being encrypted and stored in the background, oldest
@@ -41,6 +50,10 @@ pub struct OpenFile {
     sealing: BTreeMap<u64, (u64, Arc<Vec<u8>>)>,
     /// Numbers uploads, to tell a superseded one from the latest.
     upload_count: u64,
+    /// The smallest size a truncate set since the header was last
+    /// recorded: what the header stores past it is gone, even if the file
+    /// grew again since.
+    cut: Option<u64>,
     /// The header must be written.
     header_dirty: bool,
     /// When the content last changed, if not recorded in the header yet:
@@ -48,12 +61,23 @@ pub struct OpenFile {
     pub modified: Option<Time>,
 }
 
+impl OpenFile {
+    /// Bytes held in extents.
+    fn extent_bytes(&self) -> u64 {
+        self.extents.values().map(Extents::bytes).sum()
+    }
+}
+
 /// Chunks of one file stored concurrently while writing goes on.
 const UPLOADS_IN_FLIGHT: usize = 2;
 
-/// Recently decrypted chunks (`Debug` shows their addresses only).
+/// Recently decrypted chunks (plain, or with their patches laid over) and
+/// decoded patches (`Debug` shows their addresses only).
 #[derive(Default)]
-pub struct ChunkCache(VecDeque<(Address, ChunkCell)>);
+pub struct ChunkCache {
+    chunks: VecDeque<(Address, ChunkCell)>,
+    patches: VecDeque<(Address, PatchCell)>,
+}
 
 impl std::fmt::Debug for OpenFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -72,15 +96,40 @@ impl std::fmt::Debug for OpenFile {
 
 impl std::fmt::Debug for ChunkCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.0.iter().map(|(address, _)| address)).finish()
+        f.debug_struct("ChunkCache")
+            .field("chunks", &self.chunks.iter().map(|(address, _)| address).collect::<Vec<_>>())
+            .field("patches", &self.patches.iter().map(|(address, _)| address).collect::<Vec<_>>())
+            .finish()
     }
 }
 
 /// A chunk being fetched or fetched: readers and read-ahead share it.
 type ChunkCell = Arc<tokio::sync::OnceCell<Result<Arc<Vec<u8>>, String>>>;
 
+/// A patch being fetched or fetched and decoded.
+type PatchCell = Arc<tokio::sync::OnceCell<Result<Arc<FileExtents>, String>>>;
+
 /// How many chunks past a read are fetched ahead, in the background.
 const READ_AHEAD: u64 = 4;
+
+/// Where the stored content of a chunk comes from, before its patches.
+#[derive(Debug, Clone)]
+enum Base {
+    /// A content block.
+    Chunk(Chunk),
+    /// The header's inline data (chunk 0 of a small file), or a hole.
+    Plain(Arc<Vec<u8>>),
+}
+
+/// What the open file holds of a chunk, newer than the header's.
+enum Held {
+    /// The plaintext of an upload in flight.
+    Plain(Arc<Vec<u8>>),
+    /// A chunk stored since the header was recorded.
+    Chunk(Chunk),
+    /// Nothing: the header's content was truncated away.
+    Gone,
+}
 
 /// Encrypt and store one chunk as a content block owned by `file`.
 async fn store_chunk(
@@ -97,6 +146,21 @@ async fn store_chunk(
     Ok(Chunk { address, key })
 }
 
+/// Fetch one content block of `file` (a chunk or a patch).
+async fn fetch_content(
+    store: &Arc<dyn crate::runtime::consensus::Consensus>,
+    what: &str,
+    address: Address,
+) -> FsResult<ContentBlock> {
+    match store.fetch(address, ReadLevel::Any).await? {
+        Fetched::Found(Block::Content(c)) => Ok(c),
+        Fetched::Found(_) => Err(FsError::Corrupt(format!("{what} {address} is not a content block"))),
+        Fetched::Absent | Fetched::Removed(_) | Fetched::Collected { .. } => {
+            Err(FsError::Corrupt(format!("{what} {address} is missing")))
+        }
+    }
+}
+
 /// Fetch, check and decrypt one chunk.
 async fn load_chunk(
     store: Arc<dyn crate::runtime::consensus::Consensus>,
@@ -104,16 +168,24 @@ async fn load_chunk(
     index: u64,
     chunk: Chunk,
 ) -> FsResult<Arc<Vec<u8>>> {
-    let block = match store.fetch(chunk.address, ReadLevel::Any).await? {
-        Fetched::Found(Block::Content(c)) => c,
-        Fetched::Found(_) => return Err(FsError::Corrupt(format!("chunk {} is not a content block", chunk.address))),
-        Fetched::Absent | Fetched::Removed(_) | Fetched::Collected { .. } => {
-            return Err(FsError::Corrupt(format!("chunk {} is missing", chunk.address)));
-        }
-    };
+    let block = fetch_content(&store, "chunk", chunk.address).await?;
     let plain = seal::decrypt(&chunk.key, &block.data, &chunk_aad(&file, index))
         .map_err(|_| FsError::Corrupt(format!("chunk {} does not decrypt", chunk.address)))?;
     Ok(Arc::new(plain))
+}
+
+/// Fetch, check, decrypt and decode one patch.
+async fn load_patch(
+    store: Arc<dyn crate::runtime::consensus::Consensus>,
+    file: Address,
+    address: Address,
+    key: [u8; 32],
+    block_size: u64,
+) -> FsResult<Arc<FileExtents>> {
+    let block = fetch_content(&store, "patch", address).await?;
+    let plain = seal::decrypt(&key, &block.data, &patch_aad(&file))
+        .map_err(|_| FsError::Corrupt(format!("patch {address} does not decrypt")))?;
+    Ok(Arc::new(patch::decode(&plain, block_size)?))
 }
 
 /// The associated data binding a chunk's ciphertext to its file and index.
@@ -124,7 +196,31 @@ pub(super) fn chunk_aad(file: &Address, index: u64) -> Vec<u8> {
     aad
 }
 
+/// The associated data binding a patch's ciphertext to its file.
+pub(super) fn patch_aad(file: &Address) -> Vec<u8> {
+    let mut aad = b"infinit/fs/patch/v1".to_vec();
+    aad.extend_from_slice(&file.0);
+    aad
+}
+
+/// Bytes of decoded extents.
+fn extents_bytes(extents: &FileExtents) -> u64 {
+    extents.values().map(Extents::bytes).sum()
+}
+
+/// A patch record for `extents` stored at `address` with `key`.
+fn patch_record(address: Address, key: [u8; 32], extents: &FileExtents) -> Patch {
+    let chunks = extents.iter().filter(|(_, e)| !e.is_empty()).map(|(i, _)| *i).collect();
+    Patch { address, key, chunks, bytes: extents_bytes(extents) }
+}
+
 impl FileSystem {
+    /// Compact files against `bounds` instead of the block size's.
+    #[cfg(test)]
+    pub(super) fn set_patch_bounds(&mut self, bounds: patch::Bounds) {
+        self.patch_bounds = bounds;
+    }
+
     /// Open the file at `address` (one more handle).
     pub async fn open_file(&self, address: Address) -> FsResult<()> {
         let size = match self.load_node(address).await? {
@@ -203,57 +299,143 @@ impl FileSystem {
         Ok(Arc::unwrap_or_clone(self.chunk_shared(address, index).await?))
     }
 
-    /// The plaintext of chunk `index`, shared with the chunk cache (no copy).
+    /// The plaintext of chunk `index`, shared with the chunk cache (no copy)
+    /// unless the open file holds newer extents of it.
     async fn chunk_shared(&self, address: Address, index: u64) -> FsResult<Arc<Vec<u8>>> {
-        let stored = {
+        let (held, patched) = {
             let open = lock(&self.open);
             match open.get(&address) {
                 Some(f) => {
                     if let Some(buf) = f.dirty.get(&index) {
                         return Ok(Arc::new(buf.clone()));
                     }
-                    if let Some((_, plain)) = f.sealing.get(&index) {
-                        return Ok(plain.clone());
-                    }
-                    f.stored.get(&index).copied()
+                    let held = if let Some((_, plain)) = f.sealing.get(&index) {
+                        Some(Held::Plain(plain.clone()))
+                    } else if let Some(chunk) = f.stored.get(&index) {
+                        Some(Held::Chunk(*chunk))
+                    } else if f.cut.is_some_and(|cut| index >= cut.div_ceil(self.block_size)) {
+                        Some(Held::Gone)
+                    } else {
+                        None
+                    };
+                    (held, f.extents.get(&index).is_some_and(|e| !e.is_empty()))
                 }
-                None => None,
+                None => (None, false),
             }
         };
-        let chunk = match stored {
-            Some(c) => Some(c),
-            None => {
-                let found = self
-                    .view(address, |node| match node {
-                        Node::File { inline, chunks, .. } if chunks.is_empty() => {
-                            Ok(Err(if index == 0 { inline.clone() } else { Vec::new() }))
-                        }
-                        Node::File { chunks, .. } => Ok(Ok(chunks.get(&index).copied())),
-                        _ => Err(FsError::IsDirectory),
-                    })
-                    .await??;
-                match found {
-                    Ok(chunk) => chunk,
-                    Err(inline) => return Ok(Arc::new(inline)),
-                }
-            }
+        // What the open file holds is newer than the header's patches.
+        let base = match held {
+            Some(Held::Plain(plain)) => plain,
+            Some(Held::Chunk(chunk)) => self.fetch_chunk(address, index, chunk).await?,
+            Some(Held::Gone) => Arc::new(Vec::new()),
+            None => self.stored_chunk(address, index).await?,
         };
-        match chunk {
-            Some(c) => self.fetch_chunk(address, index, c).await,
-            None => Ok(Arc::new(Vec::new())),
+        if !patched {
+            return Ok(base);
         }
+        let mut plain = Arc::unwrap_or_clone(base);
+        if let Some(e) = lock(&self.open).get(&address).and_then(|f| f.extents.get(&index)) {
+            e.apply(&mut plain);
+        }
+        Ok(Arc::new(plain))
+    }
+
+    /// Chunk `index` as the header stores it: its chunk (or inline data, or
+    /// a hole) with the patches listing it laid over, in order.
+    async fn stored_chunk(&self, address: Address, index: u64) -> FsResult<Arc<Vec<u8>>> {
+        let (base, patches) = self
+            .view(address, |node| match node {
+                Node::File { inline, chunks, patches, .. } => {
+                    let base = if chunks.is_empty() {
+                        Base::Plain(Arc::new(if index == 0 { inline.clone() } else { Vec::new() }))
+                    } else {
+                        match chunks.get(&index) {
+                            Some(c) => Base::Chunk(*c),
+                            None => Base::Plain(Arc::new(Vec::new())),
+                        }
+                    };
+                    let listing: Vec<(Address, [u8; 32])> = patches
+                        .iter()
+                        .filter(|p| p.chunks.binary_search(&index).is_ok())
+                        .map(|p| (p.address, p.key))
+                        .collect();
+                    Ok((base, listing))
+                }
+                _ => Err(FsError::IsDirectory),
+            })
+            .await??;
+        if patches.is_empty() {
+            return match base {
+                Base::Chunk(c) => self.fetch_chunk(address, index, c).await,
+                Base::Plain(plain) => Ok(plain),
+            };
+        }
+        // The patched chunk is cached under a name of its parts.
+        let mut parts: Vec<&[u8]> = vec![&address.0];
+        let index_bytes = index.to_be_bytes();
+        parts.push(&index_bytes);
+        if let Base::Chunk(c) = &base {
+            parts.push(&c.address.0);
+        }
+        parts.extend(patches.iter().map(|(a, _)| &a.0[..]));
+        let name = Address(crate::crypto::hash::hash("infinit/fs/patched-chunk/v1", &parts));
+        let cell = self.chunk_cell(name);
+        let loaded = cell
+            .get_or_init(|| async {
+                let overlay = async {
+                    let mut plain = match &base {
+                        Base::Chunk(c) => Arc::unwrap_or_clone(self.fetch_chunk(address, index, *c).await?),
+                        Base::Plain(plain) => plain.to_vec(),
+                    };
+                    for (patch, key) in &patches {
+                        if let Some(e) = self.fetch_patch(address, *patch, *key).await?.get(&index) {
+                            e.apply(&mut plain);
+                        }
+                    }
+                    Ok::<_, FsError>(Arc::new(plain))
+                };
+                overlay.await.map_err(|e| e.to_string())
+            })
+            .await
+            .clone();
+        loaded.map_err(|why| {
+            lock(&self.chunks).chunks.retain(|(a, _)| *a != name);
+            FsError::Corrupt(why)
+        })
     }
 
     /// The shared cell of chunk `address` in the cache (created if absent).
     fn chunk_cell(&self, address: Address) -> ChunkCell {
         let mut cache = lock(&self.chunks);
-        if let Some((_, cell)) = cache.0.iter().find(|(a, _)| *a == address) {
+        if let Some((_, cell)) = cache.chunks.iter().find(|(a, _)| *a == address) {
             return cell.clone();
         }
         let cell = ChunkCell::default();
-        cache.0.push_back((address, cell.clone()));
-        if cache.0.len() > CHUNK_CACHE {
-            cache.0.pop_front();
+        cache.chunks.push_back((address, cell.clone()));
+        if cache.chunks.len() > CHUNK_CACHE {
+            cache.chunks.pop_front();
+        }
+        cell
+    }
+
+    /// The shared cell of patch `address` in the cache (created if absent);
+    /// the oldest go while the decoded ones hold more than [`PATCH_CACHE_BYTES`].
+    fn patch_cell(&self, address: Address) -> PatchCell {
+        let mut cache = lock(&self.chunks);
+        if let Some((_, cell)) = cache.patches.iter().find(|(a, _)| *a == address) {
+            return cell.clone();
+        }
+        let cell = PatchCell::default();
+        cache.patches.push_back((address, cell.clone()));
+        let held = |cell: &PatchCell| match cell.get() {
+            Some(Ok(extents)) => extents_bytes(extents),
+            _ => 0,
+        };
+        let mut total: u64 = cache.patches.iter().map(|(_, c)| held(c)).sum();
+        while total > PATCH_CACHE_BYTES && cache.patches.len() > 1 {
+            if let Some((_, old)) = cache.patches.pop_front() {
+                total -= held(&old);
+            }
         }
         cell
     }
@@ -267,17 +449,31 @@ impl FileSystem {
             .clone();
         loaded.map_err(|why| {
             // Do not keep a failure: the next read tries again.
-            lock(&self.chunks).0.retain(|(a, _)| *a != chunk.address);
+            lock(&self.chunks).chunks.retain(|(a, _)| *a != chunk.address);
+            FsError::Corrupt(why)
+        })
+    }
+
+    /// The decoded extents of patch `address` of `file`.
+    async fn fetch_patch(&self, file: Address, address: Address, key: [u8; 32]) -> FsResult<Arc<FileExtents>> {
+        let cell = self.patch_cell(address);
+        let store = self.store.clone();
+        let bs = self.block_size;
+        let loaded = cell
+            .get_or_init(|| async move { load_patch(store, file, address, key, bs).await.map_err(|e| e.to_string()) })
+            .await
+            .clone();
+        loaded.map_err(|why| {
+            lock(&self.chunks).patches.retain(|(a, _)| *a != address);
             FsError::Corrupt(why)
         })
     }
 
     /// Start fetching the stored chunks after `last` in the background.
     async fn read_ahead(&self, address: Address, last: u64) {
-        if lock(&self.open)
-            .get(&address)
-            .is_some_and(|f| !f.dirty.is_empty() || !f.stored.is_empty() || !f.sealing.is_empty())
-        {
+        if lock(&self.open).get(&address).is_some_and(|f| {
+            !f.dirty.is_empty() || !f.stored.is_empty() || !f.sealing.is_empty() || !f.extents.is_empty()
+        }) {
             return;
         }
         let ahead = self
@@ -307,6 +503,21 @@ impl FileSystem {
 
     async fn store_chunk(&self, file: Address, index: u64, plain: &[u8]) -> FsResult<Chunk> {
         store_chunk(self.store.clone(), file, index, plain).await
+    }
+
+    /// Encrypt and store `extents` as one patch block owned by `file`; its
+    /// decoded form goes to the cache, for reads and the next compaction.
+    async fn store_patch(&self, file: Address, extents: FileExtents) -> FsResult<Patch> {
+        let key: [u8; 32] = random_bytes().map_err(|e| FsError::Storage(e.to_string()))?;
+        let plain = patch::encode(&extents)?;
+        let data = seal::encrypt(&key, &plain, &patch_aad(&file)).map_err(|e| FsError::Storage(e.to_string()))?;
+        drop(plain);
+        let block = ContentBlock::new(Some(file), data);
+        let address = block.address();
+        self.store.store(Block::Content(block), Expect::Absent).await?;
+        let record = patch_record(address, key, &extents);
+        let _ = self.patch_cell(address).set(Ok(Arc::new(extents)));
+        Ok(record)
     }
 
     /// Store a full chunk in the background (at most [`UPLOADS_IN_FLIGHT`]
@@ -362,7 +573,14 @@ impl FileSystem {
                         && let Some((n, plain)) = f.sealing.remove(&index)
                     {
                         if n == number {
-                            f.dirty.entry(index).or_insert_with(|| Arc::unwrap_or_clone(plain));
+                            if !f.dirty.contains_key(&index) {
+                                // Extents written since the upload began are newer.
+                                let mut plain = Arc::unwrap_or_clone(plain);
+                                if let Some(e) = f.extents.remove(&index) {
+                                    e.apply(&mut plain);
+                                }
+                                f.dirty.insert(index, plain);
+                            }
                         } else {
                             f.sealing.insert(index, (n, plain));
                         }
@@ -425,7 +643,9 @@ impl FileSystem {
         Ok(out)
     }
 
-    /// Write `data` at `offset`; returns the number of bytes written.
+    /// Write `data` at `offset`; returns the number of bytes written. A
+    /// whole chunk replaces the chunk; less patches a chunk held in RAM, or
+    /// is kept as an extent (the stored chunk is not fetched).
     pub async fn write(&self, address: Address, offset: u64, data: &[u8]) -> FsResult<u32> {
         let _io = self.io.lock().await;
         self.ensure_state(address).await?;
@@ -437,29 +657,58 @@ impl FileSystem {
         let mut consumed = 0usize;
         while pos < end {
             let index = pos / bs;
-            let within = (pos % bs) as usize;
-            let n = ((bs - within as u64).min(end - pos)) as usize;
-            let taken = lock(&self.open).get_mut(&address).and_then(|f| f.dirty.remove(&index));
-            let mut buf = match taken {
-                Some(b) => b,
-                None => self.chunk_plain(address, index).await?,
+            let within = pos % bs;
+            let n = ((bs - within).min(end - pos)) as usize;
+            let piece = &data[consumed..consumed + n];
+            let whole = if n as u64 == bs {
+                if let Some(f) = lock(&self.open).get_mut(&address) {
+                    // Older writes to the chunk are all overwritten.
+                    f.dirty.remove(&index);
+                    f.extents.remove(&index);
+                }
+                Some(piece.to_vec())
+            } else {
+                let mut open = lock(&self.open);
+                let Some(f) = open.get_mut(&address) else { break };
+                match f.dirty.get_mut(&index) {
+                    Some(buf) => {
+                        let (at, end) = (within as usize, within as usize + n);
+                        if buf.len() < end {
+                            buf.resize(end, 0);
+                        }
+                        buf[at..end].copy_from_slice(piece);
+                        if buf.len() as u64 == bs { f.dirty.remove(&index) } else { None }
+                    }
+                    None => {
+                        let extents = f.extents.entry(index).or_default();
+                        extents.write(within, piece);
+                        // Extents grown over the whole chunk (a sequential writer) replace it.
+                        if extents.whole(bs).is_some() {
+                            f.extents.remove(&index).and_then(|e| e.into_whole(bs))
+                        } else {
+                            None
+                        }
+                    }
+                }
             };
-            if buf.len() < within + n {
-                buf.resize(within + n, 0);
-            }
-            buf[within..within + n].copy_from_slice(&data[consumed..consumed + n]);
-            if buf.len() as u64 == bs {
+            if let Some(buf) = whole {
                 self.upload(address, index, buf).await?;
-            } else if let Some(f) = lock(&self.open).get_mut(&address) {
-                f.dirty.insert(index, buf);
             }
             pos += n as u64;
             consumed += n;
         }
-        if let Some(f) = lock(&self.open).get_mut(&address) {
-            f.size = f.size.max(end);
-            f.header_dirty = true;
-            f.modified = Some(Time::now());
+        let crowded = match lock(&self.open).get_mut(&address) {
+            Some(f) => {
+                f.size = f.size.max(end);
+                f.header_dirty = true;
+                f.modified = Some(Time::now());
+                f.extent_bytes() > self.patch_bounds.open_bytes
+            }
+            None => false,
+        };
+        if crowded {
+            // Bound what RAM holds for a writer that never flushes.
+            self.flush_locked(address).await?;
         }
         Ok(data.len() as u32)
     }
@@ -504,43 +753,74 @@ impl FileSystem {
         Ok(())
     }
 
-    /// Store the file's pending chunks, then record its new header as an
-    /// intent. Nothing is taken out of the open file before it is stored:
-    /// a failed store leaves every buffer in place for the next attempt,
-    /// so a transient error never turns written data into a hole.
-    /// Chunks stored before a failure stay in the open file; if it is
-    /// closed without a successful flush, [`FileSystem::discard`] removes
-    /// them.
+    /// Store the file's pending chunks and extents, then record its new
+    /// header as an intent. Nothing is taken out of the open file before it
+    /// is stored: a failed store leaves every buffer and extent in place for
+    /// the next attempt, so a transient error never turns written data into
+    /// a hole. Chunks stored before a failure stay in the open file; if it
+    /// is closed without a successful flush, [`FileSystem::discard`]
+    /// removes them. The extents go into one patch block, unless the
+    /// patches are over their bounds: then the file is compacted.
     async fn flush_locked(&self, address: Address) -> FsResult<()> {
         self.finish_uploads(address, 0).await?;
-        let (size, mut indices) = {
+        let (size, cut, mut indices) = {
             let open = lock(&self.open);
             let Some(f) = open.get(&address).filter(|f| f.header_dirty) else {
                 return Ok(());
             };
-            (f.size, f.dirty.keys().copied().collect::<Vec<u64>>())
+            (f.size, f.cut, f.dirty.keys().copied().collect::<Vec<u64>>())
         };
-        let (old_inline, old_chunks) = match self.load_node(address).await? {
-            Node::File { inline, chunks, .. } => (inline, chunks),
+        let (old_inline, old_chunks, old_patches) = match self.load_node(address).await? {
+            Node::File { inline, chunks, patches, .. } => (inline, chunks, patches),
             Node::Directory { .. } => return Err(FsError::IsDirectory),
             Node::Symlink { .. } | Node::Special { .. } => return Err(FsError::Invalid("not a regular file".into())),
         };
         let bs = self.block_size;
         let inline_limit = INLINE_MAX.min(bs);
         let last = size.div_ceil(bs);
+        // What the header stores from chunk `kept` on was truncated away.
+        let kept = cut.map_or(last, |c| c.div_ceil(bs).min(last));
         let mut inline = Vec::new();
+        let mut patches = Vec::new();
+        // Patches stored here: nothing names them until the header is recorded.
+        let mut new_patches = Vec::new();
         if size <= inline_limit {
             inline = self.chunk_plain(address, 0).await?;
             inline.resize(size as usize, 0);
         } else {
             // Chunk 0 may still live inline in the header: give it a block.
             let stored_zero = lock(&self.open).get(&address).is_some_and(|f| f.stored.contains_key(&0));
-            if old_chunks.is_empty() && !old_inline.is_empty() && !indices.contains(&0) && !stored_zero {
+            if old_chunks.is_empty() && !old_inline.is_empty() && kept > 0 && !indices.contains(&0) && !stored_zero {
                 let plain = self.chunk_plain(address, 0).await?;
                 if let Some(f) = lock(&self.open).get_mut(&address) {
+                    f.extents.remove(&0);
                     f.dirty.insert(0, plain);
                 }
                 indices.insert(0, 0);
+            }
+            // Extents from the start of a chunk that stores nothing (the
+            // tail of a sequential writer) are that chunk: no patch needed.
+            if let Some(f) = lock(&self.open).get_mut(&address) {
+                let unpatched = |i: &u64| !old_patches.iter().any(|p| p.chunks.binary_search(i).is_ok());
+                let fresh: Vec<u64> = f
+                    .extents
+                    .iter()
+                    .filter(|(i, e)| {
+                        **i < last
+                            && e.from_start().is_some()
+                            && !f.stored.contains_key(i)
+                            && (**i >= kept || (!old_chunks.contains_key(i) && unpatched(i)))
+                    })
+                    .map(|(i, _)| *i)
+                    .collect();
+                for index in fresh {
+                    if let Some(run) = f.extents.remove(&index).and_then(Extents::into_from_start) {
+                        f.dirty.insert(index, run);
+                        indices.push(index);
+                    }
+                }
+                indices.sort_unstable();
+                indices.dedup();
             }
             for index in indices {
                 let plain = {
@@ -570,34 +850,138 @@ impl FileSystem {
                     self.remove_unnamed_chunk(address, old.address);
                 }
             }
+            let (stored, extents) = match lock(&self.open).get(&address) {
+                Some(f) => (f.stored.clone(), f.extents.range(..last).map(|(i, e)| (*i, e.clone())).collect()),
+                None => return Ok(()),
+            };
+            // A rewritten chunk holds what the patches wrote to it; past the end, nothing is left.
+            patches = old_patches
+                .iter()
+                .filter_map(|p| {
+                    let mut p = p.clone();
+                    p.chunks.retain(|i| *i < kept && !stored.contains_key(i));
+                    (!p.chunks.is_empty()).then_some(p)
+                })
+                .collect();
+            let new_bytes = extents_bytes(&extents);
+            if self.patch_bounds.needs_compaction(&patches, new_bytes) {
+                let mut table: BTreeMap<u64, Chunk> = old_chunks.range(..kept).map(|(i, c)| (*i, *c)).collect();
+                table.extend(stored.range(..last).map(|(i, c)| (*i, *c)));
+                patches = self.compact(address, size, &table, &patches, extents).await?;
+                new_patches.extend(patches.iter().map(|p| p.address));
+            } else if new_bytes > 0 {
+                let patch = self.store_patch(address, extents).await?;
+                new_patches.push(patch.address);
+                patches.push(patch);
+            }
         }
         let stored: BTreeMap<u64, Chunk> = lock(&self.open).get(&address).map(|f| f.stored.clone()).unwrap_or_default();
         let mut chunks: BTreeMap<u64, Chunk> = BTreeMap::new();
         if size > inline_limit {
-            chunks.extend(old_chunks.range(..last).map(|(i, c)| (*i, *c)));
+            chunks.extend(old_chunks.range(..kept).map(|(i, c)| (*i, *c)));
             chunks.extend(stored.range(..last).map(|(i, c)| (*i, *c)));
         }
         let kept: std::collections::HashSet<Address> = chunks.values().map(|c| c.address).collect();
-        let dropped: Vec<Address> = old_chunks.values().map(|c| c.address).filter(|a| !kept.contains(a)).collect();
+        let named: std::collections::HashSet<Address> = patches.iter().map(|p| p.address).collect();
+        let dropped: Vec<Address> = old_chunks
+            .values()
+            .map(|c| c.address)
+            .filter(|a| !kept.contains(a))
+            .chain(old_patches.iter().map(|p| p.address).filter(|a| !named.contains(a)))
+            .collect();
         let unused: Vec<Address> = stored.values().map(|c| c.address).filter(|a| !kept.contains(a)).collect();
         let modified = lock(&self.open).get(&address).and_then(|f| f.modified);
-        let intent = Intent::Content { size, inline, chunks, time: modified.unwrap_or_else(Time::now) };
-        let recorded = self.change(address, intent, Vec::new()).await?;
+        let intent = Intent::Content { size, inline, chunks, patches, time: modified.unwrap_or_else(Time::now) };
+        let recorded = match self.change(address, intent, Vec::new()).await {
+            Ok(recorded) => recorded,
+            Err(e) => {
+                for patch in new_patches {
+                    self.remove_unnamed_chunk(address, patch);
+                }
+                return Err(e);
+            }
+        };
         for chunk in unused {
             self.remove_unnamed_chunk(address, chunk);
         }
-        for chunk in dropped {
+        for block in dropped {
             // The stored header names them until this change is stored.
-            self.remove_chunk(chunk, vec![recorded]);
+            self.remove_chunk(block, vec![recorded]);
         }
         if let Some(f) = lock(&self.open).get_mut(&address) {
             f.stored.retain(|i, c| stored.get(i).is_none_or(|s| s.address != c.address));
+            // Every extent is in the recorded patches or inline data.
+            f.extents.clear();
+            f.cut = None;
             f.header_dirty = !f.dirty.is_empty() || !f.stored.is_empty();
             if !f.header_dirty {
                 f.modified = None;
             }
         }
         Ok(())
+    }
+
+    /// Compact the patches of file `address` (of `size` bytes, chunk table
+    /// `table`) with its new `extents`: the chunks [`patch::Bounds::plan_folds`]
+    /// picks are rewritten with their patched bytes (recorded as stored),
+    /// and the rest is stored again as a few consolidated patches, returned.
+    async fn compact(
+        &self,
+        address: Address,
+        size: u64,
+        table: &BTreeMap<u64, Chunk>,
+        patches: &[Patch],
+        extents: FileExtents,
+    ) -> FsResult<Vec<Patch>> {
+        let bs = self.block_size;
+        let mut merged = FileExtents::new();
+        for p in patches {
+            let decoded = self.fetch_patch(address, p.address, p.key).await?;
+            for index in &p.chunks {
+                if let Some(e) = decoded.get(index) {
+                    merged.entry(*index).or_default().overlay(e);
+                }
+            }
+        }
+        for (index, e) in extents {
+            match merged.get_mut(&index) {
+                Some(older) => older.overlay(&e),
+                None => {
+                    merged.insert(index, e);
+                }
+            }
+        }
+        let live: BTreeMap<u64, u64> = merged.iter().map(|(i, e)| (*i, e.bytes())).collect();
+        for index in self.patch_bounds.plan_folds(&live) {
+            let Some(e) = merged.remove(&index) else { continue };
+            let mut plain = match table.get(&index) {
+                Some(c) => Arc::unwrap_or_clone(self.fetch_chunk(address, index, *c).await?),
+                None => Vec::new(),
+            };
+            e.apply(&mut plain);
+            plain.truncate((size - index * bs).min(bs) as usize);
+            let chunk = self.store_chunk(address, index, &plain).await?;
+            let superseded = match lock(&self.open).get_mut(&address) {
+                Some(f) => f.stored.insert(index, chunk),
+                None => Some(chunk),
+            };
+            if let Some(old) = superseded {
+                self.remove_unnamed_chunk(address, old.address);
+            }
+        }
+        let mut consolidated = Vec::new();
+        for part in self.patch_bounds.consolidate(merged) {
+            match self.store_patch(address, part).await {
+                Ok(p) => consolidated.push(p),
+                Err(e) => {
+                    for p in consolidated {
+                        self.remove_unnamed_chunk(address, p.address);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(consolidated)
     }
 
     /// Set the size to `size`, dropping or zero-extending content.
@@ -618,10 +1002,13 @@ impl FileSystem {
                     return Ok(());
                 };
                 f.dirty.retain(|&i, _| i < last);
+                // The tail's extents are in `tail`; later ones are cut off.
+                f.extents.retain(|&i, _| i < last);
                 let dropped = f.stored.split_off(&last);
                 if partial > 0 {
                     f.dirty.insert(last, tail);
                 }
+                f.cut = Some(f.cut.map_or(size, |c| c.min(size)));
                 dropped.into_values().collect()
             };
             for c in superseded {

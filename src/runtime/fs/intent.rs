@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 
-use super::model::{Chunk, Entry, Node, Time};
+use super::model::{Chunk, Entry, Node, Patch, Time};
 use super::{FsError, FsResult};
 use crate::runtime::block::Address;
 
@@ -65,8 +65,8 @@ pub enum Intent {
     SetXattr { name: String, value: Option<Vec<u8>>, time: Time },
     /// Add `delta` to a file's or symlink's link count.
     Links { delta: i32, time: Time },
-    /// A file's new content: size, inline data or chunk table.
-    Content { size: u64, inline: Vec<u8>, chunks: BTreeMap<u64, Chunk>, time: Time },
+    /// A file's new content: size, inline data or chunk table and patches.
+    Content { size: u64, inline: Vec<u8>, chunks: BTreeMap<u64, Chunk>, patches: Vec<Patch>, time: Time },
 }
 
 fn entries_of(node: &mut Node) -> FsResult<(&mut BTreeMap<String, Entry>, &mut super::model::Meta)> {
@@ -212,11 +212,12 @@ impl Intent {
                 }
                 Node::Directory { .. } => {}
             },
-            Intent::Content { size, inline, chunks, time } => match node {
-                Node::File { size: s, inline: i, chunks: c, meta, .. } => {
+            Intent::Content { size, inline, chunks, patches, time } => match node {
+                Node::File { size: s, inline: i, chunks: c, patches: p, meta, .. } => {
                     *s = *size;
                     *i = inline.clone();
                     *c = chunks.clone();
+                    *p = patches.clone();
                     touch(meta, *time);
                 }
                 _ if mode == Mode::Op => return Err(FsError::IsDirectory),
@@ -291,8 +292,14 @@ mod tests {
 
     #[test]
     fn link_counts_are_deltas_so_concurrent_links_add_up() {
-        let mut node =
-            Node::File { meta: Meta::new(0o644, 0, 0), nlink: 1, size: 0, inline: Vec::new(), chunks: BTreeMap::new() };
+        let mut node = Node::File {
+            meta: Meta::new(0o644, 0, 0),
+            nlink: 1,
+            size: 0,
+            inline: Vec::new(),
+            chunks: BTreeMap::new(),
+            patches: Vec::new(),
+        };
         Intent::Links { delta: 1, time: Time::now() }.apply(&mut node, Mode::Replay).unwrap();
         Intent::Links { delta: 1, time: Time::now() }.apply(&mut node, Mode::Replay).unwrap();
         Intent::Links { delta: -1, time: Time::now() }.apply(&mut node, Mode::Replay).unwrap();

@@ -78,16 +78,17 @@ fn diff(base: Option<&Node>, mine: &Node) -> Option<Vec<Intent>> {
                 }
             }
         }
-        (base, Node::File { nlink, size, inline, chunks, .. }) => {
+        (base, Node::File { nlink, size, inline, chunks, patches, .. }) => {
             let (old_links, same_content) = match base {
-                Some(Node::File { nlink: l, size: s, inline: i, chunks: c, .. }) => {
-                    (*l, s == size && i == inline && c == chunks)
+                Some(Node::File { nlink: l, size: s, inline: i, chunks: c, patches: p, .. }) => {
+                    (*l, s == size && i == inline && c == chunks && p == patches)
                 }
                 _ => (*nlink, false),
             };
             links(&mut out, old_links, *nlink, time);
             if !same_content {
-                out.push(Intent::Content { size: *size, inline: inline.clone(), chunks: chunks.clone(), time });
+                let (inline, chunks, patches) = (inline.clone(), chunks.clone(), patches.clone());
+                out.push(Intent::Content { size: *size, inline, chunks, patches, time });
             }
         }
         (base, Node::Symlink { nlink, .. } | Node::Special { nlink, .. }) => {
@@ -186,6 +187,7 @@ mod tests {
             size,
             inline: vec![7; size as usize],
             chunks: BTreeMap::new(),
+            patches: Vec::new(),
         };
         // Mine linked it once more and wrote 5 bytes; theirs linked it too.
         let merged = merge(Some(&file(1, 0)), &file(2, 5), file(2, 0)).unwrap();

@@ -18,6 +18,7 @@ pub mod merge;
 pub mod model;
 pub mod mountpoint;
 mod nodes;
+pub mod patch;
 
 pub use nodes::Change;
 
@@ -111,8 +112,10 @@ pub struct FileSystem {
     last_error: Mutex<Option<String>>,
     /// Files with open handles or unflushed writes.
     open: Mutex<HashMap<Address, OpenFile>>,
-    /// Recently decrypted file chunks.
+    /// Recently decrypted file chunks and decoded patches.
     chunks: Mutex<file::ChunkCache>,
+    /// How much a file keeps in patches before it is compacted.
+    patch_bounds: patch::Bounds,
     /// Serialises file content operations (buffers are shared state).
     io: tokio::sync::Mutex<()>,
     /// How long a clean node is trusted before it is fetched again.
@@ -208,6 +211,7 @@ impl FileSystem {
             last_error: Mutex::new(None),
             open: Mutex::new(HashMap::new()),
             chunks: Mutex::new(file::ChunkCache::default()),
+            patch_bounds: patch::Bounds::for_block_size(block_size.max(4096)),
             io: tokio::sync::Mutex::new(()),
             revalidate: REVALIDATE,
             durable_close: false,
@@ -390,6 +394,7 @@ impl FileSystem {
             size: 0,
             inline: Vec::new(),
             chunks: Default::default(),
+            patches: Vec::new(),
         };
         self.insert(dir, name, node).await
     }

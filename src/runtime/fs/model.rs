@@ -1,6 +1,7 @@
 //! What the file system stores in its blocks: directories (entries and
 //! metadata), files (metadata, inline data or a chunk table of encrypted
-//! content blocks) and symlinks, encoded with postcard behind a version byte.
+//! content blocks, and patches of small writes over it) and symlinks,
+//! encoded with postcard behind a version byte.
 
 use std::collections::BTreeMap;
 
@@ -9,8 +10,10 @@ use serde::{Deserialize, Serialize};
 use super::FsError;
 use crate::runtime::block::Address;
 
-/// Format version of encoded nodes: 2 has sparse chunk tables.
-pub(super) const NODE_FORMAT: u8 = 2;
+/// Format version of encoded nodes: 3 has patches of small writes.
+pub(super) const NODE_FORMAT: u8 = 3;
+/// Sparse chunk tables without patches, still read.
+const NODE_FORMAT_SPARSE: u8 = 2;
 /// The first format: dense chunk tables, still read.
 const NODE_FORMAT_DENSE: u8 = 1;
 
@@ -126,6 +129,33 @@ impl std::fmt::Debug for Chunk {
     }
 }
 
+/// Small writes stored since the chunks they fall in were last rewritten:
+/// an immutable content block of extents (see [`super::patch`]), laid over
+/// the chunks it lists, after the patches before it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Patch {
+    /// The content block holding the encrypted extents.
+    pub address: Address,
+    /// The patch's encryption key (XChaCha20-Poly1305).
+    pub key: [u8; 32],
+    /// The chunks it still applies to, ascending: a chunk rewritten since
+    /// (it holds the patch's bytes, or newer ones) is no longer listed.
+    pub chunks: Vec<u64>,
+    /// Bytes of data its extents hold, listed chunks or not.
+    pub bytes: u64,
+}
+
+impl std::fmt::Debug for Patch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Patch")
+            .field("address", &self.address)
+            .field("key", &"<redacted>")
+            .field("chunks", &self.chunks)
+            .field("bytes", &self.bytes)
+            .finish()
+    }
+}
+
 /// A node as stored in its access-controlled block. Its `Debug` shows the
 /// length of inline content, not the content.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -150,6 +180,8 @@ pub enum Node {
         /// Content blocks of `block_size` bytes each, by index; a missing
         /// index is a hole (so a huge sparse file costs nothing).
         chunks: BTreeMap<u64, Chunk>,
+        /// Small writes laid over the chunks, oldest first.
+        patches: Vec<Patch>,
     },
     /// A symbolic link.
     Symlink {
@@ -180,13 +212,14 @@ impl std::fmt::Debug for Node {
             Node::Directory { meta, entries } => {
                 f.debug_struct("Directory").field("meta", meta).field("entries", entries).finish()
             }
-            Node::File { meta, nlink, size, inline, chunks } => f
+            Node::File { meta, nlink, size, inline, chunks, patches } => f
                 .debug_struct("File")
                 .field("meta", meta)
                 .field("nlink", nlink)
                 .field("size", size)
                 .field("inline", &format_args!("<{} bytes>", inline.len()))
                 .field("chunks", chunks)
+                .field("patches", patches)
                 .finish(),
             Node::Symlink { meta, nlink, target } => f
                 .debug_struct("Symlink")
@@ -247,24 +280,41 @@ impl Node {
     /// Decode, refusing unknown formats and trailing bytes.
     pub fn decode(bytes: &[u8]) -> Result<Node, FsError> {
         match bytes.split_first() {
-            Some((&NODE_FORMAT, body)) => {
-                let (node, rest) =
-                    postcard::take_from_bytes(body).map_err(|e| FsError::Corrupt(format!("undecodable node: {e}")))?;
-                if !rest.is_empty() {
-                    return Err(FsError::Corrupt("trailing bytes after node".into()));
-                }
-                Ok(node)
-            }
-            Some((&NODE_FORMAT_DENSE, body)) => {
-                let (node, rest): (DenseNode, _) =
-                    postcard::take_from_bytes(body).map_err(|e| FsError::Corrupt(format!("undecodable node: {e}")))?;
-                if !rest.is_empty() {
-                    return Err(FsError::Corrupt("trailing bytes after node".into()));
-                }
-                Ok(node.into())
-            }
+            Some((&NODE_FORMAT, body)) => decode_whole(body),
+            Some((&NODE_FORMAT_SPARSE, body)) => Ok(decode_whole::<SparseNode>(body)?.into()),
+            Some((&NODE_FORMAT_DENSE, body)) => Ok(decode_whole::<DenseNode>(body)?.into()),
             Some((v, _)) => Err(FsError::Corrupt(format!("unknown node format {v}"))),
             None => Err(FsError::Corrupt("empty node".into())),
+        }
+    }
+}
+
+/// `body` decoded as a `T`, refusing trailing bytes.
+fn decode_whole<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, FsError> {
+    let (node, rest) =
+        postcard::take_from_bytes(body).map_err(|e| FsError::Corrupt(format!("undecodable node: {e}")))?;
+    if !rest.is_empty() {
+        return Err(FsError::Corrupt("trailing bytes after node".into()));
+    }
+    Ok(node)
+}
+
+/// A node of format 2: sparse chunk tables, no patches.
+#[derive(Deserialize)]
+enum SparseNode {
+    Directory { meta: Meta, entries: BTreeMap<String, Entry> },
+    File { meta: Meta, nlink: u32, size: u64, inline: Vec<u8>, chunks: BTreeMap<u64, Chunk> },
+    Symlink { meta: Meta, nlink: u32, target: Vec<u8> },
+}
+
+impl From<SparseNode> for Node {
+    fn from(node: SparseNode) -> Node {
+        match node {
+            SparseNode::Directory { meta, entries } => Node::Directory { meta, entries },
+            SparseNode::File { meta, nlink, size, inline, chunks } => {
+                Node::File { meta, nlink, size, inline, chunks, patches: Vec::new() }
+            }
+            SparseNode::Symlink { meta, nlink, target } => Node::Symlink { meta, nlink, target },
         }
     }
 }
@@ -283,7 +333,7 @@ impl From<DenseNode> for Node {
             DenseNode::Directory { meta, entries } => Node::Directory { meta, entries },
             DenseNode::File { meta, nlink, size, inline, chunks } => {
                 let chunks = chunks.into_iter().enumerate().filter_map(|(i, c)| c.map(|c| (i as u64, c))).collect();
-                Node::File { meta, nlink, size, inline, chunks }
+                Node::File { meta, nlink, size, inline, chunks, patches: Vec::new() }
             }
             DenseNode::Symlink { meta, nlink, target } => Node::Symlink { meta, nlink, target },
         }
@@ -304,6 +354,7 @@ mod tests {
             size: 12,
             inline: b"INLINE-PLAIN".to_vec(),
             chunks: BTreeMap::from([(0, chunk)]),
+            patches: vec![Patch { address: Address([2; 32]), key, chunks: vec![0], bytes: 3 }],
         };
         let shown = format!("{chunk:?} {node:?} {node:#?}");
         assert!(!shown.contains("INLINE-PLAIN") && !shown.contains("73, 78, 76"), "{shown}");
@@ -324,5 +375,38 @@ mod tests {
         let mut version = bytes;
         version[0] = 9;
         assert!(Node::decode(&version).is_err());
+    }
+
+    #[test]
+    fn files_of_format_2_decode_without_patches_and_format_3_keeps_them() {
+        #[derive(Serialize)]
+        enum V2 {
+            #[allow(dead_code)]
+            Directory {
+                meta: Meta,
+                entries: BTreeMap<String, Entry>,
+            },
+            File {
+                meta: Meta,
+                nlink: u32,
+                size: u64,
+                inline: Vec<u8>,
+                chunks: BTreeMap<u64, Chunk>,
+            },
+        }
+        let chunks: BTreeMap<u64, Chunk> = [(4, Chunk { address: Address([4; 32]), key: [5; 32] })].into();
+        let meta = Meta::new(0o644, 1, 2);
+        let old = V2::File { meta: meta.clone(), nlink: 1, size: 5 << 20, inline: Vec::new(), chunks: chunks.clone() };
+        let mut bytes = vec![NODE_FORMAT_SPARSE];
+        bytes.extend(postcard::to_stdvec(&old).unwrap());
+        let node = Node::decode(&bytes).unwrap();
+        let expected = Node::File { meta, nlink: 1, size: 5 << 20, inline: Vec::new(), chunks, patches: Vec::new() };
+        assert_eq!(node, expected);
+        let Node::File { meta, nlink, size, inline, chunks, .. } = expected else { unreachable!() };
+        let patch = Patch { address: Address([6; 32]), key: [7; 32], chunks: vec![1, 4], bytes: 12 };
+        let patched = Node::File { meta, nlink, size, inline, chunks, patches: vec![patch] };
+        let encoded = patched.encode().unwrap();
+        assert_eq!(encoded[0], NODE_FORMAT);
+        assert_eq!(Node::decode(&encoded).unwrap(), patched);
     }
 }

@@ -413,7 +413,9 @@ impl FileSystem {
             return;
         };
         let chunks: Vec<Address> = match &slot.node {
-            Node::File { chunks, .. } => chunks.values().map(|c| c.address).collect(),
+            Node::File { chunks, patches, .. } => {
+                chunks.values().map(|c| c.address).chain(patches.iter().map(|p| p.address)).collect()
+            }
             _ => Vec::new(),
         };
         let owns_doomed = lock(&self.nodes.doomed).iter().any(|(_, deps)| deps.iter().any(|(a, _)| *a == address));

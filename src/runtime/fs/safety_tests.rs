@@ -266,9 +266,12 @@ async fn a_huge_sparse_file_costs_no_chunk_table() {
     fs.write(f, (8 << 40) + 3, b"middle").await.unwrap();
     fs.sync(None).await.unwrap();
     match fs.load_node(f).await.unwrap() {
-        Node::File { size, chunks, .. } => {
+        Node::File { size, chunks, patches, .. } => {
             assert_eq!(size, 16 << 40);
-            assert_eq!(chunks.len(), 1);
+            // The six bytes are one patch over a hole: no chunk at all.
+            assert!(chunks.is_empty(), "{chunks:?}");
+            assert_eq!(patches.len(), 1);
+            assert_eq!(patches[0].chunks, [(8 << 40) / 4096]);
         }
         other => panic!("{other:?}"),
     }
@@ -425,5 +428,111 @@ async fn a_crash_inside_a_rename_across_directories_never_undercounts_links() {
         let f = again.lookup(d, n).await.unwrap_or_else(|e| panic!("crash after {crash_at} writes: {n}: {e}"));
         let got = again.read(f.address, 0, 10_000).await.unwrap_or_else(|e| panic!("crash after {crash_at}: {e}"));
         assert_eq!(got, data, "crash after {crash_at} writes");
+    }
+}
+
+/// A file of 64 chunks through the fault injector, stored whole and synced,
+/// compacting after a few patches; returns it and its content.
+async fn patched_file(rig: &Rig) -> (FileSystem, Address, Vec<u8>) {
+    let mut fs = rig.faulty_fs().await;
+    fs.set_patch_bounds(super::patch::Bounds::tight(4096));
+    let data = pattern(5, 64 * 4096);
+    let f = fs.create(fs.root(), "f", 0o644, 0, 0).await.unwrap();
+    fs.open_file(f).await.unwrap();
+    fs.write(f, 0, &data).await.unwrap();
+    fs.sync(None).await.unwrap();
+    (fs, f, data)
+}
+
+/// Small writes at scattered offsets, the same on the file and on `model`.
+async fn scatter(fs: &FileSystem, f: Address, model: &mut [u8], round: u64) -> FsResult<()> {
+    for k in 0..8u64 {
+        let offset = ((round * 8 + k) * 40_503 % (model.len() as u64 - 700)) as usize;
+        let data = pattern(round * 8 + k + 100, 300 + (k as usize * 50));
+        model[offset..offset + data.len()].copy_from_slice(&data);
+        fs.write(f, offset as u64, &data).await?;
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_failed_patch_store_keeps_the_extents_for_the_next_fsync() {
+    let rig = Rig::new();
+    let (fs, f, mut model) = patched_file(&rig).await;
+    for round in 0..30 {
+        scatter(&fs, f, &mut model, round).await.unwrap();
+        // The patch (or, past the bounds, a compaction's chunk) fails to store.
+        rig.faulty.fail_next(FaultTarget::Write, FAULTS[(round % 4) as usize]);
+        let _ = fs.sync(Some(f)).await;
+        while fs.sync(Some(f)).await.is_err() {}
+        assert_eq!(fs.read(f, 0, model.len() as u32).await.unwrap(), model, "round {round}");
+    }
+    assert!(rig.faulty.injected() >= 30);
+    fs.release(f).await.unwrap();
+    fs.sync(None).await.unwrap();
+    let after = rig.after_crash().await;
+    assert_eq!(after.read(f, 0, model.len() as u32).await.unwrap(), model);
+    let Node::File { patches, .. } = after.load_node(f).await.unwrap() else { panic!("a file") };
+    assert!(!patches.is_empty(), "the last writes are patches");
+}
+
+/// A crash at any write of patch flushes and compactions (chunks, patches,
+/// the header, the removals of what they replace), after random failed
+/// stores, leaves a stored file
+/// that reads as one of the states a flush was writing, never zeros or a
+/// mix, and names no missing block.
+#[tokio::test]
+async fn a_crash_during_patch_flushes_and_compactions_reads_old_or_new_content() {
+    for crash_at in 0..48u64 {
+        let rig = Rig::new();
+        let (fs, f, mut model) = patched_file(&rig).await;
+        let mut states = vec![model.clone()];
+        // Stores also fail now and then before the crash, so a header can
+        // fail while the removals after it go through.
+        rig.faulty.fail_randomly(crash_at, 250, &FAULTS, FaultTarget::Write);
+        rig.faulty.crash_after(crash_at);
+        for round in 0..16 {
+            if scatter(&fs, f, &mut model, round).await.is_err() {
+                break;
+            }
+            let _ = fs.sync(Some(f)).await;
+            states.push(model.clone());
+        }
+        drop(fs);
+        rig.faulty.heal();
+        let after = rig.after_crash().await;
+        let got = after.read(f, 0, model.len() as u32).await.unwrap_or_else(|e| panic!("crash at {crash_at}: {e}"));
+        assert!(
+            states.contains(&got),
+            "crash after {crash_at} writes: the file reads as none of the {} states flushed",
+            states.len()
+        );
+    }
+}
+
+/// The header recording a patch flush (or a compaction, which replaces
+/// chunks and patches) fails to store, the removals after it do not, and
+/// the node dies: the stored header still reads, with the content before.
+#[tokio::test]
+async fn a_crash_after_a_failed_header_store_reads_the_content_before() {
+    for failing in 0..12u64 {
+        let rig = Rig::new();
+        let (fs, f, mut model) = patched_file(&rig).await;
+        for round in 0..failing {
+            scatter(&fs, f, &mut model, round).await.unwrap();
+            fs.sync(Some(f)).await.unwrap();
+        }
+        let before = model.clone();
+        scatter(&fs, f, &mut model, failing).await.unwrap();
+        fs.flush(f).await.unwrap();
+        for _ in 0..3 {
+            rig.faulty.fail_next(FaultTarget::Write, Fault::SiloIo);
+        }
+        assert!(fs.flush_metadata().await.is_err(), "round {failing}: the header store fails");
+        drop(fs);
+        rig.faulty.heal();
+        let after = rig.after_crash().await;
+        let got = after.read(f, 0, model.len() as u32).await.unwrap_or_else(|e| panic!("round {failing}: {e}"));
+        assert!(got == before, "round {failing}: not the content before the failed flush");
     }
 }

@@ -284,3 +284,223 @@ async fn debug_of_the_file_system_and_open_files_shows_no_content_or_key() {
     let chunks = format!("{:?}", lock(&fs.chunks));
     assert!(!chunks.contains(decimal), "{chunks}");
 }
+
+/// The content blocks in `silo` (chunks and patches of every file).
+async fn content_blocks(silo: &MemorySilo) -> std::collections::BTreeSet<Address> {
+    let mut out = std::collections::BTreeSet::new();
+    for address in silo.list().await.unwrap() {
+        if let Ok(Block::Content(_)) = Block::decode(&silo.get(address).await.unwrap()) {
+            out.insert(address);
+        }
+    }
+    out
+}
+
+/// The content blocks the header of file `f` names.
+async fn named_blocks(fs: &FileSystem, f: Address) -> std::collections::BTreeSet<Address> {
+    match fs.node(f).await.unwrap() {
+        Node::File { chunks, patches, .. } => {
+            chunks.values().map(|c| c.address).chain(patches.iter().map(|p| p.address)).collect()
+        }
+        other => panic!("not a file: {other:?}"),
+    }
+}
+
+/// One step of [`random_writes_truncates_flushes_and_remounts_read_like_a_byte_model`].
+#[derive(Debug, Clone)]
+enum ContentOp {
+    Write(u64, usize, u8),
+    Truncate(u64),
+    Flush,
+    Remount,
+    Read(u64, usize),
+}
+
+fn content_op() -> impl proptest::strategy::Strategy<Value = ContentOp> {
+    use proptest::prelude::*;
+    prop_oneof![
+        // Mostly small writes (patches), some crossing or covering chunks.
+        8 => (0u64..120_000, 1usize..600, any::<u8>()).prop_map(|(o, l, s)| ContentOp::Write(o, l, s)),
+        2 => (0u64..120_000, 600usize..10_000, any::<u8>()).prop_map(|(o, l, s)| ContentOp::Write(o, l, s)),
+        1 => (0u64..30, any::<u8>()).prop_map(|(i, s)| ContentOp::Write(i * 4096, 4096, s)),
+        1 => (0u64..130_000).prop_map(ContentOp::Truncate),
+        3 => Just(ContentOp::Flush),
+        1 => Just(ContentOp::Remount),
+        2 => (0u64..130_000, 1usize..20_000).prop_map(|(o, l)| ContentOp::Read(o, l)),
+    ]
+}
+
+fn seeded(len: usize, seed: u8) -> Vec<u8> {
+    (0..len).map(|i| seed.wrapping_add((i % 253) as u8) | 1).collect()
+}
+
+/// Random writes of random sizes at random offsets, with flushes,
+/// truncates and remounts, read back like a `Vec<u8>` that had the same
+/// done to it; at every remount the silo holds exactly the content blocks
+/// the header names (nothing replaced is left, nothing named is missing).
+#[test]
+fn random_writes_truncates_flushes_and_remounts_read_like_a_byte_model() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    let ops = proptest::collection::vec(content_op(), 1..160);
+    let mut runner = TestRunner::new(Config { cases: 24, failure_persistence: None, ..Config::default() });
+    runner
+        .run(&ops, |ops| {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async move {
+                let silo = Arc::new(MemorySilo::new("mem", None));
+                let store: Arc<dyn Consensus> = Arc::new(SingleNode::new(silo.clone()));
+                let keys = KeyPair::generate().unwrap();
+                let mut fs = FileSystem::open(store.clone(), keys.clone(), "v", 4096, true).await.unwrap();
+                fs.set_patch_bounds(patch::Bounds::tight(4096));
+                let f = fs.create(fs.root(), "f", 0o644, 0, 0).await.unwrap();
+                fs.open_file(f).await.unwrap();
+                let mut model: Vec<u8> = Vec::new();
+                for (step, op) in ops.iter().enumerate() {
+                    match op {
+                        ContentOp::Write(offset, len, seed) => {
+                            let data = seeded(*len, *seed);
+                            fs.write(f, *offset, &data).await.unwrap();
+                            let end = *offset as usize + len;
+                            if model.len() < end {
+                                model.resize(end, 0);
+                            }
+                            model[*offset as usize..end].copy_from_slice(&data);
+                        }
+                        ContentOp::Truncate(size) => {
+                            fs.truncate(f, *size).await.unwrap();
+                            model.resize(*size as usize, 0);
+                        }
+                        ContentOp::Flush => fs.flush(f).await.unwrap(),
+                        ContentOp::Remount => {
+                            fs.release(f).await.unwrap();
+                            fs.sync(None).await.unwrap();
+                            fs.sync(None).await.unwrap();
+                            prop_assert_eq!(content_blocks(&silo).await, named_blocks(&fs, f).await, "step {}", step);
+                            drop(fs);
+                            fs = FileSystem::open(store.clone(), keys.clone(), "v", 4096, false).await.unwrap();
+                            fs.set_patch_bounds(patch::Bounds::tight(4096));
+                            fs.open_file(f).await.unwrap();
+                        }
+                        ContentOp::Read(offset, len) => {
+                            let got = fs.read(f, *offset, *len as u32).await.unwrap();
+                            let start = (*offset as usize).min(model.len());
+                            let end = (*offset as usize + len).min(model.len());
+                            prop_assert!(got == model[start..end], "step {}: read {} at {} differs", step, len, offset);
+                        }
+                    }
+                    prop_assert_eq!(fs.stat(f).await.unwrap().size, model.len() as u64);
+                }
+                let got = fs.read(f, 0, model.len() as u32 + 10).await.unwrap();
+                prop_assert!(got == model, "the whole file differs");
+                fs.release(f).await.unwrap();
+                fs.sync(None).await.unwrap();
+                let again = FileSystem::open(store, keys, "v", 4096, false).await.unwrap();
+                prop_assert!(again.read(f, 0, model.len() as u32 + 10).await.unwrap() == model, "after a remount");
+                Ok(())
+            })
+        })
+        .unwrap();
+}
+
+/// Small writes into stored chunks become patches without touching the
+/// chunks; past the bounds, compaction rewrites the dense chunks and
+/// consolidates the rest, and every replaced chunk and patch leaves the
+/// silo, so the space used stays near the file's.
+#[tokio::test]
+async fn small_writes_are_patches_and_compaction_gives_replaced_blocks_back() {
+    let (mut fs, silo) = volume(4096).await;
+    let bounds = patch::Bounds::tight(4096);
+    fs.set_patch_bounds(bounds);
+    let f = fs.create(fs.root(), "f", 0o644, 0, 0).await.unwrap();
+    fs.open_file(f).await.unwrap();
+    let mut model = seeded(64 * 4096, 3);
+    fs.write(f, 0, &model).await.unwrap();
+    fs.sync(Some(f)).await.unwrap();
+    let Node::File { chunks: original, .. } = fs.node(f).await.unwrap() else { panic!("a file") };
+    assert_eq!(original.len(), 64);
+    let whole = silo.usage();
+
+    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move |n: u64| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng % n
+    };
+    let mut compacted = false;
+    for flush in 0..150u64 {
+        for _ in 0..16 {
+            let offset = next(64 * 4096 - 256);
+            let data = seeded(256, next(256) as u8);
+            fs.write(f, offset, &data).await.unwrap();
+            model[offset as usize..offset as usize + 256].copy_from_slice(&data);
+        }
+        fs.sync(Some(f)).await.unwrap();
+        let Node::File { chunks, patches, .. } = fs.node(f).await.unwrap() else { panic!("a file") };
+        if flush == 0 {
+            assert_eq!(chunks, original, "a small write does not rewrite its chunk");
+            assert_eq!(patches.len(), 1, "one flush, one patch");
+            assert!(patches[0].chunks.len() <= 16 && patches[0].bytes == 16 * 256, "{:?}", patches[0]);
+        }
+        assert!(patches.len() <= bounds.max_patches, "{} patches", patches.len());
+        assert!(patches.iter().map(|p| p.bytes).sum::<u64>() <= bounds.patch_bytes);
+        compacted |= chunks.values().any(|c| !original.values().any(|o| o.address == c.address));
+        assert_eq!(content_blocks(&silo).await, named_blocks(&fs, f).await, "after flush {flush}");
+    }
+    assert!(compacted, "dense chunks were rewritten");
+    assert_eq!(fs.read(f, 0, 64 * 4096).await.unwrap(), model);
+    // 600 KiB written over a 256 KiB file: what is stored stays near the file's size.
+    let used = silo.usage();
+    assert!(used < whole * 3, "{used} bytes used, the file took {whole}");
+    fs.release(f).await.unwrap();
+    fs.unlink(fs.root(), "f").await.unwrap();
+    fs.sync(None).await.unwrap();
+    assert!(content_blocks(&silo).await.is_empty(), "every chunk and patch goes with the file");
+}
+
+/// Scattered 64-byte writes into a sparse file cost about what they wrote.
+#[tokio::test]
+async fn scattered_writes_into_a_sparse_file_use_about_the_space_written() {
+    let (fs, silo) = volume(4096).await;
+    let f = fs.create(fs.root(), "sparse", 0o644, 0, 0).await.unwrap();
+    fs.open_file(f).await.unwrap();
+    fs.truncate(f, 4 << 20).await.unwrap();
+    fs.sync(None).await.unwrap();
+    let before = silo.usage();
+    let mut written = 0u64;
+    for i in 0..2000u64 {
+        let offset = (i * 2_654_435_761) % ((4 << 20) - 64);
+        fs.write(f, offset, &seeded(64, i as u8)).await.unwrap();
+        written += 64;
+        if i % 16 == 15 {
+            fs.sync(Some(f)).await.unwrap();
+        }
+    }
+    fs.sync(None).await.unwrap();
+    let used = silo.usage() - before;
+    assert!(used < 3 * written, "{used} bytes stored for {written} written");
+    assert_eq!(fs.read(f, 2_654_435_761 % ((4 << 20) - 64), 64).await.unwrap(), seeded(64, 1));
+}
+
+/// Truncating cuts patched bytes: growing the file again reads zeros.
+#[tokio::test]
+async fn a_truncate_cuts_patches_so_an_extension_reads_zeros() {
+    let (fs, _) = volume(4096).await;
+    let f = fs.create(fs.root(), "f", 0o644, 0, 0).await.unwrap();
+    fs.write(f, 0, &vec![1u8; 40_000]).await.unwrap();
+    fs.flush(f).await.unwrap();
+    for at in [5000u64, 9000, 20_000, 30_000] {
+        fs.write(f, at, &[7u8; 100]).await.unwrap();
+    }
+    fs.flush(f).await.unwrap();
+    fs.write(f, 25_000, &[8u8; 100]).await.unwrap();
+    fs.truncate(f, 9050).await.unwrap();
+    fs.truncate(f, 40_000).await.unwrap();
+    fs.sync(None).await.unwrap();
+    let back = fs.read(f, 0, 40_000).await.unwrap();
+    assert!(back[..5000].iter().all(|&b| b == 1));
+    assert_eq!(&back[5000..5100], &[7u8; 100]);
+    assert_eq!(&back[9000..9050], &[7u8; 50]);
+    assert!(back[9050..].iter().all(|&b| b == 0), "nothing past the cut comes back");
+}

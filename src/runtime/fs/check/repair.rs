@@ -40,6 +40,8 @@ struct DirChange {
 struct HeaderChange {
     /// Chunks to make holes if they still name the address.
     holes: Vec<(u64, Address, usize)>,
+    /// Patches to drop.
+    patches: Vec<(Address, usize)>,
     nlink: Option<(u32, usize)>,
 }
 
@@ -66,6 +68,10 @@ pub async fn repair(silo: &dyn Silo, keys: &KeyPair, report: &Report) -> Result<
             }
             Action::Hole { file, index, dispose: how } => {
                 headers.entry(*file).or_default().holes.push((*index, address, i));
+                dispose(address, *how, i);
+            }
+            Action::DropPatch { file, dispose: how } => {
+                headers.entry(*file).or_default().patches.push((address, i));
                 dispose(address, *how, i);
             }
             Action::SetNlink { nlink } => headers.entry(address).or_default().nlink = Some((*nlink, i)),
@@ -159,7 +165,13 @@ pub async fn repair(silo: &dyn Silo, keys: &KeyPair, report: &Report) -> Result<
                 meta.ctime = Time::now();
                 items.insert(i, Ok(()));
             }
-            if let Node::File { chunks, .. } = node {
+            if let Node::File { chunks, patches, .. } = node {
+                for (address, i) in &change.patches {
+                    let before = patches.len();
+                    patches.retain(|p| p.address != *address);
+                    let item = if patches.len() < before { Ok(()) } else { Err(format!("patch {address} changed")) };
+                    items.insert(*i, item);
+                }
                 for (index, address, i) in &change.holes {
                     let item = match chunks.get(index) {
                         Some(c) if c.address == *address => {
@@ -174,7 +186,8 @@ pub async fn repair(silo: &dyn Silo, keys: &KeyPair, report: &Report) -> Result<
             Ok(())
         })
         .await;
-        let all = change.holes.iter().map(|h| h.2).chain(change.nlink.map(|n| n.1));
+        let all =
+            change.holes.iter().map(|h| h.2).chain(change.patches.iter().map(|p| p.1)).chain(change.nlink.map(|n| n.1));
         match rewritten {
             Ok(()) => {
                 for (i, item) in items {

@@ -74,6 +74,7 @@ impl Finding {
             Action::Unlink { dispose: Dispose::Keep, .. } => Some("unlink the entry"),
             Action::Unlink { .. } => Some("unlink the entry and remove the block"),
             Action::Hole { .. } => Some("make the chunk a hole (reads as zeros)"),
+            Action::DropPatch { .. } => Some("drop the patch (the chunks read as before its writes)"),
             Action::SetNlink { .. } => Some("set the link count"),
             Action::Adopt { .. } => Some("link into /lost+found"),
             Action::Dispose(_) => Some("remove the block"),
@@ -101,6 +102,8 @@ pub(super) enum Action {
     Unlink { dir: Address, name: String, dispose: Dispose },
     /// Make chunk `index` of `file` a hole; `dispose` the content block.
     Hole { file: Address, index: u64, dispose: Dispose },
+    /// Drop the finding's patch from `file`; `dispose` the content block.
+    DropPatch { file: Address, dispose: Dispose },
     /// Store `nlink` as the file's link count.
     SetNlink { nlink: u32 },
     /// Link the node into lost+found.
@@ -122,8 +125,10 @@ pub struct Summary {
     pub symlinks: u64,
     /// FIFOs, sockets and device nodes among them.
     pub specials: u64,
-    /// Content blocks the files name.
+    /// Chunks the files name.
     pub chunks: u64,
+    /// Patch blocks the files name.
+    pub patches: u64,
     /// Bytes in the files (their sizes).
     pub bytes: u64,
     /// Tombstones in the silo.

@@ -329,3 +329,63 @@ async fn a_second_orphan_joins_the_existing_lost_and_found() {
     expected.sort();
     assert_eq!(names, expected);
 }
+
+/// Two flushes of small writes into `/dir/big`: two patches over its chunks.
+async fn patch_big(f: &Fixture) -> Vec<crate::runtime::fs::model::Patch> {
+    let fs = Fixture::open_fs(&f.silo, &f.keys, false).await;
+    fs.write(f.big, 100, b"first patch").await.unwrap();
+    fs.flush(f.big).await.unwrap();
+    fs.write(f.big, 9000, b"second patch").await.unwrap();
+    fs.write(f.big, 20_000, b"same flush").await.unwrap();
+    fs.flush(f.big).await.unwrap();
+    fs.sync(None).await.unwrap();
+    let Node::File { patches, chunks, .. } = fs.node(f.big).await.unwrap() else { panic!("not a file") };
+    assert_eq!((patches.len(), chunks.len()), (2, 18));
+    patches
+}
+
+#[tokio::test]
+async fn patches_are_checked_and_counted_not_leaked() {
+    let f = Fixture::new().await;
+    patch_big(&f).await;
+    let report = f.check().await;
+    assert!(report.is_clean(), "{:?}", report.findings);
+    assert_eq!((report.summary.chunks, report.summary.patches), (18, 2));
+}
+
+#[tokio::test]
+async fn a_missing_patch_is_a_dangling_chunk_and_repair_drops_it() {
+    let f = Fixture::new().await;
+    let patches = patch_big(&f).await;
+    f.silo.erase(patches[1].address).await.unwrap();
+    let report = f.check().await;
+    assert_eq!(kinds(&report), [(FindingKind::DanglingChunk, Some("/dir/big"))]);
+    assert_eq!(report.findings[0].address, patches[1].address);
+    assert!(report.findings[0].detail.contains("patch 2 of 2"), "{}", report.findings[0].detail);
+    f.repair_until_clean().await;
+    // The file reads as before the lost patch's writes, with the first patch.
+    let fs = Fixture::open_fs(&f.silo, &f.keys, false).await;
+    let back = fs.read(f.big, 0, 70_000).await.unwrap();
+    let mut expected = data(70_000, 1);
+    expected[100..111].copy_from_slice(b"first patch");
+    assert_eq!(back, expected);
+}
+
+#[tokio::test]
+async fn a_patch_that_does_not_validate_is_unreadable_and_repair_drops_and_removes_it() {
+    let f = Fixture::new().await;
+    let patches = patch_big(&f).await;
+    let bad = patches[0].address;
+    let mut bytes = f.silo.get(bad).await.unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x40;
+    f.silo.set(bad, bytes, SetMode::Update).await.unwrap();
+    let report = f.check().await;
+    assert_eq!(kinds(&report), [(FindingKind::Unreadable, Some("/dir/big"))]);
+    f.repair_until_clean().await;
+    assert!(f.silo.get(bad).await.is_err(), "the corrupt patch block is removed");
+    let fs = Fixture::open_fs(&f.silo, &f.keys, false).await;
+    let back = fs.read(f.big, 0, 70_000).await.unwrap();
+    assert_eq!(&back[9000..9012], b"second patch");
+    assert_eq!(back[100..111], data(70_000, 1)[100..111], "the dropped patch's bytes read as before it");
+}
