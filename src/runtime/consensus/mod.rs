@@ -24,6 +24,7 @@
 
 pub mod faulty;
 pub mod fresh;
+pub mod paxos;
 pub mod single;
 
 use std::future::Future;
