@@ -9,7 +9,7 @@ use crate::crypto::canonical::Canonical;
 use crate::runtime::block::Address;
 
 /// A proposer's request to one acceptor.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Request {
     /// Phase 1: promise to ignore ballots below `ballot`, and say what you accepted.
     Prepare {
@@ -22,7 +22,7 @@ pub enum Request {
 
 /// Phase 2 request: a value, the value it replaces, and the proof that the
 /// replaced value is the one a majority's promises point to.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Accept {
     /// The ballot the proof's promises were made for.
     pub ballot: Ballot,
@@ -37,7 +37,7 @@ pub struct Accept {
 }
 
 /// A value an acceptor accepted, with the ballot it was accepted at.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Accepted {
     /// The ballot of the accept.
     pub ballot: Ballot,
@@ -46,7 +46,7 @@ pub struct Accepted {
 }
 
 /// An acceptor's promise: it ignores ballots below `ballot` from now on.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Promise {
     /// The ballot promised.
     pub ballot: Ballot,
@@ -68,7 +68,7 @@ impl Promise {
 }
 
 /// A promise as carried in an [`Accept`]: who made it and what it reported.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct PromiseProof {
     /// The acceptor that promised.
     pub acceptor: NodeId,
@@ -79,7 +79,7 @@ pub struct PromiseProof {
 }
 
 /// An acceptor's seal on a promise (an Ed25519 signature with node keys).
-#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Seal(#[serde(with = "serde_bytes")] pub Vec<u8>);
 
 impl std::fmt::Debug for Seal {
@@ -89,7 +89,7 @@ impl std::fmt::Debug for Seal {
 }
 
 /// An acceptor's answer to one request.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Reply {
     /// The prepare is promised.
     Promise(Promise),
@@ -125,7 +125,7 @@ impl Reply {
 }
 
 /// Why an acceptor refused a request, whatever its ballot.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, thiserror::Error)]
 pub enum Refusal {
     /// The ballot names another proposer than the sender.
     #[error("ballot of {claimed:?} sent by {sender:?}")]

@@ -65,7 +65,7 @@ impl fmt::Debug for Ballot {
 
 /// One version of the block a register holds: its encoding is opaque here
 /// (the caller decodes and validates it), its version is the block's.
-#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Payload {
     /// The block's version (1 for a new block).
     pub version: u64,
@@ -92,7 +92,7 @@ impl fmt::Debug for Payload {
 
 /// The nodes that hold a register, numbered by an epoch that grows by one
 /// at each change. Members are kept sorted and unique.
-#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ReplicaSet {
     /// Number of this membership (1 for the set a block was created with).
     pub epoch: u64,
@@ -184,7 +184,7 @@ impl fmt::Debug for Digest {
 
 /// What a register holds: a block and the replica set that holds it. The
 /// replica set is part of the value so it changes through the protocol.
-#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Value {
     /// The current version of the block.
     pub block: Payload,
