@@ -25,6 +25,7 @@
 pub mod authorized;
 pub mod faulty;
 pub mod fresh;
+pub mod paxos;
 pub mod single;
 
 use std::future::Future;
