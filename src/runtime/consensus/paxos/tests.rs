@@ -20,7 +20,10 @@ struct Cluster<V> {
     validator: V,
 }
 
-fn notary(keys: KeyPair, directory: &Directory) -> KeyNotary<Box<dyn Fn(&NodeId) -> Option<PublicKey>>> {
+/// Finds a node's key in the test directory.
+type Lookup = Box<dyn Fn(&NodeId) -> Option<PublicKey>>;
+
+fn notary(keys: KeyPair, directory: &Directory) -> KeyNotary<Lookup> {
     let directory = directory.clone();
     KeyNotary::new(keys, Box::new(move |n: &NodeId| directory.get(n).copied()))
 }
