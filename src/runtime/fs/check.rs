@@ -209,6 +209,32 @@ struct Survey<'a> {
     summary: Summary,
 }
 
+/// What is wrong with content block `address` (`of` names it in the
+/// finding), if anything: missing, invalid, removed, of another kind, or
+/// refused by `open` (which decrypts and decodes its data).
+async fn content_problem(
+    silo: &dyn Silo,
+    address: Address,
+    of: &str,
+    open: impl FnOnce(&[u8]) -> Result<(), String>,
+) -> Result<Option<(FindingKind, String, Dispose)>, CheckError> {
+    Ok(match get(silo, address).await? {
+        None => Some((FindingKind::DanglingChunk, format!("{of} is missing"), Dispose::Keep)),
+        Some(bytes) => match Block::decode(&bytes).and_then(|b| b.validate_alone(&address).map(|()| b)) {
+            Err(e) => Some((FindingKind::Unreadable, format!("{of}: {e}"), undecodable(&e))),
+            Ok(Block::Content(content)) => {
+                open(&content.data).err().map(|why| (FindingKind::Unreadable, why, Dispose::Erase))
+            }
+            Ok(Block::Tombstone(_)) => Some((FindingKind::DanglingChunk, format!("{of} was removed"), Dispose::Keep)),
+            Ok(other) => Some((
+                FindingKind::Unreadable,
+                format!("{of} is a {}, not a content block", other.kind()),
+                Dispose::Keep,
+            )),
+        },
+    })
+}
+
 impl<'a> Survey<'a> {
     fn new(silo: &'a dyn Silo, keys: &'a KeyPair, floors: &'a Floors) -> Self {
         Survey {
@@ -363,29 +389,12 @@ impl<'a> Survey<'a> {
         for (k, patch) in patches.iter().enumerate() {
             self.summary.patches += 1;
             let of = format!("patch {} of {count} ({})", k + 1, patch.address);
-            let problem = match get(self.silo, patch.address).await? {
-                None => Some((FindingKind::DanglingChunk, format!("{of} is missing"), Dispose::Keep)),
-                Some(bytes) => match Block::decode(&bytes).and_then(|b| b.validate_alone(&patch.address).map(|()| b)) {
-                    Err(e) => Some((FindingKind::Unreadable, format!("{of}: {e}"), undecodable(&e))),
-                    Ok(Block::Content(content)) => {
-                        match seal::decrypt(&patch.key, &content.data, &super::file::patch_aad(&file)) {
-                            Err(_) => Some((FindingKind::Unreadable, format!("{of} does not decrypt"), Dispose::Erase)),
-                            Ok(plain) => match super::patch::decode(&plain, u64::MAX) {
-                                Ok(_) => None,
-                                Err(e) => Some((FindingKind::Unreadable, format!("{of}: {e}"), Dispose::Erase)),
-                            },
-                        }
-                    }
-                    Ok(Block::Tombstone(_)) => {
-                        Some((FindingKind::DanglingChunk, format!("{of} was removed"), Dispose::Keep))
-                    }
-                    Ok(other) => Some((
-                        FindingKind::Unreadable,
-                        format!("{of} is a {}, not a content block", other.kind()),
-                        Dispose::Keep,
-                    )),
-                },
-            };
+            let problem = content_problem(self.silo, patch.address, &of, |data| {
+                let plain = seal::decrypt(&patch.key, data, &super::file::patch_aad(&file))
+                    .map_err(|_| format!("{of} does not decrypt"))?;
+                super::patch::decode(&plain, u64::MAX).map(|_| ()).map_err(|e| format!("{of}: {e}"))
+            })
+            .await?;
             if let Some((kind, detail, dispose)) = problem {
                 let action = Action::DropPatch { file, dispose };
                 self.find(kind, patch.address, Some(path.to_string()), detail, action);
@@ -395,27 +404,12 @@ impl<'a> Survey<'a> {
         for (&index, chunk) in chunks {
             self.summary.chunks += 1;
             let of = format!("chunk {index} of {total} ({})", chunk.address);
-            let problem = match get(self.silo, chunk.address).await? {
-                None => Some((FindingKind::DanglingChunk, format!("{of} is missing"), Dispose::Keep)),
-                Some(bytes) => match Block::decode(&bytes).and_then(|b| b.validate_alone(&chunk.address).map(|()| b)) {
-                    Err(e) => Some((FindingKind::Unreadable, format!("{of}: {e}"), undecodable(&e))),
-                    Ok(Block::Content(content)) => {
-                        let aad = super::file::chunk_aad(&file, index);
-                        match seal::decrypt(&chunk.key, &content.data, &aad) {
-                            Ok(_) => None,
-                            Err(_) => Some((FindingKind::Unreadable, format!("{of} does not decrypt"), Dispose::Erase)),
-                        }
-                    }
-                    Ok(Block::Tombstone(_)) => {
-                        Some((FindingKind::DanglingChunk, format!("{of} was removed"), Dispose::Keep))
-                    }
-                    Ok(other) => Some((
-                        FindingKind::Unreadable,
-                        format!("{of} is a {}, not a content block", other.kind()),
-                        Dispose::Keep,
-                    )),
-                },
-            };
+            let problem = content_problem(self.silo, chunk.address, &of, |data| {
+                seal::decrypt(&chunk.key, data, &super::file::chunk_aad(&file, index))
+                    .map(|_| ())
+                    .map_err(|_| format!("{of} does not decrypt"))
+            })
+            .await?;
             if let Some((kind, detail, dispose)) = problem {
                 let action = Action::Hole { file, index, dispose };
                 self.find(kind, chunk.address, Some(path.to_string()), detail, action);
