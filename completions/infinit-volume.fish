@@ -26,7 +26,7 @@ complete -c infinit-volume -l run -d 'Run this device\'s node and serve the volu
 complete -c infinit-volume -l mount -d 'Mount the volume: the same as run, on --mountpoint or else the volume\'s stored mountpoint'
 complete -c infinit-volume -l check -d 'Check the volume as stored in this device\'s silo, with its node stopped; exit 1 if problems remain'
 complete -c infinit-volume -l force -d 'Replace an existing descriptor of the same name with different content'
-complete -c infinit-volume -l repair -d 'Fix what can be fixed: unlink dangling entries, make lost chunks holes, set link counts, link orphans into /lost+found, remove leaked blocks; then check again'
+complete -c infinit-volume -l repair -d 'Fix what can be fixed: unlink dangling and stale entries, make lost chunks holes, set link counts, link orphans into /lost+found, remove leaked blocks; then check again'
 complete -c infinit-volume -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
 complete -c infinit-volume -s h -l help -d 'Print help'
 complete -c infinit-volume -s V -l version -d 'Print version'

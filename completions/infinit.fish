@@ -501,7 +501,7 @@ complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from check" -s n -l name -d 'Name of the volume' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from check" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from check" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
-complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from check" -l repair -d 'Fix what can be fixed: unlink dangling entries, make lost chunks holes, set link counts, link orphans into /lost+found, remove leaked blocks; then check again'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from check" -l repair -d 'Fix what can be fixed: unlink dangling and stale entries, make lost chunks holes, set link counts, link orphans into /lost+found, remove leaked blocks; then check again'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from check" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from check" -s V -l version -d 'Print version'

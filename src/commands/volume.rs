@@ -117,7 +117,7 @@ pub struct UpdateArgs {
 pub struct CheckArgs {
     #[command(flatten)]
     name: NameArg,
-    /// Fix what can be fixed: unlink dangling entries, make lost chunks holes, set link counts,
+    /// Fix what can be fixed: unlink dangling and stale entries, make lost chunks holes, set link counts,
     /// link orphans into /lost+found, remove leaked blocks; then check again
     #[arg(long)]
     repair: bool,

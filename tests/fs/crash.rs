@@ -420,7 +420,7 @@ fn crash_rounds(test: &str, run_args: &[&str], rounds: u64) {
             let kind = doc["kind"].as_str().unwrap_or("?").to_string();
             *seen.kinds.entry(kind.clone()).or_default() += 1;
             match kind.as_str() {
-                "orphan" | "leaked" => {}
+                "orphan" | "leaked" | "stale" => {}
                 "nlink" => match doc["detail"].as_str().and_then(nlink_detail) {
                     // Too high is allowed: the removal of an entry is stored before the count drops.
                     Some((stored, named)) if stored > named => seen.nlinks.push((stored, named)),

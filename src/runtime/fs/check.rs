@@ -18,6 +18,9 @@
 //!   removed file (link count 0) that was never buried;
 //! - `nlink`: a file whose stored link count differs from the number of
 //!   entries naming it;
+//! - `stale`: an entry naming a directory whose stored parent is another
+//!   directory (a rename across directories interrupted by a crash; the
+//!   mount hides it, repair unlinks it);
 //! - `rollback`: a block older than the highest version the caller knows
 //!   was stored (`floors`); `infinit volume check` passes the versions this
 //!   device's node has seen (its freshness floor).
@@ -205,6 +208,8 @@ struct Survey<'a> {
     chunks: HashSet<Address>,
     /// Files and symlinks reached: stored link count and a path.
     links: BTreeMap<Address, (u32, String)>,
+    /// The stored parent of each directory loaded (`None`: unknown).
+    parents: HashMap<Address, Option<Address>>,
     findings: Vec<Finding>,
     summary: Summary,
 }
@@ -247,6 +252,7 @@ impl<'a> Survey<'a> {
             names: HashMap::new(),
             chunks: HashSet::new(),
             links: BTreeMap::new(),
+            parents: HashMap::new(),
             findings: Vec::new(),
             summary: Summary::default(),
         }
@@ -300,18 +306,31 @@ impl<'a> Survey<'a> {
                 self.report_entry(address, path, via, problem, report);
                 continue;
             }
-            if !self.visited.insert(address) {
+            if self.visited.contains(&address) {
+                if let Some(&parent) = self.parents.get(&address) {
+                    self.check_parent(address, parent, path, via, report);
+                }
                 continue;
             }
             let (node, version) = match self.load(address).await? {
                 Ok(loaded) => loaded,
                 Err(problem) => {
+                    self.visited.insert(address);
                     top_read &= address != top;
                     self.failed.insert(address, problem.clone());
                     self.report_entry(address, path, via, problem, report);
                     continue;
                 }
             };
+            if let Node::Directory { parent, .. } = &node {
+                self.parents.insert(address, *parent);
+                // Not reached through a stale entry: through its parent,
+                // or as an orphan if its parent no longer names it.
+                if !self.check_parent(address, *parent, path.clone(), via.clone(), report) {
+                    continue;
+                }
+            }
+            self.visited.insert(address);
             if !report {
                 self.note_names(address, &node, &path, &mut stack);
                 continue;
@@ -360,6 +379,36 @@ impl<'a> Survey<'a> {
             }
             Node::Symlink { .. } | Node::Special { .. } => {}
         }
+    }
+
+    /// Whether the entry `via` naming directory `address` (whose stored
+    /// parent is `parent`) is a real name; a stale one is reported.
+    fn check_parent(
+        &mut self,
+        address: Address,
+        parent: Option<Address>,
+        path: String,
+        via: Via,
+        report: bool,
+    ) -> bool {
+        let Some((dir, name)) = via else { return true };
+        if parent.is_none_or(|p| p == dir) {
+            return true;
+        }
+        if report {
+            let detail = format!(
+                "names directory {address}, whose parent is directory {} (a rename interrupted by a crash)",
+                parent.map(|p| p.to_string()).unwrap_or_default()
+            );
+            self.find(
+                FindingKind::Stale,
+                address,
+                Some(path),
+                detail,
+                Action::Unlink { dir, name, dispose: Dispose::Keep },
+            );
+        }
+        false
     }
 
     /// Report an entry (or the top of a walk) naming an unusable node.

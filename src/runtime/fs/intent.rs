@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 
-use super::model::{Chunk, Entry, Node, Patch, Time};
+use super::model::{Chunk, Entry, Node, NodeKind, Patch, Time};
 use super::{FsError, FsResult};
 use crate::runtime::block::Address;
 
@@ -59,6 +59,10 @@ pub enum Intent {
     /// Rename within one directory: `from` (naming `entry`) becomes `to`,
     /// replacing the entry naming `replaces` if any.
     MoveEntry { from: String, to: String, entry: Entry, replaces: Option<Address>, time: Time },
+    /// A directory moved from directory `from` to directory `to` (the
+    /// commit point of a rename across directories): its parent must still
+    /// be `from` (or unknown, for directories of older formats).
+    SetParent { from: Address, to: Address, time: Time },
     /// Change attributes.
     SetAttributes { change: Attributes, time: Time },
     /// Set (`Some`) or remove (`None`) an extended attribute.
@@ -71,7 +75,7 @@ pub enum Intent {
 
 fn entries_of(node: &mut Node) -> FsResult<(&mut BTreeMap<String, Entry>, &mut super::model::Meta)> {
     match node {
-        Node::Directory { entries, meta } => Ok((entries, meta)),
+        Node::Directory { entries, meta, .. } => Ok((entries, meta)),
         _ => Err(FsError::NotDirectory),
     }
 }
@@ -124,6 +128,11 @@ impl Intent {
                         return Ok(Replayed::Lost(why));
                     }
                 }
+                if entry.kind == NodeKind::Directory {
+                    // One directory names another at most once: a stale name
+                    // a crashed rename left here goes with the new one.
+                    entries.retain(|_, e| e.address != entry.address);
+                }
                 entries.insert(name.clone(), *entry);
                 touch(meta, *time);
             }
@@ -166,6 +175,22 @@ impl Intent {
                         )));
                     }
                 }
+            }
+            Intent::SetParent { from, to, time } => {
+                let Node::Directory { parent, meta, .. } = node else {
+                    return match mode {
+                        Mode::Op => Err(FsError::NotDirectory),
+                        Mode::Replay => Ok(Replayed::Lost("no longer a directory".into())),
+                    };
+                };
+                match *parent {
+                    Some(p) if p == *to => {}
+                    None => *parent = Some(*to),
+                    Some(p) if p == *from => *parent = Some(*to),
+                    Some(_) if mode == Mode::Op => return Err(FsError::NotFound),
+                    Some(_) => return Ok(Replayed::Lost("another writer moved the directory first".into())),
+                }
+                meta.ctime = meta.ctime.max(*time);
             }
             Intent::SetAttributes { change, time } => {
                 let meta = node.meta_mut();
@@ -243,10 +268,10 @@ fn conflict_name(name: &str, address: &Address, entries: &BTreeMap<String, Entry
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::fs::model::{Meta, NodeKind};
+    use crate::runtime::fs::model::Meta;
 
     fn dir() -> Node {
-        Node::Directory { meta: Meta::new(0o755, 0, 0), entries: BTreeMap::new() }
+        Node::Directory { meta: Meta::new(0o755, 0, 0), entries: BTreeMap::new(), parent: None }
     }
 
     fn entry(n: u8) -> Entry {
@@ -304,5 +329,31 @@ mod tests {
         Intent::Links { delta: 1, time: Time::now() }.apply(&mut node, Mode::Replay).unwrap();
         Intent::Links { delta: -1, time: Time::now() }.apply(&mut node, Mode::Replay).unwrap();
         assert!(matches!(node, Node::File { nlink: 2, .. }));
+    }
+
+    #[test]
+    fn a_directory_is_named_once_per_directory_and_moves_only_from_its_parent() {
+        let sub = Entry { address: Address([4; 32]), kind: NodeKind::Directory };
+        let mut node = dir();
+        let insert_sub = |name: &str, node: &mut Node| {
+            Intent::InsertEntry { name: name.into(), entry: sub, replaces: None, time: Time::now() }
+                .apply(node, Mode::Op)
+                .unwrap()
+        };
+        insert_sub("stale", &mut node);
+        insert_sub("again", &mut node);
+        let Node::Directory { entries, .. } = &node else { unreachable!() };
+        assert_eq!(entries.keys().collect::<Vec<_>>(), vec!["again"], "the older name of the directory is gone");
+
+        let (p, q, r) = (Address([1; 32]), Address([2; 32]), Address([3; 32]));
+        let mut moved = dir();
+        Intent::SetParent { from: p, to: q, time: Time::now() }.apply(&mut moved, Mode::Op).unwrap();
+        assert!(matches!(moved, Node::Directory { parent: Some(x), .. } if x == q), "an unknown parent is replaced");
+        let mut again = Intent::SetParent { from: p, to: q, time: Time::now() };
+        assert_eq!(again.apply(&mut moved, Mode::Replay).unwrap(), Replayed::Applied);
+        let mut late = Intent::SetParent { from: p, to: r, time: Time::now() };
+        assert!(matches!(late.apply(&mut moved, Mode::Op), Err(FsError::NotFound)), "moved away meanwhile");
+        assert!(matches!(late.apply(&mut moved, Mode::Replay).unwrap(), Replayed::Lost(_)));
+        assert!(matches!(moved, Node::Directory { parent: Some(x), .. } if x == q));
     }
 }

@@ -59,12 +59,17 @@ fn diff(base: Option<&Node>, mine: &Node) -> Option<Vec<Intent>> {
     let time = mine.meta().ctime;
     let mut out = meta_diff(base.map(Node::meta), mine.meta());
     match (base, mine) {
-        (base, Node::Directory { entries, .. }) => {
+        (base, Node::Directory { entries, parent, .. }) => {
             let empty = Default::default();
-            let before = match base {
-                Some(Node::Directory { entries, .. }) => entries,
-                _ => &empty,
+            let (before, old_parent) = match base {
+                Some(Node::Directory { entries, parent, .. }) => (entries, *parent),
+                _ => (&empty, None),
             };
+            if let Some(to) = *parent
+                && old_parent != Some(to)
+            {
+                out.push(Intent::SetParent { from: old_parent.unwrap_or(to), to, time });
+            }
             for (name, old) in before {
                 if entries.get(name).is_none_or(|e| e.address != old.address) {
                     out.push(Intent::RemoveEntry { name: name.clone(), address: old.address, time });
@@ -149,7 +154,7 @@ mod tests {
             .iter()
             .map(|(n, a)| (n.to_string(), Entry { address: Address([*a; 32]), kind: NodeKind::File }))
             .collect();
-        Node::Directory { meta: Meta::new(0o755, 0, 0), entries }
+        Node::Directory { meta: Meta::new(0o755, 0, 0), entries, parent: None }
     }
 
     fn names(node: &Node) -> Vec<(String, u8)> {

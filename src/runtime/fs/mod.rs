@@ -230,7 +230,7 @@ impl FileSystem {
             }
             Fetched::Absent if allow_root_creation && *owner == fs.keys.public() => {
                 let meta = Meta::new(0o755, 0, 0);
-                let root = fs.create_node(Node::Directory { meta, entries: Default::default() }, None)?;
+                let root = fs.create_node(Node::Directory { meta, entries: Default::default(), parent: None }, None)?;
                 fs.flush_metadata().await?;
                 let pointer = Block::Named(NamedBlock::create(&fs.keys, &name, root));
                 fs.store.store(pointer, Expect::Absent).await?;
@@ -346,30 +346,85 @@ impl FileSystem {
         .await?
     }
 
+    /// Whether `entry` in directory `dir` is a real name, not a stale one
+    /// a crashed rename left naming a directory that names another parent
+    /// ([`Node::names_as_parent`]). A child that cannot be read counts as
+    /// real: it is listed, and gives EIO.
+    async fn is_live(&self, dir: Address, entry: &Entry) -> bool {
+        entry.kind != NodeKind::Directory
+            || self.view(entry.address, |node| node.names_as_parent(dir)).await.unwrap_or(true)
+    }
+
+    /// The stored entry `name` in `dir`, live or stale.
+    async fn stored_entry(&self, dir: Address, name: &str) -> FsResult<Option<Entry>> {
+        self.entries(dir, |entries| entries.get(name).copied()).await
+    }
+
     /// The entry `name` in directory `dir`.
     pub async fn lookup(&self, dir: Address, name: &str) -> FsResult<Entry> {
         if name.len() > NAME_MAX {
             return Err(FsError::NameTooLong);
         }
-        self.entries(dir, |entries| entries.get(name).copied()).await?.ok_or(FsError::NotFound)
+        match self.stored_entry(dir, name).await? {
+            Some(entry) if self.is_live(dir, &entry).await => Ok(entry),
+            _ => Err(FsError::NotFound),
+        }
     }
 
-    /// Every entry of directory `dir`, sorted by name.
+    /// What a new name `name` in `dir` replaces: nothing, or a stale entry
+    /// a crashed rename left there; a live entry is `EEXIST`.
+    async fn free_name(&self, dir: Address, name: &str) -> FsResult<Option<Address>> {
+        match self.stored_entry(dir, name).await? {
+            None => Ok(None),
+            Some(entry) if self.is_live(dir, &entry).await => Err(FsError::Exists),
+            Some(stale) => Ok(Some(stale.address)),
+        }
+    }
+
+    /// Every entry of directory `dir`, sorted by name (stale ones left out).
     pub async fn readdir(&self, dir: Address) -> FsResult<Vec<(String, Entry)>> {
-        self.entries(dir, |entries| entries.iter().map(|(n, e)| (n.clone(), *e)).collect()).await
+        use futures_util::StreamExt as _;
+        let all: Vec<(String, Entry)> =
+            self.entries(dir, |entries| entries.iter().map(|(n, e)| (n.clone(), *e)).collect()).await?;
+        if all.iter().all(|(_, e)| e.kind != NodeKind::Directory) {
+            return Ok(all);
+        }
+        let live: Vec<Option<(String, Entry)>> = futures_util::stream::iter(all)
+            .map(|(name, entry)| async move { self.is_live(dir, &entry).await.then_some((name, entry)) })
+            .buffered(16)
+            .collect()
+            .await;
+        Ok(live.into_iter().flatten().collect())
+    }
+
+    /// Whether directory `dir` has no live entry.
+    async fn is_empty_dir(&self, dir: Address) -> FsResult<bool> {
+        let (files, subdirs) = self
+            .entries(dir, |entries| {
+                let subdirs: Vec<Entry> = entries.values().filter(|e| e.kind == NodeKind::Directory).copied().collect();
+                (entries.len() - subdirs.len(), subdirs)
+            })
+            .await?;
+        if files > 0 {
+            return Ok(false);
+        }
+        for sub in subdirs {
+            if self.is_live(dir, &sub).await {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// Create `node` under `name` in `dir`.
     async fn insert(&self, dir: Address, name: &str, node: Node) -> FsResult<Address> {
         check_name(name)?;
         self.throttle().await;
-        if self.entries(dir, |entries| entries.contains_key(name)).await? {
-            return Err(FsError::Exists);
-        }
+        let stale = self.free_name(dir, name).await?;
         let kind = node.kind();
         let address = self.create_node(node, Some(dir))?;
         let entry = Entry { address, kind };
-        let inserted = match self.change(dir, insert_entry(name, entry, None), Vec::new()).await {
+        let inserted = match self.change(dir, insert_entry(name, entry, stale), Vec::new()).await {
             Ok(dep) => self.settle(dep).await,
             Err(e) => Err(e),
         };
@@ -383,7 +438,8 @@ impl FileSystem {
 
     /// Create a directory.
     pub async fn mkdir(&self, dir: Address, name: &str, mode: u32, uid: u32, gid: u32) -> FsResult<Address> {
-        self.insert(dir, name, Node::Directory { meta: Meta::new(mode, uid, gid), entries: Default::default() }).await
+        let node = Node::Directory { meta: Meta::new(mode, uid, gid), entries: Default::default(), parent: Some(dir) };
+        self.insert(dir, name, node).await
     }
 
     /// Create an empty regular file.
@@ -441,11 +497,9 @@ impl FileSystem {
         if kind == NodeKind::Directory {
             return Err(FsError::NotPermitted("hard links to directories".into()));
         }
-        if self.entries(newdir, |entries| entries.contains_key(newname)).await? {
-            return Err(FsError::Exists);
-        }
+        let stale = self.free_name(newdir, newname).await?;
         let counted = self.change(address, Intent::Links { delta: 1, time: Time::now() }, Vec::new()).await?;
-        let inserted = self.change(newdir, insert_entry(newname, Entry { address, kind }, None), vec![counted]).await;
+        let inserted = self.change(newdir, insert_entry(newname, Entry { address, kind }, stale), vec![counted]).await;
         if let Err(e) = inserted {
             self.drop_link(address, Vec::new()).await?;
             return Err(e);
@@ -503,7 +557,7 @@ impl FileSystem {
         if entry.kind != NodeKind::Directory {
             return Err(FsError::NotDirectory);
         }
-        if !self.entries(entry.address, |entries| entries.is_empty()).await? {
+        if !self.is_empty_dir(entry.address).await? {
             return Err(FsError::NotEmpty);
         }
         let removed = self.change(dir, remove_entry(name, entry.address), Vec::new()).await?;
@@ -543,14 +597,18 @@ impl FileSystem {
                 (true, false) => return Err(FsError::NotDirectory),
                 (false, true) => return Err(FsError::IsDirectory),
                 (true, true) => {
-                    if !self.entries(t.address, |entries| entries.is_empty()).await? {
+                    if !self.is_empty_dir(t.address).await? {
                         return Err(FsError::NotEmpty);
                     }
                 }
                 (false, false) => {}
             }
         }
-        let replaced = target.map(|t| t.address);
+        let replaced = match target {
+            Some(t) => Some(t.address),
+            // A stale entry a crashed rename left under the new name goes.
+            None => self.stored_entry(newdir, newname).await?.map(|e| e.address),
+        };
         let time = Time::now();
         let done = if dir == newdir {
             let moved = Intent::MoveEntry {
@@ -564,12 +622,27 @@ impl FileSystem {
             self.settle(moved).await?;
             moved
         } else if source.kind == NodeKind::Directory {
+            // The directory's parent is the commit point: the new entry is
+            // stored first (stale, so hidden, while the directory names its
+            // old parent), then the parent, then the old entry (stale from
+            // then on) is removed. A crash at any point leaves one name.
             let inserted = self.change(newdir, insert_entry(newname, source, replaced), Vec::new()).await?;
-            self.settle(inserted).await?;
-            match self.change(dir, remove_entry(name, source.address), vec![inserted]).await {
+            let moved = Intent::SetParent { from: dir, to: newdir, time };
+            let reparented = match self.change(source.address, moved, vec![inserted]).await {
+                Ok(dep) => dep,
+                Err(e) => {
+                    // Another writer moved it meanwhile: take the new name back.
+                    if let Err(undo) = self.change(newdir, remove_entry(newname, source.address), Vec::new()).await {
+                        self.report(&format!("cannot take back {newname:?} after a failed rename: {undo}"));
+                    }
+                    return Err(e);
+                }
+            };
+            self.settle(reparented).await?;
+            match self.change(dir, remove_entry(name, source.address), vec![reparented]).await {
                 Ok(removed) => removed,
                 // Someone removed the source meanwhile: the new name stays.
-                Err(FsError::NotFound) => inserted,
+                Err(FsError::NotFound) => reparented,
                 Err(e) => return Err(e),
             }
         } else {
@@ -610,11 +683,12 @@ impl FileSystem {
             Ok(_) | Err(FsError::NotFound) => {}
             Err(e) => return Err(e),
         }
-        if let Some(old) = replaced {
-            if target.is_some_and(|t| t.kind == NodeKind::Directory) {
-                self.destroy(old, vec![done]);
+        // Only a live target loses a name (a stale entry's directory lives on).
+        if let Some(t) = target {
+            if t.kind == NodeKind::Directory {
+                self.destroy(t.address, vec![done]);
             } else {
-                self.drop_link(old, vec![done]).await?;
+                self.drop_link(t.address, vec![done]).await?;
             }
         }
         Ok(())

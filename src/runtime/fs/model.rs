@@ -10,8 +10,11 @@ use serde::{Deserialize, Serialize};
 use super::FsError;
 use crate::runtime::block::Address;
 
-/// Format version of encoded nodes: 3 has patches of small writes.
-pub(super) const NODE_FORMAT: u8 = 3;
+/// Format version of encoded nodes: 4 has directories that name their
+/// parent.
+pub(super) const NODE_FORMAT: u8 = 4;
+/// Patches of small writes, directories without a parent, still read.
+const NODE_FORMAT_PATCHES: u8 = 3;
 /// Sparse chunk tables without patches, still read.
 const NODE_FORMAT_SPARSE: u8 = 2;
 /// The first format: dense chunk tables, still read.
@@ -166,6 +169,13 @@ pub enum Node {
         meta: Meta,
         /// Entries by name.
         entries: BTreeMap<String, Entry>,
+        /// The directory whose entry names this one (`..`); `None` for the
+        /// root and for directories of format 3 and before. A rename across
+        /// directories stores the new entry, then this, then removes the
+        /// old entry: this is its commit point, and an entry naming a
+        /// directory whose parent is another directory is a stale leftover
+        /// of a crashed rename (see [`Node::names_as_parent`]).
+        parent: Option<Address>,
     },
     /// A regular file.
     File {
@@ -209,9 +219,12 @@ pub enum Node {
 impl std::fmt::Debug for Node {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Node::Directory { meta, entries } => {
-                f.debug_struct("Directory").field("meta", meta).field("entries", entries).finish()
-            }
+            Node::Directory { meta, entries, parent } => f
+                .debug_struct("Directory")
+                .field("meta", meta)
+                .field("entries", entries)
+                .field("parent", parent)
+                .finish(),
             Node::File { meta, nlink, size, inline, chunks, patches } => f
                 .debug_struct("File")
                 .field("meta", meta)
@@ -249,6 +262,16 @@ impl Node {
         }
     }
 
+    /// Whether an entry in directory `dir` naming this node is a real name:
+    /// always, but for a directory whose stored parent is another directory
+    /// (what a rename interrupted by a crash leaves behind).
+    pub fn names_as_parent(&self, dir: Address) -> bool {
+        match self {
+            Node::Directory { parent: Some(parent), .. } => *parent == dir,
+            _ => true,
+        }
+    }
+
     /// The node's metadata.
     pub fn meta(&self) -> &Meta {
         match self {
@@ -281,6 +304,7 @@ impl Node {
     pub fn decode(bytes: &[u8]) -> Result<Node, FsError> {
         match bytes.split_first() {
             Some((&NODE_FORMAT, body)) => decode_whole(body),
+            Some((&NODE_FORMAT_PATCHES, body)) => Ok(decode_whole::<PatchedNode>(body)?.into()),
             Some((&NODE_FORMAT_SPARSE, body)) => Ok(decode_whole::<SparseNode>(body)?.into()),
             Some((&NODE_FORMAT_DENSE, body)) => Ok(decode_whole::<DenseNode>(body)?.into()),
             Some((v, _)) => Err(FsError::Corrupt(format!("unknown node format {v}"))),
@@ -299,6 +323,28 @@ fn decode_whole<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, FsErro
     Ok(node)
 }
 
+/// A node of format 3: directories without a parent.
+#[derive(Deserialize)]
+enum PatchedNode {
+    Directory { meta: Meta, entries: BTreeMap<String, Entry> },
+    File { meta: Meta, nlink: u32, size: u64, inline: Vec<u8>, chunks: BTreeMap<u64, Chunk>, patches: Vec<Patch> },
+    Symlink { meta: Meta, nlink: u32, target: Vec<u8> },
+    Special { meta: Meta, nlink: u32, kind: NodeKind, rdev: u64 },
+}
+
+impl From<PatchedNode> for Node {
+    fn from(node: PatchedNode) -> Node {
+        match node {
+            PatchedNode::Directory { meta, entries } => Node::Directory { meta, entries, parent: None },
+            PatchedNode::File { meta, nlink, size, inline, chunks, patches } => {
+                Node::File { meta, nlink, size, inline, chunks, patches }
+            }
+            PatchedNode::Symlink { meta, nlink, target } => Node::Symlink { meta, nlink, target },
+            PatchedNode::Special { meta, nlink, kind, rdev } => Node::Special { meta, nlink, kind, rdev },
+        }
+    }
+}
+
 /// A node of format 2: sparse chunk tables, no patches.
 #[derive(Deserialize)]
 enum SparseNode {
@@ -310,7 +356,7 @@ enum SparseNode {
 impl From<SparseNode> for Node {
     fn from(node: SparseNode) -> Node {
         match node {
-            SparseNode::Directory { meta, entries } => Node::Directory { meta, entries },
+            SparseNode::Directory { meta, entries } => Node::Directory { meta, entries, parent: None },
             SparseNode::File { meta, nlink, size, inline, chunks } => {
                 Node::File { meta, nlink, size, inline, chunks, patches: Vec::new() }
             }
@@ -330,7 +376,7 @@ enum DenseNode {
 impl From<DenseNode> for Node {
     fn from(node: DenseNode) -> Node {
         match node {
-            DenseNode::Directory { meta, entries } => Node::Directory { meta, entries },
+            DenseNode::Directory { meta, entries } => Node::Directory { meta, entries, parent: None },
             DenseNode::File { meta, nlink, size, inline, chunks } => {
                 let chunks = chunks.into_iter().enumerate().filter_map(|(i, c)| c.map(|c| (i as u64, c))).collect();
                 Node::File { meta, nlink, size, inline, chunks, patches: Vec::new() }
@@ -366,7 +412,7 @@ mod tests {
     fn nodes_round_trip_and_garbage_is_refused() {
         let mut entries = BTreeMap::new();
         entries.insert("a".to_string(), Entry { address: Address([3; 32]), kind: NodeKind::File });
-        let node = Node::Directory { meta: Meta::new(0o755, 1, 2), entries };
+        let node = Node::Directory { meta: Meta::new(0o755, 1, 2), entries, parent: Some(Address([9; 32])) };
         let bytes = node.encode().unwrap();
         assert_eq!(Node::decode(&bytes).unwrap(), node);
         let mut trailing = bytes.clone();
@@ -408,5 +454,25 @@ mod tests {
         let encoded = patched.encode().unwrap();
         assert_eq!(encoded[0], NODE_FORMAT);
         assert_eq!(Node::decode(&encoded).unwrap(), patched);
+    }
+
+    #[test]
+    fn directories_of_format_3_decode_without_a_parent_and_accept_any_entry() {
+        #[derive(Serialize)]
+        enum V3 {
+            Directory { meta: Meta, entries: BTreeMap<String, Entry> },
+        }
+        let entries: BTreeMap<String, Entry> =
+            [("x".to_string(), Entry { address: Address([1; 32]), kind: NodeKind::File })].into();
+        let meta = Meta::new(0o755, 1, 2);
+        let mut bytes = vec![NODE_FORMAT_PATCHES];
+        bytes.extend(postcard::to_stdvec(&V3::Directory { meta: meta.clone(), entries: entries.clone() }).unwrap());
+        let node = Node::decode(&bytes).unwrap();
+        assert_eq!(node, Node::Directory { meta: meta.clone(), entries: entries.clone(), parent: None });
+        assert!(node.names_as_parent(Address([7; 32])), "a directory of unknown parent is named by any entry");
+        let moved = Node::Directory { meta, entries, parent: Some(Address([8; 32])) };
+        assert!(moved.names_as_parent(Address([8; 32])));
+        assert!(!moved.names_as_parent(Address([7; 32])), "an entry in another directory is stale");
+        assert_eq!(Node::decode(&moved.encode().unwrap()).unwrap(), moved);
     }
 }

@@ -368,7 +368,12 @@ impl FileSystem {
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
         let before = named_subdirs(&slot.node, &names);
         intent.apply(&mut slot.node, Mode::Op)?;
-        slot.subdirs = (slot.subdirs + named_subdirs(&slot.node, &names)).saturating_sub(before);
+        slot.subdirs = if matches!(&intent, Intent::InsertEntry { entry, .. } if entry.kind == NodeKind::Directory) {
+            // It may also have dropped a stale name of the same directory.
+            count_subdirs(&slot.node)
+        } else {
+            (slot.subdirs + named_subdirs(&slot.node, &names)).saturating_sub(before)
+        };
         let seq = self.nodes.seq.fetch_add(1, Ordering::Relaxed) + 1;
         let strict = self.write_through
             && matches!(intent, Intent::InsertEntry { .. } | Intent::RemoveEntry { .. } | Intent::MoveEntry { .. });

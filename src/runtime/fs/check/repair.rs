@@ -82,16 +82,29 @@ pub async fn repair(silo: &dyn Silo, keys: &KeyPair, report: &Report) -> Result<
     }
     let mut result = RepairReport::default();
 
+    // Adopted directories then name lost+found as their parent.
+    let mut reparent: Vec<(Address, Address, usize)> = Vec::new();
     if !adoptions.is_empty() {
+        let adopted_dirs = |lost: Address| {
+            adoptions
+                .iter()
+                .filter(|(_, e, _)| e.kind == NodeKind::Directory)
+                .map(move |(_, e, i)| (e.address, lost, *i))
+        };
         match lost_and_found(silo, report.root, keys).await {
             Ok(Some(existing)) => {
-                dirs.entry(existing).or_default().link.extend(adoptions.into_iter().map(|(n, e, i)| (n, e, Some(i))));
+                reparent.extend(adopted_dirs(existing));
+                dirs.entry(existing)
+                    .or_default()
+                    .link
+                    .extend(adoptions.iter().map(|(n, e, i)| (n.clone(), *e, Some(*i))));
             }
             Ok(None) => {
                 let entries = adoptions.iter().map(|(n, e, _)| (n.clone(), *e)).collect();
-                let node = Node::Directory { meta: Meta::new(0o700, 0, 0), entries };
+                let node = Node::Directory { meta: Meta::new(0o700, 0, 0), entries, parent: Some(report.root) };
                 match create(silo, keys, &node).await {
                     Ok(address) => {
+                        reparent.extend(adopted_dirs(address));
                         result.created_lost_and_found = true;
                         let entry = Entry { address, kind: NodeKind::Directory };
                         dirs.entry(report.root).or_default().link.push((LOST_AND_FOUND.to_string(), entry, None));
@@ -106,7 +119,7 @@ pub async fn repair(silo: &dyn Silo, keys: &KeyPair, report: &Report) -> Result<
     for (dir, change) in dirs {
         let mut items: HashMap<usize, Result<(), String>> = HashMap::new();
         let rewritten = rewrite(silo, keys, dir, |node| {
-            let Node::Directory { entries, meta } = node else {
+            let Node::Directory { entries, meta, .. } = node else {
                 return Err("no longer a directory".to_string());
             };
             for (name, target, i) in &change.unlink {
@@ -148,6 +161,24 @@ pub async fn repair(silo: &dyn Silo, keys: &KeyPair, report: &Report) -> Result<
                 }
             }
             Err(why) => fail(&mut outcomes, all, &format!("directory {dir}: {why}")),
+        }
+    }
+
+    for (dir, lost, i) in reparent {
+        if matches!(outcomes[i], Some(Err(_))) {
+            continue;
+        }
+        let rewritten = rewrite(silo, keys, dir, |node| match node {
+            Node::Directory { parent, meta, .. } => {
+                *parent = Some(lost);
+                meta.ctime = Time::now();
+                Ok(())
+            }
+            _ => Err("no longer a directory".to_string()),
+        })
+        .await;
+        if let Err(why) = rewritten {
+            fail(&mut outcomes, [i], &format!("directory {dir}: {why}"));
         }
     }
 

@@ -23,11 +23,15 @@ pub enum FindingKind {
     Nlink,
     /// A block older than its known floor.
     Rollback,
+    /// An entry naming a directory that names another parent: what a
+    /// rename across directories interrupted by a crash leaves (hidden
+    /// from the mount).
+    Stale,
 }
 
 impl FindingKind {
     /// Every kind, in report order.
-    pub const ALL: [FindingKind; 7] = [
+    pub const ALL: [FindingKind; 8] = [
         FindingKind::Dangling,
         FindingKind::DanglingChunk,
         FindingKind::Unreadable,
@@ -35,6 +39,7 @@ impl FindingKind {
         FindingKind::Leaked,
         FindingKind::Nlink,
         FindingKind::Rollback,
+        FindingKind::Stale,
     ];
 
     /// The kind's name in reports.
@@ -47,6 +52,7 @@ impl FindingKind {
             FindingKind::Leaked => "leaked",
             FindingKind::Nlink => "nlink",
             FindingKind::Rollback => "rollback",
+            FindingKind::Stale => "stale",
         }
     }
 }
