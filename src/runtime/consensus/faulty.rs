@@ -54,6 +54,8 @@ struct Plan {
     rng: u64,
     /// Writes that still succeed before every later one fails (a crash).
     writes_left: Option<u64>,
+    /// Addresses every write to fails (a block whose replicas are out of reach).
+    blocked: std::collections::HashSet<Address>,
 }
 
 impl Plan {
@@ -67,7 +69,10 @@ impl Plan {
         x.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 
-    fn pick(&mut self, op: &Op) -> Option<Fault> {
+    fn pick(&mut self, op: &Op, address: Address) -> Option<Fault> {
+        if matches!(op, Op::Write) && self.blocked.contains(&address) {
+            return Some(Fault::Unavailable);
+        }
         if let (Op::Write, Some(left)) = (op, self.writes_left.as_mut()) {
             if *left == 0 {
                 return Some(Fault::Unavailable);
@@ -132,12 +137,18 @@ impl FaultyConsensus {
         self.plan().writes_left = Some(writes);
     }
 
-    /// Stop injecting faults (scripted, random and crashes).
+    /// Fail every write to `address` until [`FaultyConsensus::heal`].
+    pub fn block_writes_to(&self, address: Address) {
+        self.plan().blocked.insert(address);
+    }
+
+    /// Stop injecting faults (scripted, random, blocked and crashes).
     pub fn heal(&self) {
         let mut plan = self.plan();
         plan.scripted.clear();
         plan.random = None;
         plan.writes_left = None;
+        plan.blocked.clear();
     }
 
     /// How many faults were injected so far.
@@ -145,8 +156,8 @@ impl FaultyConsensus {
         self.injected.load(Ordering::Relaxed)
     }
 
-    fn fault(&self, op: Op) -> Option<Fault> {
-        let fault = self.plan().pick(&op);
+    fn fault(&self, op: Op, address: Address) -> Option<Fault> {
+        let fault = self.plan().pick(&op, address);
         if fault.is_some() {
             self.injected.fetch_add(1, Ordering::Relaxed);
         }
@@ -172,7 +183,7 @@ fn error(fault: Fault, address: Address) -> ConsensusError {
 impl Consensus for FaultyConsensus {
     fn fetch(&self, address: Address, level: ReadLevel) -> ConsensusFuture<'_, Fetched> {
         Box::pin(async move {
-            if let Some(fault) = self.fault(Op::Fetch) {
+            if let Some(fault) = self.fault(Op::Fetch, address) {
                 return Err(error(fault, address));
             }
             self.inner.fetch(address, level).await
@@ -182,7 +193,7 @@ impl Consensus for FaultyConsensus {
     fn store(&self, block: Block, expect: Expect) -> ConsensusFuture<'_, ()> {
         Box::pin(async move {
             let address = block.address();
-            match self.fault(Op::Write) {
+            match self.fault(Op::Write, address) {
                 None => self.inner.store(block, expect).await,
                 Some(Fault::IndeterminateApplied) => {
                     self.inner.store(block, expect).await?;
@@ -196,7 +207,7 @@ impl Consensus for FaultyConsensus {
     fn remove(&self, tombstone: Tombstone) -> ConsensusFuture<'_, ()> {
         Box::pin(async move {
             let address = tombstone.address;
-            match self.fault(Op::Write) {
+            match self.fault(Op::Write, address) {
                 None => self.inner.remove(tombstone).await,
                 Some(Fault::IndeterminateApplied) => {
                     self.inner.remove(tombstone).await?;

@@ -152,12 +152,19 @@ pub struct NodeTable {
     flushing: tokio::sync::Mutex<()>,
 }
 
-/// Whether every change `deps` names is stored.
+/// Whether every change `deps` names is stored. Exactly that change: an
+/// earlier intent kept back (an entry naming a node not stored yet) does
+/// not hold up what depends on a later one.
 fn satisfied(slots: &HashMap<Address, Slot>, deps: &[Dep]) -> bool {
     deps.iter().all(|(address, seq)| match slots.get(address) {
         None => true,
-        Some(slot) => slot.pending.first().is_none_or(|p| p.seq > *seq),
+        Some(slot) => slot.pending.iter().all(|p| p.seq != *seq),
     })
+}
+
+/// How many pending intents up to sequence `barrier` the table holds.
+fn pending_up_to(slots: &HashMap<Address, Slot>, barrier: u64) -> usize {
+    slots.values().map(|s| s.pending.iter().filter(|p| p.seq <= barrier).count()).sum()
 }
 
 /// How many leading pending intents of `slot` may be stored now.
@@ -459,12 +466,20 @@ impl FileSystem {
         lock(&self.nodes.doomed).push((Doomed::Chunk(address), after));
     }
 
-    /// Store every pending change, in dependency order, then carry out the
-    /// removals they allow. Every failure is kept for a later flush.
+    /// Store every change made before the call, in dependency order, then
+    /// carry out the removals they allow. Every failure is kept for a later
+    /// flush. `Ok` means every change made before the call is stored:
+    /// `fsync` relies on it, so a change that cannot be stored (a failed
+    /// store, or a dependency that cannot be met) is an error, never
+    /// silently left for later.
     pub async fn flush_metadata(&self) -> FsResult<()> {
         let _flushing = self.nodes.flushing.lock().await;
+        // Changes made meanwhile may be stored too, but need not be: a
+        // steady stream of them cannot keep this flush going.
+        let barrier = self.nodes.seq.load(Ordering::SeqCst);
         let mut first_error = None;
-        for _pass in 0..8 {
+        let mut left = pending_up_to(&lock(&self.nodes.slots), barrier);
+        while left > 0 {
             let (new, stored): (Vec<Ready>, Vec<Ready>) = {
                 let slots = lock(&self.nodes.slots);
                 slots
@@ -473,10 +488,6 @@ impl FileSystem {
                     .map(|(a, s)| (s.is_new(), *a))
                     .partition(|(new, _)| *new)
             };
-            if new.is_empty() && stored.is_empty() {
-                break;
-            }
-            let mut progress = false;
             // New nodes first, so their directories can name them.
             for group in [new, stored] {
                 let results: Vec<FsResult<bool>> = futures_util::stream::iter(group)
@@ -485,17 +496,24 @@ impl FileSystem {
                     .collect()
                     .await;
                 for result in results {
-                    match result {
-                        Ok(wrote) => progress |= wrote,
-                        Err(e) => {
-                            first_error.get_or_insert(e);
-                        }
+                    if let Err(e) = result {
+                        first_error.get_or_insert(e);
                     }
                 }
             }
-            if !progress {
+            // Each round stores at least one change of those before the
+            // barrier, or nothing more can be done now.
+            let now = pending_up_to(&lock(&self.nodes.slots), barrier);
+            if now >= left {
+                left = now;
                 break;
             }
+            left = now;
+        }
+        if left > 0 && first_error.is_none() {
+            let stuck = self.stuck_change(barrier);
+            self.report(&format!("write-back cannot make progress: {stuck}"));
+            first_error = Some(FsError::Storage(format!("{left} changes cannot be stored yet: {stuck}")));
         }
         if let Err(e) = self.reap().await {
             first_error.get_or_insert(e);
@@ -618,8 +636,37 @@ impl FileSystem {
         slot.base = Base::Stored(Box::new(block));
         slot.attempt = None;
         slot.checked = Instant::now();
-        slot.pending
-            .retain(|p| p.seq > prepared.last_seq || p.intent.names().is_some_and(|n| prepared.hidden.contains(&n)));
+        // An entry left out because its node was not stored yet stays
+        // pending, unless that node was destroyed unstored: then nothing
+        // will ever be stored for it, and keeping it would hold up every
+        // change that waits on this one.
+        let unborn = lock(&self.nodes.unborn);
+        slot.pending.retain(|p| {
+            p.seq > prepared.last_seq
+                || p.intent.names().is_some_and(|n| prepared.hidden.contains(&n) && !unborn.contains(&n))
+        });
+    }
+
+    /// A change before `barrier` still pending, and what it waits for (for
+    /// the log and the error of a flush that cannot finish).
+    fn stuck_change(&self, barrier: u64) -> String {
+        let slots = lock(&self.nodes.slots);
+        let Some((address, pending)) =
+            slots.iter().find_map(|(a, s)| s.pending.iter().find(|p| p.seq <= barrier).map(|p| (a, p)))
+        else {
+            return "nothing".into();
+        };
+        let waits: Vec<String> = pending
+            .after
+            .iter()
+            .filter(|d| !satisfied(&slots, std::slice::from_ref(d)))
+            .map(|(a, seq)| format!("change {seq} of node {a}"))
+            .collect();
+        if waits.is_empty() {
+            format!("change {} of node {address} is not stored", pending.seq)
+        } else {
+            format!("change {} of node {address} waits for {}", pending.seq, waits.join(", "))
+        }
     }
 
     /// Another writer stored `current`: replay the pending intents on it.
