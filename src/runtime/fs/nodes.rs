@@ -424,6 +424,12 @@ impl FileSystem {
             lock(&self.nodes.doomed).push((Doomed::Node(address), after));
             return;
         };
+        // Its dropped intents waited for changes (a link count lowered
+        // once an earlier name's removal is stored): so does its removal,
+        // or a crash could leave that earlier name naming nothing.
+        for p in &slot.pending {
+            after.extend(p.after.iter().filter(|(a, _)| *a != address).copied());
+        }
         let chunks: Vec<Address> = match &slot.node {
             Node::File { chunks, patches, .. } => {
                 chunks.values().map(|c| c.address).chain(patches.iter().map(|p| p.address)).collect()

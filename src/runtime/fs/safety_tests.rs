@@ -702,3 +702,34 @@ async fn fsync_fails_while_an_earlier_change_cannot_be_stored() {
     let entry = after.lookup(d, "f").await.unwrap();
     assert_eq!(after.read(entry.address, 0, 100).await.unwrap(), b"hello");
 }
+
+/// A file with two names is removed only once both removals are stored:
+/// when the first name's directory cannot be stored yet, the file stays
+/// even though the second removal is stored (else a crash leaves the
+/// first name dangling).
+#[tokio::test]
+async fn a_file_is_removed_only_once_every_name_is_gone_from_the_store() {
+    let rig = Rig::new();
+    let fs = rig.faulty_fs().await;
+    let root = fs.root();
+    let a = fs.mkdir(root, "a", 0o755, 0, 0).await.unwrap();
+    let b = fs.mkdir(root, "b", 0o755, 0, 0).await.unwrap();
+    let data = pattern(3, 3000);
+    let f = write_file(&fs, a, "x", &data).await.unwrap();
+    fs.link(f, b, "y").await.unwrap();
+    fs.sync(None).await.unwrap();
+    rig.faulty.block_writes_to(a);
+    fs.unlink(a, "x").await.unwrap();
+    fs.unlink(b, "y").await.unwrap();
+    assert!(fs.flush_metadata().await.is_err(), "a cannot be stored");
+    // A crash now: `a` still names the file, which must still be there.
+    let after = rig.after_crash().await;
+    let entry = after.lookup(a, "x").await.unwrap();
+    assert_eq!(after.read(entry.address, 0, 10_000).await.unwrap(), data, "a stored name never dangles");
+    assert!(matches!(after.lookup(b, "y").await, Err(FsError::NotFound)));
+    rig.faulty.heal();
+    fs.sync(None).await.unwrap();
+    let after = rig.after_crash().await;
+    assert!(matches!(after.lookup(a, "x").await, Err(FsError::NotFound)));
+    assert!(matches!(rig.single.fetch(f, ReadLevel::Latest).await.unwrap(), Fetched::Removed(_)), "then it goes");
+}
