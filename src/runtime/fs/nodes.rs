@@ -154,7 +154,8 @@ pub struct NodeTable {
 
 /// Whether every change `deps` names is stored. Exactly that change: an
 /// earlier intent kept back (an entry naming a node not stored yet) does
-/// not hold up what depends on a later one.
+/// not hold up what depends on a later one. (A node leaves the table with
+/// pending changes only if it was never stored: nothing waits for those.)
 fn satisfied(slots: &HashMap<Address, Slot>, deps: &[Dep]) -> bool {
     deps.iter().all(|(address, seq)| match slots.get(address) {
         None => true,
@@ -424,12 +425,6 @@ impl FileSystem {
             lock(&self.nodes.doomed).push((Doomed::Node(address), after));
             return;
         };
-        // Its dropped intents waited for changes (a link count lowered
-        // once an earlier name's removal is stored): so does its removal,
-        // or a crash could leave that earlier name naming nothing.
-        for p in &slot.pending {
-            after.extend(p.after.iter().filter(|(a, _)| *a != address).copied());
-        }
         let chunks: Vec<Address> = match &slot.node {
             Node::File { chunks, patches, .. } => {
                 chunks.values().map(|c| c.address).chain(patches.iter().map(|p| p.address)).collect()
@@ -443,12 +438,14 @@ impl FileSystem {
             self.nodes.backlog.fetch_sub(1, Ordering::Relaxed);
             return;
         }
-        if slot.is_new() {
-            // Its content blocks (or discarded ones) are stored, and only a stored header can
-            // authorize their removal: store it first.
-            if let Some(last) = slot.pending.last() {
-                after.push((address, last.seq));
-            }
+        if let Some(last) = slot.pending.last() {
+            // Its pending changes are stored first, then it is removed: a new
+            // node's content blocks (or discarded ones) are stored, and only a
+            // stored header can authorize their removal; a stored node's
+            // changes are what others wait for (a directory's removal of an
+            // entry, before the node that entry named goes; a link count
+            // lowered once an earlier name's removal is stored).
+            after.push((address, last.seq));
             slots.insert(address, slot);
         }
         drop(slots);
@@ -744,8 +741,21 @@ impl FileSystem {
         Err(FsError::Storage(format!("the change to {} could not be stored yet; it will be retried", dep.0)))
     }
 
-    /// Carry out the removals whose changes are stored.
+    /// Carry out the removals whose changes are stored, and those that the
+    /// removal of a node allows in turn (what a removed directory named).
     async fn reap(&self) -> FsResult<()> {
+        loop {
+            let (result, released) = self.reap_round().await;
+            if result.is_err() || !released || lock(&self.nodes.doomed).is_empty() {
+                return result;
+            }
+        }
+    }
+
+    /// One round of [`FileSystem::reap`]; also says whether a node's
+    /// removal settled (which may let others go).
+    async fn reap_round(&self) -> (FsResult<()>, bool) {
+        let mut released = false;
         let ready: Vec<(Doomed, Vec<Dep>)> = {
             let slots = lock(&self.nodes.slots);
             let mut doomed = lock(&self.nodes.doomed);
@@ -771,6 +781,7 @@ impl FileSystem {
                     }
                 }
             };
+            released |= matches!((&item, &done), (Doomed::Node(_), Ok(())));
             match done {
                 Ok(()) => {}
                 // The store may recover, or the block changed meanwhile: later.
@@ -787,8 +798,8 @@ impl FileSystem {
         }
         lock(&self.nodes.doomed).extend(retry);
         match refused {
-            Some(e) => Err(e),
-            None => Ok(()),
+            Some(e) => (Err(e), released),
+            None => (Ok(()), released),
         }
     }
 

@@ -733,3 +733,55 @@ async fn a_file_is_removed_only_once_every_name_is_gone_from_the_store() {
     assert!(matches!(after.lookup(a, "x").await, Err(FsError::NotFound)));
     assert!(matches!(rig.single.fetch(f, ReadLevel::Latest).await.unwrap(), Fetched::Removed(_)), "then it goes");
 }
+
+/// `rm -r` of a directory whose parent cannot be stored yet: the file
+/// inside is removed only once the directory naming it is, so a crash
+/// meanwhile leaves the tree as it was, never a name of a removed file.
+#[tokio::test]
+async fn a_removed_directorys_files_go_only_after_the_directory_goes() {
+    let rig = Rig::new();
+    let fs = rig.faulty_fs().await;
+    let root = fs.root();
+    let d = fs.mkdir(root, "d", 0o755, 0, 0).await.unwrap();
+    let data = pattern(5, 2000);
+    let f = write_file(&fs, d, "f", &data).await.unwrap();
+    fs.sync(None).await.unwrap();
+    rig.faulty.block_writes_to(root);
+    fs.unlink(d, "f").await.unwrap();
+    fs.rmdir(root, "d").await.unwrap();
+    assert!(fs.flush_metadata().await.is_err(), "the root cannot be stored");
+    let after = rig.after_crash().await;
+    let d = after.lookup(root, "d").await.expect("the root is as it was");
+    match after.lookup(d.address, "f").await {
+        Ok(f) => assert_eq!(after.read(f.address, 0, 10_000).await.unwrap(), data, "a stored name never dangles"),
+        Err(FsError::NotFound) => {}
+        Err(e) => panic!("{e}"),
+    }
+    rig.faulty.heal();
+    fs.sync(None).await.unwrap();
+    let after = rig.after_crash().await;
+    assert!(matches!(after.lookup(root, "d").await, Err(FsError::NotFound)));
+    for gone in [d.address, f] {
+        assert!(rig.single.fetch(gone, ReadLevel::Latest).await.unwrap().is_removed(), "then both go");
+    }
+}
+
+/// Names made and removed between two flushes (link, then unlink both
+/// names) are stored in order and the file goes: nothing waits forever.
+#[tokio::test]
+async fn a_link_and_both_unlinks_between_flushes_store_and_remove_the_file() {
+    let rig = Rig::new();
+    let fs = rig.faulty_fs().await;
+    let root = fs.root();
+    let d = fs.mkdir(root, "d", 0o755, 0, 0).await.unwrap();
+    let f = write_file(&fs, root, "f", b"x").await.unwrap();
+    fs.sync(None).await.unwrap();
+    fs.link(f, d, "l").await.unwrap();
+    fs.unlink(d, "l").await.unwrap();
+    fs.unlink(root, "f").await.unwrap();
+    fs.sync(None).await.unwrap();
+    let after = rig.after_crash().await;
+    assert!(after.readdir(d).await.unwrap().is_empty());
+    assert!(matches!(after.lookup(root, "f").await, Err(FsError::NotFound)));
+    assert!(rig.single.fetch(f, ReadLevel::Latest).await.unwrap().is_removed());
+}
