@@ -125,6 +125,7 @@ pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Resu
     let creator = descriptor.owner == user.public_key;
     let revalidate = args.revalidate.unwrap_or(crate::runtime::fs::REVALIDATE);
 
+    crate::runtime::memory::limit_arenas();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -136,6 +137,7 @@ pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Resu
     let served = runtime.block_on(async {
         let stop = stop_signals()?;
         let node = start_node(&spec).await?;
+        crate::runtime::memory::spawn_trimmer();
         if let Some(journal) = &node.journal {
             // A journaled change that lost a race at replay is merged, not refused.
             journal.set_resolver(Arc::new(NodeMerger::new(keys.clone())));
@@ -301,6 +303,7 @@ pub fn network_run(ctx: &Context, args: NetworkRunArgs) -> anyhow::Result<()> {
     let link = network::verified_link(ctx, &user, &network)?;
     let spec = node_spec(ctx, &link, &user, None, None, false)?;
     let _lock = lock_node(ctx, &user.name, &network.name, &format!("infinit network run {name}"))?;
+    crate::runtime::memory::limit_arenas();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -309,6 +312,7 @@ pub fn network_run(ctx: &Context, args: NetworkRunArgs) -> anyhow::Result<()> {
     runtime.block_on(async {
         let stop = stop_signals()?;
         let node = start_node(&spec).await?;
+        crate::runtime::memory::spawn_trimmer();
         ctx.out.report("running", "network", &name, &format!("Running network \"{name}\"."));
         if let Some(journal) = &node.journal {
             journal.flush().await;

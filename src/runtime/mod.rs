@@ -11,6 +11,7 @@ pub mod disk;
 pub mod freshness;
 pub mod fs;
 pub mod journal;
+pub mod memory;
 pub mod node;
 pub mod node_lock;
 pub mod silo;

@@ -93,12 +93,26 @@ pub struct MountSettings {
     pub fsname: String,
 }
 
+/// A directory's entries as listed when a reading of it started (at
+/// offset 0): the kernel reads a large directory in many small replies,
+/// each resuming at an offset into this one listing, so a listing costs
+/// one copy of the entries, not one per reply.
+type Listing = Arc<Vec<(String, super::Entry)>>;
+
+/// Open directory handles and the listing each one reads.
+#[derive(Debug, Default)]
+struct DirHandles {
+    next: u64,
+    open: HashMap<u64, Option<Listing>>,
+}
+
 /// The kernel-facing side of a mounted volume.
 #[derive(Debug)]
 pub struct FuseVolume {
     fs: Arc<FileSystem>,
     runtime: tokio::runtime::Handle,
     inodes: Arc<Mutex<Inodes>>,
+    dirs: Arc<Mutex<DirHandles>>,
     readonly: bool,
 }
 
@@ -204,7 +218,13 @@ pub fn mount(
     let mut inodes = Inodes { next: 1, ..Default::default() };
     inodes.by_ino.insert(1, (fs.root(), 1));
     inodes.by_address.insert(fs.root(), 1);
-    let volume = FuseVolume { fs, runtime, inodes: Arc::new(Mutex::new(inodes)), readonly: settings.readonly };
+    let volume = FuseVolume {
+        fs,
+        runtime,
+        inodes: Arc::new(Mutex::new(inodes)),
+        dirs: Arc::default(),
+        readonly: settings.readonly,
+    };
     let mut options = vec![
         MountOption::FSName(settings.fsname.clone()),
         MountOption::Subtype("infinit".into()),
@@ -291,6 +311,27 @@ fn name_of(name: &OsStr) -> Result<String, Errno> {
 impl FuseVolume {
     fn address(&self, ino: INodeNo) -> Result<Address, Errno> {
         lock(&self.inodes).address(ino.0).ok_or(Errno::from_i32(libc_errno::ENOENT))
+    }
+
+    /// The listing directory handle `fh` reads from `offset` on: taken
+    /// afresh at offset 0 (an open or a `rewinddir`), kept for the rest.
+    async fn listing(
+        fs: &FileSystem,
+        dirs: &Mutex<DirHandles>,
+        dir: Address,
+        fh: u64,
+        offset: u64,
+    ) -> Result<Listing, FsError> {
+        if offset > 0
+            && let Some(Some(listing)) = lock(dirs).open.get(&fh)
+        {
+            return Ok(listing.clone());
+        }
+        let listing = Arc::new(fs.readdir(dir).await?);
+        if let Some(slot) = lock(dirs).open.get_mut(&fh) {
+            *slot = Some(listing.clone());
+        }
+        Ok(listing)
     }
 
     fn writable(&self) -> Result<(), Errno> {

@@ -299,25 +299,42 @@ impl Filesystem for FuseVolume {
         self.empty_job(reply, async move { fs.sync(Some(address)).await });
     }
 
-    fn readdir(&self, _req: &Request, ino: INodeNo, _fh: FileHandle, offset: u64, mut reply: ReplyDirectory) {
+    fn opendir(&self, _req: &Request, _ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
+        let fh = {
+            let mut dirs = lock(&self.dirs);
+            dirs.next += 1;
+            let fh = dirs.next;
+            dirs.open.insert(fh, None);
+            fh
+        };
+        reply.opened(FileHandle(fh), FopenFlags::empty());
+    }
+
+    fn releasedir(&self, _req: &Request, _ino: INodeNo, fh: FileHandle, _flags: OpenFlags, reply: ReplyEmpty) {
+        lock(&self.dirs).open.remove(&fh.0);
+        reply.ok();
+    }
+
+    fn readdir(&self, _req: &Request, ino: INodeNo, fh: FileHandle, offset: u64, mut reply: ReplyDirectory) {
         let address = resolve!(self, reply, ino);
         let fs = self.fs.clone();
         let inodes = self.inodes.clone();
+        let dirs = self.dirs.clone();
         self.serve(async move {
-            let entries = match fs.readdir(address).await {
-                Ok(e) => e,
+            let listing = match FuseVolume::listing(&fs, &dirs, address, fh.0, offset).await {
+                Ok(l) => l,
                 Err(e) => return reply.error(errno(&e)),
             };
-            let mut all: Vec<(u64, FileType, String)> =
-                vec![(ino.0, FileType::Directory, ".".into()), (ino.0, FileType::Directory, "..".into())];
-            {
-                let mut inodes = lock(&inodes);
-                for (name, entry) in entries {
-                    all.push((inodes.ino(entry.address), kind_of(entry.kind), name));
+            let dots = [(".", FileType::Directory, ino.0), ("..", FileType::Directory, ino.0)];
+            for (i, (name, kind, child)) in dots.into_iter().enumerate().skip(offset as usize) {
+                if reply.add(INodeNo(child), (i + 1) as u64, kind, name) {
+                    return reply.ok();
                 }
             }
-            for (i, (child, kind, name)) in all.into_iter().enumerate().skip(offset as usize) {
-                if reply.add(INodeNo(child), (i + 1) as u64, kind, &name) {
+            let first = (offset as usize).saturating_sub(2);
+            for (i, (name, entry)) in listing.iter().enumerate().skip(first) {
+                let child = lock(&inodes).ino(entry.address);
+                if reply.add(INodeNo(child), (i + 3) as u64, kind_of(entry.kind), name) {
                     break;
                 }
             }
@@ -329,16 +346,17 @@ impl Filesystem for FuseVolume {
         &self,
         _req: &Request,
         ino: INodeNo,
-        _fh: FileHandle,
+        fh: FileHandle,
         offset: u64,
         mut reply: fuser::ReplyDirectoryPlus,
     ) {
         let address = resolve!(self, reply, ino);
         let fs = self.fs.clone();
         let inodes = self.inodes.clone();
+        let dirs = self.dirs.clone();
         self.serve(async move {
-            let entries = match fs.readdir(address).await {
-                Ok(e) => e,
+            let listing = match FuseVolume::listing(&fs, &dirs, address, fh.0, offset).await {
+                Ok(l) => l,
                 Err(e) => return reply.error(errno(&e)),
             };
             let own = match fs.stat(address).await {
@@ -350,7 +368,7 @@ impl Filesystem for FuseVolume {
             // A reply holds a few dozen entries: stat about that many, in
             // parallel (each may need a fetch and a decryption).
             let batch: Vec<(String, crate::runtime::fs::Entry)> =
-                entries.into_iter().skip((offset as usize).saturating_sub(2)).take(READDIRPLUS_BATCH).collect();
+                listing.iter().skip((offset as usize).saturating_sub(2)).take(READDIRPLUS_BATCH).cloned().collect();
             let stats: Vec<_> = batch
                 .iter()
                 .map(|(_, entry)| {
