@@ -228,7 +228,7 @@ async fn content_problem(
         Some(bytes) => match Block::decode(&bytes).and_then(|b| b.validate_alone(&address).map(|()| b)) {
             Err(e) => Some((FindingKind::Unreadable, format!("{of}: {e}"), undecodable(&e))),
             Ok(Block::Content(content)) => {
-                open(&content.data).err().map(|why| (FindingKind::Unreadable, why, Dispose::Erase))
+                open(content.data()).err().map(|why| (FindingKind::Unreadable, why, Dispose::Erase))
             }
             Ok(Block::Tombstone(_)) => Some((FindingKind::DanglingChunk, format!("{of} was removed"), Dispose::Keep)),
             Ok(other) => Some((

@@ -69,7 +69,7 @@ impl OpenFile {
 }
 
 /// Chunks of one file stored concurrently while writing goes on.
-const UPLOADS_IN_FLIGHT: usize = 2;
+const UPLOADS_IN_FLIGHT: usize = 4;
 
 /// Recently decrypted chunks (plain, or with their patches laid over) and
 /// decoded patches (`Debug` shows their addresses only).
@@ -110,7 +110,7 @@ type ChunkCell = Arc<tokio::sync::OnceCell<Result<Arc<Vec<u8>>, String>>>;
 type PatchCell = Arc<tokio::sync::OnceCell<Result<Arc<FileExtents>, String>>>;
 
 /// How many chunks past a read are fetched ahead, in the background.
-const READ_AHEAD: u64 = 4;
+const READ_AHEAD: u64 = 8;
 
 /// Where the stored content of a chunk comes from, before its patches.
 #[derive(Debug, Clone)]
@@ -169,7 +169,7 @@ async fn load_chunk(
     chunk: Chunk,
 ) -> FsResult<Arc<Vec<u8>>> {
     let block = fetch_content(&store, "chunk", chunk.address).await?;
-    let plain = seal::decrypt(&chunk.key, &block.data, &chunk_aad(&file, index))
+    let plain = seal::decrypt(&chunk.key, block.data(), &chunk_aad(&file, index))
         .map_err(|_| FsError::Corrupt(format!("chunk {} does not decrypt", chunk.address)))?;
     Ok(Arc::new(plain))
 }
@@ -183,7 +183,7 @@ async fn load_patch(
     block_size: u64,
 ) -> FsResult<Arc<FileExtents>> {
     let block = fetch_content(&store, "patch", address).await?;
-    let plain = seal::decrypt(&key, &block.data, &patch_aad(&file))
+    let plain = seal::decrypt(&key, block.data(), &patch_aad(&file))
         .map_err(|_| FsError::Corrupt(format!("patch {address} does not decrypt")))?;
     Ok(Arc::new(patch::decode(&plain, block_size)?))
 }
