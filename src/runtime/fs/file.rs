@@ -609,7 +609,7 @@ impl FileSystem {
 
     /// Read up to `len` bytes at `offset`.
     pub async fn read(&self, address: Address, offset: u64, len: u32) -> FsResult<Vec<u8>> {
-        let _io = self.io.lock().await;
+        let _io = self.file_io(address).await;
         let buffered = lock(&self.open).get(&address).map(|f| f.size);
         let size = match buffered {
             Some(size) => size,
@@ -647,7 +647,7 @@ impl FileSystem {
     /// whole chunk replaces the chunk; less patches a chunk held in RAM, or
     /// is kept as an extent (the stored chunk is not fetched).
     pub async fn write(&self, address: Address, offset: u64, data: &[u8]) -> FsResult<u32> {
-        let _io = self.io.lock().await;
+        let _io = self.file_io(address).await;
         self.ensure_state(address).await?;
         let bs = self.block_size;
         let end = offset
@@ -722,6 +722,28 @@ impl FileSystem {
         Ok(())
     }
 
+    /// Hold the content lock of the file at `address`.
+    async fn file_io(&self, address: Address) -> super::FileIo<'_> {
+        let mutex = lock(&self.io).entry(address).or_default().clone();
+        let guard = mutex.lock_owned().await;
+        super::FileIo { fs: self, address, guard: Some(guard) }
+    }
+
+    /// Make everything stored so far durable, sharing one sync of the store
+    /// with the `fsync`s that run meanwhile.
+    async fn sync_store(&self) -> FsResult<()> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let ticket = self.syncs.requested.fetch_add(1, SeqCst) + 1;
+        let _running = self.syncs.running.lock().await;
+        if self.syncs.covered.load(SeqCst) >= ticket {
+            return Ok(());
+        }
+        let covering = self.syncs.requested.load(SeqCst);
+        self.store.sync().await?;
+        self.syncs.covered.fetch_max(covering, SeqCst);
+        Ok(())
+    }
+
     /// `fsync`: flush the file (or every file), write every changed node,
     /// and make everything stored durable. Reports a failure of the
     /// background flusher since the last call.
@@ -731,7 +753,7 @@ impl FileSystem {
             None => self.flush_all().await?,
         }
         self.flush_metadata().await?;
-        self.store.sync().await?;
+        self.sync_store().await?;
         if let Some(e) = lock(&self.last_error).take() {
             return Err(FsError::Storage(format!("an earlier background write failed: {e}")));
         }
@@ -744,7 +766,7 @@ impl FileSystem {
     /// closes are durable (`--async`), where the batch is written now.
     pub async fn flush(&self, address: Address) -> FsResult<()> {
         {
-            let _io = self.io.lock().await;
+            let _io = self.file_io(address).await;
             self.flush_locked(address).await?;
         }
         if self.durable_close {
@@ -986,7 +1008,7 @@ impl FileSystem {
 
     /// Set the size to `size`, dropping or zero-extending content.
     pub async fn truncate(&self, address: Address, size: u64) -> FsResult<()> {
-        let _io = self.io.lock().await;
+        let _io = self.file_io(address).await;
         self.ensure_state(address).await?;
         self.finish_uploads(address, 0).await?;
         let bs = self.block_size;

@@ -116,8 +116,12 @@ pub struct FileSystem {
     chunks: Mutex<file::ChunkCache>,
     /// How much a file keeps in patches before it is compacted.
     patch_bounds: patch::Bounds,
-    /// Serialises file content operations (buffers are shared state).
-    io: tokio::sync::Mutex<()>,
+    /// Serialises content operations on each file (its buffers are shared
+    /// state); operations on different files run side by side.
+    io: Mutex<HashMap<Address, Arc<tokio::sync::Mutex<()>>>>,
+    /// Group commit of `fsync`: requests made, and the last request a
+    /// completed sync covered.
+    syncs: SyncGate,
     /// How long a clean node is trusted before it is fetched again.
     revalidate: std::time::Duration,
     /// `close` stores the metadata batch before it returns.
@@ -146,6 +150,32 @@ impl std::fmt::Debug for FileSystem {
 /// How long a clean node is trusted by default before it is fetched again,
 /// so a change by another writer shows within about this delay.
 pub const REVALIDATE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Group commit: concurrent `fsync`s share one sync of the store. A sync
+/// covers every request made before it started.
+#[derive(Debug, Default)]
+struct SyncGate {
+    requested: std::sync::atomic::AtomicU64,
+    covered: std::sync::atomic::AtomicU64,
+    running: tokio::sync::Mutex<()>,
+}
+
+/// The content lock of one file, held for one operation.
+struct FileIo<'a> {
+    fs: &'a FileSystem,
+    address: Address,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Drop for FileIo<'_> {
+    fn drop(&mut self) {
+        self.guard.take();
+        let mut io = lock(&self.fs.io);
+        if io.get(&self.address).is_some_and(|m| Arc::strong_count(m) == 1) {
+            io.remove(&self.address);
+        }
+    }
+}
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock leaves plain data behind: keep going.
@@ -212,7 +242,8 @@ impl FileSystem {
             open: Mutex::new(HashMap::new()),
             chunks: Mutex::new(file::ChunkCache::default()),
             patch_bounds: patch::Bounds::for_block_size(block_size.max(4096)),
-            io: tokio::sync::Mutex::new(()),
+            io: Mutex::new(HashMap::new()),
+            syncs: SyncGate::default(),
             revalidate: REVALIDATE,
             durable_close: false,
             write_through: false,
