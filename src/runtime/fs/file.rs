@@ -24,7 +24,7 @@ pub const INLINE_MAX: u64 = 64 * 1024;
 /// Decrypted chunks kept for sequential reads.
 const CHUNK_CACHE: usize = 16;
 /// Bytes of decoded patches kept for reads and compaction.
-const PATCH_CACHE_BYTES: u64 = 32 << 20;
+const PATCH_CACHE_BYTES: u64 = 16 << 20;
 
 /// The in-memory state of a file being read or written. Its `Debug` shows
 /// sizes and chunk indices, never content or chunk keys.

@@ -247,7 +247,7 @@ impl Bounds {
             patch_bytes: live_bytes + (8 * block_size).max(8 * MIB),
             live_bytes,
             consolidated_bytes: (2 * block_size).max(MIB),
-            open_bytes: (8 * block_size).max(8 * MIB),
+            open_bytes: (4 * block_size).max(4 * MIB),
         }
     }
 
