@@ -134,6 +134,7 @@ pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Resu
     let shown = std::path::absolute(&mountpoint).unwrap_or_else(|_| mountpoint.clone());
     let _lock = lock_node(ctx, &user.name, &network.name, &format!("infinit {mode} {name} on {}", shown.display()))?;
     let mountpoint = Mountpoint::prepare(&mountpoint)?;
+    let signatures = KnownSignatures::load(&network::state_dir(ctx, &user.name, &network.name), &keys);
     let served = runtime.block_on(async {
         let stop = stop_signals()?;
         let node = start_node(&spec).await?;
@@ -178,6 +179,7 @@ pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Resu
         };
         mounted.serve_until(next_stop, busy).await.context("the FUSE session failed")?;
         fs.sync(None).await.map_err(|e| anyhow::anyhow!("volume \"{name}\": syncing at unmount: {e}"))?;
+        signatures.save();
         if let Some(journal) = &node.journal {
             // Give the journal a moment to drain; what remains is replayed at the next start.
             let _ = tokio::time::timeout(std::time::Duration::from_secs(30), journal.flush()).await;
@@ -261,6 +263,35 @@ fn node_spec(
     let rights = MemberRights { write: link.passport.allow_write, storage: link.passport.allow_storage };
     let member = Member { key: user_key, rights };
     Ok(NodeSpec { silo, journal, cache, floor, member })
+}
+
+/// The signatures this device's node found valid, kept across runs (see
+/// [`crate::crypto::verified`]): a fresh mount then checks again only what
+/// it never saw, not every directory and file it lists.
+struct KnownSignatures {
+    path: std::path::PathBuf,
+    key: zeroize::Zeroizing<[u8; 32]>,
+}
+
+impl KnownSignatures {
+    /// Remember what the file in `state` holds, if `keys` authenticated it.
+    fn load(state: &std::path::Path, keys: &crate::crypto::KeyPair) -> KnownSignatures {
+        let known = KnownSignatures {
+            path: state.join("verified-signatures"),
+            key: keys.derive_secret("infinit 2026 node: verified signatures"),
+        };
+        let read = crate::crypto::verified::load(&known.path, &known.key);
+        tracing::debug!("{read} verified signatures remembered from the last run");
+        known
+    }
+
+    /// Keep what is known now for the next run (best effort: without it,
+    /// the next run verifies again).
+    fn save(&self) {
+        if let Err(e) = crate::crypto::verified::save(&self.path, &self.key) {
+            tracing::warn!("cannot keep the verified signatures in {}: {e}", self.path.display());
+        }
+    }
 }
 
 /// Mark this device's node of `user` on `network` as running (`what` says

@@ -247,6 +247,13 @@ impl KeyPair {
         Signature(signature)
     }
 
+    /// A secret for `purpose`, derived from the private key: only this
+    /// identity can compute it (it authenticates what a node keeps locally).
+    pub fn derive_secret(&self, purpose: &str) -> zeroize::Zeroizing<[u8; 32]> {
+        let private = zeroize::Zeroizing::new(self.signing.to_bytes());
+        zeroize::Zeroizing::new(super::hash::hash(purpose, &[&private[..]]))
+    }
+
     /// The X25519 secret, for opening sealed boxes.
     pub(crate) fn exchange_secret(&self) -> &StaticSecret {
         &self.exchange

@@ -6,7 +6,7 @@ pub mod canonical;
 pub mod hash;
 pub mod keys;
 pub mod seal;
-mod verified;
+pub mod verified;
 pub mod wrap;
 
 pub use canonical::Canonical;

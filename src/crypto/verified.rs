@@ -6,6 +6,13 @@
 //! of key, signature and message together, so a hit proves the very same
 //! bytes were found valid before. Both tables are bounded: two generations,
 //! the older dropped when the newer fills up.
+//!
+//! A node keeps the signatures it knows across runs ([`save`], [`load`]):
+//! a fingerprint states a fact that never stops being true (these bytes
+//! carry a valid signature by this key), so a file of them written by an
+//! earlier run — even one killed halfway — is as good as the memory it
+//! came from. The file is authenticated with a key only its user holds:
+//! one altered without it is ignored, and everything is verified again.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -90,9 +97,84 @@ pub(super) fn verifying_key(bytes: &[u8; 32]) -> Result<VerifyingKey, ed25519_da
     Ok(key)
 }
 
+/// Header of a saved memory file.
+const SAVED_MAGIC: &[u8; 8] = b"IVSIG\x00\x00\x01";
+
+/// The fingerprints remembered now, most recent first (for [`save`]).
+fn snapshot() -> Vec<[u8; 32]> {
+    let guard = memory();
+    let Some(memory) = guard.as_ref() else { return Vec::new() };
+    memory.signatures.young.keys().chain(memory.signatures.old.keys()).copied().collect()
+}
+
+/// The authentication tag of a saved memory's contents under `key`.
+fn tag(key: &[u8; 32], body: &[u8]) -> [u8; 32] {
+    *blake3::keyed_hash(key, body).as_bytes()
+}
+
+/// Write what is remembered to `path` (atomically), authenticated with
+/// `key` (a secret of the user the node runs as).
+pub fn save(path: &std::path::Path, key: &[u8; 32]) -> std::io::Result<()> {
+    let prints = snapshot();
+    let mut body = Vec::with_capacity(SAVED_MAGIC.len() + 8 + prints.len() * 32);
+    body.extend_from_slice(SAVED_MAGIC);
+    body.extend_from_slice(&(prints.len() as u64).to_le_bytes());
+    for p in &prints {
+        body.extend_from_slice(p);
+    }
+    let tag = tag(key, &body);
+    body.extend_from_slice(&tag);
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, &body)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Remember the fingerprints saved in `path` if its tag holds under `key`;
+/// how many were read (0 for a missing, foreign or altered file).
+pub fn load(path: &std::path::Path, key: &[u8; 32]) -> usize {
+    let Ok(bytes) = std::fs::read(path) else { return 0 };
+    let header = SAVED_MAGIC.len() + 8;
+    if bytes.len() < header + 32 || !bytes.starts_with(SAVED_MAGIC) {
+        return 0;
+    }
+    let (body, saved_tag) = bytes.split_at(bytes.len() - 32);
+    let Ok(saved_tag) = <[u8; 32]>::try_from(saved_tag) else { return 0 };
+    // `blake3::Hash` compares in constant time: the tag is a MAC.
+    if blake3::keyed_hash(key, body) != blake3::Hash::from_bytes(saved_tag) {
+        return 0;
+    }
+    let count = u64::from_le_bytes(body[SAVED_MAGIC.len()..header].try_into().unwrap_or_default()) as usize;
+    if body.len() != header + count.saturating_mul(32) {
+        return 0;
+    }
+    // Oldest first, so the most recent end up in the young generation.
+    let prints: Vec<[u8; 32]> =
+        body[header..].chunks_exact(32).filter_map(|c| c.try_into().ok()).take(2 * SIGNATURES).collect();
+    for p in prints.iter().rev() {
+        remember(*p);
+    }
+    prints.len()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_saved_memory_loads_only_under_its_key_and_unaltered() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("verified");
+        let print = fingerprint(&[1; 32], &[2; 64], b"saved test message");
+        remember(print);
+        save(&path, &[9; 32]).unwrap();
+        assert_eq!(load(&path, &[8; 32]), 0, "another key");
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[20] ^= 1;
+        std::fs::write(dir.path().join("altered"), &bytes).unwrap();
+        assert_eq!(load(&dir.path().join("altered"), &[9; 32]), 0, "an altered file");
+        assert!(load(&path, &[9; 32]) > 0);
+        assert!(contains(&print));
+    }
 
     #[test]
     fn generations_stay_bounded_and_keep_recent_entries() {

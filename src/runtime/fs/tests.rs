@@ -140,6 +140,13 @@ async fn attributes_and_xattrs() {
     assert_eq!(fs.listxattr(f).await.unwrap(), ["user.k"]);
     fs.removexattr(f, "user.k").await.unwrap();
     assert!(matches!(fs.getxattr(f, "user.k").await, Err(FsError::NoAttribute)));
+    // POSIX ACLs and SELinux labels are not supported (not merely absent):
+    // `ls -l` then stops asking for them after the first file.
+    for name in ["system.posix_acl_access", "system.posix_acl_default", "security.selinux"] {
+        assert_eq!(fs.getxattr(f, name).await.unwrap_err().errno(), libc::EOPNOTSUPP, "{name}");
+        assert_eq!(fs.setxattr(f, name, b"x", false, false).await.unwrap_err().errno(), libc::EOPNOTSUPP);
+    }
+    fs.setxattr(f, "security.capability", b"c", false, false).await.unwrap();
 }
 
 #[tokio::test]
