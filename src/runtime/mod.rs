@@ -14,4 +14,5 @@ pub mod journal;
 pub mod memory;
 pub mod node;
 pub mod node_lock;
+pub mod rpc;
 pub mod silo;

@@ -1,0 +1,61 @@
+//! Framed messages on QUIC streams: a 4-byte big-endian length, then a
+//! version byte and the body. One request per stream: the stream is the
+//! request id, closing it is the end of the message, resetting it cancels.
+
+use quinn::{RecvStream, SendStream};
+
+/// Version byte of every frame.
+pub const WIRE_VERSION: u8 = 1;
+/// The largest frame accepted (a chunk is 1 MiB; a directory block can be
+/// several MiB): anything larger is refused before it is read.
+pub const MAX_FRAME: usize = 64 << 20;
+
+/// Why a frame could not be sent or read.
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    #[error("connection: {0}")]
+    Write(#[from] quinn::WriteError),
+    #[error("connection: {0}")]
+    Read(#[from] quinn::ReadExactError),
+    #[error("connection: {0}")]
+    Closed(#[from] quinn::ClosedStream),
+    #[error("a frame of {0} bytes is over the {MAX_FRAME}-byte limit")]
+    TooLarge(usize),
+    #[error("frame of wire version {0}, this node speaks {WIRE_VERSION}")]
+    Version(u8),
+    #[error("empty frame")]
+    Empty,
+}
+
+/// Send `body` as one frame and end the stream.
+pub async fn send(stream: &mut SendStream, body: &[u8]) -> Result<(), FrameError> {
+    let len = body.len() + 1;
+    if len > MAX_FRAME {
+        return Err(FrameError::TooLarge(len));
+    }
+    stream.write_all(&(len as u32).to_be_bytes()).await?;
+    stream.write_all(&[WIRE_VERSION]).await?;
+    stream.write_all(body).await?;
+    stream.finish()?;
+    Ok(())
+}
+
+/// Read one frame's body.
+pub async fn recv(stream: &mut RecvStream) -> Result<Vec<u8>, FrameError> {
+    let mut header = [0u8; 5];
+    stream.read_exact(&mut header[..4]).await?;
+    let len = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
+    if len > MAX_FRAME {
+        return Err(FrameError::TooLarge(len));
+    }
+    if len == 0 {
+        return Err(FrameError::Empty);
+    }
+    stream.read_exact(&mut header[4..]).await?;
+    if header[4] != WIRE_VERSION {
+        return Err(FrameError::Version(header[4]));
+    }
+    let mut body = vec![0u8; len - 1];
+    stream.read_exact(&mut body).await?;
+    Ok(body)
+}

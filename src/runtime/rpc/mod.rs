@@ -1,0 +1,321 @@
+//! Node-to-node transport: QUIC (quinn over rustls, ring provider). Both
+//! ends prove their Ed25519 node key in the TLS handshake (`tls.rs`), then
+//! exchange a hello on the connection's first stream, which the layer above
+//! checks ([`Service::admit`]: the user's certificate of the node key, the
+//! passport for this network). Only then does a connection carry
+//! requests: one framed request and one framed reply per stream
+//! (`frame.rs`), each under a deadline, and unreliable datagrams (the
+//! membership protocol's probes).
+//!
+//! This layer knows nothing of blocks or membership: bodies are bytes the
+//! [`Service`] above encodes, and peers are [`PeerId`]s it admitted.
+
+pub mod frame;
+pub mod tls;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use crate::crypto::KeyPair;
+
+/// A node, as the layer above names it (the fingerprint of its node key).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct PeerId(pub [u8; 32]);
+
+impl std::fmt::Debug for PeerId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", &crate::crypto::hash::hex(&self.0)[..12])
+    }
+}
+
+impl std::fmt::Display for PeerId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self, f)
+    }
+}
+
+/// A boxed future of a reply body.
+pub type Reply = Pin<Box<dyn Future<Output = Vec<u8>> + Send>>;
+
+/// What runs on top of the transport.
+pub trait Service: Send + Sync + 'static {
+    /// This node's hello, sent on every new connection.
+    fn hello(&self) -> Vec<u8>;
+    /// Check the hello of a peer that proved it holds node key `tls_key`
+    /// and connected from `remote`: its id, or why it is refused.
+    fn admit(&self, tls_key: &[u8; 32], remote: SocketAddr, hello: &[u8]) -> Result<PeerId, String>;
+    /// Answer a request from an admitted peer.
+    fn request(&self, from: PeerId, body: Vec<u8>) -> Reply;
+    /// A datagram from an admitted peer.
+    fn datagram(&self, from: PeerId, body: &[u8]);
+    /// An admitted peer's connection closed.
+    fn disconnected(&self, _peer: PeerId) {}
+}
+
+/// Why a call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RpcError {
+    #[error("cannot listen on {addr}: {why}")]
+    Bind { addr: SocketAddr, why: String },
+    #[error("cannot reach {addr}: {why}")]
+    Connect { addr: SocketAddr, why: String },
+    #[error("peer at {addr} refused: {why}")]
+    Refused { addr: SocketAddr, why: String },
+    #[error("no known address reaches node {0}")]
+    Unreachable(PeerId),
+    #[error("node {peer}: {why}")]
+    Lost { peer: PeerId, why: String },
+    #[error("node {peer} did not answer within {after:?}")]
+    Timeout { peer: PeerId, after: Duration },
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+}
+
+impl RpcError {
+    /// Whether the peer might have received and acted on the request.
+    pub fn maybe_delivered(&self) -> bool {
+        matches!(self, RpcError::Lost { .. } | RpcError::Timeout { .. })
+    }
+}
+
+/// How long a connection attempt with its hello may take.
+const HANDSHAKE: Duration = Duration::from_secs(5);
+/// Keep-alive and idle timeout: a silent peer's connection closes after this.
+const KEEP_ALIVE: Duration = Duration::from_secs(2);
+const IDLE: Duration = Duration::from_secs(8);
+
+/// The live connections and known addresses of peers.
+#[derive(Default)]
+struct Peers {
+    connections: HashMap<PeerId, quinn::Connection>,
+    addresses: HashMap<PeerId, Vec<SocketAddr>>,
+}
+
+/// A node's QUIC endpoint.
+pub struct Rpc {
+    endpoint: quinn::Endpoint,
+    client: quinn::ClientConfig,
+    service: Arc<dyn Service>,
+    peers: Mutex<Peers>,
+    /// One dial at a time per peer.
+    dialing: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for Rpc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rpc").field("addr", &self.endpoint.local_addr().ok()).finish_non_exhaustive()
+    }
+}
+
+fn transport() -> Arc<quinn::TransportConfig> {
+    let mut t = quinn::TransportConfig::default();
+    t.keep_alive_interval(Some(KEEP_ALIVE));
+    // (8 s fits quinn's VarInt range.)
+    t.max_idle_timeout(Some(quinn::IdleTimeout::try_from(IDLE).unwrap_or(quinn::VarInt::from_u32(8_000).into())));
+    t.max_concurrent_bidi_streams(quinn::VarInt::from_u32(1024));
+    t.datagram_receive_buffer_size(Some(1 << 20));
+    Arc::new(t)
+}
+
+impl Rpc {
+    /// Listen on `addr` as the node holding `keys`, serving `service`.
+    pub fn bind(addr: SocketAddr, keys: &KeyPair, service: Arc<dyn Service>) -> Result<Arc<Rpc>, RpcError> {
+        let (mut server, mut client) = tls::quic_configs(keys)?;
+        server.transport_config(transport());
+        client.transport_config(transport());
+        let endpoint =
+            quinn::Endpoint::server(server, addr).map_err(|e| RpcError::Bind { addr, why: e.to_string() })?;
+        let rpc = Arc::new(Rpc {
+            endpoint,
+            client,
+            service,
+            peers: Mutex::new(Peers::default()),
+            dialing: tokio::sync::Mutex::new(()),
+        });
+        let accepting = Arc::downgrade(&rpc);
+        let endpoint = rpc.endpoint.clone();
+        tokio::spawn(async move {
+            while let Some(incoming) = endpoint.accept().await {
+                let Some(rpc) = accepting.upgrade() else { break };
+                tokio::spawn(async move { rpc.accepted(incoming).await });
+            }
+        });
+        Ok(rpc)
+    }
+
+    /// The address this node listens on.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.endpoint.local_addr()
+    }
+
+    fn peers(&self) -> MutexGuard<'_, Peers> {
+        self.peers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Remember where `peer` can be reached (tried in order when dialing).
+    pub fn set_addresses(&self, peer: PeerId, addresses: Vec<SocketAddr>) {
+        self.peers().addresses.insert(peer, addresses);
+    }
+
+    /// Whether a connection to `peer` is open.
+    pub fn is_connected(&self, peer: &PeerId) -> bool {
+        self.peers().connections.get(peer).is_some_and(|c| c.close_reason().is_none())
+    }
+
+    /// Stop: close every connection and the endpoint.
+    pub fn close(&self) {
+        self.endpoint.close(quinn::VarInt::from_u32(0), b"node stopping");
+    }
+
+    async fn accepted(self: Arc<Self>, incoming: quinn::Incoming) {
+        let remote = incoming.remote_address();
+        let setup = async {
+            let connection = incoming.await.map_err(|e| e.to_string())?;
+            let (mut send, mut recv) = connection.accept_bi().await.map_err(|e| e.to_string())?;
+            let hello = frame::recv(&mut recv).await.map_err(|e| e.to_string())?;
+            let key = tls::peer_key(&connection).ok_or("no node key in the TLS handshake")?;
+            match self.service.admit(&key, remote, &hello) {
+                Ok(peer) => {
+                    frame::send(&mut send, &self.service.hello()).await.map_err(|e| e.to_string())?;
+                    Ok((connection, peer))
+                }
+                Err(why) => {
+                    connection.close(quinn::VarInt::from_u32(1), why.as_bytes());
+                    Err(why)
+                }
+            }
+        };
+        match tokio::time::timeout(HANDSHAKE, setup).await {
+            Ok(Ok((connection, peer))) => self.serve(connection, peer),
+            Ok(Err(why)) => tracing::warn!("refused a connection from {remote}: {why}"),
+            Err(_) => tracing::debug!("a connection from {remote} did not complete its hello in time"),
+        }
+    }
+
+    /// Register `connection` to `peer` and answer what arrives on it.
+    fn serve(self: &Arc<Self>, connection: quinn::Connection, peer: PeerId) {
+        let old = self.peers().connections.insert(peer, connection.clone());
+        if let Some(old) = old.filter(|o| o.stable_id() != connection.stable_id()) {
+            // Both ends dialed at once: keep serving the old one until it closes.
+            drop(old);
+        }
+        let rpc = Arc::downgrade(self);
+        let streams = connection.clone();
+        tokio::spawn(async move {
+            while let Ok((mut send, mut recv)) = streams.accept_bi().await {
+                let Some(rpc) = rpc.upgrade() else { break };
+                tokio::spawn(async move {
+                    let Ok(body) = frame::recv(&mut recv).await else { return };
+                    let reply = rpc.service.request(peer, body).await;
+                    if let Err(e) = frame::send(&mut send, &reply).await {
+                        tracing::debug!("reply to {peer} lost: {e}");
+                    }
+                });
+            }
+            if let Some(rpc) = rpc.upgrade() {
+                let mut peers = rpc.peers();
+                if peers.connections.get(&peer).is_some_and(|c| c.stable_id() == streams.stable_id()) {
+                    peers.connections.remove(&peer);
+                    drop(peers);
+                    rpc.service.disconnected(peer);
+                }
+            }
+        });
+        let rpc = Arc::downgrade(self);
+        tokio::spawn(async move {
+            while let Ok(datagram) = connection.read_datagram().await {
+                let Some(rpc) = rpc.upgrade() else { break };
+                rpc.service.datagram(peer, &datagram);
+            }
+        });
+    }
+
+    /// Dial `addr` and complete the hello: the peer's id.
+    pub async fn connect(self: &Arc<Self>, addr: SocketAddr) -> Result<PeerId, RpcError> {
+        let failed = |why: String| RpcError::Connect { addr, why };
+        let setup = async {
+            let connecting =
+                self.endpoint.connect_with(self.client.clone(), addr, "infinit").map_err(|e| failed(e.to_string()))?;
+            let connection = connecting.await.map_err(|e| failed(e.to_string()))?;
+            let (mut send, mut recv) = connection.open_bi().await.map_err(|e| failed(e.to_string()))?;
+            frame::send(&mut send, &self.service.hello()).await.map_err(|e| failed(e.to_string()))?;
+            let hello = match frame::recv(&mut recv).await {
+                Ok(hello) => hello,
+                Err(e) => {
+                    let why = match connection.close_reason() {
+                        Some(quinn::ConnectionError::ApplicationClosed(c)) => {
+                            String::from_utf8_lossy(&c.reason).into_owned()
+                        }
+                        _ => e.to_string(),
+                    };
+                    return Err(RpcError::Refused { addr, why });
+                }
+            };
+            let key = tls::peer_key(&connection).ok_or_else(|| failed("no node key in the TLS handshake".into()))?;
+            let peer = self.service.admit(&key, addr, &hello).map_err(|why| {
+                connection.close(quinn::VarInt::from_u32(1), why.as_bytes());
+                RpcError::Refused { addr, why }
+            })?;
+            Ok((connection, peer))
+        };
+        let (connection, peer) = tokio::time::timeout(HANDSHAKE, setup)
+            .await
+            .map_err(|_| failed(format!("no hello within {HANDSHAKE:?}")))??;
+        self.serve(connection, peer);
+        Ok(peer)
+    }
+
+    /// A live connection to `peer`, dialing its known addresses if needed.
+    async fn connection(self: &Arc<Self>, peer: PeerId) -> Result<quinn::Connection, RpcError> {
+        if let Some(c) = self.peers().connections.get(&peer).filter(|c| c.close_reason().is_none()) {
+            return Ok(c.clone());
+        }
+        let _dialing = self.dialing.lock().await;
+        if let Some(c) = self.peers().connections.get(&peer).filter(|c| c.close_reason().is_none()) {
+            return Ok(c.clone());
+        }
+        let addresses = self.peers().addresses.get(&peer).cloned().unwrap_or_default();
+        for addr in addresses {
+            match self.connect(addr).await {
+                Ok(id) if id == peer => {
+                    if let Some(c) = self.peers().connections.get(&peer) {
+                        return Ok(c.clone());
+                    }
+                }
+                Ok(other) => tracing::debug!("{addr} answered as node {other}, not {peer}"),
+                Err(e) => tracing::debug!("dialing node {peer}: {e}"),
+            }
+        }
+        Err(RpcError::Unreachable(peer))
+    }
+
+    /// Send `body` to `peer` and wait at most `deadline` for its reply.
+    pub async fn call(self: &Arc<Self>, peer: PeerId, body: &[u8], deadline: Duration) -> Result<Vec<u8>, RpcError> {
+        let exchange = async {
+            let connection = self.connection(peer).await?;
+            let lost = |why: String| RpcError::Lost { peer, why };
+            let (mut send, mut recv) = connection.open_bi().await.map_err(|e| lost(e.to_string()))?;
+            frame::send(&mut send, body).await.map_err(|e| lost(e.to_string()))?;
+            frame::recv(&mut recv).await.map_err(|e| lost(e.to_string()))
+        };
+        tokio::time::timeout(deadline, exchange).await.map_err(|_| RpcError::Timeout { peer, after: deadline })?
+    }
+
+    /// Send a datagram to `peer` if a connection is open (best effort).
+    pub fn datagram(&self, peer: PeerId, body: &[u8]) -> bool {
+        let connection = self.peers().connections.get(&peer).cloned();
+        connection.is_some_and(|c| c.send_datagram(bytes::Bytes::copy_from_slice(body)).is_ok())
+    }
+
+    /// The largest datagram a connection to `peer` carries now.
+    pub fn max_datagram(&self, peer: PeerId) -> Option<usize> {
+        self.peers().connections.get(&peer).and_then(|c| c.max_datagram_size())
+    }
+}
+
+#[cfg(test)]
+mod tests;

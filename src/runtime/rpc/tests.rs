@@ -1,0 +1,93 @@
+//! The transport between real endpoints on loopback: the TLS raw-key
+//! handshake, the hello check, framed requests both ways, refusals,
+//! deadlines and datagrams.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::*;
+
+/// Admits peers whose hello is `welcome`; echoes requests, reversed.
+struct Echo {
+    hello: Vec<u8>,
+    datagrams: AtomicUsize,
+}
+
+impl Service for Echo {
+    fn hello(&self) -> Vec<u8> {
+        self.hello.clone()
+    }
+
+    fn admit(&self, tls_key: &[u8; 32], _remote: SocketAddr, hello: &[u8]) -> Result<PeerId, String> {
+        if hello.starts_with(b"welcome") { Ok(PeerId(*tls_key)) } else { Err("no passport".into()) }
+    }
+
+    fn request(&self, _from: PeerId, mut body: Vec<u8>) -> Reply {
+        Box::pin(async move {
+            if body == b"slow" {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+            body.reverse();
+            body
+        })
+    }
+
+    fn datagram(&self, _from: PeerId, _body: &[u8]) {
+        self.datagrams.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn node(hello: &[u8]) -> (Arc<Rpc>, Arc<Echo>, KeyPair) {
+    let keys = KeyPair::generate().unwrap();
+    let echo = Arc::new(Echo { hello: hello.to_vec(), datagrams: AtomicUsize::new(0) });
+    let rpc = Rpc::bind("127.0.0.1:0".parse().unwrap(), &keys, echo.clone()).unwrap();
+    (rpc, echo, keys)
+}
+
+#[tokio::test]
+async fn admitted_peers_call_each_other_both_ways_over_one_connection() {
+    let (a, a_echo, a_keys) = node(b"welcome a");
+    let (b, _, b_keys) = node(b"welcome b");
+    let b_id = a.connect(b.local_addr().unwrap()).await.unwrap();
+    assert_eq!(b_id, PeerId(b_keys.public().ed25519), "the id is the key proven in TLS");
+    assert_eq!(a.call(b_id, b"abc", Duration::from_secs(5)).await.unwrap(), b"cba");
+    let big = vec![7u8; 3 << 20];
+    assert_eq!(a.call(b_id, &big, Duration::from_secs(10)).await.unwrap().len(), big.len());
+    // b answers a over the connection a opened, without dialing.
+    let a_id = PeerId(a_keys.public().ed25519);
+    assert_eq!(b.call(a_id, b"xy", Duration::from_secs(5)).await.unwrap(), b"yx");
+    assert!(b.datagram(a_id, b"ping"));
+    for _ in 0..100 {
+        if a_echo.datagrams.load(Ordering::SeqCst) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(a_echo.datagrams.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_peer_without_a_good_hello_is_refused_with_the_reason() {
+    let (a, _, _) = node(b"welcome a");
+    let (mallory, _, _) = node(b"forged");
+    let refused = mallory.connect(a.local_addr().unwrap()).await.unwrap_err();
+    assert!(matches!(&refused, RpcError::Refused { why, .. } if why.contains("no passport")), "{refused}");
+    // And the other way round: a refuses mallory's answer.
+    let refused = a.connect(mallory.local_addr().unwrap()).await.unwrap_err();
+    assert!(matches!(refused, RpcError::Refused { .. }), "{refused}");
+}
+
+#[tokio::test]
+async fn a_call_past_its_deadline_times_out_and_an_unknown_peer_is_unreachable() {
+    let (a, _, _) = node(b"welcome a");
+    let (b, _, _) = node(b"welcome b");
+    let b_id = a.connect(b.local_addr().unwrap()).await.unwrap();
+    let late = a.call(b_id, b"slow", Duration::from_millis(200)).await.unwrap_err();
+    assert!(matches!(late, RpcError::Timeout { .. }), "{late}");
+    assert!(late.maybe_delivered());
+    let nobody = PeerId([9; 32]);
+    assert!(matches!(a.call(nobody, b"x", Duration::from_secs(1)).await, Err(RpcError::Unreachable(_))));
+    // A known address that answers as another node is not that node.
+    a.set_addresses(nobody, vec![b.local_addr().unwrap()]);
+    b.close();
+    assert!(a.call(nobody, b"x", Duration::from_secs(2)).await.is_err());
+}
