@@ -14,5 +14,6 @@ pub mod journal;
 pub mod memory;
 pub mod node;
 pub mod node_lock;
+pub mod overlay;
 pub mod rpc;
 pub mod silo;

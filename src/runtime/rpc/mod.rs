@@ -38,6 +38,36 @@ impl std::fmt::Display for PeerId {
     }
 }
 
+/// Which layer a request is for: the first byte of every request body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Channel {
+    /// Membership records.
+    Overlay = 1,
+    /// Blocks and consensus.
+    Blocks = 2,
+}
+
+impl Channel {
+    /// `message` encoded as a request body of this channel.
+    pub fn encode<T: serde::Serialize>(self, message: &T) -> Result<Vec<u8>, postcard::Error> {
+        let mut body = vec![self as u8];
+        body.extend_from_slice(&postcard::to_allocvec(message)?);
+        Ok(body)
+    }
+
+    /// The channel of a request body, and the rest of it.
+    pub fn split(body: &[u8]) -> Option<(Channel, &[u8])> {
+        let (first, rest) = body.split_first()?;
+        let channel = match first {
+            1 => Channel::Overlay,
+            2 => Channel::Blocks,
+            _ => return None,
+        };
+        Some((channel, rest))
+    }
+}
+
 /// A boxed future of a reply body.
 pub type Reply = Pin<Box<dyn Future<Output = Vec<u8>> + Send>>;
 
@@ -291,6 +321,11 @@ impl Rpc {
             }
         }
         Err(RpcError::Unreachable(peer))
+    }
+
+    /// Make sure a connection to `peer` is open (dialing its known addresses).
+    pub async fn dial(self: &Arc<Self>, peer: PeerId) -> Result<(), RpcError> {
+        self.connection(peer).await.map(|_| ())
     }
 
     /// Send `body` to `peer` and wait at most `deadline` for its reply.
