@@ -12,6 +12,7 @@ pub mod freshness;
 pub mod fs;
 pub mod journal;
 pub mod memory;
+pub mod network;
 pub mod node;
 pub mod node_lock;
 pub mod overlay;

@@ -26,6 +26,7 @@ pub mod authorized;
 pub mod faulty;
 pub mod fresh;
 pub mod paxos;
+pub mod replicated;
 pub mod single;
 
 use std::future::Future;

@@ -306,7 +306,8 @@ impl Overlay {
         if id == self.me {
             return Ok(id);
         }
-        let known = lock(&self.members).get(&id).map(|m| (m.record.seq, m.record.credentials.clone(), m.membership.clone()));
+        let known =
+            lock(&self.members).get(&id).map(|m| (m.record.seq, m.record.credentials.clone(), m.membership.clone()));
         if let Some((seq, _, _)) = &known
             && *seq >= record.seq
             && seen_at.is_none()
@@ -382,11 +383,8 @@ impl Overlay {
     /// Swap records with one random live peer.
     async fn gossip_round(self: &Arc<Self>) {
         let Some(rpc) = self.rpc() else { return };
-        let peers: Vec<PeerId> = lock(&self.members)
-            .iter()
-            .filter(|(_, m)| !matches!(m.state, Liveness::Down))
-            .map(|(id, _)| *id)
-            .collect();
+        let peers: Vec<PeerId> =
+            lock(&self.members).iter().filter(|(_, m)| !matches!(m.state, Liveness::Down)).map(|(id, _)| *id).collect();
         if peers.is_empty() {
             return;
         }
@@ -483,10 +481,7 @@ impl Overlay {
     }
 
     /// Run `f` on the SWIM state machine, then carry out what it asked.
-    fn swim(
-        self: &Arc<Self>,
-        f: impl FnOnce(&mut Swim, &mut AccumulatingRuntime<SwimId>) -> Result<(), foca::Error>,
-    ) {
+    fn swim(self: &Arc<Self>, f: impl FnOnce(&mut Swim, &mut AccumulatingRuntime<SwimId>) -> Result<(), foca::Error>) {
         let mut rt = AccumulatingRuntime::new();
         {
             let mut swim = lock(&self.swim);
@@ -614,11 +609,7 @@ fn rand_index() -> u64 {
 fn read_peers_file(file: &std::path::Path) -> Vec<String> {
     std::fs::read_to_string(file)
         .map(|text| {
-            text.lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                .map(str::to_string)
-                .collect()
+            text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_string).collect()
         })
         .unwrap_or_default()
 }

@@ -39,10 +39,8 @@ fn score(address: &Address, node: &PeerId, weight: u64) -> f64 {
 
 /// The `k` nodes that hold `address`, best first.
 pub fn replicas(address: &Address, candidates: &[Candidate], k: usize) -> Vec<PeerId> {
-    let mut scored: Vec<(f64, PeerId)> = candidates
-        .iter()
-        .map(|c| (score(address, &c.id, c.capacity.unwrap_or(UNLIMITED)), c.id))
-        .collect();
+    let mut scored: Vec<(f64, PeerId)> =
+        candidates.iter().map(|c| (score(address, &c.id, c.capacity.unwrap_or(UNLIMITED)), c.id)).collect();
     // Ties (never in practice) break on the id, so every node agrees.
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     scored.into_iter().take(k).map(|(_, id)| id).collect()

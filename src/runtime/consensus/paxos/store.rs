@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
 
-use redb::{Database, Durability, ReadableDatabase, TableDefinition};
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 
 use super::acceptor::AcceptorState;
 use crate::runtime::block::Address;
@@ -90,6 +90,36 @@ impl RedbStore {
         txn.open_table(ACCEPTORS).map_err(db_error("open"))?;
         txn.commit().map_err(db_error("open"))?;
         Ok(RedbStore { db })
+    }
+}
+
+impl RedbStore {
+    /// Save several registers' states in one durable transaction (one
+    /// fsync for all: the group commit of a busy replica).
+    pub fn save_many(&self, states: &[(Address, AcceptorState)]) -> Result<(), StoreError> {
+        let mut txn = self.db.begin_write().map_err(db_error("write"))?;
+        txn.set_durability(Durability::Immediate).map_err(db_error("write"))?;
+        {
+            let mut table = txn.open_table(ACCEPTORS).map_err(db_error("write"))?;
+            for (register, state) in states {
+                let bytes = postcard::to_stdvec(state).map_err(db_error("encode"))?;
+                table.insert(&register.0, bytes.as_slice()).map_err(db_error("write"))?;
+            }
+        }
+        txn.commit().map_err(db_error("write"))
+    }
+
+    /// Every register with acceptor state, and the bytes of the value
+    /// accepted there.
+    pub fn registers(&self) -> Result<Vec<(Address, u64)>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_error("read"))?;
+        let table = txn.open_table(ACCEPTORS).map_err(db_error("read"))?;
+        let mut all = Vec::new();
+        for row in table.iter().map_err(db_error("read"))? {
+            let (key, value) = row.map_err(db_error("read"))?;
+            all.push((Address(*key.value()), value.value().len() as u64));
+        }
+        Ok(all)
     }
 }
 

@@ -1,0 +1,479 @@
+//! The consensus of a network of many nodes: every block lives on the
+//! `replication_factor` storage nodes placement ranks first for its
+//! address ([`Overlay::replicas`]), and the file system above cannot tell
+//! it from a single node.
+//!
+//! - **Immutable blocks** are stored on all of their replicas and
+//!   acknowledged once a majority kept them; read from the first replica
+//!   that has them and checked against their address.
+//! - **Mutable blocks** are one CASPaxos register each (the sans-IO core in
+//!   [`super::paxos`], driven here; the acceptors are the [`Replica`]s). A
+//!   store is a compare-and-swap on the expected version; a removal is a
+//!   compare-and-swap to the signed tombstone.
+//! - **Reads** ask every replica what it holds in one round trip: a
+//!   majority of a register's replicas reporting the very same accepted
+//!   ballot and value means that value is chosen and the latest (any newer
+//!   chosen value would show at one of them); otherwise a Paxos read
+//!   settles it, completing a half-done write first.
+//! - **Failures**: too few replicas answering is [`ConsensusError::Unavailable`],
+//!   never "absent"; a write whose accept went out but whose outcome is
+//!   unknown is [`ConsensusError::Indeterminate`].
+//!
+//! A replica that is this node is called in process, not over the wire.
+
+pub mod message;
+pub mod replica;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt as _;
+use futures_util::stream::FuturesUnordered;
+
+use self::message::{BlockReply, BlockRequest, Held, Refused};
+pub use self::replica::{GroupCommit, Replica};
+use super::paxos::{
+    self, Accepted, Change, Decided, NodeId, Operation, PaxosError, Payload, Proposer, ReplicaSet, Step,
+};
+use super::{Consensus, ConsensusError, ConsensusFuture, Expect, Fetched, ReadLevel, Usage};
+use crate::runtime::block::{Address, Block, BlockError, Tombstone};
+use crate::runtime::overlay::{Liveness, Overlay};
+use crate::runtime::rpc::{Channel, PeerId, Rpc};
+
+/// How long one operation may take before it fails.
+pub const DEADLINE: Duration = Duration::from_secs(10);
+
+/// The consensus over a network's storage nodes.
+pub struct Replicated {
+    me: PeerId,
+    rpc: Arc<Rpc>,
+    overlay: Arc<Overlay>,
+    /// Replicas per block.
+    factor: usize,
+    /// This node's replica, when it stores.
+    local: Option<Arc<Replica>>,
+    deadline: Duration,
+}
+
+impl std::fmt::Debug for Replicated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replicated").field("me", &self.me).field("factor", &self.factor).finish_non_exhaustive()
+    }
+}
+
+/// What one replica answered.
+type Answer = (PeerId, Result<BlockReply, String>);
+
+fn node(id: PeerId) -> NodeId {
+    NodeId(id.0)
+}
+
+fn peer(id: NodeId) -> PeerId {
+    PeerId(id.0)
+}
+
+fn corrupt(address: Address, why: impl std::fmt::Display) -> ConsensusError {
+    ConsensusError::Corrupt { address, why: why.to_string() }
+}
+
+/// The block in a register's value.
+fn decode_value(address: Address, payload: &Payload) -> Result<Block, ConsensusError> {
+    let block = Block::decode(&payload.bytes).map_err(|e| corrupt(address, e))?;
+    if block.address() != address || block.version() != payload.version {
+        return Err(corrupt(address, "a replica holds another block for this register"));
+    }
+    block.validate_alone(&address).map_err(|e| corrupt(address, e))?;
+    Ok(block)
+}
+
+fn fetched(block: Block) -> Fetched {
+    Fetched::from_stored(Some(block))
+}
+
+/// A replica's refusal, as the consensus contract says it.
+fn refusal(address: Address, refused: Refused) -> ConsensusError {
+    match refused {
+        Refused::Invalid(why) => ConsensusError::Refused(BlockError::Invalid { address, why }),
+        Refused::Unauthorized(why) => {
+            tracing::warn!("block {address}: refused by a replica: {why}");
+            ConsensusError::Unauthorized(BlockError::Denied { address, key: why, action: "store this block" })
+        }
+        Refused::Conflict(bytes) => match Block::decode(&bytes) {
+            Ok(current) => ConsensusError::Conflict { address, current: Box::new(current) },
+            Err(e) => corrupt(address, e),
+        },
+        Refused::Removed => ConsensusError::Removed { address },
+        Refused::Storage(why) => ConsensusError::Indeterminate { address, why: format!("a replica failed: {why}") },
+        Refused::NotStoring => ConsensusError::Unavailable { reached: 0, needed: 1 },
+    }
+}
+
+impl Replicated {
+    /// The consensus of the node `overlay` describes, over `rpc`, keeping
+    /// `factor` replicas of each block; `local` is this node's replica.
+    pub fn new(rpc: Arc<Rpc>, overlay: Arc<Overlay>, factor: usize, local: Option<Arc<Replica>>) -> Replicated {
+        Replicated { me: overlay.me(), rpc, overlay, factor: factor.max(1), local, deadline: DEADLINE }
+    }
+
+    /// Fail operations after `deadline` instead of [`DEADLINE`].
+    pub fn with_deadline(mut self, deadline: Duration) -> Replicated {
+        self.deadline = deadline;
+        self
+    }
+
+    /// The replicas of `address`.
+    fn replicas(&self, address: &Address) -> Vec<PeerId> {
+        self.overlay.replicas(address, self.factor)
+    }
+
+    /// Ask `to` (in process if it is this node).
+    async fn ask(&self, to: PeerId, request: &BlockRequest, until: Instant) -> Result<BlockReply, String> {
+        if to == self.me {
+            return match &self.local {
+                Some(replica) => Ok(replica.handle(self.me, request.clone()).await),
+                None => Err("this node stores nothing".into()),
+            };
+        }
+        let body = Channel::Blocks.encode(request).map_err(|e| e.to_string())?;
+        let left = until.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
+        let reply = self.rpc.call(to, &body, left).await.map_err(|e| e.to_string())?;
+        postcard::from_bytes(&reply).map_err(|e| format!("unreadable reply: {e}"))
+    }
+
+    /// Send `request` to every node in `to`, answers as they come.
+    fn ask_all<'a>(
+        &'a self,
+        to: &[PeerId],
+        request: &'a BlockRequest,
+        until: Instant,
+    ) -> FuturesUnordered<impl std::future::Future<Output = Answer> + 'a> {
+        to.iter().map(|&p| async move { (p, self.ask(p, request, until).await) }).collect()
+    }
+
+    /// Fetch whatever `address` holds.
+    async fn fetch_any(&self, address: Address, level: ReadLevel) -> Result<Fetched, ConsensusError> {
+        let until = Instant::now() + self.deadline;
+        let replicas = self.replicas(&address);
+        if replicas.is_empty() {
+            return Err(ConsensusError::Unavailable { reached: 0, needed: 1 });
+        }
+        let request = BlockRequest::Fetch { address };
+        let mut answers = self.ask_all(&replicas, &request, until);
+        let needed = replicas.len() / 2 + 1;
+        let (mut absent, mut failed) = (0usize, Vec::new());
+        let mut accepted: HashMap<PeerId, Accepted> = HashMap::new();
+        let mut removed: Option<Block> = None;
+        while let Some((from, answer)) = answers.next().await {
+            match answer {
+                Ok(BlockReply::Fetched { held: Held::Found(bytes), .. }) => {
+                    match Block::decode(&bytes).and_then(|b| b.validate_alone(&address).map(|()| b)) {
+                        Ok(block) => return Ok(fetched(block)),
+                        Err(e) => {
+                            tracing::warn!("node {from} returned a bad block {address}: {e}");
+                            failed.push(format!("{from}: bad block"));
+                        }
+                    }
+                }
+                Ok(BlockReply::Fetched { held: Held::Removed(bytes), .. }) => match Block::decode(&bytes) {
+                    Ok(b @ Block::Tombstone(_)) if b.validate_alone(&address).is_ok() => removed = Some(b),
+                    _ => failed.push(format!("{from}: bad tombstone")),
+                },
+                Ok(BlockReply::Fetched { held: Held::Absent, accepted: Some(a) }) => {
+                    if level != ReadLevel::Latest && level.accepts_cached(a.value.block.version) {
+                        return decode_value(address, &a.value.block).map(fetched);
+                    }
+                    accepted.insert(from, a);
+                    if let Some(value) = chosen(&accepted) {
+                        return decode_value(address, &value.block).map(fetched);
+                    }
+                }
+                Ok(BlockReply::Fetched { held: Held::Absent, accepted: None }) => absent += 1,
+                Ok(BlockReply::Refused(r)) => failed.push(format!("{from}: {r:?}")),
+                Ok(other) => failed.push(format!("{from}: unexpected {other:?}")),
+                Err(e) => failed.push(format!("{from}: {e}")),
+            }
+        }
+        drop(answers);
+        if let Some(tombstone) = removed {
+            return Ok(fetched(tombstone));
+        }
+        if !accepted.is_empty() {
+            // Replicas disagree or too few answered alike: a Paxos read decides.
+            let set = accepted.values().max_by_key(|a| a.ballot).map(|a| a.value.replicas.clone());
+            let set = set.unwrap_or_else(|| ReplicaSet::new(0, replicas.iter().map(|p| node(*p))));
+            return match self.paxos(address, set, Operation::Read, until).await? {
+                Decided::Read(Some(value)) => decode_value(address, &value.block).map(fetched),
+                Decided::Read(None) => Ok(Fetched::Absent),
+                Decided::Written(value) => decode_value(address, &value.block).map(fetched),
+            };
+        }
+        if absent >= needed {
+            return Ok(Fetched::Absent);
+        }
+        tracing::warn!("block {address}: {} of {} replicas answered ({})", absent, replicas.len(), failed.join("; "));
+        Err(ConsensusError::Unavailable { reached: absent, needed })
+    }
+
+    /// Drive `operation` on the register at `address` to its end.
+    async fn paxos(
+        &self,
+        address: Address,
+        replicas: ReplicaSet,
+        operation: Operation,
+        until: Instant,
+    ) -> Result<Decided, ConsensusError> {
+        let nonce = u64::from_le_bytes(crate::crypto::random_bytes::<8>().unwrap_or_default());
+        let mut proposer = Proposer::new(node(self.me), nonce, replicas, operation);
+        let mut step = proposer.start();
+        let mut flying: FuturesUnordered<_> = FuturesUnordered::new();
+        loop {
+            match step {
+                Step::Send(messages) => {
+                    for (to, request) in messages {
+                        let request = BlockRequest::Paxos { register: address, request };
+                        flying.push(async move { (to, self.ask(peer(to), &request, until).await) });
+                    }
+                    step = Step::Wait;
+                }
+                Step::Wait => {
+                    if flying.is_empty() {
+                        // Nothing more can come: decide with what is known.
+                        step = proposer.on_timeout();
+                        continue;
+                    }
+                    match tokio::time::timeout_at(until.into(), flying.next()).await {
+                        Ok(Some((from, Ok(BlockReply::Paxos(reply))))) => step = proposer.on_reply(from, reply),
+                        Ok(Some((from, Ok(other)))) => {
+                            tracing::debug!("register {address}: node {} answered {other:?}", peer(from));
+                        }
+                        Ok(Some((from, Err(e)))) => tracing::debug!("register {address}: node {}: {e}", peer(from)),
+                        Ok(None) => {}
+                        Err(_) => step = proposer.on_timeout(),
+                    }
+                }
+                Step::Backoff => {
+                    let jitter = u64::from(crate::crypto::random_bytes::<1>().unwrap_or_default()[0]);
+                    tokio::time::sleep(Duration::from_millis(5 + jitter / 4)).await;
+                    if Instant::now() >= until {
+                        step = proposer.on_timeout();
+                    } else {
+                        step = proposer.retry();
+                    }
+                }
+                Step::Done(result) => {
+                    return result.map_err(|e| {
+                        if matches!(e, PaxosError::Unavailable { .. } | PaxosError::Indeterminate { .. }) {
+                            tracing::warn!("block {address}: {e}");
+                        }
+                        e.into_consensus(address, |p| decode_value(address, p))
+                    });
+                }
+            }
+        }
+    }
+
+    async fn store_immutable(&self, block: Block) -> Result<(), ConsensusError> {
+        let address = block.address();
+        let until = Instant::now() + self.deadline;
+        let replicas = self.replicas(&address);
+        let needed = replicas.len() / 2 + 1;
+        let request = BlockRequest::Put { block: block.encode()? };
+        self.settle(address, &replicas, request, needed, until).await
+    }
+
+    /// Send `request` to `replicas` and succeed once `needed` did it; the
+    /// rest go on in the background.
+    async fn settle(
+        &self,
+        address: Address,
+        replicas: &[PeerId],
+        request: BlockRequest,
+        needed: usize,
+        until: Instant,
+    ) -> Result<(), ConsensusError> {
+        if replicas.is_empty() {
+            return Err(ConsensusError::Unavailable { reached: 0, needed: 1 });
+        }
+        let mut answers = self.ask_all(replicas, &request, until);
+        let (mut done, mut failures) = (0, Vec::new());
+        let mut refused = None;
+        while let Some((from, answer)) = answers.next().await {
+            match answer {
+                Ok(BlockReply::Done) => done += 1,
+                Ok(BlockReply::Refused(r @ (Refused::Storage(_) | Refused::NotStoring))) => {
+                    failures.push(format!("{from}: {r:?}"));
+                }
+                Ok(BlockReply::Refused(r)) => refused = Some(r),
+                Ok(other) => failures.push(format!("{from}: unexpected {other:?}")),
+                Err(e) => failures.push(format!("{from}: {e}")),
+            }
+            if done >= needed {
+                return Ok(());
+            }
+        }
+        if let Some(r) = refused {
+            return Err(refusal(address, r));
+        }
+        tracing::warn!("block {address}: stored on {done} of the {needed} replicas needed ({})", failures.join("; "));
+        Err(ConsensusError::Unavailable { reached: done, needed })
+    }
+
+    /// A register write of `block` expecting `expected`.
+    async fn write(&self, address: Address, expected: Option<u64>, payload: Payload) -> Result<(), ConsensusError> {
+        let until = Instant::now() + self.deadline;
+        let replicas = ReplicaSet::new(0, self.replicas(&address).into_iter().map(node));
+        if replicas.members().is_empty() {
+            return Err(ConsensusError::Unavailable { reached: 0, needed: 1 });
+        }
+        let change = Change::Store { expected, block: payload };
+        self.paxos(address, replicas, Operation::Write(change), until).await.map(|_| ())
+    }
+
+    async fn remove_immutable(&self, tombstone: Tombstone) -> Result<(), ConsensusError> {
+        let address = tombstone.address;
+        let until = Instant::now() + self.deadline;
+        // A chunk's removal is authorized by its file: send the file along.
+        let owner = match self.fetch_any(address, ReadLevel::Any).await? {
+            Fetched::Found(Block::Content(c)) => c.owner,
+            Fetched::Found(_) => None,
+            Fetched::Absent | Fetched::Removed(_) | Fetched::Collected { .. } => return Ok(()),
+        };
+        let owner = match owner {
+            Some(owner) => match self.fetch_any(owner, ReadLevel::Latest).await? {
+                Fetched::Found(b) => b.encode()?,
+                Fetched::Removed(t) => Block::Tombstone(t).encode()?,
+                Fetched::Absent | Fetched::Collected { .. } => Vec::new(),
+            },
+            None => Vec::new(),
+        };
+        let replicas = self.replicas(&address);
+        let needed = replicas.len() / 2 + 1;
+        let request = BlockRequest::Remove { tombstone: Block::Tombstone(tombstone).encode()?, owner };
+        self.settle(address, &replicas, request, needed, until).await
+    }
+}
+
+/// The value a majority of its own replica set reports at one ballot, if
+/// the answers so far show one: it is chosen, and no newer value is (a
+/// newer chosen value would be reported by one of that majority).
+fn chosen(accepted: &HashMap<PeerId, Accepted>) -> Option<paxos::Value> {
+    let mut groups: HashMap<(paxos::Ballot, paxos::Digest), (Vec<NodeId>, &Accepted)> = HashMap::new();
+    for (from, a) in accepted {
+        groups.entry((a.ballot, a.value.digest())).or_insert_with(|| (Vec::new(), a)).0.push(node(*from));
+    }
+    groups.into_values().find(|(who, a)| a.value.replicas.is_quorum(who.iter())).map(|(_, a)| a.value.clone())
+}
+
+impl Consensus for Replicated {
+    fn fetch(&self, address: Address, level: ReadLevel) -> ConsensusFuture<'_, Fetched> {
+        Box::pin(self.fetch_any(address, level))
+    }
+
+    fn store(&self, block: Block, expect: Expect) -> ConsensusFuture<'_, ()> {
+        Box::pin(async move {
+            let address = block.address();
+            if let Block::Tombstone(_) = block {
+                return Err(ConsensusError::Refused(BlockError::Invalid {
+                    address,
+                    why: "a tombstone is stored through remove".into(),
+                }));
+            }
+            if !block.is_mutable() {
+                return self.store_immutable(block).await;
+            }
+            let expected = match expect {
+                Expect::Absent if block.version() == 1 => None,
+                Expect::Absent => {
+                    return Err(ConsensusError::Refused(BlockError::Invalid {
+                        address,
+                        why: format!("a new block starts at version 1, not {}", block.version()),
+                    }));
+                }
+                Expect::Version(v) => {
+                    let next = v.checked_add(1).ok_or(ConsensusError::VersionOverflow { address, version: v })?;
+                    if block.version() != next {
+                        return Err(ConsensusError::Refused(BlockError::Invalid {
+                            address,
+                            why: format!("version {} does not follow version {v}", block.version()),
+                        }));
+                    }
+                    Some(v)
+                }
+            };
+            let payload = Payload::new(block.version(), block.encode()?);
+            self.write(address, expected, payload).await
+        })
+    }
+
+    fn remove(&self, tombstone: Tombstone) -> ConsensusFuture<'_, ()> {
+        Box::pin(async move {
+            if tombstone.version <= 1 {
+                return self.remove_immutable(tombstone).await;
+            }
+            let address = tombstone.address;
+            let expected = tombstone.version - 1;
+            let payload = Payload::new(tombstone.version, Block::Tombstone(tombstone).encode()?);
+            match self.write(address, Some(expected), payload).await {
+                // Removed already by this very tombstone, or by another.
+                Err(ConsensusError::Conflict { current, .. }) if matches!(*current, Block::Tombstone(_)) => Ok(()),
+                other => other,
+            }
+        })
+    }
+
+    fn usage(&self) -> ConsensusFuture<'_, Usage> {
+        Box::pin(async move {
+            let mut used = self.local.as_ref().map_or(0, |r| r.silo().usage());
+            let mut capacity = Some(self.local.as_ref().and_then(|r| r.silo().capacity()).unwrap_or(0));
+            if self.local.as_ref().is_some_and(|r| r.silo().capacity().is_none()) {
+                capacity = None;
+            }
+            for (_, member) in self.overlay.members() {
+                if !member.record.stores {
+                    continue;
+                }
+                used += member.record.used;
+                capacity = match (capacity, member.record.capacity) {
+                    (Some(a), Some(b)) => Some(a + b),
+                    _ => None,
+                };
+            }
+            let k = self.factor as u64;
+            Ok(Usage { used: used / k, capacity: capacity.map(|c| c / k) })
+        })
+    }
+
+    fn sync(&self) -> ConsensusFuture<'_, ()> {
+        Box::pin(async move {
+            let until = Instant::now() + self.deadline;
+            let mut nodes: Vec<PeerId> = self
+                .overlay
+                .members()
+                .into_iter()
+                .filter(|(_, m)| m.record.stores && !matches!(m.state, Liveness::Down))
+                .map(|(id, _)| id)
+                .collect();
+            if self.local.is_some() {
+                nodes.push(self.me);
+            }
+            let request = BlockRequest::Sync;
+            let mut answers = self.ask_all(&nodes, &request, until);
+            let mut failures = Vec::new();
+            while let Some((from, answer)) = answers.next().await {
+                match answer {
+                    Ok(BlockReply::Done) => {}
+                    Ok(other) => failures.push(format!("{from}: {other:?}")),
+                    Err(e) => failures.push(format!("{from}: {e}")),
+                }
+            }
+            if !failures.is_empty() {
+                tracing::warn!("sync: {}", failures.join("; "));
+            }
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,150 @@
+//! The replicated consensus between real nodes in one process: QUIC on
+//! loopback, gossip, Paxos registers in redb, silos in RAM. (Separate
+//! processes killed with SIGKILL are in `tests/cluster`.)
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::*;
+use crate::crypto::KeyPair;
+use crate::runtime::block::{AccessList, AclBlock, ContentBlock, OwnerBlock};
+use crate::runtime::consensus::ConsensusExt as _;
+use crate::runtime::network::{NetworkNode, NetworkSpec};
+use crate::runtime::overlay::{Credentials, Gatekeeper, Membership, OverlayKind};
+use crate::runtime::silo::MemorySilo;
+
+/// Admits every node, as the user its credentials name, with `write`.
+#[derive(Debug)]
+struct Open {
+    write: bool,
+}
+
+impl Gatekeeper for Open {
+    fn network(&self) -> &str {
+        "alice/net"
+    }
+
+    fn check(&self, _node: &crate::crypto::PublicKey, credentials: &Credentials) -> Result<Membership, String> {
+        if credentials.passport == b"forged" {
+            return Err("the passport is not signed by the network's owner".into());
+        }
+        Ok(Membership { user: credentials.user, user_name: "someone".into(), write: self.write, storage: true })
+    }
+}
+
+struct Cluster {
+    _dir: tempfile::TempDir,
+    nodes: Vec<NetworkNode>,
+    user: KeyPair,
+}
+
+fn spec(dir: &std::path::Path, i: usize, user: &KeyPair, peers: Vec<String>, passport: &[u8]) -> NetworkSpec {
+    let keys = KeyPair::generate().unwrap();
+    NetworkSpec {
+        credentials: Credentials { user: user.public(), certificate: user.sign(b"node"), passport: passport.to_vec() },
+        keys,
+        gatekeeper: Arc::new(Open { write: true }),
+        overlay: OverlayKind::Gossip,
+        replication: 3,
+        listen: "127.0.0.1:0".parse().unwrap(),
+        advertise: vec![],
+        peers,
+        peers_file: None,
+        port_file: None,
+        acceptors: dir.join(format!("acceptors-{i}.redb")),
+    }
+}
+
+async fn cluster(storage: usize, clients: usize) -> Cluster {
+    let dir = tempfile::tempdir().unwrap();
+    let user = KeyPair::generate().unwrap();
+    let mut nodes: Vec<NetworkNode> = Vec::new();
+    for i in 0..storage + clients {
+        let peers = nodes.first().and_then(NetworkNode::local_addr).map(|a| vec![a.to_string()]).unwrap_or_default();
+        let silo: Option<Arc<dyn crate::runtime::silo::Silo>> =
+            (i < storage).then(|| Arc::new(MemorySilo::new("mem", None)) as Arc<dyn crate::runtime::silo::Silo>);
+        let node = NetworkNode::start(&spec(dir.path(), i, &user, peers, b"ok"), silo, None).await.unwrap();
+        nodes.push(node);
+    }
+    for node in &nodes {
+        node.wait_for_storage(Duration::from_secs(20)).await.unwrap();
+    }
+    // Every node knows every storage node.
+    for _ in 0..100 {
+        if nodes.iter().all(|n| n.overlay.storage_nodes().len() == storage) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Cluster { _dir: dir, nodes, user }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocks_and_registers_are_shared_by_every_node_and_survive_one_node_down() {
+    let c = cluster(3, 1).await;
+    let client = c.nodes[3].consensus.clone();
+    let chunk = Block::Content(ContentBlock::new(None, b"chunk of data".to_vec()));
+    client.store(chunk.clone(), Expect::Absent).await.unwrap();
+    let v1 = OwnerBlock::create(&c.user, b"one".to_vec()).unwrap();
+    let address = v1.address();
+    client.store_next(Block::Mutable(v1.clone())).await.unwrap();
+    // Every node reads both.
+    for node in &c.nodes {
+        assert_eq!(node.consensus.fetch_block(chunk.address()).await.unwrap(), Some(chunk.clone()));
+        assert_eq!(node.consensus.fetch_block(address).await.unwrap(), Some(Block::Mutable(v1.clone())));
+    }
+    // A compare-and-swap from another node; the stale writer loses with the current block.
+    let v2 = v1.update(&c.user, b"two".to_vec()).unwrap();
+    c.nodes[0].consensus.store(Block::Mutable(v2.clone()), Expect::Version(1)).await.unwrap();
+    let stale = v1.update(&c.user, b"late".to_vec()).unwrap();
+    let lost = client.store(Block::Mutable(stale), Expect::Version(1)).await.unwrap_err();
+    assert!(
+        matches!(&lost, ConsensusError::Conflict { current, .. } if **current == Block::Mutable(v2.clone())),
+        "{lost}"
+    );
+    // One storage node down: reads and writes go on.
+    c.nodes[2].stop();
+    let v3 = v2.update(&c.user, b"three".to_vec()).unwrap();
+    client.store(Block::Mutable(v3.clone()), Expect::Version(2)).await.unwrap();
+    assert_eq!(client.fetch_block(address).await.unwrap(), Some(Block::Mutable(v3.clone())));
+    assert_eq!(client.fetch_block(chunk.address()).await.unwrap(), Some(chunk.clone()));
+    // Removal is a compare-and-swap to the tombstone.
+    let tombstone = Tombstone::for_block(&c.user, &Block::Mutable(v3.clone())).unwrap();
+    client.remove(tombstone).await.unwrap();
+    assert!(c.nodes[0].consensus.fetch(address, ReadLevel::Latest).await.unwrap().is_removed());
+    let never = Block::Content(ContentBlock::new(None, b"never stored".to_vec()));
+    assert_eq!(client.fetch(never.address(), ReadLevel::Latest).await.unwrap(), Fetched::Absent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_minority_cannot_write_or_read_and_says_unavailable_not_absent() {
+    let c = cluster(3, 0).await;
+    let node = c.nodes[0].consensus.clone();
+    let v1 = AclBlock::create(&c.user, AccessList::default(), b"dir").unwrap();
+    node.store_next(Block::Acl(v1.clone())).await.unwrap();
+    c.nodes[1].stop();
+    c.nodes[2].stop();
+    let node = Replicated::new(c.nodes[0].rpc.clone(), c.nodes[0].overlay.clone(), 3, c.nodes[0].replica.clone())
+        .with_deadline(Duration::from_secs(3));
+    let v2 = v1.write(&c.user, b"dir2").unwrap();
+    let refused = node.store(Block::Acl(v2), Expect::Version(1)).await.unwrap_err();
+    assert!(refused.is_retryable(), "{refused}");
+    let read = node.fetch(v1.address(), ReadLevel::Latest).await.unwrap_err();
+    assert!(matches!(read, ConsensusError::Unavailable { .. } | ConsensusError::Timeout { .. }), "{read}");
+    let chunk = Block::Content(ContentBlock::new(None, b"nowhere".to_vec()));
+    assert!(matches!(node.fetch(chunk.address(), ReadLevel::Latest).await, Err(ConsensusError::Unavailable { .. })));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_with_a_forged_passport_is_refused_and_stores_nothing() {
+    let c = cluster(3, 0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let peers = vec![c.nodes[0].local_addr().unwrap().to_string()];
+    let mallory = KeyPair::generate().unwrap();
+    let node = NetworkNode::start(&spec(dir.path(), 9, &mallory, peers, b"forged"), None, None).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(node.overlay.members().is_empty(), "nobody admits it");
+    assert!(c.nodes[0].overlay.members().iter().all(|(id, _)| *id != node.overlay.me()));
+    let block = Block::Mutable(OwnerBlock::create(&mallory, b"x".to_vec()).unwrap());
+    assert!(node.consensus.store_next(block).await.is_err());
+}
