@@ -12,6 +12,7 @@ pub mod manual;
 pub mod network;
 pub mod output;
 pub mod passport;
+pub mod peers;
 pub mod prompt;
 pub mod run;
 pub mod silo;

@@ -34,8 +34,12 @@ pub enum NetworkMode {
     Update(UpdateArgs),
     /// Delete a network descriptor from this device
     Delete(DeleteArgs),
-    /// Run this device's node of the network until Ctrl-C (one node per network for now)
+    /// Run this device's node of the network until Ctrl-C; with --listen, --port or --peer it
+    /// joins the other nodes of the network
     Run(super::run::NetworkRunArgs),
+    /// Show what this device's running node sees: its peers (endpoints, alive, suspect or down,
+    /// space), the blocks it stores and how many have fewer live replicas than the replication factor
+    Inspect(NameOnly),
 }
 
 /// Options of `network create`.
@@ -124,6 +128,7 @@ pub fn run(ctx: &Context, mode: NetworkMode) -> anyhow::Result<()> {
         NetworkMode::Update(args) => update(ctx, args),
         NetworkMode::Delete(args) => delete(ctx, args),
         NetworkMode::Run(args) => super::run::network_run(ctx, args),
+        NetworkMode::Inspect(args) => inspect(ctx, args),
     }
 }
 
@@ -445,5 +450,75 @@ fn delete(ctx: &Context, args: DeleteArgs) -> anyhow::Result<()> {
     }
     ctx.store.delete(Kind::Network, &name)?;
     ctx.out.report("deleted", "network", &name, &format!("Locally deleted network \"{name}\"."));
+    Ok(())
+}
+
+/// `network inspect`: ask this device's running node of the network,
+/// through the socket in its state folder, what it sees.
+fn inspect(ctx: &Context, args: NameOnly) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    use std::io::BufRead as _;
+    let name = args.name.get().ok_or_else(|| usage("network inspect", "the network name is required: --name NAME"))?;
+    let name = ctx.qualify("network", name)?;
+    let network = load(ctx, &name)?;
+    let user = ctx.me()?;
+    let socket = state_dir(ctx, &user.name, &network.name).join(super::run::INSPECT_SOCKET);
+    let stream = std::os::unix::net::UnixStream::connect(&socket).map_err(|e| {
+        anyhow::anyhow!(
+            "no node of network \"{name}\" runs on this device for user \"{}\" ({e}): start one with infinit network run --name {name} --peer HOST:PORT (or volume run)",
+            user.name
+        )
+    })?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+    let mut line = String::new();
+    std::io::BufReader::new(stream).read_line(&mut line).context("reading the node's answer")?;
+    let view: serde_json::Value = serde_json::from_str(&line).context("the node's answer is not JSON")?;
+    let capacity = |v: &serde_json::Value| match v.as_u64() {
+        Some(c) => units::format_capacity(c),
+        None => "unlimited".into(),
+    };
+    let row = |p: &serde_json::Value| {
+        let endpoints: Vec<String> =
+            p["endpoints"].as_array().into_iter().flatten().filter_map(|e| e.as_str().map(String::from)).collect();
+        format!(
+            "{:<14} {:<10} {:<8} {:<24} {:>10} / {:<10} {}",
+            p["id"].as_str().map(|i| &i[..12.min(i.len())]).unwrap_or("?"),
+            p["user"].as_str().unwrap_or("?"),
+            p["state"].as_str().unwrap_or("?"),
+            if endpoints.is_empty() { "-".to_string() } else { endpoints.join(",") },
+            units::format_capacity(p["used"].as_u64().unwrap_or(0)),
+            capacity(&p["capacity"]),
+            if p["stores"].as_bool() == Some(true) { "stores" } else { "client" }
+        )
+    };
+    if ctx.out.script {
+        let mut me = view["node"].clone();
+        me["event"] = "node".into();
+        ctx.out.json(&me);
+        for peer in view["peers"].as_array().into_iter().flatten() {
+            let mut peer = peer.clone();
+            peer["event"] = "peer".into();
+            ctx.out.json(&peer);
+        }
+        ctx.out.json(&serde_json::json!({
+            "event": "blocks",
+            "stored": view["blocks"],
+            "under_replicated": view["under_replicated"],
+            "replication_factor": view["replication_factor"],
+        }));
+    } else {
+        ctx.out.line(&format!(
+            "{:<14} {:<10} {:<8} {:<24} {:>10}   {:<10} {}",
+            "NODE", "USER", "STATE", "ENDPOINTS", "USED", "CAPACITY", "ROLE"
+        ));
+        ctx.out.line(&row(&view["node"]));
+        for peer in view["peers"].as_array().into_iter().flatten() {
+            ctx.out.line(&row(peer));
+        }
+        ctx.out.line(&format!(
+            "{} blocks stored here, {} with fewer live replicas than the replication factor ({}).",
+            view["blocks"], view["under_replicated"], view["replication_factor"]
+        ));
+    }
     Ok(())
 }

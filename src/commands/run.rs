@@ -9,9 +9,10 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 
 use super::context::Context;
+use super::peers::{self, NetArgs};
 use super::{network, silo, usage, volume};
 use crate::cli::NameArg;
-use crate::descriptors::{Kind, LinkedNetwork, User, owner, units};
+use crate::descriptors::{Kind, LinkedNetwork, Network, User, owner, units};
 use crate::runtime::cache::CacheOptions;
 use crate::runtime::consensus::{Member, MemberRights};
 use crate::runtime::fs::fuse::{self, MountSettings};
@@ -52,6 +53,8 @@ pub struct RunArgs {
     /// every time)
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = crate::descriptors::units::parse_duration)]
     revalidate: std::time::Duration,
+    #[command(flatten)]
+    net: NetArgs,
 }
 
 /// How to serve a volume, beyond its stored defaults.
@@ -71,6 +74,8 @@ pub struct Serve {
     pub async_writes: Option<bool>,
     /// How long a cached node is trusted (default [`crate::runtime::fs::REVALIDATE`]).
     pub revalidate: Option<std::time::Duration>,
+    /// How the node joins a network of several nodes.
+    pub net: NetArgs,
 }
 
 /// Run the volume named in `args`.
@@ -85,6 +90,7 @@ pub fn run(ctx: &Context, args: RunArgs, mode: &str) -> anyhow::Result<()> {
         cache_ram_size: args.cache_ram_size,
         async_writes: args.async_writes,
         revalidate: Some(args.revalidate),
+        net: args.net,
     };
     serve(ctx, &name, serve_args, mode)
 }
@@ -103,6 +109,7 @@ pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Resu
         ctx,
         &link,
         &user,
+        (&network, &args.net),
         args.cache.or(descriptor.mount_options.cache),
         args.cache_ram_size.as_deref(),
         args.async_writes.or(descriptor.mount_options.async_writes).unwrap_or(false),
@@ -134,7 +141,8 @@ pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Resu
     let shown = std::path::absolute(&mountpoint).unwrap_or_else(|_| mountpoint.clone());
     let _lock = lock_node(ctx, &user.name, &network.name, &format!("infinit {mode} {name} on {}", shown.display()))?;
     let mountpoint = Mountpoint::prepare(&mountpoint)?;
-    let signatures = KnownSignatures::load(&network::state_dir(ctx, &user.name, &network.name), &keys);
+    let state = network::state_dir(ctx, &user.name, &network.name);
+    let signatures = KnownSignatures::load(&state, &keys);
     let served = runtime.block_on(async {
         let stop = stop_signals()?;
         let node = start_node(&spec).await?;
@@ -143,6 +151,12 @@ pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Resu
             // A journaled change that lost a race at replay is merged, not refused.
             journal.set_resolver(Arc::new(NodeMerger::new(keys.clone())));
         }
+        if let Some(net) = &node.network {
+            serve_inspection(net, &state);
+            let waiting = format!("Waiting for the storage nodes of network \"{}\".", network.name);
+            ctx.out.report("waiting", "network", &network.name, &waiting);
+            net.wait_for_storage(STORAGE_PATIENCE).await?;
+        }
         let owner = &descriptor.owner;
         let opened = FileSystem::open_as(node.consensus.clone(), keys, owner, &name, descriptor.block_size, creator);
         let fs = match opened.await {
@@ -150,6 +164,9 @@ pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Resu
                 // With the journal, writes are acknowledged once local: so is `close`.
                 fs.set_durable_close(node.journal.is_some());
                 fs.set_revalidate(revalidate);
+                // Other nodes may write the same directories: each namespace
+                // operation gets its answer once its change is stored.
+                fs.set_write_through(node.network.is_some());
                 let fs = Arc::new(fs);
                 FileSystem::spawn_flusher(Arc::downgrade(&fs));
                 fs
@@ -183,6 +200,9 @@ pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Resu
         if let Some(journal) = &node.journal {
             // Give the journal a moment to drain; what remains is replayed at the next start.
             let _ = tokio::time::timeout(std::time::Duration::from_secs(30), journal.flush()).await;
+        }
+        if let Some(net) = &node.network {
+            net.stop();
         }
         Ok(())
     });
@@ -228,17 +248,33 @@ pub fn local_silo(ctx: &Context, user: &str, network: &str) -> anyhow::Result<Si
     silo::node_spec(ctx, &silo::load(ctx, &silo_name)?)
 }
 
+/// How long a node about to serve a volume waits to know enough storage nodes.
+const STORAGE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Answer `network inspect` for `node` on the socket in `state`.
+fn serve_inspection(node: &crate::runtime::network::NetworkNode, state: &std::path::Path) {
+    if let Err(e) = node.serve_inspection(state.join(INSPECT_SOCKET)) {
+        tracing::warn!("network inspect will not reach this node: {e}");
+    }
+}
+
+/// The socket a running node answers `network inspect` on, in its state folder.
+pub const INSPECT_SOCKET: &str = "node.sock";
+
 /// How this device's node for `user` is assembled, from its verified `link`.
 fn node_spec(
     ctx: &Context,
     link: &LinkedNetwork,
     user: &User,
+    (descriptor, net): (&Network, &NetArgs),
     cache: Option<bool>,
     cache_ram_size: Option<&str>,
     async_writes: bool,
 ) -> anyhow::Result<NodeSpec> {
     let (network, user_key, user) = (link.network.as_str(), user.public_key, user.name.as_str());
-    let silo = local_silo(ctx, user, network)?;
+    let networked = net.networked(descriptor);
+    let silo = if networked && link.silos.is_empty() { None } else { Some(local_silo(ctx, user, network)?) };
+    let network_spec = if networked { Some(peers::network_spec(ctx, net, descriptor, link)?) } else { None };
     let cache_size =
         cache_ram_size.map(units::parse_capacity).transpose().map_err(|e| anyhow::anyhow!("--cache-ram-size: {e}"))?;
     let cache = match (cache, cache_size) {
@@ -262,7 +298,7 @@ fn node_spec(
     let floor = Some(state.join("freshness.redb"));
     let rights = MemberRights { write: link.passport.allow_write, storage: link.passport.allow_storage };
     let member = Member { key: user_key, rights };
-    Ok(NodeSpec { silo, journal, cache, floor, member })
+    Ok(NodeSpec { silo, network: network_spec, journal, cache, floor, member })
 }
 
 /// The signatures this device's node found valid, kept across runs (see
@@ -321,6 +357,8 @@ async fn start_node(spec: &NodeSpec) -> anyhow::Result<Node> {
 pub struct NetworkRunArgs {
     #[command(flatten)]
     name: NameArg,
+    #[command(flatten)]
+    net: NetArgs,
 }
 
 /// `network run`: serve this device's node of a network until stopped.
@@ -332,7 +370,8 @@ pub fn network_run(ctx: &Context, args: NetworkRunArgs) -> anyhow::Result<()> {
     let network = network::load(ctx, &name)?;
     let user = ctx.me()?;
     let link = network::verified_link(ctx, &user, &network)?;
-    let spec = node_spec(ctx, &link, &user, None, None, false)?;
+    let spec = node_spec(ctx, &link, &user, (&network, &args.net), None, None, false)?;
+    let state = network::state_dir(ctx, &user.name, &network.name);
     let _lock = lock_node(ctx, &user.name, &network.name, &format!("infinit network run {name}"))?;
     crate::runtime::memory::limit_arenas();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -344,7 +383,11 @@ pub fn network_run(ctx: &Context, args: NetworkRunArgs) -> anyhow::Result<()> {
         let stop = stop_signals()?;
         let node = start_node(&spec).await?;
         crate::runtime::memory::spawn_trimmer();
-        ctx.out.report("running", "network", &name, &format!("Running network \"{name}\"."));
+        if let Some(net) = &node.network {
+            serve_inspection(net, &state);
+        }
+        let at = node.network.as_ref().and_then(|n| n.local_addr()).map(|a| format!(" on {a}")).unwrap_or_default();
+        ctx.out.report("running", "network", &name, &format!("Running network \"{name}\"{at}."));
         if let Some(journal) = &node.journal {
             journal.flush().await;
             let stats = journal.stats();
@@ -354,6 +397,9 @@ pub fn network_run(ctx: &Context, args: NetworkRunArgs) -> anyhow::Result<()> {
         }
         stop.notified().await;
         node.consensus.sync().await.map_err(|e| anyhow::anyhow!("network \"{name}\": {e}"))?;
+        if let Some(net) = &node.network {
+            net.stop();
+        }
         Ok::<_, anyhow::Error>(())
     })?;
     ctx.out.report("stopped", "network", &name, &format!("Stopped network \"{name}\"."));

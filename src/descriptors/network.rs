@@ -201,6 +201,12 @@ impl NodeIdentity {
         user.verify(&Self::statement(network, &self.public_key), &self.certificate).map_err(|_| bad())
     }
 
+    /// Check that `user` certified `node` as a node of `network` (what a
+    /// peer shows of its identity: the public half only).
+    pub fn verify_certificate(network: &str, node: &PublicKey, user: &PublicKey, certificate: &Signature) -> bool {
+        user.verify(&Self::statement(network, node), certificate).is_ok()
+    }
+
     /// The node id in hex.
     pub fn id_hex(&self) -> String {
         hash::hex(&self.id)

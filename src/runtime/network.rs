@@ -280,6 +280,26 @@ impl NetworkNode {
         Inspection { node, peers, blocks, under_replicated: under, replication_factor: self.replication }
     }
 
+    /// Answer `network inspect` on the unix socket at `path` (replacing a
+    /// stale one): each connection gets the inspection as one JSON line.
+    pub fn serve_inspection(&self, path: PathBuf) -> std::io::Result<()> {
+        let _ = std::fs::remove_file(&path);
+        let listener = tokio::net::UnixListener::bind(&path)?;
+        let node = self.clone();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let node = node.clone();
+                tokio::spawn(async move {
+                    use tokio::io::AsyncWriteExt as _;
+                    let mut line = serde_json::to_vec(&node.inspect().await).unwrap_or_default();
+                    line.push(b'\n');
+                    let _ = stream.write_all(&line).await;
+                });
+            }
+        });
+        Ok(())
+    }
+
     /// Leave the network and close the endpoint.
     pub fn stop(&self) {
         self.overlay.leave();

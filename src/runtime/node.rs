@@ -7,10 +7,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::cache::{BlockCache, CacheOptions};
-use super::consensus::{Authorized, Fresh, Member};
+use super::consensus::{Authorized, Fresh, Member, MemberRights};
 use super::consensus::{Consensus, SingleNode, TOMBSTONE_GRACE};
 use super::freshness::{FreshnessError, FreshnessFloor};
 use super::journal::{AsyncJournal, JournalError};
+use super::network::{NetworkError, NetworkNode, NetworkSpec};
 use super::silo::{CloudConfig, CloudSilo, Durability, FilesystemSilo, MemorySilo, Silo, SiloError, SiloId};
 
 /// Where this node keeps blocks.
@@ -50,8 +51,12 @@ pub enum SiloSpec {
 /// Everything needed to start a node.
 #[derive(Debug, Clone)]
 pub struct NodeSpec {
-    /// The silo this node contributes.
-    pub silo: SiloSpec,
+    /// The silo this node contributes (a node of a network of several may
+    /// contribute none: a client).
+    pub silo: Option<SiloSpec>,
+    /// How the node joins a network of several nodes; `None`: it serves
+    /// the network alone, from its own silo.
+    pub network: Option<NetworkSpec>,
     /// Folder of the write-back journal, when writes are asynchronous.
     pub journal: Option<PathBuf>,
     /// RAM cache settings, when caching.
@@ -74,6 +79,10 @@ pub enum NodeError {
     Journal(#[from] JournalError),
     #[error("freshness floor: {0}")]
     Freshness(#[from] FreshnessError),
+    #[error(transparent)]
+    Network(#[from] NetworkError),
+    #[error("this node has no silo: a node serving a network alone stores its blocks itself")]
+    NoSilo,
 }
 
 /// `source`, prefixed by the silo's name unless it already says it.
@@ -88,6 +97,8 @@ pub struct Node {
     pub consensus: Arc<dyn Consensus>,
     /// The journal, when writes are asynchronous.
     pub journal: Option<Arc<AsyncJournal>>,
+    /// The network side, when the node is one of several.
+    pub network: Option<NetworkNode>,
 }
 
 /// How often changes are made durable when nothing asked for it sooner.
@@ -120,7 +131,10 @@ impl Node {
     /// write durable before it forgets it.
     pub async fn start(spec: &NodeSpec) -> Result<Node, NodeError> {
         let durability = if spec.journal.is_some() { Durability::EveryWrite } else { Durability::OnSync };
-        let silo = open_silo(&spec.silo, durability).await?;
+        let silo = match &spec.silo {
+            Some(silo) => Some(open_silo(silo, durability).await?),
+            None => None,
+        };
         let floor = match &spec.floor {
             Some(path) => {
                 // Created only once the silo is known good: a refused start leaves nothing.
@@ -135,12 +149,26 @@ impl Node {
             None => FreshnessFloor::in_memory(),
         };
         let floor = Arc::new(floor);
-        let single = Arc::new(SingleNode::collecting(silo, floor.clone(), TOMBSTONE_GRACE));
-        spawn_tombstone_collection(Arc::downgrade(&single));
-        let fresh: Arc<dyn Consensus> = Arc::new(Fresh::new(single, floor));
+        let (below, network, member): (Arc<dyn Consensus>, _, _) = match &spec.network {
+            None => {
+                let silo = silo.ok_or(NodeError::NoSilo)?;
+                let single = Arc::new(SingleNode::collecting(silo, floor.clone(), TOMBSTONE_GRACE));
+                spawn_tombstone_collection(Arc::downgrade(&single));
+                (single, None, spec.member)
+            }
+            Some(net) => {
+                let capacity = silo.as_ref().and_then(|s| s.capacity());
+                let node = NetworkNode::start(net, silo, capacity).await?;
+                // The storage nodes keep the blocks: a client writes with its
+                // passport's write right alone (every replica checks it again).
+                let rights = MemberRights { storage: true, ..spec.member.rights };
+                (node.consensus.clone(), Some(node), Member { rights, ..spec.member })
+            }
+        };
+        let fresh: Arc<dyn Consensus> = Arc::new(Fresh::new(below, floor));
         // Rights are checked in the store path itself, below the journal:
         // a write the passport does not allow never reaches the silo.
-        let mut consensus: Arc<dyn Consensus> = Arc::new(Authorized::new(fresh, spec.member));
+        let mut consensus: Arc<dyn Consensus> = Arc::new(Authorized::new(fresh, member));
         let syncing = Arc::downgrade(&consensus);
         tokio::spawn(async move {
             loop {
@@ -161,7 +189,7 @@ impl Node {
         if let Some(options) = &spec.cache {
             consensus = Arc::new(BlockCache::new(consensus, *options));
         }
-        Ok(Node { consensus, journal })
+        Ok(Node { consensus, journal, network })
     }
 }
 
@@ -196,7 +224,8 @@ mod tests {
 
     fn spec(key: crate::crypto::PublicKey, write: bool, cache: bool) -> NodeSpec {
         NodeSpec {
-            silo: SiloSpec::Memory { name: "ram".into(), capacity: None },
+            silo: Some(SiloSpec::Memory { name: "ram".into(), capacity: None }),
+            network: None,
             journal: None,
             cache: cache.then(CacheOptions::default),
             floor: None,

@@ -137,6 +137,8 @@ pub struct Overlay {
     settings: OverlaySettings,
     me: PeerId,
     mine: Mutex<NodeRecord>,
+    /// What this node's own passport allows (checked like anyone's).
+    own: Option<Membership>,
     members: Mutex<HashMap<PeerId, Member>>,
     swim: Mutex<Option<Swim>>,
     rpc: OnceLock<Weak<Rpc>>,
@@ -179,10 +181,18 @@ impl Overlay {
             let seed = u64::from_le_bytes(me.0[..8].try_into().unwrap_or_default()) ^ initial_seq();
             Foca::new(SwimId { id: me.0, bump: 0 }, config, rand::rngs::SmallRng::seed_from_u64(seed), PostcardCodec)
         });
+        let own = match settings.gatekeeper.check(&settings.keys.public(), &settings.credentials) {
+            Ok(m) => Some(m),
+            Err(why) => {
+                tracing::error!("this node's own credentials do not check: {why}");
+                None
+            }
+        };
         Arc::new(Overlay {
             settings,
             me,
             mine: Mutex::new(mine),
+            own,
             members: Mutex::new(HashMap::new()),
             swim: Mutex::new(swim),
             rpc: OnceLock::new(),
@@ -563,8 +573,11 @@ impl Overlay {
         lock(&self.members).get(id).map(|m| m.record.node)
     }
 
-    /// A member's rights.
+    /// A member's rights (this node's own too).
     pub fn membership(&self, id: &PeerId) -> Option<Membership> {
+        if *id == self.me {
+            return self.own.clone();
+        }
         lock(&self.members).get(id).map(|m| m.membership.clone())
     }
 

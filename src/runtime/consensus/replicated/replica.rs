@@ -30,11 +30,14 @@ use crate::runtime::silo::{SetMode, Silo, SiloError};
 /// per stripe.
 const STRIPES: usize = 256;
 
+/// A queued save and who waits for it.
+type Waiter = (Address, AcceptorState, tokio::sync::oneshot::Sender<Result<(), String>>);
+
 /// Batches acceptor state saves: requests queue their states, one thread
 /// commits everything queued in one durable transaction, then each waiter
 /// gets its answer.
 pub struct GroupCommit {
-    queue: std::sync::mpsc::Sender<(Address, AcceptorState, tokio::sync::oneshot::Sender<Result<(), String>>)>,
+    queue: std::sync::mpsc::Sender<Waiter>,
     store: Arc<RedbStore>,
 }
 
@@ -47,7 +50,6 @@ impl std::fmt::Debug for GroupCommit {
 impl GroupCommit {
     /// Commit saves to `store` from a thread of its own.
     pub fn new(store: Arc<RedbStore>) -> GroupCommit {
-        type Waiter = (Address, AcceptorState, tokio::sync::oneshot::Sender<Result<(), String>>);
         let (tx, rx) = std::sync::mpsc::channel::<Waiter>();
         let writer = store.clone();
         std::thread::Builder::new()
@@ -154,13 +156,11 @@ impl Replica {
     }
 
     /// Whether `from` may write: an admitted member whose passport allows it.
-    fn writer(&self, from: PeerId) -> Result<crate::runtime::overlay::Membership, BlockReply> {
+    fn writer(&self, from: PeerId) -> Result<(), Refused> {
         match self.overlay.membership(&from) {
-            Some(m) if m.write => Ok(m),
-            Some(m) => {
-                Err(refused(Refused::Unauthorized(format!("user \"{}\" holds a read-only passport", m.user_name))))
-            }
-            None => Err(refused(Refused::Unauthorized(format!("node {from} is not a known member")))),
+            Some(m) if m.write => Ok(()),
+            Some(m) => Err(Refused::Unauthorized(format!("user \"{}\" holds a read-only passport", m.user_name))),
+            None => Err(Refused::Unauthorized(format!("node {from} is not a known member"))),
         }
     }
 
@@ -191,7 +191,7 @@ impl Replica {
 
     async fn put(&self, from: PeerId, bytes: Vec<u8>) -> BlockReply {
         if let Err(no) = self.writer(from) {
-            return no;
+            return refused(no);
         }
         let block = match Block::decode(&bytes) {
             Ok(b) if !b.is_mutable() && !matches!(b, Block::Tombstone(_)) => b,
@@ -245,7 +245,7 @@ impl Replica {
 
     async fn remove(&self, from: PeerId, tombstone: Vec<u8>, owner: Vec<u8>) -> BlockReply {
         if let Err(no) = self.writer(from) {
-            return no;
+            return refused(no);
         }
         let tombstone = match Block::decode(&tombstone) {
             Ok(Block::Tombstone(t)) => t,

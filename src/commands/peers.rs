@@ -1,0 +1,168 @@
+//! What `network run`, `volume run` and `volume mount` need to join a
+//! network of several nodes: the options that place the node on the
+//! network (`--listen`, `--port`, `--peer`, ...), the check of every
+//! peer's credentials against the network descriptor, and the resulting
+//! [`NetworkSpec`].
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Args;
+
+use super::context::Context;
+use super::network;
+use crate::crypto::{KeyPair, PublicKey};
+use crate::descriptors::network::{NodeIdentity, Overlay};
+use crate::descriptors::{LinkedNetwork, Network, Passport};
+use crate::runtime::network::NetworkSpec;
+use crate::runtime::overlay::{Credentials, Gatekeeper, Membership, OverlayKind};
+
+/// Options that put a node on a network of several nodes. Without any of
+/// them (and no peers in the network descriptor), the node serves the
+/// network alone from its own silo.
+#[derive(Debug, Args, Default, Clone)]
+#[command(next_help_heading = "Network options")]
+pub struct NetArgs {
+    /// Address to listen on for other nodes, e.g. 0.0.0.0 or 127.0.0.2:4000 [default: 0.0.0.0]
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Port to listen on [default: any free port]
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
+    /// Write the port listened on to this file once bound
+    #[arg(long, value_name = "FILE")]
+    pub port_file: Option<PathBuf>,
+    /// Host name or address other nodes reach this one at (repeat for several)
+    #[arg(long = "advertise-host", value_name = "HOST")]
+    pub advertise_host: Vec<String>,
+    /// A node to join through, HOST:PORT (repeat for several; a name is tried at each address it
+    /// resolves to); a file of such lines also works
+    #[arg(long = "peer", value_name = "HOST:PORT|FILE")]
+    pub peers: Vec<String>,
+    /// File of known peers, read at start and kept up to date while running
+    #[arg(long, value_name = "FILE")]
+    pub peers_file: Option<PathBuf>,
+}
+
+impl NetArgs {
+    /// Whether the node joins a network of several nodes.
+    pub fn networked(&self, network: &Network) -> bool {
+        network.overlay != Overlay::Single
+            && (self.listen.is_some()
+                || self.port.is_some()
+                || !self.peers.is_empty()
+                || self.peers_file.is_some()
+                || !network.peers.is_empty())
+    }
+
+    /// The address to listen on.
+    fn listen(&self) -> anyhow::Result<SocketAddr> {
+        let port = self.port.unwrap_or(0);
+        let Some(listen) = &self.listen else {
+            return Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port));
+        };
+        if let Ok(addr) = listen.parse::<SocketAddr>() {
+            if self.port.is_some() && addr.port() != port {
+                anyhow::bail!("--listen {listen} and --port {port} name two ports: give one");
+            }
+            return Ok(addr);
+        }
+        let ip: IpAddr = listen
+            .trim_matches(|c| c == '[' || c == ']')
+            .parse()
+            .map_err(|_| anyhow::anyhow!("--listen {listen}: not an address (e.g. 0.0.0.0, ::, 127.0.0.2:4000)"))?;
+        Ok(SocketAddr::new(ip, port))
+    }
+
+    /// The peers to dial: `--peer` values, with files expanded to their lines.
+    fn peers(&self, network: &Network) -> anyhow::Result<Vec<String>> {
+        let mut all = network.peers.clone();
+        for peer in &self.peers {
+            let path = std::path::Path::new(peer);
+            if path.is_file() {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| anyhow::anyhow!("--peer {peer}: cannot read the file: {e}"))?;
+                all.extend(
+                    text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from),
+                );
+            } else if peer.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
+                all.push(peer.clone());
+            } else {
+                anyhow::bail!("--peer {peer}: neither HOST:PORT nor a readable file of such lines");
+            }
+        }
+        Ok(all)
+    }
+}
+
+/// Checks a peer's credentials against the network descriptor: the
+/// passport is signed by the owner (or a delegate chain up to it) for the
+/// user's key, and the user certified the node key.
+#[derive(Debug)]
+pub struct PassportGate {
+    network: Network,
+}
+
+impl PassportGate {
+    /// The gate of `network`.
+    pub fn new(network: Network) -> PassportGate {
+        PassportGate { network }
+    }
+}
+
+impl Gatekeeper for PassportGate {
+    fn network(&self) -> &str {
+        &self.network.name
+    }
+
+    fn check(&self, node: &PublicKey, credentials: &Credentials) -> Result<Membership, String> {
+        let passport: Passport =
+            serde_json::from_slice(&credentials.passport).map_err(|e| format!("unreadable passport: {e}"))?;
+        if passport.network != self.network.name {
+            return Err(format!("its passport is for network \"{}\", not \"{}\"", passport.network, self.network.name));
+        }
+        passport.verify(&self.network).map_err(|e| format!("its passport does not verify: {e}"))?;
+        if passport.user != credentials.user {
+            return Err(format!("its passport was issued to another key than user \"{}\"'s", passport.user_name));
+        }
+        if !NodeIdentity::verify_certificate(&self.network.name, node, &credentials.user, &credentials.certificate) {
+            return Err(format!("user \"{}\" did not certify its node key", passport.user_name));
+        }
+        Ok(Membership {
+            user: passport.user,
+            user_name: passport.user_name,
+            write: passport.allow_write,
+            storage: passport.allow_storage,
+        })
+    }
+}
+
+/// The node keys of `link`.
+pub fn node_keys(link: &LinkedNetwork) -> KeyPair {
+    KeyPair::from_private(&link.node.private_key)
+}
+
+/// How this device's node joins `network`.
+pub fn network_spec(
+    ctx: &Context,
+    args: &NetArgs,
+    network: &Network,
+    link: &LinkedNetwork,
+) -> anyhow::Result<NetworkSpec> {
+    let passport = serde_json::to_vec(&link.passport)?;
+    let state = network::state_dir(ctx, &link.user, &network.name);
+    Ok(NetworkSpec {
+        keys: node_keys(link),
+        credentials: Credentials { user: link.passport.user, certificate: link.node.certificate, passport },
+        gatekeeper: Arc::new(PassportGate::new(network.clone())),
+        overlay: if network.overlay == Overlay::Static { OverlayKind::Static } else { OverlayKind::Gossip },
+        replication: network.replication_factor as usize,
+        listen: args.listen()?,
+        advertise: args.advertise_host.clone(),
+        peers: args.peers(network)?,
+        peers_file: args.peers_file.clone(),
+        port_file: args.port_file.clone(),
+        acceptors: state.join("acceptors.redb"),
+    })
+}
