@@ -42,7 +42,7 @@ use crate::runtime::overlay::{Liveness, Overlay};
 use crate::runtime::rpc::{Channel, PeerId, Rpc};
 
 /// How long one operation may take before it fails.
-pub const DEADLINE: Duration = Duration::from_secs(10);
+pub const DEADLINE: Duration = Duration::from_secs(5);
 
 /// The consensus over a network's storage nodes.
 pub struct Replicated {
