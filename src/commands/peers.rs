@@ -166,3 +166,77 @@ pub fn network_spec(
         acceptors: state.join("acceptors.redb"),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::descriptors::network::NetworkSettings;
+    use crate::descriptors::passport::Rights;
+
+    const ALL: Rights = Rights { allow_write: true, allow_storage: true, allow_create_passport: false };
+
+    fn network(name: &str, owner: &KeyPair) -> Network {
+        let settings = NetworkSettings {
+            description: None,
+            replication_factor: 3,
+            overlay: Overlay::Gossip,
+            eviction_delay: "10min".into(),
+            peers: vec![],
+        };
+        Network::new(name, settings, owner).unwrap()
+    }
+
+    /// Bob's node on `net`: its key and credentials.
+    fn bob_node(net: &Network, passport: &Passport, bob: &KeyPair) -> (PublicKey, Credentials) {
+        let node = NodeIdentity::generate(&net.name, bob).unwrap();
+        let credentials = Credentials {
+            user: bob.public(),
+            certificate: node.certificate,
+            passport: serde_json::to_vec(passport).unwrap(),
+        };
+        (node.public_key, credentials)
+    }
+
+    #[test]
+    fn a_member_with_a_passport_of_the_owner_is_admitted_with_its_rights() {
+        let (alice, bob) = (KeyPair::generate().unwrap(), KeyPair::generate().unwrap());
+        let net = network("alice/net", &alice);
+        let read_only = Rights { allow_write: false, ..ALL };
+        let passport = Passport::sign(&net, "bob", bob.public(), read_only, &alice, None).unwrap();
+        let (node, credentials) = bob_node(&net, &passport, &bob);
+        let member = PassportGate::new(net).check(&node, &credentials).unwrap();
+        assert_eq!((member.user_name.as_str(), member.write, member.storage), ("bob", false, true));
+    }
+
+    #[test]
+    fn no_passport_another_networks_a_forged_one_or_an_uncertified_node_is_refused() {
+        let (alice, bob, mallory) =
+            (KeyPair::generate().unwrap(), KeyPair::generate().unwrap(), KeyPair::generate().unwrap());
+        let net = network("alice/net", &alice);
+        let gate = PassportGate::new(net.clone());
+        let good = Passport::sign(&net, "bob", bob.public(), ALL, &alice, None).unwrap();
+        let (node, credentials) = bob_node(&net, &good, &bob);
+
+        let none = Credentials { passport: b"not a passport".to_vec(), ..credentials.clone() };
+        assert!(gate.check(&node, &none).unwrap_err().contains("unreadable passport"));
+
+        let other = network("alice/other", &alice);
+        let elsewhere = Passport::sign(&other, "bob", bob.public(), ALL, &alice, None).unwrap();
+        let (_, with_other) = bob_node(&net, &elsewhere, &bob);
+        assert!(gate.check(&node, &with_other).unwrap_err().contains("alice/other"));
+
+        // Mallory signs a passport for bob as if she owned the network.
+        let fake = Network { owner: mallory.public(), ..net.clone() };
+        let forged = Passport::sign(&fake, "bob", bob.public(), ALL, &mallory, None).unwrap();
+        let (_, with_forged) = bob_node(&net, &forged, &bob);
+        assert!(gate.check(&node, &with_forged).unwrap_err().contains("does not verify"));
+
+        // Bob's passport, presented for a node key mallory made.
+        let stolen = Credentials { certificate: mallory.sign(b"node"), ..credentials.clone() };
+        assert!(gate.check(&node, &stolen).unwrap_err().contains("did not certify"));
+        let (mallorys_node, _) = bob_node(&net, &good, &mallory);
+        assert!(gate.check(&mallorys_node, &credentials).unwrap_err().contains("did not certify"));
+
+        gate.check(&node, &credentials).unwrap();
+    }
+}

@@ -166,7 +166,8 @@ fn a_partitioned_minority_cannot_write_says_so_in_bounded_time_and_heals() {
     // Healed: writes work again, and what was written before is there.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let attempt = fs::File::create(root.join("after")).and_then(|mut f| f.write_all(b"3").and_then(|()| f.sync_all()));
+        let attempt =
+            fs::File::create(root.join("after")).and_then(|mut f| f.write_all(b"3").and_then(|()| f.sync_all()));
         if attempt.is_ok() {
             break;
         }

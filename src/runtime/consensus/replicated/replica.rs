@@ -200,7 +200,7 @@ impl Replica {
         };
         let address = block.address();
         if let Err(e) = block.validate_alone(&address) {
-            tracing::warn!("node {from} sent an invalid block {address}: {e}");
+            tracing::warn!("node {from}: an invalid block {address} refused: {e}");
             return invalid(e);
         }
         let _guard = self.stripe(&address).lock().await;
@@ -309,8 +309,12 @@ impl Replica {
         {
             return refused(Refused::Storage(e));
         }
-        let reply = handled.reply_after(|_| Ok::<(), std::convert::Infallible>(()));
-        BlockReply::Paxos(reply.unwrap_or_else(|never| match never {}))
+        let reply =
+            handled.reply_after(|_| Ok::<(), std::convert::Infallible>(())).unwrap_or_else(|never| match never {});
+        if let paxos::Reply::Refused { why: why @ (Refusal::Invalid(_) | Refusal::Unauthorized { .. }), .. } = &reply {
+            tracing::warn!("node {from}: a change of block {register} refused: {why}");
+        }
+        BlockReply::Paxos(reply)
     }
 }
 

@@ -13,7 +13,8 @@ use crate::runtime::network::{NetworkNode, NetworkSpec};
 use crate::runtime::overlay::{Credentials, Gatekeeper, Membership, OverlayKind};
 use crate::runtime::silo::MemorySilo;
 
-/// Admits every node, as the user its credentials name, with `write`.
+/// Admits every node, as the user its credentials name, with `write`
+/// (a passport reading `readonly` denies it).
 #[derive(Debug)]
 struct Open {
     write: bool,
@@ -28,7 +29,8 @@ impl Gatekeeper for Open {
         if credentials.passport == b"forged" {
             return Err("the passport is not signed by the network's owner".into());
         }
-        Ok(Membership { user: credentials.user, user_name: "someone".into(), write: self.write, storage: true })
+        let write = self.write && credentials.passport != b"readonly";
+        Ok(Membership { user: credentials.user, user_name: "someone".into(), write, storage: true })
     }
 }
 
@@ -56,6 +58,11 @@ fn spec(dir: &std::path::Path, i: usize, user: &KeyPair, peers: Vec<String>, pas
 }
 
 async fn cluster(storage: usize, clients: usize) -> Cluster {
+    cluster_with(storage, clients, b"ok").await
+}
+
+/// `storage` storage nodes, then `clients` clients whose passport reads `client_passport`.
+async fn cluster_with(storage: usize, clients: usize, client_passport: &[u8]) -> Cluster {
     let dir = tempfile::tempdir().unwrap();
     let user = KeyPair::generate().unwrap();
     let mut nodes: Vec<NetworkNode> = Vec::new();
@@ -63,7 +70,8 @@ async fn cluster(storage: usize, clients: usize) -> Cluster {
         let peers = nodes.first().and_then(NetworkNode::local_addr).map(|a| vec![a.to_string()]).unwrap_or_default();
         let silo: Option<Arc<dyn crate::runtime::silo::Silo>> =
             (i < storage).then(|| Arc::new(MemorySilo::new("mem", None)) as Arc<dyn crate::runtime::silo::Silo>);
-        let node = NetworkNode::start(&spec(dir.path(), i, &user, peers, b"ok"), silo, None).await.unwrap();
+        let passport: &[u8] = if i < storage { b"ok" } else { client_passport };
+        let node = NetworkNode::start(&spec(dir.path(), i, &user, peers, passport), silo, None).await.unwrap();
         nodes.push(node);
     }
     for node in &nodes {
@@ -147,4 +155,67 @@ async fn a_node_with_a_forged_passport_is_refused_and_stores_nothing() {
     assert!(c.nodes[0].overlay.members().iter().all(|(id, _)| *id != node.overlay.me()));
     let block = Block::Mutable(OwnerBlock::create(&mallory, b"x".to_vec()).unwrap());
     assert!(node.consensus.store_next(block).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_refuse_tampered_misaddressed_rolled_back_and_unauthorized_writes() {
+    let c = cluster_with(3, 1, b"readonly").await;
+    let writer = c.nodes[0].consensus.clone();
+    let v1 = OwnerBlock::create(&c.user, b"one".to_vec()).unwrap();
+    let v2 = v1.update(&c.user, b"two".to_vec()).unwrap();
+    writer.store_next(Block::Mutable(v1.clone())).await.unwrap();
+    writer.store_next(Block::Mutable(v2.clone())).await.unwrap();
+    let address = v1.address();
+    let refused = |e: ConsensusError| matches!(e, ConsensusError::Refused(_) | ConsensusError::Unauthorized(_));
+
+    // A block whose bytes were changed after signing.
+    let mut tampered = v2.update(&c.user, b"three".to_vec()).unwrap();
+    tampered.data = b"THREE".to_vec();
+    let e = writer.store(Block::Mutable(tampered), Expect::Version(2)).await.unwrap_err();
+    assert!(refused(e), "tampered block accepted");
+
+    // A valid block proposed for another register's address.
+    let other = OwnerBlock::create(&c.user, b"elsewhere".to_vec()).unwrap();
+    let payload = Payload::new(1, Block::Mutable(other.clone()).encode().unwrap());
+    let e = writer.write(address, Some(2), payload).await.unwrap_err();
+    assert!(refused(e), "misaddressed block accepted");
+
+    // Version 1 again on top of version 2: a rollback.
+    let payload = Payload::new(1, Block::Mutable(v1.clone()).encode().unwrap());
+    let e = writer.write(address, Some(2), payload).await.unwrap_err();
+    assert!(refused(e), "rollback accepted");
+
+    // A member whose passport is read-only: every replica refuses it.
+    let reader = c.nodes[3].consensus.clone();
+    let v3 = v2.update(&c.user, b"three".to_vec()).unwrap();
+    let e = reader.store(Block::Mutable(v3.clone()), Expect::Version(2)).await.unwrap_err();
+    assert!(matches!(e, ConsensusError::Unauthorized(_)), "read-only member wrote: {e}");
+    let chunk = Block::Content(ContentBlock::new(None, b"from a reader".to_vec()));
+    assert!(matches!(reader.store(chunk, Expect::Absent).await, Err(ConsensusError::Unauthorized(_))));
+    // It still reads, and nothing changed.
+    assert_eq!(reader.fetch_block(address).await.unwrap(), Some(Block::Mutable(v2.clone())));
+    writer.store(Block::Mutable(v3.clone()), Expect::Version(2)).await.unwrap();
+    assert_eq!(reader.fetch_block(address).await.unwrap(), Some(Block::Mutable(v3)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_block_damaged_in_every_replica_is_never_returned() {
+    let c = cluster(3, 0).await;
+    let chunk = Block::Content(ContentBlock::new(None, b"precious".to_vec()));
+    c.nodes[0].consensus.store(chunk.clone(), Expect::Absent).await.unwrap();
+    let address = chunk.address();
+    // One damaged copy: the others answer.
+    let mut damaged = chunk.encode().unwrap();
+    let last = damaged.len() - 1;
+    damaged[last] ^= 1;
+    let silo = |i: usize| c.nodes[i].replica.as_ref().unwrap().silo().clone();
+    silo(0).set(address, damaged.clone(), crate::runtime::silo::SetMode::Update).await.unwrap();
+    for node in &c.nodes {
+        assert_eq!(node.consensus.fetch_block(address).await.unwrap(), Some(chunk.clone()));
+    }
+    // Every copy damaged: an error, never the damaged bytes.
+    for i in 1..3 {
+        silo(i).set(address, damaged.clone(), crate::runtime::silo::SetMode::Update).await.unwrap();
+    }
+    assert!(c.nodes[1].consensus.fetch(address, ReadLevel::Latest).await.is_err());
 }
