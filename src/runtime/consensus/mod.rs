@@ -25,6 +25,7 @@
 pub mod authorized;
 pub mod faulty;
 pub mod fresh;
+pub mod linearizability;
 pub mod paxos;
 pub mod replicated;
 pub mod single;

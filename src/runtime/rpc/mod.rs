@@ -131,6 +131,8 @@ pub struct Rpc {
     client: quinn::ClientConfig,
     service: Arc<dyn Service>,
     peers: Mutex<Peers>,
+    /// Peers cut off by [`Rpc::partition`]: their messages are dropped.
+    cut: Mutex<std::collections::HashSet<PeerId>>,
     /// One dial at a time per peer.
     dialing: tokio::sync::Mutex<()>,
 }
@@ -164,6 +166,7 @@ impl Rpc {
             client,
             service,
             peers: Mutex::new(Peers::default()),
+            cut: Mutex::new(std::collections::HashSet::new()),
             dialing: tokio::sync::Mutex::new(()),
         });
         let accepting = Arc::downgrade(&rpc);
@@ -194,6 +197,22 @@ impl Rpc {
     /// Whether a connection to `peer` is open.
     pub fn is_connected(&self, peer: &PeerId) -> bool {
         self.peers().connections.get(peer).is_some_and(|c| c.close_reason().is_none())
+    }
+
+    /// Drop every message to and from `peers` from now on, silently, as a
+    /// network partition does (calls to them time out; their requests get
+    /// no answer); [`Rpc::heal`] ends it. For fault-injection tests.
+    pub fn partition(&self, peers: impl IntoIterator<Item = PeerId>) {
+        self.cut.lock().unwrap_or_else(|e| e.into_inner()).extend(peers);
+    }
+
+    /// End [`Rpc::partition`].
+    pub fn heal(&self) {
+        self.cut.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    fn is_cut(&self, peer: &PeerId) -> bool {
+        self.cut.lock().unwrap_or_else(|e| e.into_inner()).contains(peer)
     }
 
     /// Stop: close every connection and the endpoint.
@@ -239,6 +258,12 @@ impl Rpc {
             while let Ok((mut send, mut recv)) = streams.accept_bi().await {
                 let Some(rpc) = rpc.upgrade() else { break };
                 tokio::spawn(async move {
+                    if rpc.is_cut(&peer) {
+                        // Partitioned: the request is lost, the caller times out.
+                        tokio::time::sleep(IDLE * 4).await;
+                        drop((send, recv));
+                        return;
+                    }
                     let Ok(body) = frame::recv(&mut recv).await else { return };
                     let reply = rpc.service.request(peer, body).await;
                     if let Err(e) = frame::send(&mut send, &reply).await {
@@ -259,7 +284,9 @@ impl Rpc {
         tokio::spawn(async move {
             while let Ok(datagram) = connection.read_datagram().await {
                 let Some(rpc) = rpc.upgrade() else { break };
-                rpc.service.datagram(peer, &datagram);
+                if !rpc.is_cut(&peer) {
+                    rpc.service.datagram(peer, &datagram);
+                }
             }
         });
     }
@@ -330,6 +357,10 @@ impl Rpc {
 
     /// Send `body` to `peer` and wait at most `deadline` for its reply.
     pub async fn call(self: &Arc<Self>, peer: PeerId, body: &[u8], deadline: Duration) -> Result<Vec<u8>, RpcError> {
+        if self.is_cut(&peer) {
+            tokio::time::sleep(deadline).await;
+            return Err(RpcError::Timeout { peer, after: deadline });
+        }
         let exchange = async {
             let connection = self.connection(peer).await?;
             let lost = |why: String| RpcError::Lost { peer, why };
@@ -342,6 +373,9 @@ impl Rpc {
 
     /// Send a datagram to `peer` if a connection is open (best effort).
     pub fn datagram(&self, peer: PeerId, body: &[u8]) -> bool {
+        if self.is_cut(&peer) {
+            return true;
+        }
         let connection = self.peers().connections.get(&peer).cloned();
         connection.is_some_and(|c| c.send_datagram(bytes::Bytes::copy_from_slice(body)).is_ok())
     }

@@ -34,10 +34,41 @@ impl Gatekeeper for Open {
     }
 }
 
+mod linearizable;
+
 struct Cluster {
     _dir: tempfile::TempDir,
     nodes: Vec<NetworkNode>,
     user: KeyPair,
+    /// How each node was started, and its silo (kept across restarts, as a disk is).
+    specs: Vec<NetworkSpec>,
+    silos: Vec<Option<Arc<dyn crate::runtime::silo::Silo>>>,
+}
+
+impl Cluster {
+    /// Stop node `i` and start it again with the same key, acceptor state
+    /// and silo (joining through node 0).
+    async fn restart(&mut self, i: usize) {
+        self.nodes[i].stop();
+        let spec =
+            NetworkSpec { peers: vec![self.nodes[0].local_addr().unwrap().to_string()], ..self.specs[i].clone() };
+        let placeholder = self.nodes[0].clone();
+        drop(std::mem::replace(&mut self.nodes[i], placeholder));
+        // The old instance lets go of its acceptor state once its last task ends.
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let node = loop {
+            match NetworkNode::start(&spec, self.silos[i].clone(), None).await {
+                Ok(node) => break node,
+                Err(e) if std::time::Instant::now() < deadline => {
+                    tracing::debug!("restart: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("node {i} cannot restart: {e}"),
+            }
+        };
+        node.wait_for_storage(Duration::from_secs(20)).await.unwrap();
+        self.nodes[i] = node;
+    }
 }
 
 fn spec(dir: &std::path::Path, i: usize, user: &KeyPair, peers: Vec<String>, passport: &[u8]) -> NetworkSpec {
@@ -66,13 +97,17 @@ async fn cluster_with(storage: usize, clients: usize, client_passport: &[u8]) ->
     let dir = tempfile::tempdir().unwrap();
     let user = KeyPair::generate().unwrap();
     let mut nodes: Vec<NetworkNode> = Vec::new();
+    let (mut specs, mut silos) = (Vec::new(), Vec::new());
     for i in 0..storage + clients {
         let peers = nodes.first().and_then(NetworkNode::local_addr).map(|a| vec![a.to_string()]).unwrap_or_default();
         let silo: Option<Arc<dyn crate::runtime::silo::Silo>> =
             (i < storage).then(|| Arc::new(MemorySilo::new("mem", None)) as Arc<dyn crate::runtime::silo::Silo>);
         let passport: &[u8] = if i < storage { b"ok" } else { client_passport };
-        let node = NetworkNode::start(&spec(dir.path(), i, &user, peers, passport), silo, None).await.unwrap();
+        let spec = spec(dir.path(), i, &user, peers, passport);
+        let node = NetworkNode::start(&spec, silo.clone(), None).await.unwrap();
         nodes.push(node);
+        specs.push(spec);
+        silos.push(silo);
     }
     for node in &nodes {
         node.wait_for_storage(Duration::from_secs(20)).await.unwrap();
@@ -84,7 +119,7 @@ async fn cluster_with(storage: usize, clients: usize, client_passport: &[u8]) ->
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Cluster { _dir: dir, nodes, user }
+    Cluster { _dir: dir, nodes, user, specs, silos }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
