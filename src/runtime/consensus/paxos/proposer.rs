@@ -409,6 +409,12 @@ impl Proposer {
                     self.finish(Ok(Decided::Written(value)))
                 }
                 Applied::Next(value) => self.accept(Goal::Write, value, previous, proof),
+                // An accept of this write went out in an earlier attempt: it
+                // may have been chosen, then overwritten by another writer.
+                // "Conflict" would say it never happened.
+                Applied::Conflict if self.effect => self.finish(Err(PaxosError::Indeterminate {
+                    why: "another writer's value is current, and an earlier accept of this write may have been chosen before it".into(),
+                })),
                 Applied::Conflict => match previous {
                     Some(current) if agreed => self.finish(Err(PaxosError::Conflict { current })),
                     Some(current) => self.accept(Goal::Conflict, current.clone(), Some(current), proof),
