@@ -254,3 +254,32 @@ async fn a_block_damaged_in_every_replica_is_never_returned() {
     }
     assert!(c.nodes[1].consensus.fetch(address, ReadLevel::Latest).await.is_err());
 }
+
+/// Latency of one compare-and-swap through consensus, for `bench/cluster.sh`:
+/// `cargo test --release --lib cas_latency -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: run by bench/cluster.sh"]
+async fn cas_latency() {
+    let c = cluster(3, 1).await;
+    for (who, node) in [("a storage node", 0usize), ("a client", 3)] {
+        let consensus = c.nodes[node].consensus.clone();
+        let mut current = OwnerBlock::create(&c.user, 0u64.to_le_bytes().to_vec()).unwrap();
+        consensus.store_next(Block::Mutable(current.clone())).await.unwrap();
+        let mut samples = Vec::new();
+        for i in 1..=500u64 {
+            let next = current.update(&c.user, i.to_le_bytes().to_vec()).unwrap();
+            let started = std::time::Instant::now();
+            consensus.store(Block::Mutable(next.clone()), Expect::Version(current.version)).await.unwrap();
+            samples.push(started.elapsed());
+            current = next;
+        }
+        samples.sort();
+        let at = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)];
+        eprintln!(
+            "cas latency from {who}: p50 {:.2} ms, p99 {:.2} ms over {} compare-and-swaps of one block",
+            at(0.5).as_secs_f64() * 1e3,
+            at(0.99).as_secs_f64() * 1e3,
+            samples.len()
+        );
+    }
+}
