@@ -23,7 +23,7 @@ _infinit__network() {
 
     case "${cmd}" in
         infinit__network)
-            opts="-h -V --create --link --unlink --list --export --import --update --delete --run --storage --silo --replication-factor --overlay --eviction-delay --peer --description --name --output --input --force --purge --as --script --home --help --version"
+            opts="-h -V --create --link --unlink --list --export --import --update --delete --run --inspect --storage --silo --replication-factor --overlay --eviction-delay --peer --description --name --output --input --force --purge --listen --port --port-file --advertise-host --peers-file --as --script --home --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -66,6 +66,26 @@ _infinit__network() {
                     return 0
                     ;;
                 --input)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --advertise-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --peers-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

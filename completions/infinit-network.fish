@@ -9,6 +9,11 @@ complete -c infinit-network -l description -d 'Free text describing the network'
 complete -c infinit-network -l name -d 'Name of the network' -r
 complete -c infinit-network -l output -d 'Write to this file (or into this folder, as <name>.<kind>) instead of standard output' -r -F
 complete -c infinit-network -l input -d 'Read from this file instead of standard input' -r -F
+complete -c infinit-network -l listen -d 'Address to listen on for other nodes, e.g. 0.0.0.0 or 127.0.0.2:4000 [default: 0.0.0.0]' -r
+complete -c infinit-network -l port -d 'Port to listen on [default: any free port]' -r
+complete -c infinit-network -l port-file -d 'Write the port listened on to this file once bound' -r -F
+complete -c infinit-network -l advertise-host -d 'Host name or address other nodes reach this one at (repeat for several)' -r
+complete -c infinit-network -l peers-file -d 'File of known peers, read at start and kept up to date while running' -r -F
 complete -c infinit-network -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit-network -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
 complete -c infinit-network -l create -d 'Create a network owned by you, and link it to this device'
@@ -19,7 +24,8 @@ complete -c infinit-network -l export -d 'Export a network descriptor (to share 
 complete -c infinit-network -l import -d 'Import a network descriptor'
 complete -c infinit-network -l update -d 'Change a network you own (description, replication, eviction delay, peers)'
 complete -c infinit-network -l delete -d 'Delete a network descriptor from this device'
-complete -c infinit-network -l run -d 'Run this device\'s node of the network until Ctrl-C (one node per network for now)'
+complete -c infinit-network -l run -d 'Run this device\'s node of the network until Ctrl-C; with --listen, --port or --peer it joins the other nodes of the network'
+complete -c infinit-network -l inspect -d 'Show what this device\'s running node sees: its peers (endpoints, alive, suspect or down, space), the blocks it stores and how many have fewer live replicas than the replication factor'
 complete -c infinit-network -l force -d 'Replace an existing descriptor of the same name with different content'
 complete -c infinit-network -l purge -d 'Also delete the passports and volumes of this network'
 complete -c infinit-network -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'

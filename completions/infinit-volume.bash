@@ -23,7 +23,7 @@ _infinit__volume() {
 
     case "${cmd}" in
         infinit__volume)
-            opts="-h -V --create --list --export --import --update --delete --run --mount --check --network --description --block-size --mountpoint --readonly --cache --async --name --output --input --force --fuse-option --cache-ram-size --revalidate --repair --as --script --home --help --version"
+            opts="-h -V --create --list --export --import --update --delete --run --mount --check --network --description --block-size --mountpoint --readonly --cache --async --name --output --input --force --fuse-option --cache-ram-size --revalidate --listen --port --port-file --advertise-host --peer --peers-file --repair --as --script --home --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -78,6 +78,30 @@ _infinit__volume() {
                     return 0
                     ;;
                 --revalidate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --advertise-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --peer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --peers-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -14,6 +14,12 @@ complete -c infinit-volume -l input -d 'Read from this file instead of standard 
 complete -c infinit-volume -l fuse-option -d 'Extra FUSE mount option, e.g. allow_other (repeat for several)' -r
 complete -c infinit-volume -l cache-ram-size -d 'Size of the RAM cache, e.g. 256MiB (implies --cache)' -r
 complete -c infinit-volume -l revalidate -d 'How long a cached file or directory is trusted before it is read again, so that changes by another writer of the same blocks show within about this delay (e.g. 500ms, 5s; 0s reads every time)' -r
+complete -c infinit-volume -l listen -d 'Address to listen on for other nodes, e.g. 0.0.0.0 or 127.0.0.2:4000 [default: 0.0.0.0]' -r
+complete -c infinit-volume -l port -d 'Port to listen on [default: any free port]' -r
+complete -c infinit-volume -l port-file -d 'Write the port listened on to this file once bound' -r -F
+complete -c infinit-volume -l advertise-host -d 'Host name or address other nodes reach this one at (repeat for several)' -r
+complete -c infinit-volume -l peer -d 'A node to join through, HOST:PORT (repeat for several; a name is tried at each address it resolves to); a file of such lines also works' -r
+complete -c infinit-volume -l peers-file -d 'File of known peers, read at start and kept up to date while running' -r -F
 complete -c infinit-volume -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit-volume -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
 complete -c infinit-volume -l create -d 'Create a volume on a network linked to this device'

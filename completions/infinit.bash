@@ -139,6 +139,9 @@ _infinit() {
             infinit__subcmd__help__subcmd__network,import)
                 cmd="infinit__subcmd__help__subcmd__network__subcmd__import"
                 ;;
+            infinit__subcmd__help__subcmd__network,inspect)
+                cmd="infinit__subcmd__help__subcmd__network__subcmd__inspect"
+                ;;
             infinit__subcmd__help__subcmd__network,link)
                 cmd="infinit__subcmd__help__subcmd__network__subcmd__link"
                 ;;
@@ -274,6 +277,9 @@ _infinit() {
             infinit__subcmd__network,import)
                 cmd="infinit__subcmd__network__subcmd__import"
                 ;;
+            infinit__subcmd__network,inspect)
+                cmd="infinit__subcmd__network__subcmd__inspect"
+                ;;
             infinit__subcmd__network,link)
                 cmd="infinit__subcmd__network__subcmd__link"
                 ;;
@@ -303,6 +309,9 @@ _infinit() {
                 ;;
             infinit__subcmd__network__subcmd__help,import)
                 cmd="infinit__subcmd__network__subcmd__help__subcmd__import"
+                ;;
+            infinit__subcmd__network__subcmd__help,inspect)
+                cmd="infinit__subcmd__network__subcmd__help__subcmd__inspect"
                 ;;
             infinit__subcmd__network__subcmd__help,link)
                 cmd="infinit__subcmd__network__subcmd__help__subcmd__link"
@@ -1038,7 +1047,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__help__subcmd__network)
-            opts="create link unlink list export import update delete run"
+            opts="create link unlink list export import update delete run inspect"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1094,6 +1103,20 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__help__subcmd__network__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__help__subcmd__network__subcmd__inspect)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1790,7 +1813,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__network)
-            opts="-a -s -h -V --as --script --home --help --version create link unlink list export import update delete run help"
+            opts="-a -s -h -V --as --script --home --help --version create link unlink list export import update delete run inspect help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1962,7 +1985,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__network__subcmd__help)
-            opts="create link unlink list export import update delete run help"
+            opts="create link unlink list export import update delete run inspect help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2032,6 +2055,20 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__network__subcmd__help__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__network__subcmd__help__subcmd__inspect)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2149,6 +2186,40 @@ _infinit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        infinit__subcmd__network__subcmd__inspect)
+            opts="-n -a -s -h -V --name --as --script --home --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         infinit__subcmd__network__subcmd__link)
             opts="-S -n -a -s -h -V --silo --name --as --script --home --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -2218,12 +2289,36 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__network__subcmd__run)
-            opts="-n -a -s -h -V --name --as --script --home --help --version"
+            opts="-n -a -s -h -V --listen --port --port-file --advertise-host --peer --peers-file --name --as --script --home --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --advertise-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --peer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --peers-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --name)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -4090,7 +4185,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__volume__subcmd__mount)
-            opts="-m -n -a -s -h -V --mountpoint --readonly --fuse-option --cache --cache-ram-size --async --revalidate --name --as --script --home --help --version"
+            opts="-m -n -a -s -h -V --mountpoint --readonly --fuse-option --cache --cache-ram-size --async --revalidate --listen --port --port-file --advertise-host --peer --peers-file --name --as --script --home --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4125,6 +4220,30 @@ _infinit() {
                     return 0
                     ;;
                 --revalidate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --advertise-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --peer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --peers-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -4156,7 +4275,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__volume__subcmd__run)
-            opts="-m -n -a -s -h -V --mountpoint --readonly --fuse-option --cache --cache-ram-size --async --revalidate --name --as --script --home --help --version"
+            opts="-m -n -a -s -h -V --mountpoint --readonly --fuse-option --cache --cache-ram-size --async --revalidate --listen --port --port-file --advertise-host --peer --peers-file --name --as --script --home --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4191,6 +4310,30 @@ _infinit() {
                     return 0
                     ;;
                 --revalidate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --advertise-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --peer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --peers-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -245,21 +245,22 @@ complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_
 complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from help" -f -a "list" -d 'List credentials (secrets are never shown)'
 complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete credentials'
 complete -c infinit -n "__fish_infinit_using_subcommand credentials; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run help" -s a -l as -d 'Act as this local user [default: the login name]' -r
-complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run help" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
-complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run help" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
-complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run help" -s h -l help -d 'Print help'
-complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run help" -s V -l version -d 'Print version'
-complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run help" -f -a "create" -d 'Create a network owned by you, and link it to this device'
-complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run help" -f -a "link" -d 'Link a network to this device (needs a passport unless you own it)'
-complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run help" -f -a "unlink" -d 'Unlink a network from this device'
-complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run help" -f -a "list" -d 'List networks known on this device'
-complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run help" -f -a "export" -d 'Export a network descriptor (to share it with members)'
-complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run help" -f -a "import" -d 'Import a network descriptor'
-complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run help" -f -a "update" -d 'Change a network you own (description, replication, eviction delay, peers)'
-complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run help" -f -a "delete" -d 'Delete a network descriptor from this device'
-complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run help" -f -a "run" -d 'Run this device\'s node of the network until Ctrl-C (one node per network for now)'
-complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run inspect help" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run inspect help" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run inspect help" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run inspect help" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run inspect help" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run inspect help" -f -a "create" -d 'Create a network owned by you, and link it to this device'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run inspect help" -f -a "link" -d 'Link a network to this device (needs a passport unless you own it)'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run inspect help" -f -a "unlink" -d 'Unlink a network from this device'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run inspect help" -f -a "list" -d 'List networks known on this device'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run inspect help" -f -a "export" -d 'Export a network descriptor (to share it with members)'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run inspect help" -f -a "import" -d 'Import a network descriptor'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run inspect help" -f -a "update" -d 'Change a network you own (description, replication, eviction delay, peers)'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run inspect help" -f -a "delete" -d 'Delete a network descriptor from this device'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run inspect help" -f -a "run" -d 'Run this device\'s node of the network until Ctrl-C; with --listen, --port or --peer it joins the other nodes of the network'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run inspect help" -f -a "inspect" -d 'Show what this device\'s running node sees: its peers (endpoints, alive, suspect or down, space), the blocks it stores and how many have fewer live replicas than the replication factor'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and not __fish_seen_subcommand_from create link unlink list export import update delete run inspect help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from create" -s S -l silo -d 'Silo this device contributes (repeat for several); none makes a pure client' -r
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from create" -s r -l replication-factor -d 'Number of nodes that keep each block' -r
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from create" -l overlay -d 'How nodes find each other and place blocks' -r -f -a "gossip\t'Gossip membership with failure detection (default)'
@@ -324,12 +325,24 @@ complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from delete" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from run" -l listen -d 'Address to listen on for other nodes, e.g. 0.0.0.0 or 127.0.0.2:4000 [default: 0.0.0.0]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from run" -l port -d 'Port to listen on [default: any free port]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from run" -l port-file -d 'Write the port listened on to this file once bound' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from run" -l advertise-host -d 'Host name or address other nodes reach this one at (repeat for several)' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from run" -l peer -d 'A node to join through, HOST:PORT (repeat for several; a name is tried at each address it resolves to); a file of such lines also works' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from run" -l peers-file -d 'File of known peers, read at start and kept up to date while running' -r -F
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from run" -s n -l name -d 'Name of the network' -r
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from run" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from run" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from run" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help'
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from run" -s V -l version -d 'Print version'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from inspect" -s n -l name -d 'Name of the network' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from inspect" -s a -l as -d 'Act as this local user [default: the login name]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from inspect" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from inspect" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from inspect" -s h -l help -d 'Print help'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from inspect" -s V -l version -d 'Print version'
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a network owned by you, and link it to this device'
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from help" -f -a "link" -d 'Link a network to this device (needs a passport unless you own it)'
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from help" -f -a "unlink" -d 'Unlink a network from this device'
@@ -338,7 +351,8 @@ complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from help" -f -a "import" -d 'Import a network descriptor'
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from help" -f -a "update" -d 'Change a network you own (description, replication, eviction delay, peers)'
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a network descriptor from this device'
-complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from help" -f -a "run" -d 'Run this device\'s node of the network until Ctrl-C (one node per network for now)'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from help" -f -a "run" -d 'Run this device\'s node of the network until Ctrl-C; with --listen, --port or --peer it joins the other nodes of the network'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from help" -f -a "inspect" -d 'Show what this device\'s running node sees: its peers (endpoints, alive, suspect or down, space), the blocks it stores and how many have fewer live replicas than the replication factor'
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c infinit -n "__fish_infinit_using_subcommand passport; and not __fish_seen_subcommand_from create list export import delete help" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand passport; and not __fish_seen_subcommand_from create list export import delete help" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
@@ -476,6 +490,12 @@ complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -l async -d 'Acknowledge writes once they are in the on-disk journal, and store them in the background; the journal survives crashes and is replayed at the next start' -r -f -a "true\t''
 false\t''"
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -l revalidate -d 'How long a cached file or directory is trusted before it is read again, so that changes by another writer of the same blocks show within about this delay (e.g. 500ms, 5s; 0s reads every time)' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -l listen -d 'Address to listen on for other nodes, e.g. 0.0.0.0 or 127.0.0.2:4000 [default: 0.0.0.0]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -l port -d 'Port to listen on [default: any free port]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -l port-file -d 'Write the port listened on to this file once bound' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -l advertise-host -d 'Host name or address other nodes reach this one at (repeat for several)' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -l peer -d 'A node to join through, HOST:PORT (repeat for several; a name is tried at each address it resolves to); a file of such lines also works' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -l peers-file -d 'File of known peers, read at start and kept up to date while running' -r -F
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -s n -l name -d 'Name of the volume' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
@@ -492,6 +512,12 @@ complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -l async -d 'Acknowledge writes once they are in the on-disk journal, and store them in the background; the journal survives crashes and is replayed at the next start' -r -f -a "true\t''
 false\t''"
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -l revalidate -d 'How long a cached file or directory is trusted before it is read again, so that changes by another writer of the same blocks show within about this delay (e.g. 500ms, 5s; 0s reads every time)' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -l listen -d 'Address to listen on for other nodes, e.g. 0.0.0.0 or 127.0.0.2:4000 [default: 0.0.0.0]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -l port -d 'Port to listen on [default: any free port]' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -l port-file -d 'Write the port listened on to this file once bound' -r -F
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -l advertise-host -d 'Host name or address other nodes reach this one at (repeat for several)' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -l peer -d 'A node to join through, HOST:PORT (repeat for several; a name is tried at each address it resolves to); a file of such lines also works' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -l peers-file -d 'File of known peers, read at start and kept up to date while running' -r -F
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -s n -l name -d 'Name of the volume' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
@@ -587,7 +613,8 @@ complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_su
 complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from network" -f -a "import" -d 'Import a network descriptor'
 complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from network" -f -a "update" -d 'Change a network you own (description, replication, eviction delay, peers)'
 complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from network" -f -a "delete" -d 'Delete a network descriptor from this device'
-complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from network" -f -a "run" -d 'Run this device\'s node of the network until Ctrl-C (one node per network for now)'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from network" -f -a "run" -d 'Run this device\'s node of the network until Ctrl-C; with --listen, --port or --peer it joins the other nodes of the network'
+complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from network" -f -a "inspect" -d 'Show what this device\'s running node sees: its peers (endpoints, alive, suspect or down, space), the blocks it stores and how many have fewer live replicas than the replication factor'
 complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from passport" -f -a "create" -d 'Sign a passport letting a user join a network (as its owner or a delegate)'
 complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from passport" -f -a "list" -d 'List local passports'
 complete -c infinit -n "__fish_infinit_using_subcommand help; and __fish_seen_subcommand_from passport" -f -a "export" -d 'Export a passport to give it to its holder'

@@ -111,9 +111,17 @@ fn examples(page: &str) -> &'static [(&'static str, &'static str)] {
         "infinit-network-delete" => {
             &[("infinit network delete home --unlink --purge", "With its links, passports and volumes.")]
         }
-        "infinit-network-run" => {
-            &[("infinit network run home", "Serve this device's node without mounting, until Ctrl-C.")]
-        }
+        "infinit-network-inspect" => &[(
+            "infinit network inspect --name home",
+            "What this device's running node sees: peers, alive or down, space, blocks.",
+        )],
+        "infinit-network-run" => &[
+            ("infinit network run home", "Serve this device's node without mounting, until Ctrl-C."),
+            (
+                "infinit network run home --listen 10.0.0.2 --port 4000 --peer 10.0.0.1:4000",
+                "Join the other nodes of the network through one of them.",
+            ),
+        ],
         "infinit-passport" | "infinit-passport-create" => &[
             ("infinit passport create --network home --user bob", "Let bob join alice/home."),
             ("infinit passport create --network home --user eve --deny-write --deny-storage", "Read-only, no storage."),

@@ -212,7 +212,7 @@ fn ballot_of_another_proposer_is_refused() {
 }
 
 #[test]
-fn duelling_proposers_choose_one_value_and_the_loser_conflicts() {
+fn duelling_proposers_choose_one_value_and_the_loser_is_not_told_it_never_happened() {
     let (mut c, acceptors, clients) = Cluster::new(3, 2, AllowAll);
     let set = ReplicaSet::new(1, acceptors.clone());
     let (a, b) = (clients[0], clients[1]);
@@ -255,6 +255,9 @@ fn duelling_proposers_choose_one_value_and_the_loser_conflicts() {
     }
     let chosen = written(winner_result.expect("the winner finishes"));
     // The loser retries and finds the winner's value: its expectation fails.
+    // Its accepts went out before it backed off (it cannot know every one was
+    // refused), so it may not say "conflict" (never happened): the outcome is
+    // unknown to it, and the value it reports nothing about is the winner's.
     let mut queue: VecDeque<(NodeId, Request)> = VecDeque::new();
     let mut step = loser.retry();
     let result = loop {
@@ -266,7 +269,7 @@ fn duelling_proposers_choose_one_value_and_the_loser_conflicts() {
         let (to, r) = queue.pop_front().expect("in flight");
         step = loser.on_reply(to, c.deliver(to, loser_id, &r));
     };
-    assert_eq!(result, Err(PaxosError::Conflict { current: chosen.clone() }));
+    assert!(matches!(result, Err(PaxosError::Indeterminate { .. })), "{result:?}");
     assert_eq!(c.read(a, &set, &acceptors[1..]), Some(chosen));
 }
 
