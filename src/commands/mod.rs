@@ -59,14 +59,18 @@ fn init_logging() {
     use tracing_subscriber::fmt::format::FmtSpan;
     let filter = tracing_subscriber::EnvFilter::try_from_env("INFINIT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
-        .without_time()
         .with_span_events(FmtSpan::NONE)
-        .with_ansi(false)
-        .try_init();
+        .with_ansi(false);
+    // Seconds since start on each line, to follow a node through a test.
+    let _ = if std::env::var_os("INFINIT_LOG_TIME").is_some() {
+        builder.with_timer(tracing_subscriber::fmt::time::uptime()).try_init()
+    } else {
+        builder.without_time().try_init()
+    };
 }
 
 /// Parse `args`, run the command and return the process exit code.

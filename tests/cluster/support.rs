@@ -49,7 +49,8 @@ impl Device {
             .env("HOME", &self.home)
             .env("INFINIT_HOME", &self.home)
             .env("INFINIT_USER", "alice")
-            .env("INFINIT_LOG", "info")
+            .env("INFINIT_LOG", std::env::var("INFINIT_TEST_LOG").unwrap_or_else(|_| "info".into()))
+            .env("INFINIT_LOG_TIME", "1")
             .current_dir(&self.home)
             .stdin(Stdio::null());
         c

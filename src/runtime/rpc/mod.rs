@@ -18,7 +18,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::crypto::KeyPair;
 
@@ -117,12 +117,19 @@ const HANDSHAKE: Duration = Duration::from_secs(5);
 /// Keep-alive and idle timeout: a silent peer's connection closes after this.
 const KEEP_ALIVE: Duration = Duration::from_secs(2);
 const IDLE: Duration = Duration::from_secs(8);
+/// After a failed dial, how long calls to that peer fail without dialing.
+const REDIAL: Duration = Duration::from_secs(1);
 
 /// The live connections and known addresses of peers.
 #[derive(Default)]
 struct Peers {
     connections: HashMap<PeerId, quinn::Connection>,
     addresses: HashMap<PeerId, Vec<SocketAddr>>,
+    /// One dial at a time per peer: later callers wait for its outcome.
+    dialing: HashMap<PeerId, Arc<tokio::sync::Mutex<()>>>,
+    /// When the last dial of a peer failed: calls fail at once for
+    /// [`REDIAL`] instead of each waiting out a handshake with a dead node.
+    failed: HashMap<PeerId, Instant>,
 }
 
 /// A node's QUIC endpoint.
@@ -133,8 +140,6 @@ pub struct Rpc {
     peers: Mutex<Peers>,
     /// Peers cut off by [`Rpc::partition`]: their messages are dropped.
     cut: Mutex<std::collections::HashSet<PeerId>>,
-    /// One dial at a time per peer.
-    dialing: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Rpc {
@@ -167,7 +172,6 @@ impl Rpc {
             service,
             peers: Mutex::new(Peers::default()),
             cut: Mutex::new(std::collections::HashSet::new()),
-            dialing: tokio::sync::Mutex::new(()),
         });
         let accepting = Arc::downgrade(&rpc);
         let endpoint = rpc.endpoint.clone();
@@ -247,7 +251,11 @@ impl Rpc {
 
     /// Register `connection` to `peer` and answer what arrives on it.
     fn serve(self: &Arc<Self>, connection: quinn::Connection, peer: PeerId) {
-        let old = self.peers().connections.insert(peer, connection.clone());
+        let old = {
+            let mut peers = self.peers();
+            peers.failed.remove(&peer);
+            peers.connections.insert(peer, connection.clone())
+        };
         if let Some(old) = old.filter(|o| o.stable_id() != connection.stable_id()) {
             // Both ends dialed at once: keep serving the old one until it closes.
             drop(old);
@@ -331,22 +339,32 @@ impl Rpc {
         if let Some(c) = self.peers().connections.get(&peer).filter(|c| c.close_reason().is_none()) {
             return Ok(c.clone());
         }
-        let _dialing = self.dialing.lock().await;
-        if let Some(c) = self.peers().connections.get(&peer).filter(|c| c.close_reason().is_none()) {
-            return Ok(c.clone());
+        let lock = self.peers().dialing.entry(peer).or_default().clone();
+        let _dialing = lock.lock().await;
+        {
+            let peers = self.peers();
+            if let Some(c) = peers.connections.get(&peer).filter(|c| c.close_reason().is_none()) {
+                return Ok(c.clone());
+            }
+            if peers.failed.get(&peer).is_some_and(|at| at.elapsed() < REDIAL) {
+                return Err(RpcError::Unreachable(peer));
+            }
         }
         let addresses = self.peers().addresses.get(&peer).cloned().unwrap_or_default();
         for addr in addresses {
             match self.connect(addr).await {
                 Ok(id) if id == peer => {
-                    if let Some(c) = self.peers().connections.get(&peer) {
-                        return Ok(c.clone());
+                    let mut peers = self.peers();
+                    if let Some(c) = peers.connections.get(&peer).cloned() {
+                        peers.failed.remove(&peer);
+                        return Ok(c);
                     }
                 }
                 Ok(other) => tracing::debug!("{addr} answered as node {other}, not {peer}"),
                 Err(e) => tracing::debug!("dialing node {peer}: {e}"),
             }
         }
+        self.peers().failed.insert(peer, Instant::now());
         Err(RpcError::Unreachable(peer))
     }
 

@@ -91,3 +91,30 @@ async fn a_call_past_its_deadline_times_out_and_an_unknown_peer_is_unreachable()
     b.close();
     assert!(a.call(nobody, b"x", Duration::from_secs(2)).await.is_err());
 }
+
+#[tokio::test]
+async fn a_dead_peer_delays_neither_calls_to_others_nor_its_own_next_calls() {
+    let (a, _, _) = node(b"welcome a");
+    let (b, _, b_keys) = node(b"welcome b");
+    let b_id = PeerId(b_keys.public().ed25519);
+    a.set_addresses(b_id, vec![b.local_addr().unwrap()]);
+    // A dead node: a socket that takes packets and never answers.
+    let hole = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let dead = PeerId([7; 32]);
+    a.set_addresses(dead, vec![hole.local_addr().unwrap()]);
+    let dialing_dead = tokio::spawn({
+        let a = a.clone();
+        async move { a.call(dead, b"x", Duration::from_secs(30)).await }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // b needs a dial too (no connection yet): it must not queue behind the dead one.
+    let started = Instant::now();
+    assert_eq!(a.call(b_id, b"ab", Duration::from_secs(4)).await.unwrap(), b"ba");
+    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
+    let failed = dialing_dead.await.unwrap().unwrap_err();
+    assert!(matches!(failed, RpcError::Unreachable(_)), "{failed}");
+    // Right after a failed dial, calls fail at once instead of waiting out another handshake.
+    let started = Instant::now();
+    assert!(matches!(a.call(dead, b"x", Duration::from_secs(30)).await, Err(RpcError::Unreachable(_))));
+    assert!(started.elapsed() < Duration::from_millis(500), "took {:?}", started.elapsed());
+}

@@ -32,6 +32,19 @@ pub enum BlockRequest {
     Sync,
 }
 
+impl BlockRequest {
+    /// What kind of request this is, for logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            BlockRequest::Put { .. } => "put",
+            BlockRequest::Fetch { .. } => "fetch",
+            BlockRequest::Remove { .. } => "remove",
+            BlockRequest::Paxos { .. } => "paxos",
+            BlockRequest::Sync => "sync",
+        }
+    }
+}
+
 /// How an immutable block fetch ended at one replica.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Held {

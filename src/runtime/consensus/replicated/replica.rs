@@ -109,6 +109,9 @@ impl std::fmt::Debug for Replica {
     }
 }
 
+/// A request slower than this to answer is logged.
+const SLOW: std::time::Duration = std::time::Duration::from_secs(1);
+
 fn refused(r: Refused) -> BlockReply {
     BlockReply::Refused(r)
 }
@@ -166,6 +169,17 @@ impl Replica {
 
     /// Answer `request` from `from`.
     pub async fn handle(&self, from: PeerId, request: BlockRequest) -> BlockReply {
+        let started = std::time::Instant::now();
+        let kind = request.kind();
+        let reply = self.answer(from, request).await;
+        let took = started.elapsed();
+        if took > SLOW {
+            tracing::warn!("a {kind} request of node {from} took {took:.1?} to answer");
+        }
+        reply
+    }
+
+    async fn answer(&self, from: PeerId, request: BlockRequest) -> BlockReply {
         match request {
             BlockRequest::Put { block } => self.put(from, block).await,
             BlockRequest::Fetch { address } => self.fetch(address).await,
