@@ -452,6 +452,39 @@ fn rename_fallocate_and_writes_change_times_at_once() {
 }
 
 #[test]
+fn link_unlink_chmod_chown_truncate_and_write_move_ctime() {
+    let Some(v) = Volume::start("link_unlink_chmod_chown_truncate_and_write_move_ctime") else {
+        return;
+    };
+    let ctime = |p: &std::path::Path| {
+        let m = fs::symlink_metadata(p).unwrap();
+        (m.ctime(), m.ctime_nsec())
+    };
+    let f = v.path("f");
+    fs::write(&f, b"0123456789").unwrap();
+    // Each change of the inode moves its ctime, at once (no fsync, no close).
+    let changes: Vec<(&str, Box<dyn Fn()>)> = vec![
+        ("link", Box::new(|| fs::hard_link(v.path("f"), v.path("g")).unwrap())),
+        ("unlink of another name", Box::new(|| fs::remove_file(v.path("g")).unwrap())),
+        ("chmod", Box::new(|| fs::set_permissions(v.path("f"), fs::Permissions::from_mode(0o600)).unwrap())),
+        ("chown", Box::new(|| std::os::unix::fs::chown(v.path("f"), Some(0), Some(0)).unwrap())),
+        ("truncate", Box::new(|| OpenOptions::new().write(true).open(v.path("f")).unwrap().set_len(3).unwrap())),
+    ];
+    for (what, change) in changes {
+        let before = ctime(&f);
+        std::thread::sleep(Duration::from_millis(20));
+        change();
+        assert!(ctime(&f) > before, "{what} kept the ctime");
+    }
+    // A write moves it at write(), while the file is still open.
+    let mut h = OpenOptions::new().write(true).open(&f).unwrap();
+    let before = ctime(&f);
+    std::thread::sleep(Duration::from_millis(20));
+    h.write_all(b"abc").unwrap();
+    assert!(ctime(&f) > before, "write kept the ctime");
+}
+
+#[test]
 fn other_users_reach_a_volume_root_mounted_and_modes_are_enforced() {
     let Some(v) = Volume::start("other_users_reach_a_volume_root_mounted_and_modes_are_enforced") else {
         return;
