@@ -118,3 +118,21 @@ async fn a_dead_peer_delays_neither_calls_to_others_nor_its_own_next_calls() {
     assert!(matches!(a.call(dead, b"x", Duration::from_secs(30)).await, Err(RpcError::Unreachable(_))));
     assert!(started.elapsed() < Duration::from_millis(500), "took {:?}", started.elapsed());
 }
+
+#[tokio::test]
+async fn peers_talk_over_ipv6_too() {
+    let Ok(probe) = std::net::UdpSocket::bind("[::1]:0") else {
+        eprintln!("skipped: no IPv6 loopback on this machine");
+        return;
+    };
+    drop(probe);
+    let bind = |hello: &'static [u8]| {
+        let keys = KeyPair::generate().unwrap();
+        let echo = Arc::new(Echo { hello: hello.to_vec(), datagrams: AtomicUsize::new(0) });
+        Rpc::bind("[::1]:0".parse().unwrap(), &keys, echo).unwrap()
+    };
+    let (a, b) = (bind(b"welcome a"), bind(b"welcome b"));
+    assert!(b.local_addr().unwrap().is_ipv6());
+    let b_id = a.connect(b.local_addr().unwrap()).await.unwrap();
+    assert_eq!(a.call(b_id, b"v6", Duration::from_secs(5)).await.unwrap(), b"6v");
+}
