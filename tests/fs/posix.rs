@@ -463,7 +463,8 @@ fn link_unlink_chmod_chown_truncate_and_write_move_ctime() {
     let f = v.path("f");
     fs::write(&f, b"0123456789").unwrap();
     // Each change of the inode moves its ctime, at once (no fsync, no close).
-    let changes: Vec<(&str, Box<dyn Fn()>)> = vec![
+    type Change<'a> = (&'a str, Box<dyn Fn() + 'a>);
+    let changes: Vec<Change> = vec![
         ("link", Box::new(|| fs::hard_link(v.path("f"), v.path("g")).unwrap())),
         ("unlink of another name", Box::new(|| fs::remove_file(v.path("g")).unwrap())),
         ("chmod", Box::new(|| fs::set_permissions(v.path("f"), fs::Permissions::from_mode(0o600)).unwrap())),

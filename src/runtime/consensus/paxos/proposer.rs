@@ -479,6 +479,12 @@ impl Proposer {
             let error = self.give_up();
             return self.finish(Err(error));
         }
+        if self.attempts == 1 {
+            // The first ballot lost to a promise this proposer did not know
+            // of (most often a finished operation's): go above it at once.
+            // Only proposers that keep duelling wait.
+            return self.prepare();
+        }
         self.phase = Phase::Backoff;
         Step::Backoff
     }

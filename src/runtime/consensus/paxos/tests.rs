@@ -236,16 +236,20 @@ fn duelling_proposers_choose_one_value_and_the_loser_is_not_told_it_never_happen
             accepts_b.extend(s);
         }
     }
-    // A's accepts now meet B's promises: A backs off; B's accepts win.
+    // A's accepts now meet B's promises: A's first ballot lost, so it
+    // prepares again above B's at once (held back here); B's accepts win.
     let (loser, loser_id, loser_accepts, winner, winner_id, winner_accepts) =
         (&mut pa, a, accepts_a, &mut pb, b, accepts_b);
-    let mut backed_off = false;
+    let mut queue: VecDeque<(NodeId, Request)> = VecDeque::new();
     for (to, r) in loser_accepts {
         let reply = c.deliver(to, loser_id, &r);
         assert!(matches!(reply, Reply::Rejected { .. }), "{reply:?}");
-        backed_off |= loser.on_reply(to, reply) == Step::Backoff;
+        if let Step::Send(s) = loser.on_reply(to, reply) {
+            queue.extend(s);
+        }
     }
-    assert!(backed_off);
+    assert!(!queue.is_empty() && queue.iter().all(|(_, r)| matches!(r, Request::Prepare { .. })));
+    assert!(loser.ballot() > winner.ballot(), "the retry goes above the ballot that won");
     let mut winner_result = None;
     for (to, r) in winner_accepts {
         let reply = c.deliver(to, winner_id, &r);
@@ -258,8 +262,7 @@ fn duelling_proposers_choose_one_value_and_the_loser_is_not_told_it_never_happen
     // Its accepts went out before it backed off (it cannot know every one was
     // refused), so it may not say "conflict" (never happened): the outcome is
     // unknown to it, and the value it reports nothing about is the winner's.
-    let mut queue: VecDeque<(NodeId, Request)> = VecDeque::new();
-    let mut step = loser.retry();
+    let mut step = Step::Wait;
     let result = loop {
         match step {
             Step::Done(result) => break result,

@@ -54,7 +54,14 @@ pub struct Replicated {
     /// This node's replica, when it stores.
     local: Option<Arc<Replica>>,
     deadline: Duration,
+    /// The highest ballot round seen on each register this node proposed
+    /// to: the next proposal starts above it instead of being turned down
+    /// by the promise of the previous one (bounded; forgotten when full).
+    rounds: std::sync::Mutex<HashMap<Address, u64>>,
 }
+
+/// Registers whose last round is remembered, at most.
+const ROUNDS_KEPT: usize = 1 << 16;
 
 impl std::fmt::Debug for Replicated {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -113,7 +120,15 @@ impl Replicated {
     /// The consensus of the node `overlay` describes, over `rpc`, keeping
     /// `factor` replicas of each block; `local` is this node's replica.
     pub fn new(rpc: Arc<Rpc>, overlay: Arc<Overlay>, factor: usize, local: Option<Arc<Replica>>) -> Replicated {
-        Replicated { me: overlay.me(), rpc, overlay, factor: factor.max(1), local, deadline: DEADLINE }
+        Replicated {
+            me: overlay.me(),
+            rpc,
+            overlay,
+            factor: factor.max(1),
+            local,
+            deadline: DEADLINE,
+            rounds: std::sync::Mutex::new(HashMap::new()),
+        }
     }
 
     /// Fail operations after `deadline` instead of [`DEADLINE`].
@@ -224,7 +239,8 @@ impl Replicated {
         until: Instant,
     ) -> Result<Decided, ConsensusError> {
         let nonce = u64::from_le_bytes(crate::crypto::random_bytes::<8>().unwrap_or_default());
-        let mut proposer = Proposer::new(node(self.me), nonce, replicas, operation);
+        let hint = self.rounds.lock().unwrap_or_else(|e| e.into_inner()).get(&address).copied().unwrap_or(0);
+        let mut proposer = Proposer::new(node(self.me), nonce, replicas, operation).with_round_hint(hint);
         let mut step = proposer.start();
         let mut flying: FuturesUnordered<_> = FuturesUnordered::new();
         loop {
@@ -262,6 +278,12 @@ impl Replicated {
                     }
                 }
                 Step::Done(result) => {
+                    let mut rounds = self.rounds.lock().unwrap_or_else(|e| e.into_inner());
+                    if rounds.len() >= ROUNDS_KEPT {
+                        rounds.clear();
+                    }
+                    rounds.insert(address, proposer.highest_round());
+                    drop(rounds);
                     return result.map_err(|e| {
                         if matches!(e, PaxosError::Unavailable { .. } | PaxosError::Indeterminate { .. }) {
                             tracing::warn!("block {address}: {e}");
@@ -271,6 +293,41 @@ impl Replicated {
                 }
             }
         }
+    }
+
+    /// Store `block` as `expect` says (the trait's `store`, untimed).
+    async fn store_block(&self, block: Block, expect: Expect) -> Result<(), ConsensusError> {
+        let address = block.address();
+        if let Block::Tombstone(_) = block {
+            return Err(ConsensusError::Refused(BlockError::Invalid {
+                address,
+                why: "a tombstone is stored through remove".into(),
+            }));
+        }
+        if !block.is_mutable() {
+            return self.store_immutable(block).await;
+        }
+        let expected = match expect {
+            Expect::Absent if block.version() == 1 => None,
+            Expect::Absent => {
+                return Err(ConsensusError::Refused(BlockError::Invalid {
+                    address,
+                    why: format!("a new block starts at version 1, not {}", block.version()),
+                }));
+            }
+            Expect::Version(v) => {
+                let next = v.checked_add(1).ok_or(ConsensusError::VersionOverflow { address, version: v })?;
+                if block.version() != next {
+                    return Err(ConsensusError::Refused(BlockError::Invalid {
+                        address,
+                        why: format!("version {} does not follow version {v}", block.version()),
+                    }));
+                }
+                Some(v)
+            }
+        };
+        let payload = Payload::new(block.version(), block.encode()?);
+        self.write(address, expected, payload).await
     }
 
     async fn store_immutable(&self, block: Block) -> Result<(), ConsensusError> {
@@ -367,42 +424,22 @@ fn chosen(accepted: &HashMap<PeerId, Accepted>) -> Option<paxos::Value> {
 
 impl Consensus for Replicated {
     fn fetch(&self, address: Address, level: ReadLevel) -> ConsensusFuture<'_, Fetched> {
-        Box::pin(self.fetch_any(address, level))
+        Box::pin(async move {
+            let started = Instant::now();
+            let fetched = self.fetch_any(address, level).await;
+            tracing::debug!("fetch {address} ({level:?}): {:.1?}", started.elapsed());
+            fetched
+        })
     }
 
     fn store(&self, block: Block, expect: Expect) -> ConsensusFuture<'_, ()> {
         Box::pin(async move {
+            let started = Instant::now();
+            let kind = block.kind();
             let address = block.address();
-            if let Block::Tombstone(_) = block {
-                return Err(ConsensusError::Refused(BlockError::Invalid {
-                    address,
-                    why: "a tombstone is stored through remove".into(),
-                }));
-            }
-            if !block.is_mutable() {
-                return self.store_immutable(block).await;
-            }
-            let expected = match expect {
-                Expect::Absent if block.version() == 1 => None,
-                Expect::Absent => {
-                    return Err(ConsensusError::Refused(BlockError::Invalid {
-                        address,
-                        why: format!("a new block starts at version 1, not {}", block.version()),
-                    }));
-                }
-                Expect::Version(v) => {
-                    let next = v.checked_add(1).ok_or(ConsensusError::VersionOverflow { address, version: v })?;
-                    if block.version() != next {
-                        return Err(ConsensusError::Refused(BlockError::Invalid {
-                            address,
-                            why: format!("version {} does not follow version {v}", block.version()),
-                        }));
-                    }
-                    Some(v)
-                }
-            };
-            let payload = Payload::new(block.version(), block.encode()?);
-            self.write(address, expected, payload).await
+            let stored = self.store_block(block, expect).await;
+            tracing::debug!("store {kind} {address}: {:.1?}", started.elapsed());
+            stored
         })
     }
 
