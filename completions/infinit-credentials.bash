@@ -23,7 +23,7 @@ _infinit__credentials() {
 
     case "${cmd}" in
         infinit__credentials)
-            opts="-h -V --add --list --delete --aws --gcs --name --access-key-id --key-file --as --script --home --help --version"
+            opts="-h -V --add --list --delete --aws --gcs --name --access-key-id --key-file --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -46,6 +46,10 @@ _infinit__credentials() {
                     return 0
                     ;;
                 --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hub)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -3,6 +3,7 @@ complete -c infinit-credentials -l access-key-id -d 'AWS access key id' -r
 complete -c infinit-credentials -l key-file -d 'GCS service account key file (JSON)' -r -F
 complete -c infinit-credentials -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit-credentials -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit-credentials -l hub -d 'The hub to push to, fetch from and log in through, e.g. http://127.0.0.1:8080' -r
 complete -c infinit-credentials -l add -d 'Add credentials (the secret comes from the environment, standard input or a prompt)'
 complete -c infinit-credentials -l list -d 'List credentials (secrets are never shown)'
 complete -c infinit-credentials -l delete -d 'Delete credentials'

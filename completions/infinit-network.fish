@@ -16,6 +16,7 @@ complete -c infinit-network -l advertise-host -d 'Host name or address other nod
 complete -c infinit-network -l peers-file -d 'File of known peers, read at start and kept up to date while running' -r -F
 complete -c infinit-network -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit-network -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit-network -l hub -d 'The hub to push to, fetch from and log in through, e.g. http://127.0.0.1:8080' -r
 complete -c infinit-network -l create -d 'Create a network owned by you, and link it to this device'
 complete -c infinit-network -l link -d 'Link a network to this device (needs a passport unless you own it)'
 complete -c infinit-network -l unlink -d 'Unlink a network from this device'
@@ -26,6 +27,9 @@ complete -c infinit-network -l update -d 'Change a network you own (description,
 complete -c infinit-network -l delete -d 'Delete a network descriptor from this device'
 complete -c infinit-network -l run -d 'Run this device\'s node of the network until Ctrl-C; with --listen, --port or --peer it joins the other nodes of the network'
 complete -c infinit-network -l inspect -d 'Show what this device\'s running node sees: its peers (endpoints, alive, suspect or down, space), the blocks it stores and how many have fewer live replicas than the replication factor'
+complete -c infinit-network -l push -d 'Publish a network you own on the hub'
+complete -c infinit-network -l fetch -d 'Get a network from the hub (without a name: every network you own or hold a passport for)'
+complete -c infinit-network -l pull -d 'Remove a network you own from the hub, with its passports and endpoints there'
 complete -c infinit-network -l force -d 'Replace an existing descriptor of the same name with different content'
 complete -c infinit-network -l purge -d 'Also delete the passports and volumes of this network'
 complete -c infinit-network -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'

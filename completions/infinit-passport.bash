@@ -23,7 +23,7 @@ _infinit__passport() {
 
     case "${cmd}" in
         infinit__passport)
-            opts="-h -V --create --list --export --import --delete --network --user --deny-write --deny-storage --allow-create-passport --output --input --force --as --script --home --help --version"
+            opts="-h -V --create --list --export --import --delete --push --fetch --pull --network --user --deny-write --deny-storage --allow-create-passport --output --input --force --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -50,6 +50,10 @@ _infinit__passport() {
                     return 0
                     ;;
                 --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hub)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -23,7 +23,7 @@ _infinit__storage() {
 
     case "${cmd}" in
         infinit__storage)
-            opts="-h -V --create --filesystem --memory --s3 --gcs --list --export --import --delete --description --capacity --path --name --endpoint --bucket --region --credentials --folder --output --input --force --clear-content --as --script --home --help --version"
+            opts="-h -V --create --filesystem --memory --s3 --gcs --list --export --import --delete --description --capacity --path --name --endpoint --bucket --region --credentials --folder --output --input --force --clear-content --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -78,6 +78,10 @@ _infinit__storage() {
                     return 0
                     ;;
                 --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hub)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

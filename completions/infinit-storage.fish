@@ -11,6 +11,7 @@ complete -c infinit-storage -l output -d 'Write to this file (or into this folde
 complete -c infinit-storage -l input -d 'Read from this file instead of standard input' -r -F
 complete -c infinit-storage -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit-storage -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit-storage -l hub -d 'The hub to push to, fetch from and log in through, e.g. http://127.0.0.1:8080' -r
 complete -c infinit-storage -l create -d 'Create a silo'
 complete -c infinit-storage -l filesystem -d 'A local folder: one file per block in sharded subfolders'
 complete -c infinit-storage -l memory -d 'RAM only: everything is lost when the node stops (tests, throwaway networks)'

@@ -23,7 +23,7 @@ _infinit__user() {
 
     case "${cmd}" in
         infinit__user)
-            opts="-h -V --create --export --import --list --delete --hash --description --passphrase --passphrase-stdin --name --full --output --input --force --yes --purge --as --script --home --help --version"
+            opts="-h -V --create --export --import --list --delete --hash --signup --login --fetch --push --pull --description --passphrase --passphrase-stdin --name --full --output --input --force --yes --purge --password --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -50,6 +50,10 @@ _infinit__user() {
                     return 0
                     ;;
                 --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hub)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -22,6 +22,7 @@ complete -c infinit-volume -l peer -d 'A node to join through, HOST:PORT (repeat
 complete -c infinit-volume -l peers-file -d 'File of known peers, read at start and kept up to date while running' -r -F
 complete -c infinit-volume -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit-volume -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
+complete -c infinit-volume -l hub -d 'The hub to push to, fetch from and log in through, e.g. http://127.0.0.1:8080' -r
 complete -c infinit-volume -l create -d 'Create a volume on a network linked to this device'
 complete -c infinit-volume -l list -d 'List local volumes'
 complete -c infinit-volume -l export -d 'Export a volume descriptor (without its local mountpoint)'
@@ -31,6 +32,9 @@ complete -c infinit-volume -l delete -d 'Delete a local volume descriptor (the d
 complete -c infinit-volume -l run -d 'Run this device\'s node and serve the volume through FUSE until Ctrl-C'
 complete -c infinit-volume -l mount -d 'Mount the volume: the same as run, on --mountpoint or else the volume\'s stored mountpoint'
 complete -c infinit-volume -l check -d 'Check the volume as stored in this device\'s silo, with its node stopped; exit 1 if problems remain'
+complete -c infinit-volume -l push -d 'Publish a volume you created on the hub (without its local mount options)'
+complete -c infinit-volume -l fetch -d 'Get volumes from the hub: one by name, those of a network, or (neither) all you can reach'
+complete -c infinit-volume -l pull -d 'Remove a volume you created from the hub'
 complete -c infinit-volume -l force -d 'Replace an existing descriptor of the same name with different content'
 complete -c infinit-volume -l repair -d 'Fix what can be fixed: unlink dangling and stale entries, make lost chunks holes, set link counts, link orphans into /lost+found, remove leaked blocks; then check again'
 complete -c infinit-volume -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'

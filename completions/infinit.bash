@@ -22,6 +22,9 @@ _infinit() {
             infinit,credentials)
                 cmd="infinit__subcmd__credentials"
                 ;;
+            infinit,device)
+                cmd="infinit__subcmd__device"
+                ;;
             infinit,help)
                 cmd="infinit__subcmd__help"
                 ;;
@@ -82,11 +85,32 @@ _infinit() {
             infinit__subcmd__credentials__subcmd__help,list)
                 cmd="infinit__subcmd__credentials__subcmd__help__subcmd__list"
                 ;;
+            infinit__subcmd__device,help)
+                cmd="infinit__subcmd__device__subcmd__help"
+                ;;
+            infinit__subcmd__device,receive)
+                cmd="infinit__subcmd__device__subcmd__receive"
+                ;;
+            infinit__subcmd__device,transmit)
+                cmd="infinit__subcmd__device__subcmd__transmit"
+                ;;
+            infinit__subcmd__device__subcmd__help,help)
+                cmd="infinit__subcmd__device__subcmd__help__subcmd__help"
+                ;;
+            infinit__subcmd__device__subcmd__help,receive)
+                cmd="infinit__subcmd__device__subcmd__help__subcmd__receive"
+                ;;
+            infinit__subcmd__device__subcmd__help,transmit)
+                cmd="infinit__subcmd__device__subcmd__help__subcmd__transmit"
+                ;;
             infinit__subcmd__help,cluster)
                 cmd="infinit__subcmd__help__subcmd__cluster"
                 ;;
             infinit__subcmd__help,credentials)
                 cmd="infinit__subcmd__help__subcmd__credentials"
+                ;;
+            infinit__subcmd__help,device)
+                cmd="infinit__subcmd__help__subcmd__device"
                 ;;
             infinit__subcmd__help,help)
                 cmd="infinit__subcmd__help__subcmd__help"
@@ -121,6 +145,12 @@ _infinit() {
             infinit__subcmd__help__subcmd__credentials,list)
                 cmd="infinit__subcmd__help__subcmd__credentials__subcmd__list"
                 ;;
+            infinit__subcmd__help__subcmd__device,receive)
+                cmd="infinit__subcmd__help__subcmd__device__subcmd__receive"
+                ;;
+            infinit__subcmd__help__subcmd__device,transmit)
+                cmd="infinit__subcmd__help__subcmd__device__subcmd__transmit"
+                ;;
             infinit__subcmd__help__subcmd__journal,describe)
                 cmd="infinit__subcmd__help__subcmd__journal__subcmd__describe"
                 ;;
@@ -136,6 +166,9 @@ _infinit() {
             infinit__subcmd__help__subcmd__network,export)
                 cmd="infinit__subcmd__help__subcmd__network__subcmd__export"
                 ;;
+            infinit__subcmd__help__subcmd__network,fetch)
+                cmd="infinit__subcmd__help__subcmd__network__subcmd__fetch"
+                ;;
             infinit__subcmd__help__subcmd__network,import)
                 cmd="infinit__subcmd__help__subcmd__network__subcmd__import"
                 ;;
@@ -147,6 +180,12 @@ _infinit() {
                 ;;
             infinit__subcmd__help__subcmd__network,list)
                 cmd="infinit__subcmd__help__subcmd__network__subcmd__list"
+                ;;
+            infinit__subcmd__help__subcmd__network,pull)
+                cmd="infinit__subcmd__help__subcmd__network__subcmd__pull"
+                ;;
+            infinit__subcmd__help__subcmd__network,push)
+                cmd="infinit__subcmd__help__subcmd__network__subcmd__push"
                 ;;
             infinit__subcmd__help__subcmd__network,run)
                 cmd="infinit__subcmd__help__subcmd__network__subcmd__run"
@@ -166,11 +205,20 @@ _infinit() {
             infinit__subcmd__help__subcmd__passport,export)
                 cmd="infinit__subcmd__help__subcmd__passport__subcmd__export"
                 ;;
+            infinit__subcmd__help__subcmd__passport,fetch)
+                cmd="infinit__subcmd__help__subcmd__passport__subcmd__fetch"
+                ;;
             infinit__subcmd__help__subcmd__passport,import)
                 cmd="infinit__subcmd__help__subcmd__passport__subcmd__import"
                 ;;
             infinit__subcmd__help__subcmd__passport,list)
                 cmd="infinit__subcmd__help__subcmd__passport__subcmd__list"
+                ;;
+            infinit__subcmd__help__subcmd__passport,pull)
+                cmd="infinit__subcmd__help__subcmd__passport__subcmd__pull"
+                ;;
+            infinit__subcmd__help__subcmd__passport,push)
+                cmd="infinit__subcmd__help__subcmd__passport__subcmd__push"
                 ;;
             infinit__subcmd__help__subcmd__silo,create)
                 cmd="infinit__subcmd__help__subcmd__silo__subcmd__create"
@@ -208,6 +256,9 @@ _infinit() {
             infinit__subcmd__help__subcmd__user,export)
                 cmd="infinit__subcmd__help__subcmd__user__subcmd__export"
                 ;;
+            infinit__subcmd__help__subcmd__user,fetch)
+                cmd="infinit__subcmd__help__subcmd__user__subcmd__fetch"
+                ;;
             infinit__subcmd__help__subcmd__user,hash)
                 cmd="infinit__subcmd__help__subcmd__user__subcmd__hash"
                 ;;
@@ -216,6 +267,18 @@ _infinit() {
                 ;;
             infinit__subcmd__help__subcmd__user,list)
                 cmd="infinit__subcmd__help__subcmd__user__subcmd__list"
+                ;;
+            infinit__subcmd__help__subcmd__user,login)
+                cmd="infinit__subcmd__help__subcmd__user__subcmd__login"
+                ;;
+            infinit__subcmd__help__subcmd__user,pull)
+                cmd="infinit__subcmd__help__subcmd__user__subcmd__pull"
+                ;;
+            infinit__subcmd__help__subcmd__user,push)
+                cmd="infinit__subcmd__help__subcmd__user__subcmd__push"
+                ;;
+            infinit__subcmd__help__subcmd__user,signup)
+                cmd="infinit__subcmd__help__subcmd__user__subcmd__signup"
                 ;;
             infinit__subcmd__help__subcmd__volume,check)
                 cmd="infinit__subcmd__help__subcmd__volume__subcmd__check"
@@ -229,6 +292,9 @@ _infinit() {
             infinit__subcmd__help__subcmd__volume,export)
                 cmd="infinit__subcmd__help__subcmd__volume__subcmd__export"
                 ;;
+            infinit__subcmd__help__subcmd__volume,fetch)
+                cmd="infinit__subcmd__help__subcmd__volume__subcmd__fetch"
+                ;;
             infinit__subcmd__help__subcmd__volume,import)
                 cmd="infinit__subcmd__help__subcmd__volume__subcmd__import"
                 ;;
@@ -237,6 +303,12 @@ _infinit() {
                 ;;
             infinit__subcmd__help__subcmd__volume,mount)
                 cmd="infinit__subcmd__help__subcmd__volume__subcmd__mount"
+                ;;
+            infinit__subcmd__help__subcmd__volume,pull)
+                cmd="infinit__subcmd__help__subcmd__volume__subcmd__pull"
+                ;;
+            infinit__subcmd__help__subcmd__volume,push)
+                cmd="infinit__subcmd__help__subcmd__volume__subcmd__push"
                 ;;
             infinit__subcmd__help__subcmd__volume,run)
                 cmd="infinit__subcmd__help__subcmd__volume__subcmd__run"
@@ -271,6 +343,9 @@ _infinit() {
             infinit__subcmd__network,export)
                 cmd="infinit__subcmd__network__subcmd__export"
                 ;;
+            infinit__subcmd__network,fetch)
+                cmd="infinit__subcmd__network__subcmd__fetch"
+                ;;
             infinit__subcmd__network,help)
                 cmd="infinit__subcmd__network__subcmd__help"
                 ;;
@@ -285,6 +360,12 @@ _infinit() {
                 ;;
             infinit__subcmd__network,list)
                 cmd="infinit__subcmd__network__subcmd__list"
+                ;;
+            infinit__subcmd__network,pull)
+                cmd="infinit__subcmd__network__subcmd__pull"
+                ;;
+            infinit__subcmd__network,push)
+                cmd="infinit__subcmd__network__subcmd__push"
                 ;;
             infinit__subcmd__network,run)
                 cmd="infinit__subcmd__network__subcmd__run"
@@ -304,6 +385,9 @@ _infinit() {
             infinit__subcmd__network__subcmd__help,export)
                 cmd="infinit__subcmd__network__subcmd__help__subcmd__export"
                 ;;
+            infinit__subcmd__network__subcmd__help,fetch)
+                cmd="infinit__subcmd__network__subcmd__help__subcmd__fetch"
+                ;;
             infinit__subcmd__network__subcmd__help,help)
                 cmd="infinit__subcmd__network__subcmd__help__subcmd__help"
                 ;;
@@ -318,6 +402,12 @@ _infinit() {
                 ;;
             infinit__subcmd__network__subcmd__help,list)
                 cmd="infinit__subcmd__network__subcmd__help__subcmd__list"
+                ;;
+            infinit__subcmd__network__subcmd__help,pull)
+                cmd="infinit__subcmd__network__subcmd__help__subcmd__pull"
+                ;;
+            infinit__subcmd__network__subcmd__help,push)
+                cmd="infinit__subcmd__network__subcmd__help__subcmd__push"
                 ;;
             infinit__subcmd__network__subcmd__help,run)
                 cmd="infinit__subcmd__network__subcmd__help__subcmd__run"
@@ -337,6 +427,9 @@ _infinit() {
             infinit__subcmd__passport,export)
                 cmd="infinit__subcmd__passport__subcmd__export"
                 ;;
+            infinit__subcmd__passport,fetch)
+                cmd="infinit__subcmd__passport__subcmd__fetch"
+                ;;
             infinit__subcmd__passport,help)
                 cmd="infinit__subcmd__passport__subcmd__help"
                 ;;
@@ -345,6 +438,12 @@ _infinit() {
                 ;;
             infinit__subcmd__passport,list)
                 cmd="infinit__subcmd__passport__subcmd__list"
+                ;;
+            infinit__subcmd__passport,pull)
+                cmd="infinit__subcmd__passport__subcmd__pull"
+                ;;
+            infinit__subcmd__passport,push)
+                cmd="infinit__subcmd__passport__subcmd__push"
                 ;;
             infinit__subcmd__passport__subcmd__help,create)
                 cmd="infinit__subcmd__passport__subcmd__help__subcmd__create"
@@ -355,6 +454,9 @@ _infinit() {
             infinit__subcmd__passport__subcmd__help,export)
                 cmd="infinit__subcmd__passport__subcmd__help__subcmd__export"
                 ;;
+            infinit__subcmd__passport__subcmd__help,fetch)
+                cmd="infinit__subcmd__passport__subcmd__help__subcmd__fetch"
+                ;;
             infinit__subcmd__passport__subcmd__help,help)
                 cmd="infinit__subcmd__passport__subcmd__help__subcmd__help"
                 ;;
@@ -363,6 +465,12 @@ _infinit() {
                 ;;
             infinit__subcmd__passport__subcmd__help,list)
                 cmd="infinit__subcmd__passport__subcmd__help__subcmd__list"
+                ;;
+            infinit__subcmd__passport__subcmd__help,pull)
+                cmd="infinit__subcmd__passport__subcmd__help__subcmd__pull"
+                ;;
+            infinit__subcmd__passport__subcmd__help,push)
+                cmd="infinit__subcmd__passport__subcmd__help__subcmd__push"
                 ;;
             infinit__subcmd__silo,create)
                 cmd="infinit__subcmd__silo__subcmd__create"
@@ -451,6 +559,9 @@ _infinit() {
             infinit__subcmd__user,export)
                 cmd="infinit__subcmd__user__subcmd__export"
                 ;;
+            infinit__subcmd__user,fetch)
+                cmd="infinit__subcmd__user__subcmd__fetch"
+                ;;
             infinit__subcmd__user,hash)
                 cmd="infinit__subcmd__user__subcmd__hash"
                 ;;
@@ -463,6 +574,18 @@ _infinit() {
             infinit__subcmd__user,list)
                 cmd="infinit__subcmd__user__subcmd__list"
                 ;;
+            infinit__subcmd__user,login)
+                cmd="infinit__subcmd__user__subcmd__login"
+                ;;
+            infinit__subcmd__user,pull)
+                cmd="infinit__subcmd__user__subcmd__pull"
+                ;;
+            infinit__subcmd__user,push)
+                cmd="infinit__subcmd__user__subcmd__push"
+                ;;
+            infinit__subcmd__user,signup)
+                cmd="infinit__subcmd__user__subcmd__signup"
+                ;;
             infinit__subcmd__user__subcmd__help,create)
                 cmd="infinit__subcmd__user__subcmd__help__subcmd__create"
                 ;;
@@ -471,6 +594,9 @@ _infinit() {
                 ;;
             infinit__subcmd__user__subcmd__help,export)
                 cmd="infinit__subcmd__user__subcmd__help__subcmd__export"
+                ;;
+            infinit__subcmd__user__subcmd__help,fetch)
+                cmd="infinit__subcmd__user__subcmd__help__subcmd__fetch"
                 ;;
             infinit__subcmd__user__subcmd__help,hash)
                 cmd="infinit__subcmd__user__subcmd__help__subcmd__hash"
@@ -484,6 +610,18 @@ _infinit() {
             infinit__subcmd__user__subcmd__help,list)
                 cmd="infinit__subcmd__user__subcmd__help__subcmd__list"
                 ;;
+            infinit__subcmd__user__subcmd__help,login)
+                cmd="infinit__subcmd__user__subcmd__help__subcmd__login"
+                ;;
+            infinit__subcmd__user__subcmd__help,pull)
+                cmd="infinit__subcmd__user__subcmd__help__subcmd__pull"
+                ;;
+            infinit__subcmd__user__subcmd__help,push)
+                cmd="infinit__subcmd__user__subcmd__help__subcmd__push"
+                ;;
+            infinit__subcmd__user__subcmd__help,signup)
+                cmd="infinit__subcmd__user__subcmd__help__subcmd__signup"
+                ;;
             infinit__subcmd__volume,check)
                 cmd="infinit__subcmd__volume__subcmd__check"
                 ;;
@@ -496,6 +634,9 @@ _infinit() {
             infinit__subcmd__volume,export)
                 cmd="infinit__subcmd__volume__subcmd__export"
                 ;;
+            infinit__subcmd__volume,fetch)
+                cmd="infinit__subcmd__volume__subcmd__fetch"
+                ;;
             infinit__subcmd__volume,help)
                 cmd="infinit__subcmd__volume__subcmd__help"
                 ;;
@@ -507,6 +648,12 @@ _infinit() {
                 ;;
             infinit__subcmd__volume,mount)
                 cmd="infinit__subcmd__volume__subcmd__mount"
+                ;;
+            infinit__subcmd__volume,pull)
+                cmd="infinit__subcmd__volume__subcmd__pull"
+                ;;
+            infinit__subcmd__volume,push)
+                cmd="infinit__subcmd__volume__subcmd__push"
                 ;;
             infinit__subcmd__volume,run)
                 cmd="infinit__subcmd__volume__subcmd__run"
@@ -526,6 +673,9 @@ _infinit() {
             infinit__subcmd__volume__subcmd__help,export)
                 cmd="infinit__subcmd__volume__subcmd__help__subcmd__export"
                 ;;
+            infinit__subcmd__volume__subcmd__help,fetch)
+                cmd="infinit__subcmd__volume__subcmd__help__subcmd__fetch"
+                ;;
             infinit__subcmd__volume__subcmd__help,help)
                 cmd="infinit__subcmd__volume__subcmd__help__subcmd__help"
                 ;;
@@ -537,6 +687,12 @@ _infinit() {
                 ;;
             infinit__subcmd__volume__subcmd__help,mount)
                 cmd="infinit__subcmd__volume__subcmd__help__subcmd__mount"
+                ;;
+            infinit__subcmd__volume__subcmd__help,pull)
+                cmd="infinit__subcmd__volume__subcmd__help__subcmd__pull"
+                ;;
+            infinit__subcmd__volume__subcmd__help,push)
+                cmd="infinit__subcmd__volume__subcmd__help__subcmd__push"
                 ;;
             infinit__subcmd__volume__subcmd__help,run)
                 cmd="infinit__subcmd__volume__subcmd__help__subcmd__run"
@@ -551,7 +707,7 @@ _infinit() {
 
     case "${cmd}" in
         infinit)
-            opts="-a -s -h -V --as --script --home --help --version user silo storage credentials network passport volume cluster journal help"
+            opts="-a -s -h -V --as --script --home --hub --help --version user silo storage credentials network passport volume cluster journal device help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -569,6 +725,10 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -577,7 +737,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__cluster)
-            opts="-a -s -h -V --as --script --home --help --version init help"
+            opts="-a -s -h -V --as --script --home --hub --help --version init help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -592,6 +752,10 @@ _infinit() {
                     return 0
                     ;;
                 --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hub)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -645,7 +809,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__cluster__subcmd__init)
-            opts="-m -n -c -a -s -h -V --mountpoint --name --capacity --no-mount --as --script --home --help --version"
+            opts="-m -n -c -a -s -h -V --mountpoint --name --capacity --no-mount --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -687,6 +851,10 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -695,7 +863,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__credentials)
-            opts="-a -s -h -V --as --script --home --help --version add list delete help"
+            opts="-a -s -h -V --as --script --home --hub --help --version add list delete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -713,6 +881,10 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -721,7 +893,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__credentials__subcmd__add)
-            opts="-n -a -s -h -V --aws --gcs --name --access-key-id --key-file --as --script --home --help --version"
+            opts="-n -a -s -h -V --aws --gcs --name --access-key-id --key-file --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -755,6 +927,10 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -763,7 +939,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__credentials__subcmd__delete)
-            opts="-n -a -s -h -V --aws --gcs --name --as --script --home --help --version"
+            opts="-n -a -s -h -V --aws --gcs --name --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -786,6 +962,10 @@ _infinit() {
                     return 0
                     ;;
                 --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hub)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -867,7 +1047,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__credentials__subcmd__list)
-            opts="-a -s -h -V --aws --gcs --as --script --home --help --version"
+            opts="-a -s -h -V --aws --gcs --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -885,6 +1065,168 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__device)
+            opts="-a -s -h -V --as --script --home --hub --help --version transmit receive help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__device__subcmd__help)
+            opts="transmit receive help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__device__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__device__subcmd__help__subcmd__receive)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__device__subcmd__help__subcmd__transmit)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__device__subcmd__receive)
+            opts="-u -n -a -s -h -V --user --name --as --script --home --hub --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__device__subcmd__transmit)
+            opts="-u -a -s -h -V --user --expires-in --as --script --home --hub --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --expires-in)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -893,7 +1235,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__help)
-            opts="user silo credentials network passport volume cluster journal help"
+            opts="user silo credentials network passport volume cluster journal device help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -990,6 +1332,48 @@ _infinit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        infinit__subcmd__help__subcmd__device)
+            opts="transmit receive"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__help__subcmd__device__subcmd__receive)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__help__subcmd__device__subcmd__transmit)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         infinit__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1047,7 +1431,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__help__subcmd__network)
-            opts="create link unlink list export import update delete run inspect"
+            opts="create link unlink list export import update delete run inspect push fetch pull"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1089,6 +1473,20 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__help__subcmd__network__subcmd__export)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__help__subcmd__network__subcmd__fetch)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1158,6 +1556,34 @@ _infinit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        infinit__subcmd__help__subcmd__network__subcmd__pull)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__help__subcmd__network__subcmd__push)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         infinit__subcmd__help__subcmd__network__subcmd__run)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1201,7 +1627,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__help__subcmd__passport)
-            opts="create list export import delete"
+            opts="create list export import delete push fetch pull"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1256,6 +1682,20 @@ _infinit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        infinit__subcmd__help__subcmd__passport__subcmd__fetch)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         infinit__subcmd__help__subcmd__passport__subcmd__import)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1271,6 +1711,34 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__help__subcmd__passport__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__help__subcmd__passport__subcmd__pull)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__help__subcmd__passport__subcmd__push)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1425,7 +1893,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__help__subcmd__user)
-            opts="create export import list delete hash"
+            opts="create export import list delete hash signup login fetch push pull"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1467,6 +1935,20 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__help__subcmd__user__subcmd__export)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__help__subcmd__user__subcmd__fetch)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1522,8 +2004,64 @@ _infinit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        infinit__subcmd__help__subcmd__user__subcmd__login)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__help__subcmd__user__subcmd__pull)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__help__subcmd__user__subcmd__push)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__help__subcmd__user__subcmd__signup)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         infinit__subcmd__help__subcmd__volume)
-            opts="create list export import update delete run mount check"
+            opts="create list export import update delete run mount check push fetch pull"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1592,6 +2130,20 @@ _infinit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        infinit__subcmd__help__subcmd__volume__subcmd__fetch)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         infinit__subcmd__help__subcmd__volume__subcmd__import)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1634,6 +2186,34 @@ _infinit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        infinit__subcmd__help__subcmd__volume__subcmd__pull)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__help__subcmd__volume__subcmd__push)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         infinit__subcmd__help__subcmd__volume__subcmd__run)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1663,7 +2243,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__journal)
-            opts="-a -s -h -V --as --script --home --help --version stat describe help"
+            opts="-a -s -h -V --as --script --home --hub --help --version stat describe help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1681,6 +2261,10 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1689,7 +2273,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__journal__subcmd__describe)
-            opts="-N -a -s -h -V --network --as --script --home --help --version"
+            opts="-N -a -s -h -V --network --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1712,6 +2296,10 @@ _infinit() {
                     return 0
                     ;;
                 --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hub)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1779,7 +2367,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__journal__subcmd__stat)
-            opts="-N -a -s -h -V --network --as --script --home --help --version"
+            opts="-N -a -s -h -V --network --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1805,6 +2393,10 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1813,7 +2405,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__network)
-            opts="-a -s -h -V --as --script --home --help --version create link unlink list export import update delete run inspect help"
+            opts="-a -s -h -V --as --script --home --hub --help --version create link unlink list export import update delete run inspect push fetch pull help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1831,6 +2423,10 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1839,7 +2435,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__network__subcmd__create)
-            opts="-S -r -e -n -a -s -h -V --silo --replication-factor --overlay --eviction-delay --peer --description --name --as --script --home --help --version"
+            opts="-S -r -e -n -a -s -h -V --silo --replication-factor --overlay --eviction-delay --peer --description --push --name --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1901,6 +2497,10 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1909,7 +2509,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__network__subcmd__delete)
-            opts="-n -a -s -h -V --unlink --purge --name --as --script --home --help --version"
+            opts="-n -a -s -h -V --unlink --purge --name --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1935,6 +2535,10 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1943,7 +2547,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__network__subcmd__export)
-            opts="-o -n -a -s -h -V --output --name --as --script --home --help --version"
+            opts="-o -n -a -s -h -V --output --name --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1977,6 +2581,48 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__network__subcmd__fetch)
+            opts="-n -a -s -h -V --name --as --script --home --hub --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1985,7 +2631,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__network__subcmd__help)
-            opts="create link unlink list export import update delete run inspect help"
+            opts="create link unlink list export import update delete run inspect push fetch pull help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2027,6 +2673,20 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__network__subcmd__help__subcmd__export)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__network__subcmd__help__subcmd__fetch)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2110,6 +2770,34 @@ _infinit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        infinit__subcmd__network__subcmd__help__subcmd__pull)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__network__subcmd__help__subcmd__push)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         infinit__subcmd__network__subcmd__help__subcmd__run)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -2153,7 +2841,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__network__subcmd__import)
-            opts="-i -a -s -h -V --input --force --as --script --home --help --version"
+            opts="-i -a -s -h -V --input --force --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2179,6 +2867,10 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2187,7 +2879,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__network__subcmd__inspect)
-            opts="-n -a -s -h -V --name --as --script --home --help --version"
+            opts="-n -a -s -h -V --name --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2213,6 +2905,10 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2221,7 +2917,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__network__subcmd__link)
-            opts="-S -n -a -s -h -V --silo --name --as --script --home --help --version"
+            opts="-S -n -a -s -h -V --silo --name --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2255,6 +2951,10 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2263,7 +2963,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__network__subcmd__list)
-            opts="-a -s -h -V --as --script --home --help --version"
+            opts="-a -s -h -V --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2281,6 +2981,86 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__network__subcmd__pull)
+            opts="-n -a -s -h -V --purge --name --as --script --home --hub --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__network__subcmd__push)
+            opts="-n -a -s -h -V --name --as --script --home --hub --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2289,7 +3069,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__network__subcmd__run)
-            opts="-n -a -s -h -V --listen --port --port-file --advertise-host --peer --peers-file --name --as --script --home --help --version"
+            opts="-n -a -s -h -V --listen --port --port-file --advertise-host --peer --peers-file --name --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2339,6 +3119,10 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2347,7 +3131,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__network__subcmd__unlink)
-            opts="-n -a -s -h -V --name --as --script --home --help --version"
+            opts="-n -a -s -h -V --name --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2373,6 +3157,10 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2381,7 +3169,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__network__subcmd__update)
-            opts="-r -e -n -a -s -h -V --description --replication-factor --eviction-delay --peer --name --as --script --home --help --version"
+            opts="-r -e -n -a -s -h -V --description --replication-factor --eviction-delay --peer --push --name --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2431,6 +3219,10 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2439,7 +3231,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__passport)
-            opts="-a -s -h -V --as --script --home --help --version create list export import delete help"
+            opts="-a -s -h -V --as --script --home --hub --help --version create list export import delete push fetch pull help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2457,6 +3249,10 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2465,7 +3261,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__passport__subcmd__create)
-            opts="-N -u -a -s -h -V --network --user --deny-write --deny-storage --allow-create-passport --as --script --home --help --version"
+            opts="-N -u -a -s -h -V --network --user --deny-write --deny-storage --allow-create-passport --push --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2496,6 +3292,10 @@ _infinit() {
                     return 0
                     ;;
                 --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hub)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2507,7 +3307,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__passport__subcmd__delete)
-            opts="-N -u -a -s -h -V --network --user --as --script --home --help --version"
+            opts="-N -u -a -s -h -V --network --user --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2541,6 +3341,10 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2549,7 +3353,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__passport__subcmd__export)
-            opts="-N -u -o -a -s -h -V --network --user --output --as --script --home --help --version"
+            opts="-N -u -o -a -s -h -V --network --user --output --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2591,6 +3395,56 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__passport__subcmd__fetch)
+            opts="-N -u -a -s -h -V --network --user --as --script --home --hub --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --network)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -N)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -u)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2599,7 +3453,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__passport__subcmd__help)
-            opts="create list export import delete help"
+            opts="create list export import delete push fetch pull help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2641,6 +3495,20 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__passport__subcmd__help__subcmd__export)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__passport__subcmd__help__subcmd__fetch)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2696,8 +3564,36 @@ _infinit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        infinit__subcmd__passport__subcmd__help__subcmd__pull)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__passport__subcmd__help__subcmd__push)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         infinit__subcmd__passport__subcmd__import)
-            opts="-i -a -s -h -V --input --force --as --script --home --help --version"
+            opts="-i -a -s -h -V --input --force --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2723,6 +3619,10 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2731,7 +3631,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__passport__subcmd__list)
-            opts="-N -a -s -h -V --network --as --script --home --help --version"
+            opts="-N -a -s -h -V --network --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2757,6 +3657,102 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__passport__subcmd__pull)
+            opts="-N -u -a -s -h -V --network --user --as --script --home --hub --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --network)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -N)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -u)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__passport__subcmd__push)
+            opts="-N -u -a -s -h -V --network --user --as --script --home --hub --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --network)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -N)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -u)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2765,7 +3761,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__silo)
-            opts="-a -s -h -V --as --script --home --help --version create list export import delete help"
+            opts="-a -s -h -V --as --script --home --hub --help --version create list export import delete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2783,6 +3779,10 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2791,7 +3791,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__silo__subcmd__create)
-            opts="-a -s -h -V --as --script --home --help --version filesystem memory s3 gcs help"
+            opts="-a -s -h -V --as --script --home --hub --help --version filesystem memory s3 gcs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2809,6 +3809,10 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2817,7 +3821,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__silo__subcmd__create__subcmd__filesystem)
-            opts="-c -n -a -s -h -V --description --capacity --path --name --as --script --home --help --version"
+            opts="-c -n -a -s -h -V --description --capacity --path --name --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2859,6 +3863,10 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2867,7 +3875,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__silo__subcmd__create__subcmd__gcs)
-            opts="-c -n -a -s -h -V --description --capacity --bucket --credentials --folder --name --as --script --home --help --version"
+            opts="-c -n -a -s -h -V --description --capacity --bucket --credentials --folder --name --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2914,6 +3922,10 @@ _infinit() {
                     return 0
                     ;;
                 --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hub)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3009,7 +4021,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__silo__subcmd__create__subcmd__memory)
-            opts="-c -n -a -s -h -V --description --capacity --name --as --script --home --help --version"
+            opts="-c -n -a -s -h -V --description --capacity --name --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3047,6 +4059,10 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3055,7 +4071,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__silo__subcmd__create__subcmd__s3)
-            opts="-c -n -a -s -h -V --description --capacity --endpoint --bucket --region --credentials --folder --name --as --script --home --help --version"
+            opts="-c -n -a -s -h -V --description --capacity --endpoint --bucket --region --credentials --folder --name --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3113,6 +4129,10 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3121,7 +4141,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__silo__subcmd__delete)
-            opts="-n -a -s -h -V --clear-content --name --as --script --home --help --version"
+            opts="-n -a -s -h -V --clear-content --name --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3147,6 +4167,10 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3155,7 +4179,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__silo__subcmd__export)
-            opts="-o -n -a -s -h -V --output --name --as --script --home --help --version"
+            opts="-o -n -a -s -h -V --output --name --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3186,6 +4210,10 @@ _infinit() {
                     return 0
                     ;;
                 --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hub)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3351,7 +4379,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__silo__subcmd__import)
-            opts="-i -a -s -h -V --input --force --as --script --home --help --version"
+            opts="-i -a -s -h -V --input --force --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3377,6 +4405,10 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3385,7 +4417,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__silo__subcmd__list)
-            opts="-a -s -h -V --as --script --home --help --version"
+            opts="-a -s -h -V --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3403,6 +4435,10 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3411,7 +4447,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__user)
-            opts="-a -s -h -V --as --script --home --help --version create export import list delete hash help"
+            opts="-a -s -h -V --as --script --home --hub --help --version create export import list delete hash signup login fetch push pull help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3429,6 +4465,10 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3437,7 +4477,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__user__subcmd__create)
-            opts="-n -a -s -h -V --description --passphrase --passphrase-stdin --name --as --script --home --help --version"
+            opts="-n -a -s -h -V --description --passphrase --passphrase-stdin --name --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3467,6 +4507,10 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3475,7 +4519,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__user__subcmd__delete)
-            opts="-y -n -a -s -h -V --yes --purge --name --as --script --home --help --version"
+            opts="-y -n -a -s -h -V --yes --purge --name --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3501,6 +4545,10 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3509,7 +4557,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__user__subcmd__export)
-            opts="-o -n -a -s -h -V --full --output --name --as --script --home --help --version"
+            opts="-o -n -a -s -h -V --full --output --name --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3543,6 +4591,10 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3550,8 +4602,8 @@ _infinit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        infinit__subcmd__user__subcmd__hash)
-            opts="-n -a -s -h -V --name --as --script --home --help --version"
+        infinit__subcmd__user__subcmd__fetch)
+            opts="-n -a -s -h -V --name --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3577,6 +4629,48 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__user__subcmd__hash)
+            opts="-n -a -s -h -V --name --as --script --home --hub --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3585,7 +4679,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__user__subcmd__help)
-            opts="create export import list delete hash help"
+            opts="create export import list delete hash signup login fetch push pull help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3627,6 +4721,20 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__user__subcmd__help__subcmd__export)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__user__subcmd__help__subcmd__fetch)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -3696,8 +4804,64 @@ _infinit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        infinit__subcmd__user__subcmd__help__subcmd__login)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__user__subcmd__help__subcmd__pull)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__user__subcmd__help__subcmd__push)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__user__subcmd__help__subcmd__signup)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         infinit__subcmd__user__subcmd__import)
-            opts="-i -a -s -h -V --input --force --as --script --home --help --version"
+            opts="-i -a -s -h -V --input --force --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3723,6 +4887,10 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3731,7 +4899,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__user__subcmd__list)
-            opts="-a -s -h -V --as --script --home --help --version"
+            opts="-a -s -h -V --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3749,29 +4917,7 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        infinit__subcmd__volume)
-            opts="-a -s -h -V --as --script --home --help --version create list export import update delete run mount check help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --as)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -a)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --home)
+                --hub)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3782,8 +4928,8 @@ _infinit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        infinit__subcmd__volume__subcmd__check)
-            opts="-n -a -s -h -V --repair --name --as --script --home --help --version"
+        infinit__subcmd__user__subcmd__login)
+            opts="-n -a -s -h -V --name --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3809,6 +4955,196 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__user__subcmd__pull)
+            opts="-n -a -s -h -V --purge --name --as --script --home --hub --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__user__subcmd__push)
+            opts="-n -a -s -h -V --full --password --name --as --script --home --hub --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__user__subcmd__signup)
+            opts="-n -a -s -h -V --description --full --password --name --as --script --home --hub --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --description)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__volume)
+            opts="-a -s -h -V --as --script --home --hub --help --version create list export import update delete run mount check push fetch pull help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__volume__subcmd__check)
+            opts="-n -a -s -h -V --repair --name --as --script --home --hub --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3817,7 +5153,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__volume__subcmd__create)
-            opts="-N -m -n -a -s -h -V --network --description --block-size --mountpoint --readonly --cache --async --name --as --script --home --help --version"
+            opts="-N -m -n -a -s -h -V --network --description --block-size --mountpoint --readonly --cache --async --push --name --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3879,6 +5215,10 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3887,7 +5227,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__volume__subcmd__delete)
-            opts="-n -a -s -h -V --name --as --script --home --help --version"
+            opts="-n -a -s -h -V --name --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3913,6 +5253,10 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3921,7 +5265,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__volume__subcmd__export)
-            opts="-o -n -a -s -h -V --output --name --as --script --home --help --version"
+            opts="-o -n -a -s -h -V --output --name --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3955,6 +5299,56 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__volume__subcmd__fetch)
+            opts="-N -n -a -s -h -V --network --name --as --script --home --hub --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --network)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -N)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3963,7 +5357,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__volume__subcmd__help)
-            opts="create list export import update delete run mount check help"
+            opts="create list export import update delete run mount check push fetch pull help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4019,6 +5413,20 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__volume__subcmd__help__subcmd__export)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__volume__subcmd__help__subcmd__fetch)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -4088,6 +5496,34 @@ _infinit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        infinit__subcmd__volume__subcmd__help__subcmd__pull)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__volume__subcmd__help__subcmd__push)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         infinit__subcmd__volume__subcmd__help__subcmd__run)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -4117,7 +5553,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__volume__subcmd__import)
-            opts="-i -m -a -s -h -V --input --force --mountpoint --as --script --home --help --version"
+            opts="-i -m -a -s -h -V --input --force --mountpoint --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4151,6 +5587,10 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -4159,7 +5599,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__volume__subcmd__list)
-            opts="-a -s -h -V --as --script --home --help --version"
+            opts="-a -s -h -V --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4174,6 +5614,10 @@ _infinit() {
                     return 0
                     ;;
                 --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hub)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -4185,7 +5629,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__volume__subcmd__mount)
-            opts="-m -n -a -s -h -V --mountpoint --readonly --fuse-option --cache --cache-ram-size --async --revalidate --listen --port --port-file --advertise-host --peer --peers-file --name --as --script --home --help --version"
+            opts="-m -n -a -s -h -V --mountpoint --readonly --fuse-option --cache --cache-ram-size --async --revalidate --listen --port --port-file --advertise-host --peer --peers-file --name --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4264,6 +5708,86 @@ _infinit() {
                     return 0
                     ;;
                 --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__volume__subcmd__pull)
+            opts="-n -a -s -h -V --name --as --script --home --hub --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        infinit__subcmd__volume__subcmd__push)
+            opts="-n -a -s -h -V --name --as --script --home --hub --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hub)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -4275,7 +5799,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__volume__subcmd__run)
-            opts="-m -n -a -s -h -V --mountpoint --readonly --fuse-option --cache --cache-ram-size --async --revalidate --listen --port --port-file --advertise-host --peer --peers-file --name --as --script --home --help --version"
+            opts="-m -n -a -s -h -V --mountpoint --readonly --fuse-option --cache --cache-ram-size --async --revalidate --listen --port --port-file --advertise-host --peer --peers-file --name --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4357,6 +5881,10 @@ _infinit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -4365,7 +5893,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__volume__subcmd__update)
-            opts="-m -n -a -s -h -V --description --mountpoint --readonly --cache --async --name --as --script --home --help --version"
+            opts="-m -n -a -s -h -V --description --mountpoint --readonly --cache --async --name --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4412,6 +5940,10 @@ _infinit() {
                     return 0
                     ;;
                 --home)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hub)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
-use crate::commands::{cluster, credentials, journal, network, passport, silo, user, volume};
+use crate::commands::{cluster, credentials, device, journal, network, passport, silo, user, volume};
 
 /// Decentralized, encrypted, self-healing storage.
 #[derive(Debug, Parser)]
@@ -15,7 +15,7 @@ use crate::commands::{cluster, credentials, journal, network, passport, silo, us
     about = "Decentralized, encrypted, self-healing storage",
     long_about = "Decentralized, encrypted, self-healing storage.\n\n\
         Manage users, silos, credentials, networks, passports and volumes, and exchange them \
-        with other people by file.",
+        with other people by file or through a hub (infinit-hub).",
     subcommand_required = true,
     arg_required_else_help = true,
     propagate_version = true
@@ -45,6 +45,9 @@ pub struct Global {
     /// Base directory for infinit's data and state [default: $HOME]
     #[arg(long, global = true, env = "INFINIT_HOME", hide_env_values = true, value_name = "DIR")]
     pub home: Option<PathBuf>,
+    /// The hub to push to, fetch from and log in through, e.g. http://127.0.0.1:8080
+    #[arg(long, global = true, env = "INFINIT_HUB", hide_env_values = true, value_name = "URL")]
+    pub hub: Option<String>,
 }
 
 /// The whole command tree, as parsing, `--help`, man pages and completions
@@ -110,6 +113,9 @@ pub enum Object {
     /// The write-back journal of asynchronous volumes: what is still waiting to be stored
     #[command(subcommand, subcommand_required = true, arg_required_else_help = true)]
     Journal(journal::JournalMode),
+    /// Devices: move a user's identity to another device through the hub
+    #[command(subcommand, subcommand_required = true, arg_required_else_help = true)]
+    Device(device::DeviceMode),
 }
 
 /// A descriptor name given as `--name NAME` or as the first bare word.

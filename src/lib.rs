@@ -6,4 +6,5 @@ pub mod cli;
 pub mod commands;
 pub mod crypto;
 pub mod descriptors;
+pub mod hub;
 pub mod runtime;

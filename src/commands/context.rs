@@ -27,6 +27,8 @@ pub struct Context {
     pub as_source: &'static str,
     /// Output channel.
     pub out: Output,
+    /// The hub's URL (`--hub`, `INFINIT_HUB`), if any.
+    pub hub: Option<String>,
 }
 
 impl Context {
@@ -40,7 +42,20 @@ impl Context {
                 (login_name().context("cannot tell who you are: pass --as USER or set INFINIT_USER")?, "the login name")
             }
         };
-        Ok(Context { store: Store::new(home), as_user, as_source, out: Output { script: global.script } })
+        Ok(Context {
+            store: Store::new(home),
+            as_user,
+            as_source,
+            out: Output { script: global.script },
+            hub: global.hub.clone().filter(|u| !u.is_empty()),
+        })
+    }
+
+    /// The configured hub (`--hub URL` or `INFINIT_HUB`), or an error saying
+    /// how to configure one.
+    pub fn hub(&self) -> anyhow::Result<crate::hub::Hub> {
+        let configured = crate::hub::Hub::configured(self.hub.as_deref()).ok_or(crate::hub::HubError::NotConfigured)?;
+        Ok(configured?)
     }
 
     /// A descriptor not found under a name qualified with an acting user

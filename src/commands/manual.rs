@@ -30,6 +30,15 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "Passphrase of protected private keys; without it, signing modes prompt on a terminal (never in --script mode).",
     ),
     ("AWS_SECRET_ACCESS_KEY", "Secret of credentials add --aws (else standard input, else a prompt)."),
+    ("INFINIT_HUB", "The hub's URL, like --hub, e.g. http://127.0.0.1:8080 (see infinit-hub)."),
+    (
+        "INFINIT_PASSWORD",
+        "Hub password of user signup --full, user push --full and user login (else standard input, else a prompt).",
+    ),
+    (
+        "INFINIT_PAIRING_PASSPHRASE",
+        "Passphrase of device transmit and device receive (else standard input, else a prompt).",
+    ),
     ("INFINIT_LOG", "Filter of the log lines a node prints on standard error, e.g. info or debug (default: warn)."),
 ];
 
@@ -192,6 +201,48 @@ fn examples(page: &str) -> &'static [(&'static str, &'static str)] {
             &[("infinit volume delete files", "The descriptor only: the data stays on the network.")]
         }
         "infinit-volume-check" => &[("infinit volume check --name files --repair", "With its node stopped.")],
+        "infinit-user-signup" => &[
+            ("infinit user signup", "Create your user and publish its public part on the hub (INFINIT_HUB)."),
+            ("infinit user signup --full --password", "Also keep its key there under a hub password, for user login."),
+        ],
+        "infinit-user-login" => {
+            &[("infinit user login --name alice", "On another device: get alice back with her hub password.")]
+        }
+        "infinit-user-fetch" => &[
+            ("infinit user fetch bob", "Bob's public user, to give him a passport."),
+            ("infinit user fetch '#3fa9c1'", "A user by the short hash of its key."),
+        ],
+        "infinit-user-push" => &[("infinit user push --full", "Publish yourself, with your key under a hub password.")],
+        "infinit-user-pull" => &[("infinit user pull --purge", "Leave the hub, with what you published there.")],
+        "infinit-network-push" => &[("infinit network push home", "Publish alice/home for its members.")],
+        "infinit-network-fetch" => &[
+            ("infinit network fetch alice/home", "A network someone published (and its owner's public user)."),
+            ("infinit network fetch", "Every network you own or hold a passport for."),
+        ],
+        "infinit-network-pull" => &[("infinit network pull home", "Remove it from the hub, with its passports.")],
+        "infinit-passport-push" => {
+            &[("infinit passport push --network home --user bob", "Publish bob's passport for him to fetch.")]
+        }
+        "infinit-passport-fetch" => &[
+            ("infinit passport fetch --network alice/home", "Your passport for alice/home."),
+            ("infinit passport fetch", "Every passport you hold."),
+        ],
+        "infinit-passport-pull" => {
+            &[("infinit passport pull --network home --user bob", "Withdraw it from the hub.")]
+        }
+        "infinit-volume-push" => &[("infinit volume push files", "Publish it, without your mount options.")],
+        "infinit-volume-fetch" => &[
+            ("infinit volume fetch alice/files", "One volume."),
+            ("infinit volume fetch --network alice/home", "Every volume of a network."),
+        ],
+        "infinit-volume-pull" => &[("infinit volume pull files", "Remove it from the hub (the data stays).")],
+        "infinit-device" | "infinit-device-transmit" => &[(
+            "infinit device transmit --user",
+            "Leave your identity on the hub under a passphrase for 5 minutes, for one other device.",
+        )],
+        "infinit-device-receive" => {
+            &[("infinit device receive --user --name alice", "On the other device, with the same passphrase.")]
+        }
         _ => &[],
     }
 }

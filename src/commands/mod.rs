@@ -5,7 +5,9 @@
 pub mod cluster;
 pub mod context;
 pub mod credentials;
+pub mod device;
 pub mod generated;
+pub mod hub;
 pub mod journal;
 pub mod legacy;
 pub mod manual;
@@ -132,6 +134,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Object::Volume(mode) => volume::run(&ctx, mode),
         Object::Cluster(mode) => cluster::run(&ctx, mode),
         Object::Journal(mode) => journal::run(&ctx, mode),
+        Object::Device(mode) => device::run(&ctx, mode),
     };
     result.map_err(|e| ctx.explain_unknown_acting_user(e))
 }

@@ -1,12 +1,12 @@
 //! `infinit network`: create, link, unlink, list, export, import, update and
-//! delete networks.
+//! delete networks, and push, fetch and pull them on the hub.
 
 use anyhow::bail;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
 use super::context::{Context, parse_input};
-use super::{silo, usage};
+use super::{hub, silo, usage};
 use crate::cli::{ExportArgs, InputArg, NameArg};
 use crate::crypto::KeyPair;
 use crate::descriptors::network::{NetworkSettings, NodeIdentity, Overlay};
@@ -40,6 +40,29 @@ pub enum NetworkMode {
     /// Show what this device's running node sees: its peers (endpoints, alive, suspect or down,
     /// space), the blocks it stores and how many have fewer live replicas than the replication factor
     Inspect(NameOnly),
+    /// Publish a network you own on the hub
+    Push(NameOnly),
+    /// Get a network from the hub (without a name: every network you own or hold a passport for)
+    Fetch(FetchArgs),
+    /// Remove a network you own from the hub, with its passports and endpoints there
+    Pull(PullArgs),
+}
+
+/// Options of `network fetch`.
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    #[command(flatten)]
+    name: NameArg,
+}
+
+/// Options of `network pull`.
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    #[command(flatten)]
+    name: NameArg,
+    /// Also remove your volumes on it from the hub
+    #[arg(long)]
+    purge: bool,
 }
 
 /// Options of `network create`.
@@ -65,6 +88,9 @@ pub struct CreateArgs {
     /// Free text describing the network
     #[arg(long)]
     description: Option<String>,
+    /// Also publish it on the hub
+    #[arg(long)]
+    push: bool,
 }
 
 /// Options of `network link`.
@@ -94,6 +120,9 @@ pub struct UpdateArgs {
     /// Replace the bootstrap peers (repeat for several)
     #[arg(long = "peer", value_name = "HOST:PORT")]
     peers: Vec<String>,
+    /// Also publish the updated network on the hub
+    #[arg(long)]
+    push: bool,
 }
 
 /// Options of `network delete`.
@@ -129,6 +158,12 @@ pub fn run(ctx: &Context, mode: NetworkMode) -> anyhow::Result<()> {
         NetworkMode::Delete(args) => delete(ctx, args),
         NetworkMode::Run(args) => super::run::network_run(ctx, args),
         NetworkMode::Inspect(args) => inspect(ctx, args),
+        NetworkMode::Push(args) => hub::push_network(ctx, &qualified(ctx, &args.name, "network push")?),
+        NetworkMode::Fetch(args) => {
+            let name = args.name.get().map(|n| ctx.qualify("network", n)).transpose()?;
+            hub::fetch_network(ctx, name.as_deref())
+        }
+        NetworkMode::Pull(args) => hub::pull_network(ctx, &qualified(ctx, &args.name, "network pull")?, args.purge),
     }
 }
 
@@ -195,6 +230,7 @@ fn check_silos(ctx: &Context, silos: &[String]) -> anyhow::Result<()> {
 fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
     let name = qualified(ctx, &args.name, "network create")?;
     check_peers(&args.peers)?;
+    hub::hub_for_push(ctx, args.push)?;
     let settings = NetworkSettings {
         description: args.description,
         replication_factor: args.replication_factor,
@@ -202,7 +238,12 @@ fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
         eviction_delay: units::format_duration(args.eviction_delay),
         peers: args.peers,
     };
-    create_owned(ctx, &name, settings, args.silos)
+    create_owned(ctx, &name, settings, args.silos)?;
+    if args.push {
+        let retry = format!("infinit network push --name {name}");
+        hub::after_create(hub::push_network(ctx, &name), "network", &retry)?;
+    }
+    Ok(())
 }
 
 /// Create network `name` owned by the acting user, link it with `silos` and report.
@@ -377,6 +418,7 @@ fn import(ctx: &Context, args: InputArg) -> anyhow::Result<()> {
 
 fn update(ctx: &Context, args: UpdateArgs) -> anyhow::Result<()> {
     let name = qualified(ctx, &args.name, "network update")?;
+    hub::hub_for_push(ctx, args.push)?;
     let mut network = load(ctx, &name)?;
     let (user, keys): (User, KeyPair) = ctx.my_keys()?;
     if network.owner != user.public_key {
@@ -399,6 +441,10 @@ fn update(ctx: &Context, args: UpdateArgs) -> anyhow::Result<()> {
     network.apply(settings, &keys)?;
     ctx.store.replace(Kind::Network, &name, &network)?;
     ctx.out.report("updated", "network", &name, &format!("Locally updated network \"{name}\"."));
+    if args.push {
+        let retry = format!("infinit network push --name {name}");
+        hub::after_create(hub::push_network(ctx, &name), "network", &retry)?;
+    }
     Ok(())
 }
 

@@ -1,11 +1,12 @@
-//! `infinit passport`: create, list, export, import and delete memberships.
+//! `infinit passport`: create, list, export, import and delete memberships,
+//! and push, fetch and pull them on the hub.
 
 use anyhow::bail;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
 use super::context::{Context, parse_input};
-use super::network;
+use super::{hub, network};
 use crate::cli::{InputArg, OutputArg};
 use crate::descriptors::passport::Rights;
 use crate::descriptors::{DescriptorError, Kind, Passport, Saved, names, owner};
@@ -24,6 +25,23 @@ pub enum PassportMode {
     Import(InputArg),
     /// Delete a local passport
     Delete(TargetArgs),
+    /// Publish a passport on the hub (as the network's owner or the delegate who signed it)
+    Push(TargetArgs),
+    /// Get passports from the hub: yours on a network, all of a network you own, or all you hold
+    Fetch(FetchArgs),
+    /// Remove a passport from the hub (its network's owner, its holder or its signer)
+    Pull(TargetArgs),
+}
+
+/// Options of `passport fetch`.
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// Network of the passports [default: every network you hold a passport for]
+    #[arg(short = 'N', long)]
+    network: Option<String>,
+    /// Holder of the passport [default: you; the owner of the network gets them all]
+    #[arg(short, long, requires = "network")]
+    user: Option<String>,
 }
 
 /// Which passport.
@@ -51,6 +69,9 @@ pub struct CreateArgs {
     /// The holder may sign passports for others
     #[arg(long)]
     allow_create_passport: bool,
+    /// Also publish it on the hub
+    #[arg(long)]
+    push: bool,
 }
 
 /// Options of `passport list`.
@@ -93,6 +114,21 @@ pub fn run(ctx: &Context, mode: PassportMode) -> anyhow::Result<()> {
             ctx.out.report("deleted", "passport", &shown, &format!("Locally deleted passport \"{shown}\"."));
             Ok(())
         }
+        PassportMode::Push(args) => {
+            let (network, user) = target(ctx, &args)?;
+            hub::push_passport(ctx, &network, &user)
+        }
+        PassportMode::Fetch(args) => {
+            let network = args.network.as_deref().map(|n| ctx.qualify("network", n)).transpose()?;
+            if let Some(user) = &args.user {
+                names::check("user", user)?;
+            }
+            hub::fetch_passports(ctx, network.as_deref(), args.user.as_deref())
+        }
+        PassportMode::Pull(args) => {
+            let (network, user) = target(ctx, &args)?;
+            hub::pull_passport(ctx, &network, &user)
+        }
     }
 }
 
@@ -117,6 +153,7 @@ fn load(ctx: &Context, network: &str, user: &str) -> anyhow::Result<Passport> {
 
 fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
     let (name, holder) = target(ctx, &args.target)?;
+    hub::hub_for_push(ctx, args.push)?;
     let network = network::load(ctx, &name)?;
     let holder = ctx.user(&holder)?;
     let (signer, keys) = ctx.my_keys()?;
@@ -158,6 +195,10 @@ fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
         ctx.out.report("unchanged", "passport", &shown, &sentence);
     } else {
         ctx.out.report("saved", "passport", &shown, &format!("Locally saved passport \"{shown}\"."));
+    }
+    if args.push {
+        let retry = format!("infinit passport push --network {name} --user {}", holder.name);
+        hub::after_create(hub::push_passport(ctx, &name, &holder.name), "passport", &retry)?;
     }
     Ok(())
 }

@@ -1,4 +1,5 @@
-//! `infinit user`: create, export, import, list, delete and hash identities.
+//! `infinit user`: create, export, import, list, delete and hash identities,
+//! and exchange them with the hub (signup, login, fetch, push, pull).
 
 use std::io::IsTerminal as _;
 
@@ -8,7 +9,7 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use super::context::{Context, PASSPHRASE_ENV, parse_input, read_secret_line, read_stdin_line};
-use super::{network, usage};
+use super::{hub, network, usage};
 use crate::cli::{InputArg, NameArg, OutputArg};
 use crate::crypto::KeyPair;
 use crate::descriptors::{Kind, LinkedNetwork, Network, Passport, User, Volume, names};
@@ -29,6 +30,58 @@ pub enum UserMode {
     Delete(DeleteArgs),
     /// Print the short hash of a user's key, e.g. #3fa9c1
     Hash(NameOnly),
+    /// Create a user and publish it on the hub (with --full, to log in from other devices)
+    Signup(SignupArgs),
+    /// Get your user from the hub on this device, with its hub password (after signup --full)
+    Login(NameOnly),
+    /// Get someone's public user from the hub, by name or by key hash (#3fa9c1)
+    Fetch(NameOnly),
+    /// Publish a local user on the hub (with --full, its key protected by a hub password)
+    Push(PushArgs),
+    /// Remove a user from the hub (the local user stays)
+    Pull(PullArgs),
+}
+
+/// Options of `user signup`.
+#[derive(Debug, Args)]
+pub struct SignupArgs {
+    #[command(flatten)]
+    name: NameArg,
+    /// Free text describing the user
+    #[arg(long)]
+    description: Option<String>,
+    /// Also keep the private key on the hub, protected by a hub password, so that
+    /// `user login` works on other devices
+    #[arg(long)]
+    full: bool,
+    /// Ask for the hub password (INFINIT_PASSWORD, else a line of standard input, else a prompt);
+    /// implied by --full
+    #[arg(long, requires = "full")]
+    password: bool,
+}
+
+/// Options of `user push`.
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    #[command(flatten)]
+    name: NameArg,
+    /// Also keep the private key on the hub, protected by a hub password
+    #[arg(long)]
+    full: bool,
+    /// Ask for the hub password (INFINIT_PASSWORD, else a line of standard input, else a prompt);
+    /// implied by --full
+    #[arg(long, requires = "full")]
+    password: bool,
+}
+
+/// Options of `user pull`.
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    #[command(flatten)]
+    name: NameArg,
+    /// Also remove the networks, volumes and passports the user has on the hub
+    #[arg(long)]
+    purge: bool,
 }
 
 /// Options of `user create`.
@@ -88,6 +141,17 @@ pub fn run(ctx: &Context, mode: UserMode) -> anyhow::Result<()> {
         UserMode::List => list(ctx),
         UserMode::Delete(args) => delete(ctx, args),
         UserMode::Hash(args) => hash(ctx, args),
+        UserMode::Signup(args) => {
+            let name = args.name.get().unwrap_or(&ctx.as_user).to_string();
+            hub::signup(ctx, &name, args.description, args.full)
+        }
+        UserMode::Login(args) => hub::login(ctx, args.name.get().unwrap_or(&ctx.as_user)),
+        UserMode::Fetch(args) => match args.name.get() {
+            Some(name) => hub::fetch_user(ctx, name),
+            None => Err(usage("user fetch", "the user to fetch is required: --name NAME (or #HASH)")),
+        },
+        UserMode::Push(args) => hub::push_user(ctx, args.name.get().unwrap_or(&ctx.as_user), args.full),
+        UserMode::Pull(args) => hub::pull_user(ctx, args.name.get().unwrap_or(&ctx.as_user), args.purge),
     }
 }
 

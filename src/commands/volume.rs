@@ -1,6 +1,6 @@
 //! `infinit volume`: create, list, export, import, update and delete volume
-//! descriptors, and check a stored volume offline (`run`/`mount` live in
-//! `run.rs`).
+//! descriptors, push, fetch and pull them on the hub, and check a stored
+//! volume offline (`run`/`mount` live in `run.rs`).
 
 use std::path::PathBuf;
 
@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 
 use super::context::{Context, parse_input};
-use super::{network, usage};
+use super::{hub, network, usage};
 use crate::cli::{ExportArgs, InputArg, NameArg};
 use crate::crypto::KeyPair;
 use crate::descriptors::volume::MountOptions;
@@ -42,6 +42,22 @@ pub enum VolumeMode {
     Mount(super::run::RunArgs),
     /// Check the volume as stored in this device's silo, with its node stopped; exit 1 if problems remain
     Check(CheckArgs),
+    /// Publish a volume you created on the hub (without its local mount options)
+    Push(NameOnly),
+    /// Get volumes from the hub: one by name, those of a network, or (neither) all you can reach
+    Fetch(FetchArgs),
+    /// Remove a volume you created from the hub
+    Pull(NameOnly),
+}
+
+/// Options of `volume fetch`.
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    #[command(flatten)]
+    name: NameArg,
+    /// Every volume of this network
+    #[arg(short = 'N', long, conflicts_with_all = ["name", "positional"])]
+    network: Option<String>,
 }
 
 /// Default mount options stored in the descriptor.
@@ -88,6 +104,9 @@ pub struct CreateArgs {
     block_size: String,
     #[command(flatten)]
     mount: MountArgs,
+    /// Also publish it on the hub
+    #[arg(long)]
+    push: bool,
 }
 
 /// Options of `volume import`.
@@ -146,6 +165,13 @@ pub fn run(ctx: &Context, mode: VolumeMode) -> anyhow::Result<()> {
         VolumeMode::Mount(args) => super::run::run(ctx, args, "volume mount"),
         VolumeMode::Update(args) => update(ctx, args),
         VolumeMode::Check(args) => check(ctx, args),
+        VolumeMode::Push(args) => hub::push_volume(ctx, &qualified(ctx, &args.name, "volume push")?),
+        VolumeMode::Fetch(args) => {
+            let name = args.name.get().map(|n| ctx.qualify("volume", n)).transpose()?;
+            let network = args.network.as_deref().map(|n| ctx.qualify("network", n)).transpose()?;
+            hub::fetch_volumes(ctx, name.as_deref(), network.as_deref())
+        }
+        VolumeMode::Pull(args) => hub::pull_volume(ctx, &qualified(ctx, &args.name, "volume pull")?),
         VolumeMode::Delete(args) => {
             let name = qualified(ctx, &args.name, "volume delete")?;
             if !ctx.store.delete(Kind::Volume, &name)? {
@@ -176,7 +202,13 @@ fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
     let name = qualified(ctx, &args.name, "volume create")?;
     let net = ctx.qualify("network", &args.network)?;
     let block_size = units::parse_capacity(&args.block_size).map_err(|e| anyhow::anyhow!("--block-size: {e}"))?;
-    create_volume(ctx, &name, &net, args.description, block_size, args.mount.options())
+    hub::hub_for_push(ctx, args.push)?;
+    create_volume(ctx, &name, &net, args.description, block_size, args.mount.options())?;
+    if args.push {
+        let retry = format!("infinit volume push --name {name}");
+        hub::after_create(hub::push_volume(ctx, &name), "volume", &retry)?;
+    }
+    Ok(())
 }
 
 /// Create and save volume `name` on network `net` as the acting user, and report.

@@ -45,23 +45,46 @@ impl WrappedKey {
     /// Check that the key derivation parameters are within what this build
     /// accepts (and Argon2 itself: at least 8 KiB per lane, one pass).
     pub fn check_params(&self) -> Result<(), CryptoError> {
-        let refuse = |why: String| Err(CryptoError::Malformed { what: "argon2 parameters", why });
-        if self.kdf != "argon2id" {
-            return Err(CryptoError::Malformed { what: "wrapped key", why: format!("unknown kdf {:?}", self.kdf) });
-        }
-        if !(1..=MAX_P_COST).contains(&self.p_cost) {
-            return refuse(format!("parallelism {} is outside 1..={MAX_P_COST}", self.p_cost));
-        }
-        if !(1..=MAX_T_COST).contains(&self.t_cost) {
-            return refuse(format!("{} passes is outside 1..={MAX_T_COST}", self.t_cost));
-        }
-        let least = 8 * self.p_cost;
-        if !(least..=MAX_M_COST).contains(&self.m_cost) {
-            return refuse(format!("memory cost {} KiB is outside {least}..={MAX_M_COST} KiB", self.m_cost));
-        }
-        Ok(())
+        check_kdf(&self.kdf, self.m_cost, self.t_cost, self.p_cost)
     }
 }
+
+/// Check key derivation parameters read from a file or the network: Argon2id
+/// within this build's bounds (and Argon2's own: 8 KiB per lane, one pass).
+pub fn check_kdf(kdf: &str, m_cost: u32, t_cost: u32, p_cost: u32) -> Result<(), CryptoError> {
+    let refuse = |why: String| Err(CryptoError::Malformed { what: "argon2 parameters", why });
+    if kdf != "argon2id" {
+        return Err(CryptoError::Malformed { what: "wrapped key", why: format!("unknown kdf {kdf:?}") });
+    }
+    if !(1..=MAX_P_COST).contains(&p_cost) {
+        return refuse(format!("parallelism {p_cost} is outside 1..={MAX_P_COST}"));
+    }
+    if !(1..=MAX_T_COST).contains(&t_cost) {
+        return refuse(format!("{t_cost} passes is outside 1..={MAX_T_COST}"));
+    }
+    let least = 8 * p_cost;
+    if !(least..=MAX_M_COST).contains(&m_cost) {
+        return refuse(format!("memory cost {m_cost} KiB is outside {least}..={MAX_M_COST} KiB"));
+    }
+    Ok(())
+}
+
+/// Stretch `passphrase` with Argon2id under `salt` and checked parameters
+/// (see [`check_kdf`]) into a 32-byte secret; the parameters [`wrap`] uses
+/// are [`DEFAULT_COSTS`].
+pub fn stretch(
+    passphrase: &str,
+    salt: &[u8; 16],
+    m_cost: u32,
+    t_cost: u32,
+    p_cost: u32,
+) -> Result<Zeroizing<[u8; 32]>, CryptoError> {
+    check_kdf("argon2id", m_cost, t_cost, p_cost)?;
+    derive(passphrase, salt, m_cost, t_cost, p_cost)
+}
+
+/// The Argon2id costs [`wrap`] uses: memory (KiB), passes, lanes.
+pub const DEFAULT_COSTS: (u32, u32, u32) = (M_COST, T_COST, P_COST);
 
 fn derive(passphrase: &str, salt: &[u8], m: u32, t: u32, p: u32) -> Result<Zeroizing<[u8; 32]>, CryptoError> {
     let params = argon2::Params::new(m, t, p, Some(32))
