@@ -114,13 +114,10 @@ pub fn signup(ctx: &Context, name: &str, description: Option<String>, full: bool
     let keys = KeyPair::generate()?;
     let user = User::new(name, description, &keys, local_passphrase.as_ref().map(|p| p.as_str()))?;
     let login = password.map(|p| Protected::new(&keys.private(), &p)).transpose()?;
-    let outcome = block_on(hub.push_user(&user, login, &keys))??;
+    block_on(hub.push_user(&user, login, &keys))??;
     ctx.store.create(Kind::User, name, &user)?;
     let what = if full { "with its key protected by the hub password" } else { "public part only" };
     ctx.out.report("signed_up", "user", name, &format!("Signed up user \"{name}\" on the hub ({what})."));
-    if outcome == Outcome::Unchanged {
-        ctx.out.warn(&format!("user \"{name}\" was already on the hub with this key"));
-    }
     ctx.out.report("saved", "user", name, &format!("Locally saved user \"{name}\"."));
     Ok(())
 }

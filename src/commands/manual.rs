@@ -36,6 +36,10 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "Hub password of user signup --full, user push --full and user login (else standard input, else a prompt).",
     ),
     (
+        "INFINIT_HUB_CLOCK_OFFSET",
+        "Seconds added to this device's clock when signing hub requests (the hub refuses times 5 minutes off).",
+    ),
+    (
         "INFINIT_PAIRING_PASSPHRASE",
         "Passphrase of device transmit and device receive (else standard input, else a prompt).",
     ),
@@ -227,9 +231,7 @@ fn examples(page: &str) -> &'static [(&'static str, &'static str)] {
             ("infinit passport fetch --network alice/home", "Your passport for alice/home."),
             ("infinit passport fetch", "Every passport you hold."),
         ],
-        "infinit-passport-pull" => {
-            &[("infinit passport pull --network home --user bob", "Withdraw it from the hub.")]
-        }
+        "infinit-passport-pull" => &[("infinit passport pull --network home --user bob", "Withdraw it from the hub.")],
         "infinit-volume-push" => &[("infinit volume push files", "Publish it, without your mount options.")],
         "infinit-volume-fetch" => &[
             ("infinit volume fetch alice/files", "One volume."),

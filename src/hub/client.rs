@@ -26,6 +26,9 @@ use crate::descriptors::{Network, Passport, User, Volume, names};
 
 /// The environment variable naming the hub, like `--hub`.
 pub const HUB_ENV: &str = "INFINIT_HUB";
+/// Seconds to add to this device's clock when signing hub requests (may be
+/// negative): for a device whose clock is off and cannot be fixed.
+pub const CLOCK_OFFSET_ENV: &str = "INFINIT_HUB_CLOCK_OFFSET";
 
 /// How long connecting to the hub may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -126,7 +129,12 @@ fn hint(status: u16, code: &str, name: Option<&str>) -> String {
             ),
             None => ": the network's owner publishes it with: infinit passport push".into(),
         },
-        (409, "user") => ": that name is taken on the hub by someone else; pick another name".into(),
+        (409, _) if code == "user/conflict" => {
+            ": that name is taken on the hub by someone else; pick another name".into()
+        }
+        (409, _) if code == "user/not_empty" => {
+            format!(": or remove everything at once with: infinit user pull --name {name} --purge")
+        }
         (409, _) => ": pull the one on the hub first, or pick another name".into(),
         (403, _) => ": act as the user allowed to with --as USER".into(),
         (401, _) => ": check this device's clock".into(),
@@ -199,7 +207,7 @@ impl Hub {
         let body = body.unwrap_or_default();
         let mut request = self.http.request(method.clone(), format!("{}{path}", self.url));
         if let Some(signer) = signer {
-            let time = api::time_now();
+            let time = signing_time();
             let signature = signer.keys.sign(&api::string_to_sign(method.as_str(), path, &body, &time));
             request = request
                 .header(api::USER_HEADER, signer.user)
@@ -580,6 +588,17 @@ pub async fn fetch_endpoints(hub: &Hub, network: &str) -> Result<Vec<NodeEndpoin
     Ok(nodes)
 }
 
+/// Now as an `infinit-time` value, shifted by [`CLOCK_OFFSET_ENV`].
+fn signing_time() -> String {
+    let offset: i64 = std::env::var(CLOCK_OFFSET_ENV).ok().and_then(|o| o.trim().parse().ok()).unwrap_or(0);
+    if offset == 0 {
+        return api::time_now();
+    }
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let seconds = (now.as_secs() as i64).saturating_add(offset).max(0);
+    format!("{seconds}.{:09}", now.subsec_nanos())
+}
+
 /// A node id from its 64 hex digits.
 fn parse_node_id(hex: &str) -> Option<[u8; 32]> {
     api::check_node_id(hex).ok()?;
@@ -590,21 +609,17 @@ fn parse_node_id(hex: &str) -> Option<[u8; 32]> {
     Some(id)
 }
 
-/// A transport error with its causes (reqwest hides the interesting part).
+/// A transport error by its root cause (reqwest's own text is generic:
+/// "error sending request").
 fn describe(e: &reqwest::Error) -> String {
-    let mut text = if e.is_timeout() { "timed out".to_string() } else { String::new() };
-    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
-    while let Some(cause) = source {
-        let part = cause.to_string();
-        if !text.contains(&part) {
-            if !text.is_empty() {
-                text.push_str(": ");
-            }
-            text.push_str(&part);
-        }
-        source = cause.source();
+    let mut root: &dyn std::error::Error = e;
+    while let Some(cause) = root.source() {
+        root = cause;
     }
-    if text.is_empty() { e.to_string() } else { text }
+    match (e.is_timeout(), root.to_string()) {
+        (true, cause) => format!("timed out: {cause}"),
+        (false, cause) => cause,
+    }
 }
 
 /// A local refusal of a malformed name, before anything is sent.

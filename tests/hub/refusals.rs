@@ -46,6 +46,9 @@ fn unsigned_forged_stale_and_replayed_requests_are_refused() {
     let mut no_time = put().signed("alice", &alice.keys("alice"));
     no_time.headers.retain(|(name, _)| name != api::TIME_HEADER);
     no_time.send(&hub).refused(400, "user/unauthorized");
+    // The CLI on a device whose clock is ten minutes late, then corrected.
+    let late = alice.cmd(&["network", "push", "home"]).env("INFINIT_HUB_CLOCK_OFFSET", "-600");
+    alice.home.fails(late).stderr_has("check the system clock").stderr_has("HTTP 401");
     // An unknown signer.
     put().signed("mallory", &KeyPair::generate().unwrap()).send(&hub).refused(401, "user/unauthorized");
     // The same signed request twice: the second is a replay.
@@ -146,6 +149,10 @@ fn a_name_taken_by_another_key_is_a_conflict() {
     // With a local user of that name, pushing it is the same conflict.
     mallory.ok(&["user", "create"]);
     mallory.fail(&["user", "push"]).stderr_has("HTTP 409");
+    // Her signatures are not alice's: the hub says so (the network stays local).
+    let forged = mallory.cmd(&["network", "create", "--name", "x", "--push"]).run();
+    forged.assert_runtime_error();
+    forged.stderr_has("saved locally but not pushed").stderr_has("HTTP 403").stderr_has("not user \"alice\"'s");
     let body = serde_json::json!({"user": mallory.home.json("users/alice")});
     let mut public = body.clone();
     public["user"].as_object_mut().unwrap().remove("private_key");
