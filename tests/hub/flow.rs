@@ -133,3 +133,33 @@ fn the_hub_keeps_everything_across_a_kill_and_restart() {
     assert!(repush.stdout.contains("already up to date"), "{}", repush.describe());
     assert!(hub.log().contains("listening"), "{}", hub.log());
 }
+
+#[test]
+fn a_delegate_pushes_the_passports_it_signs_until_its_own_is_pulled() {
+    let hub = HubProcess::start();
+    let alice = Person::new("alice", &hub);
+    alice.ok(&["user", "signup"]);
+    alice.ok(&["network", "create", "--name", "home", "--push"]);
+    let bob = Person::new("bob", &hub);
+    bob.ok(&["user", "signup"]);
+    let carol = Person::new("carol", &hub);
+    carol.ok(&["user", "signup"]);
+    let dave = Person::new("dave", &hub);
+    dave.ok(&["user", "signup"]);
+    alice.ok(&["user", "fetch", "bob"]);
+    alice.ok(&["passport", "create", "--network", "home", "--user", "bob", "--allow-create-passport", "--push"]);
+    bob.ok(&["passport", "fetch", "--network", "alice/home"]);
+    bob.ok(&["user", "fetch", "carol"]);
+    let signed = bob.ok(&["passport", "create", "--network", "alice/home", "--user", "carol", "--push"]);
+    assert!(signed.stdout.contains("Remotely pushed passport \"alice/home: carol\"."), "{}", signed.describe());
+    carol.ok(&["passport", "fetch", "--network", "alice/home"]);
+    carol.ok(&["network", "link", "alice/home"]);
+    // The delegate may withdraw what it signed; the owner revokes the delegate.
+    bob.ok(&["passport", "pull", "--network", "alice/home", "--user", "carol"]);
+    alice.ok(&["passport", "pull", "--network", "home", "--user", "bob"]);
+    bob.ok(&["user", "fetch", "dave"]);
+    bob.ok(&["passport", "create", "--network", "alice/home", "--user", "dave"]);
+    bob.fail(&["passport", "push", "--network", "alice/home", "--user", "dave"])
+        .stderr_has("or the delegate who signed it")
+        .stderr_has("HTTP 403");
+}
