@@ -51,13 +51,14 @@ fn main() {
     let result = runtime.block_on(async {
         let mut running = infinit::hub::server::start(options).await?;
         tracing::info!("infinit-hub listening on http://{}", running.addr);
-        let mut task = running.task;
         tokio::select! {
-            served = &mut task => return served.unwrap_or_else(|e| Err(infinit::hub::server::ServerError::Serve(e.to_string()))),
+            served = &mut running.task => {
+                return served.unwrap_or_else(|e| Err(infinit::hub::server::ServerError::Serve(e.to_string())));
+            }
             _ = stop_signal() => {}
         }
-        running.task = task;
         running.shutdown();
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), &mut running.task).await;
         Ok(())
     });
     if let Err(e) = result {

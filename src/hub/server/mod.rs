@@ -165,14 +165,22 @@ pub struct Running {
     /// The server task; it ends on [`Running::shutdown`] or an error.
     pub task: tokio::task::JoinHandle<Result<(), ServerError>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+    pruner: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
     /// Stop accepting requests and let the server task end.
     pub fn shutdown(&mut self) {
+        self.pruner.abort();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.shutdown();
     }
 }
 
@@ -197,14 +205,14 @@ pub async fn start(options: Options) -> Result<Running, ServerError> {
         write_port_file(path, addr.port())
             .map_err(|e| ServerError::PortFile { path: path.display().to_string(), why: e.to_string() })?;
     }
-    let pruner = state.clone();
-    tokio::spawn(async move {
+    let pruning = state.clone();
+    let pruner = tokio::spawn(async move {
         let mut every = tokio::time::interval(PRUNE_EVERY);
         loop {
             every.tick().await;
             let now = api::unix_now();
             let work: Work = Box::new(move |txn| store::prune(txn, now, api::ENDPOINT_TTL).map(|()| done()));
-            if let Err(e) = pruner.store.write(None, work).await {
+            if let Err(e) = pruning.store.write(None, work).await {
                 tracing::warn!("pruning expired records: {}", e.reason);
             }
         }
@@ -219,7 +227,7 @@ pub async fn start(options: Options) -> Result<Running, ServerError> {
             .await
             .map_err(|e| ServerError::Serve(e.to_string()))
     });
-    Ok(Running { addr, task, stop: Some(stop) })
+    Ok(Running { addr, task, stop: Some(stop), pruner })
 }
 
 /// Write `port` to `path` atomically (a reader never sees it half written).
