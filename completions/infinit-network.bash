@@ -23,7 +23,7 @@ _infinit__network() {
 
     case "${cmd}" in
         infinit__network)
-            opts="-h -V --create --link --unlink --list --export --import --update --delete --run --inspect --push --fetch --pull --storage --silo --replication-factor --overlay --eviction-delay --peer --description --name --output --input --force --purge --listen --port --port-file --advertise-host --peers-file --as --script --home --hub --help --version"
+            opts="-h -V --create --link --unlink --list --export --import --update --delete --run --inspect --push --fetch --pull --storage --silo --replication-factor --overlay --eviction-delay --peer --description --name --output --input --force --purge --listen --port --port-file --advertise-host --peers-file --publish --fetch-endpoints --no-fetch-endpoints --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -23,7 +23,7 @@ _infinit__volume() {
 
     case "${cmd}" in
         infinit__volume)
-            opts="-h -V --create --list --export --import --update --delete --run --mount --check --push --fetch --pull --network --description --block-size --mountpoint --readonly --cache --async --name --output --input --force --fuse-option --cache-ram-size --revalidate --listen --port --port-file --advertise-host --peer --peers-file --repair --as --script --home --hub --help --version"
+            opts="-h -V --create --list --export --import --update --delete --run --mount --check --push --fetch --pull --network --description --block-size --mountpoint --readonly --cache --async --name --output --input --force --fuse-option --cache-ram-size --revalidate --listen --port --port-file --advertise-host --peer --peers-file --publish --fetch-endpoints --no-fetch-endpoints --repair --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -3069,7 +3069,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__network__subcmd__run)
-            opts="-n -a -s -h -V --listen --port --port-file --advertise-host --peer --peers-file --name --as --script --home --hub --help --version"
+            opts="-n -a -s -h -V --listen --port --port-file --advertise-host --peer --peers-file --push-endpoints --publish --fetch-endpoints --no-fetch-endpoints --name --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -5629,7 +5629,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__volume__subcmd__mount)
-            opts="-m -n -a -s -h -V --mountpoint --readonly --fuse-option --cache --cache-ram-size --async --revalidate --listen --port --port-file --advertise-host --peer --peers-file --name --as --script --home --hub --help --version"
+            opts="-m -n -a -s -h -V --mountpoint --readonly --fuse-option --cache --cache-ram-size --async --revalidate --listen --port --port-file --advertise-host --peer --peers-file --push-endpoints --publish --fetch-endpoints --no-fetch-endpoints --name --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -5799,7 +5799,7 @@ _infinit() {
             return 0
             ;;
         infinit__subcmd__volume__subcmd__run)
-            opts="-m -n -a -s -h -V --mountpoint --readonly --fuse-option --cache --cache-ram-size --async --revalidate --listen --port --port-file --advertise-host --peer --peers-file --name --as --script --home --hub --help --version"
+            opts="-m -n -a -s -h -V --mountpoint --readonly --fuse-option --cache --cache-ram-size --async --revalidate --listen --port --port-file --advertise-host --peer --peers-file --push-endpoints --publish --fetch-endpoints --no-fetch-endpoints --name --as --script --home --hub --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

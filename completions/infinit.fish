@@ -425,6 +425,9 @@ complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from run" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from run" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from run" -l hub -d 'The hub to push to, fetch from and log in through, e.g. http://127.0.0.1:8080' -r
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from run" -l publish -l push-endpoints -d 'Publish where this node is reached on the hub (--hub or INFINIT_HUB), and keep it published while the node runs, so that other nodes find it without --peer'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from run" -l fetch-endpoints -d 'Find peers through the endpoints published on the hub [default: on when a hub is configured and the node joins a network of several nodes]'
+complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from run" -l no-fetch-endpoints -d 'Do not look for peers on the hub'
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from run" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help'
 complete -c infinit -n "__fish_infinit_using_subcommand network; and __fish_seen_subcommand_from run" -s V -l version -d 'Print version'
@@ -665,6 +668,9 @@ complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -l hub -d 'The hub to push to, fetch from and log in through, e.g. http://127.0.0.1:8080' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -l publish -l push-endpoints -d 'Publish where this node is reached on the hub (--hub or INFINIT_HUB), and keep it published while the node runs, so that other nodes find it without --peer'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -l fetch-endpoints -d 'Find peers through the endpoints published on the hub [default: on when a hub is configured and the node joins a network of several nodes]'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -l no-fetch-endpoints -d 'Do not look for peers on the hub'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from run" -s V -l version -d 'Print version'
@@ -688,6 +694,9 @@ complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -s a -l as -d 'Act as this local user [default: the login name]' -r
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -l home -d 'Base directory for infinit\'s data and state [default: $HOME]' -r -F
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -l hub -d 'The hub to push to, fetch from and log in through, e.g. http://127.0.0.1:8080' -r
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -l publish -l push-endpoints -d 'Publish where this node is reached on the hub (--hub or INFINIT_HUB), and keep it published while the node runs, so that other nodes find it without --peer'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -l fetch-endpoints -d 'Find peers through the endpoints published on the hub [default: on when a hub is configured and the node joins a network of several nodes]'
+complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -l no-fetch-endpoints -d 'Do not look for peers on the hub'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -s s -l script -d 'Machine mode: one compact JSON document per line on stdout, no prompts'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -s h -l help -d 'Print help'
 complete -c infinit -n "__fish_infinit_using_subcommand volume; and __fish_seen_subcommand_from mount" -s V -l version -d 'Print version'

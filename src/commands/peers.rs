@@ -43,6 +43,17 @@ pub struct NetArgs {
     /// File of known peers, read at start and kept up to date while running
     #[arg(long, value_name = "FILE")]
     pub peers_file: Option<PathBuf>,
+    /// Publish where this node is reached on the hub (--hub or INFINIT_HUB), and keep it
+    /// published while the node runs, so that other nodes find it without --peer
+    #[arg(long, visible_alias = "push-endpoints")]
+    pub publish: bool,
+    /// Find peers through the endpoints published on the hub [default: on when a hub is
+    /// configured and the node joins a network of several nodes]
+    #[arg(long, conflicts_with = "no_fetch_endpoints")]
+    pub fetch_endpoints: bool,
+    /// Do not look for peers on the hub
+    #[arg(long)]
+    pub no_fetch_endpoints: bool,
 }
 
 impl NetArgs {
@@ -53,6 +64,8 @@ impl NetArgs {
                 || self.port.is_some()
                 || !self.peers.is_empty()
                 || self.peers_file.is_some()
+                || self.publish
+                || self.fetch_endpoints
                 || !network.peers.is_empty())
     }
 
@@ -165,6 +178,110 @@ pub fn network_spec(
         port_file: args.port_file.clone(),
         acceptors: state.join("acceptors.redb"),
     })
+}
+
+/// How often a node asks the hub for peers while it knows no live one, and
+/// once it does.
+const FETCH_LONELY: std::time::Duration = std::time::Duration::from_secs(3);
+const FETCH_SETTLED: std::time::Duration = std::time::Duration::from_secs(60);
+/// How often a node publishes its endpoints again (the hub forgets them an
+/// hour after the last publication).
+const REPUBLISH: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// A node's dealings with the hub while it runs: finding peers through
+/// the endpoints others published, and publishing its own.
+pub struct HubPeers {
+    task: tokio::task::JoinHandle<()>,
+    withdraw: Option<(crate::hub::Hub, String, KeyPair, String, [u8; 32])>,
+}
+
+impl HubPeers {
+    /// Start what `args` asks of the hub for the running `node` of
+    /// `network`, as `user` (whose `keys` sign the publications; `None` if
+    /// not publishing). `None` when there is nothing to do: no hub
+    /// configured (an error if `--publish` or `--fetch-endpoints` asked for
+    /// one), or neither publishing nor fetching.
+    pub fn start(
+        ctx: &Context,
+        args: &NetArgs,
+        network: &str,
+        user: &str,
+        keys: Option<KeyPair>,
+        node: &crate::runtime::network::NetworkNode,
+    ) -> anyhow::Result<Option<HubPeers>> {
+        let wanted = args.publish || args.fetch_endpoints;
+        let hub = match crate::hub::Hub::configured(ctx.hub.as_deref()) {
+            Some(hub) => hub?,
+            None if wanted => {
+                anyhow::bail!("--publish and --fetch-endpoints need a hub: give --hub URL or set INFINIT_HUB")
+            }
+            None => return Ok(None),
+        };
+        let fetch = !args.no_fetch_endpoints;
+        let publish = match (args.publish, keys) {
+            (true, Some(keys)) => Some(keys),
+            (true, None) => anyhow::bail!("--publish needs the user's private key"),
+            (false, _) => None,
+        };
+        if !fetch && publish.is_none() {
+            return Ok(None);
+        }
+        let overlay = node.overlay.clone();
+        let me = overlay.me().0;
+        let (network, user) = (network.to_string(), user.to_string());
+        let withdraw = publish.clone().map(|keys| (hub.clone(), user.clone(), keys, network.clone(), me));
+        let task = tokio::spawn(async move {
+            let mut published: Option<std::time::Instant> = None;
+            let mut warned = false;
+            loop {
+                if fetch {
+                    match crate::hub::fetch_endpoints(&hub, &network).await {
+                        Ok(nodes) => {
+                            let targets = nodes.into_iter().filter(|n| n.node_id != me).flat_map(|n| n.endpoints);
+                            overlay.found_peers(targets.collect()).await;
+                        }
+                        Err(e) if !warned => {
+                            warned = true;
+                            tracing::warn!("cannot find peers through the hub: {e}");
+                        }
+                        Err(e) => tracing::debug!("cannot find peers through the hub: {e}"),
+                    }
+                }
+                if let Some(keys) = &publish
+                    && published.is_none_or(|at| at.elapsed() >= REPUBLISH)
+                {
+                    let endpoints: Vec<String> = overlay.record().endpoints.iter().map(|a| a.to_string()).collect();
+                    if endpoints.is_empty() {
+                        tracing::warn!(
+                            "this node has no address to publish: give --listen with an address or --advertise-host"
+                        );
+                    } else {
+                        match crate::hub::publish_endpoints(&hub, &user, keys, &network, &me, &endpoints).await {
+                            Ok(()) => tracing::info!("published the endpoints {} on the hub", endpoints.join(", ")),
+                            Err(e) => tracing::warn!("cannot publish this node's endpoints on the hub: {e}"),
+                        }
+                    }
+                    published = Some(std::time::Instant::now());
+                }
+                let lonely = !overlay.has_live_peer();
+                tokio::time::sleep(if lonely { FETCH_LONELY } else { FETCH_SETTLED }).await;
+            }
+        });
+        Ok(Some(HubPeers { task, withdraw }))
+    }
+
+    /// Stop, withdrawing the published endpoints (best effort, briefly).
+    pub async fn stop(self) {
+        self.task.abort();
+        if let Some((hub, user, keys, network, me)) = &self.withdraw {
+            let withdraw = crate::hub::unpublish_endpoints(hub, user, keys, network, me);
+            match tokio::time::timeout(std::time::Duration::from_secs(3), withdraw).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!("cannot withdraw this node's endpoints from the hub: {e}"),
+                Err(_) => tracing::warn!("the hub did not answer the withdrawal of this node's endpoints in time"),
+            }
+        }
+    }
 }
 
 #[cfg(test)]

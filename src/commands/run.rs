@@ -9,7 +9,7 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 
 use super::context::Context;
-use super::peers::{self, NetArgs};
+use super::peers::{self, HubPeers, NetArgs};
 use super::{network, silo, usage, volume};
 use crate::cli::NameArg;
 use crate::descriptors::{Kind, LinkedNetwork, Network, User, owner, units};
@@ -143,9 +143,14 @@ pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Resu
     let mountpoint = Mountpoint::prepare(&mountpoint)?;
     let state = network::state_dir(ctx, &user.name, &network.name);
     let signatures = KnownSignatures::load(&state, &keys);
+    let net_args = args.net;
     let served = runtime.block_on(async {
         let stop = stop_signals()?;
         let node = start_node(&spec).await?;
+        let hub_peers = match &node.network {
+            Some(net) => HubPeers::start(ctx, &net_args, &network.name, &user.name, Some(keys.clone()), net)?,
+            None => None,
+        };
         crate::runtime::memory::spawn_trimmer();
         if let Some(journal) = &node.journal {
             // A journaled change that lost a race at replay is merged, not refused.
@@ -171,8 +176,12 @@ pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Resu
                 FileSystem::spawn_flusher(Arc::downgrade(&fs));
                 fs
             }
+            Err(FsError::NotFound) if node.network.is_some() => bail!(
+                "volume \"{name}\" has no root directory on network \"{}\" yet: only its creator can make it, at their first `infinit volume run {name}` on this network",
+                network.name
+            ),
             Err(FsError::NotFound) => bail!(
-                "volume \"{name}\" has no root directory in the silos this device reaches, and only its creator can make it (at their first run); nodes do not reach each other's silos until the peer-to-peer network lands"
+                "volume \"{name}\" has no root directory in this device's silo, and only its creator can make it (at their first run); to share it with other devices, run their nodes on one network (--peer HOST:PORT or a hub)"
             ),
             Err(e) => return Err(anyhow::anyhow!("volume \"{name}\": {e}")),
         };
@@ -200,6 +209,9 @@ pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Resu
         if let Some(journal) = &node.journal {
             // Give the journal a moment to drain; what remains is replayed at the next start.
             let _ = tokio::time::timeout(std::time::Duration::from_secs(30), journal.flush()).await;
+        }
+        if let Some(hub_peers) = hub_peers {
+            hub_peers.stop().await;
         }
         if let Some(net) = &node.network {
             net.stop();
@@ -373,6 +385,8 @@ pub fn network_run(ctx: &Context, args: NetworkRunArgs) -> anyhow::Result<()> {
     let spec = node_spec(ctx, &link, &user, (&network, &args.net), None, None, false)?;
     let state = network::state_dir(ctx, &user.name, &network.name);
     let _lock = lock_node(ctx, &user.name, &network.name, &format!("infinit network run {name}"))?;
+    // Publications on the hub are signed with the user's key.
+    let publisher = if args.net.publish { Some(ctx.my_keys()?.1) } else { None };
     crate::runtime::memory::limit_arenas();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -386,6 +400,10 @@ pub fn network_run(ctx: &Context, args: NetworkRunArgs) -> anyhow::Result<()> {
         if let Some(net) = &node.network {
             serve_inspection(net, &state);
         }
+        let hub_peers = match &node.network {
+            Some(net) => HubPeers::start(ctx, &args.net, &network.name, &user.name, publisher, net)?,
+            None => None,
+        };
         let at = node.network.as_ref().and_then(|n| n.local_addr()).map(|a| format!(" on {a}")).unwrap_or_default();
         ctx.out.report("running", "network", &name, &format!("Running network \"{name}\"{at}."));
         if let Some(journal) = &node.journal {
@@ -397,6 +415,9 @@ pub fn network_run(ctx: &Context, args: NetworkRunArgs) -> anyhow::Result<()> {
         }
         stop.notified().await;
         node.consensus.sync().await.map_err(|e| anyhow::anyhow!("network \"{name}\": {e}"))?;
+        if let Some(hub_peers) = hub_peers {
+            hub_peers.stop().await;
+        }
         if let Some(net) = &node.network {
             net.stop();
         }

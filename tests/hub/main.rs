@@ -10,4 +10,5 @@ mod support;
 
 mod device;
 mod flow;
+mod nodes;
 mod refusals;

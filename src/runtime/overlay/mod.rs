@@ -144,6 +144,9 @@ pub struct Overlay {
     rpc: OnceLock<Weak<Rpc>>,
     /// Bytes this node stores now (for its record).
     used: Mutex<Box<dyn Fn() -> u64 + Send + Sync>>,
+    /// Peers learned while running (a hub's endpoint list), dialed like
+    /// the bootstrap peers.
+    found: Mutex<Vec<String>>,
 }
 
 impl std::fmt::Debug for Overlay {
@@ -197,6 +200,7 @@ impl Overlay {
             swim: Mutex::new(swim),
             rpc: OnceLock::new(),
             used: Mutex::new(Box::new(|| 0)),
+            found: Mutex::new(Vec::new()),
         })
     }
 
@@ -367,7 +371,8 @@ impl Overlay {
         }
     }
 
-    fn has_live_peer(&self) -> bool {
+    /// Whether some other member answers.
+    pub fn has_live_peer(&self) -> bool {
         lock(&self.members).values().any(|m| matches!(m.state, Liveness::Alive | Liveness::Suspect))
     }
 
@@ -421,13 +426,37 @@ impl Overlay {
         }
     }
 
-    /// Dial the bootstrap peers (and the peers file's) not connected yet.
+    /// Peers to dial (`HOST:PORT`) found while running, e.g. through a
+    /// hub: they replace the previous such list and are dialed now and
+    /// with the bootstrap peers from then on. They are only addresses: a
+    /// node there is admitted by its credentials, as any other.
+    pub async fn found_peers(self: &Arc<Self>, targets: Vec<String>) {
+        let changed = {
+            let mut found = lock(&self.found);
+            let changed = *found != targets;
+            *found = targets;
+            changed
+        };
+        if changed {
+            self.bootstrap().await;
+        }
+    }
+
+    /// Dial the bootstrap peers (and the peers file's, and those found
+    /// since) not connected yet.
     async fn bootstrap(self: &Arc<Self>) {
         let Some(rpc) = self.rpc() else { return };
         let mut targets = self.settings.bootstrap.clone();
         if let Some(file) = &self.settings.peers_file {
             targets.extend(read_peers_file(file));
         }
+        targets.extend(lock(&self.found).iter().cloned());
+        // A member already connected at that address needs no new connection.
+        let connected: std::collections::HashSet<SocketAddr> = lock(&self.members)
+            .iter()
+            .filter(|(id, _)| rpc.is_connected(id))
+            .flat_map(|(_, m)| m.record.endpoints.iter().copied())
+            .collect();
         targets.sort();
         targets.dedup();
         for target in targets {
@@ -439,7 +468,7 @@ impl Overlay {
                 }
             };
             for addr in addrs {
-                if lock(&self.mine).endpoints.contains(&addr) {
+                if lock(&self.mine).endpoints.contains(&addr) || connected.contains(&addr) {
                     continue;
                 }
                 match rpc.connect(addr).await {

@@ -78,6 +78,9 @@ pub struct RedbStore {
     db: Database,
 }
 
+/// The acceptor state's page cache.
+const CACHE_BYTES: usize = 32 << 20;
+
 fn db_error<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> StoreError {
     move |e| StoreError::Database { what, why: e.to_string() }
 }
@@ -85,7 +88,8 @@ fn db_error<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> StoreErro
 impl RedbStore {
     /// Open (or create) the store at `path`.
     pub fn open(path: &Path) -> Result<RedbStore, StoreError> {
-        let db = Database::create(path).map_err(db_error("open"))?;
+        // redb caches up to 1 GiB by default: a storage node keeps less.
+        let db = redb::Builder::new().set_cache_size(CACHE_BYTES).create(path).map_err(db_error("open"))?;
         let txn = db.begin_write().map_err(db_error("open"))?;
         txn.open_table(ACCEPTORS).map_err(db_error("open"))?;
         txn.commit().map_err(db_error("open"))?;
