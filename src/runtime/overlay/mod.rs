@@ -444,7 +444,7 @@ impl Overlay {
 
     /// Dial the bootstrap peers (and the peers file's, and those found
     /// since) not connected yet.
-    async fn bootstrap(self: &Arc<Self>) {
+    pub(crate) async fn bootstrap(self: &Arc<Self>) {
         let Some(rpc) = self.rpc() else { return };
         let mut targets = self.settings.bootstrap.clone();
         if let Some(file) = &self.settings.peers_file {

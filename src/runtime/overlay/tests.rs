@@ -131,3 +131,34 @@ async fn a_node_without_a_passport_is_never_admitted_nor_gossiped_about() {
     }
     assert!(outsider.overlay.members().is_empty(), "the outsider learned the members");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dialing_the_bootstrap_peers_again_opens_no_new_connection_to_a_connected_member() {
+    let dir = tempfile::tempdir().unwrap();
+    let user = KeyPair::generate().unwrap();
+    let first = NetworkNode::start(&spec(dir.path(), 0, &user, vec![], b"member"), None, None).await.unwrap();
+    let bootstrap = vec![first.local_addr().unwrap().to_string()];
+    let mut others = Vec::new();
+    for i in 1..3 {
+        others.push(
+            NetworkNode::start(&spec(dir.path(), i, &user, bootstrap.clone(), b"member"), None, None).await.unwrap(),
+        );
+    }
+    eventually("everyone meets", Duration::from_secs(20), || {
+        alive_peers(&first) == 2 && others.iter().all(|n| alive_peers(n) == 2)
+    })
+    .await;
+    let settled = first.rpc.open_connections();
+    // The periodic re-dial of the bootstrap peers (every 30 s in a node's life).
+    for _ in 0..10 {
+        for node in &others {
+            node.overlay.bootstrap().await;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        first.rpc.open_connections() <= settled,
+        "the bootstrap node serves {} connections, {settled} before the re-dials",
+        first.rpc.open_connections()
+    );
+}

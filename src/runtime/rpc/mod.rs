@@ -140,6 +140,8 @@ pub struct Rpc {
     peers: Mutex<Peers>,
     /// Peers cut off by [`Rpc::partition`]: their messages are dropped.
     cut: Mutex<std::collections::HashSet<PeerId>>,
+    /// Connections being served (both directions), open or closing.
+    served: std::sync::atomic::AtomicUsize,
 }
 
 impl std::fmt::Debug for Rpc {
@@ -172,6 +174,7 @@ impl Rpc {
             service,
             peers: Mutex::new(Peers::default()),
             cut: Mutex::new(std::collections::HashSet::new()),
+            served: std::sync::atomic::AtomicUsize::new(0),
         });
         let accepting = Arc::downgrade(&rpc);
         let endpoint = rpc.endpoint.clone();
@@ -196,6 +199,11 @@ impl Rpc {
     /// Remember where `peer` can be reached (tried in order when dialing).
     pub fn set_addresses(&self, peer: PeerId, addresses: Vec<SocketAddr>) {
         self.peers().addresses.insert(peer, addresses);
+    }
+
+    /// How many connections this node serves (to any peer, either way).
+    pub fn open_connections(&self) -> usize {
+        self.served.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Whether a connection to `peer` is open.
@@ -260,6 +268,7 @@ impl Rpc {
             // Both ends dialed at once: keep serving the old one until it closes.
             drop(old);
         }
+        self.served.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let rpc = Arc::downgrade(self);
         let streams = connection.clone();
         tokio::spawn(async move {
@@ -280,6 +289,7 @@ impl Rpc {
                 });
             }
             if let Some(rpc) = rpc.upgrade() {
+                rpc.served.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
                 let mut peers = rpc.peers();
                 if peers.connections.get(&peer).is_some_and(|c| c.stable_id() == streams.stable_id()) {
                     peers.connections.remove(&peer);
