@@ -9,6 +9,7 @@ mod cli_support;
 mod support;
 
 mod device;
+mod drives;
 mod flow;
 mod nodes;
 mod refusals;

@@ -8,6 +8,7 @@
 //! owns (and the users given with `--admin-user`, who may delete anything).
 
 pub mod auth;
+pub mod drives;
 pub mod error;
 pub mod networks;
 pub mod pairing;
@@ -131,6 +132,7 @@ pub fn router(state: Shared) -> Router {
         .route("/users/{user}/passports", g(users::passports))
         .route("/users/{user}/volumes", g(users::volumes))
         .route("/users/{user}/kvs", g(users::kvs))
+        .route("/users/{user}/drives", g(users::drives))
         .route("/users/{user}/pairing", g(pairing::receive).put(pairing::transmit).delete(pairing::cancel))
         .route("/users/{user}/pairing/params", g(pairing::params))
         .route("/networks/{owner}/{name}", g(networks::fetch).put(networks::push).delete(networks::pull))
@@ -153,6 +155,9 @@ pub fn router(state: Shared) -> Router {
             g(volumes::fetch_volume).put(volumes::push_volume).delete(volumes::pull_volume),
         )
         .route("/kvs/{owner}/{name}", g(volumes::fetch_kvs).put(volumes::push_kvs).delete(volumes::pull_kvs))
+        .route("/drives/{owner}/{name}", g(drives::fetch).put(drives::push).delete(drives::pull))
+        .route("/drives/{owner}/{name}/invitations", put(drives::invite_all))
+        .route("/drives/{owner}/{name}/invitations/{user}", put(drives::invite).delete(drives::uninvite))
         .fallback(|| async { ApiError::new(404, "route/not_found", "no such route on this hub") })
         .layer(axum::middleware::map_response(error::json_errors))
         .with_state(state)

@@ -127,7 +127,7 @@ pub fn check_owner_key(
 
 /// `DELETE /networks/<owner>/<name>[?purge=true]`: remove a network with
 /// its passports, endpoints and statistics (and with `purge`, its owner's
-/// volumes and key-value stores on it).
+/// drives, volumes and key-value stores on it).
 pub async fn pull(State(hub): State<Shared>, Path((owner, name)): Path<(String, String)>, call: Call) -> Response {
     reply(
         async {
@@ -159,7 +159,7 @@ pub async fn pull(State(hub): State<Shared>, Path((owner, name)): Path<(String, 
 }
 
 /// Remove network `name` and everything that hangs off it; with `purge`,
-/// its owner's volumes and key-value stores on it too.
+/// its owner's drives, volumes and key-value stores on it too.
 pub fn remove_network(txn: &WriteTransaction, name: &str, purge: bool) -> Result<(), ApiError> {
     txn.open_table(NETWORKS)?.remove(name)?;
     let prefix = format!("{name}\n");
@@ -172,7 +172,9 @@ pub fn remove_network(txn: &WriteTransaction, name: &str, purge: bool) -> Result
     store::remove_prefix(&mut txn.open_table(ENDPOINTS)?, &prefix)?;
     store::remove_prefix(&mut txn.open_table(STATS)?, &prefix)?;
     if purge {
-        let owner = format!("{}/", name.split('/').next().unwrap_or_default());
+        let user = name.split('/').next().unwrap_or_default();
+        super::drives::remove_owned(txn, user, |d| d.network == name)?;
+        let owner = format!("{user}/");
         for kind in [super::volumes::VOLUME, super::volumes::KEY_VALUE_STORE] {
             for key in store::scan_keys(&txn.open_table(kind.index)?, &prefix)? {
                 if let Some((_, object)) = key.split_once('\n')

@@ -43,6 +43,10 @@ pub const NETWORK_VOLUMES: Records = TableDefinition::new("network_volumes_v1");
 pub const KVS: Records = TableDefinition::new("kvs_v1");
 /// Index `network\nkvs` of key-value stores by network.
 pub const NETWORK_KVS: Records = TableDefinition::new("network_kvs_v1");
+/// Drives by qualified name: [`super::drives::Drive`].
+pub const DRIVES: Records = TableDefinition::new("drives_v1");
+/// Index `invitee\ndrive` of drives by invitee.
+pub const DRIVE_MEMBERS: Records = TableDefinition::new("drive_members_v1");
 /// Published endpoints by `network\nuser\nnode`.
 pub const ENDPOINTS: Records = TableDefinition::new("endpoints_v1");
 /// Storage statistics by `network\nuser\nnode`.
@@ -54,7 +58,7 @@ pub const PAIRINGS: Records = TableDefinition::new("pairings_v1");
 pub const SIGNATURES: TableDefinition<'static, &'static [u8], ()> = TableDefinition::new("signatures_v1");
 
 /// Every record table, created when the database is.
-const ALL: [Records; 12] = [
+const ALL: [Records; 14] = [
     USERS,
     USER_HASHES,
     NETWORKS,
@@ -64,6 +68,8 @@ const ALL: [Records; 12] = [
     NETWORK_VOLUMES,
     KVS,
     NETWORK_KVS,
+    DRIVES,
+    DRIVE_MEMBERS,
     ENDPOINTS,
     STATS,
     PAIRINGS,

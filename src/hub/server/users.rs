@@ -183,9 +183,10 @@ fn conflict(name: &str) -> ApiError {
 }
 
 /// `DELETE /users/<name>[?purge=true]`: by the user or an administrator.
-/// A user who still owns networks, volumes or key-value stores here is
-/// removed only with `purge`, which removes them too (so that whoever
-/// registers the name next cannot act as their owner).
+/// A user who still owns networks, volumes, key-value stores or drives
+/// here is removed only with `purge`, which removes them too (so that
+/// whoever registers the name next cannot act as their owner). Its
+/// invitations to others' drives go in any case.
 pub async fn pull(State(hub): State<Shared>, Path(user): Path<String>, call: Call) -> Response {
     reply(
         async {
@@ -207,13 +208,15 @@ fn delete_user(txn: &WriteTransaction, name: &str, purge: bool) -> Answer {
     let networks = store::scan_keys(&txn.open_table(NETWORKS)?, &mine)?;
     let volumes = store::scan_keys(&txn.open_table(VOLUMES)?, &mine)?;
     let kvs = store::scan_keys(&txn.open_table(KVS)?, &mine)?;
-    let owns_nothing = networks.is_empty() && volumes.is_empty() && kvs.is_empty();
+    let drives = super::drives::owned(txn, name)?;
+    let owns_nothing = networks.is_empty() && volumes.is_empty() && kvs.is_empty() && drives.is_empty();
     if !purge && !owns_nothing {
         let owned: Vec<String> = networks
             .iter()
             .map(|n| format!("network {n}"))
             .chain(volumes.iter().map(|v| format!("volume {v}")))
             .chain(kvs.iter().map(|k| format!("key-value store {k}")))
+            .chain(drives.iter().map(|d| format!("drive {d}")))
             .collect();
         return Err(ApiError::new(
             409,
@@ -225,6 +228,10 @@ fn delete_user(txn: &WriteTransaction, name: &str, purge: bool) -> Answer {
         )
         .named(name));
     }
+    for drive in &drives {
+        super::drives::remove(txn, drive)?;
+    }
+    super::drives::forget_invitee(txn, name)?;
     for network in &networks {
         super::networks::remove_network(txn, network, true)?;
     }
@@ -359,6 +366,12 @@ pub async fn kvs(State(hub): State<Shared>, Path(user): Path<String>, call: Call
     listing(&hub, &user, &call, "kvs", |txn, user| {
         reachable::<serde_json::Value>(txn, user, super::volumes::KEY_VALUE_STORE)
     })
+}
+
+/// `GET /users/<name>/drives` (signed by the user): the drives it owns
+/// or is invited to.
+pub async fn drives(State(hub): State<Shared>, Path(user): Path<String>, call: Call) -> Response {
+    listing(&hub, &user, &call, "drives", super::drives::of_user)
 }
 
 fn reachable<T: Serialize + serde::de::DeserializeOwned>(

@@ -104,9 +104,14 @@ async fn pull(hub: &Shared, kind: Kind, owner: &str, name: &str, call: &Call) ->
                 ))
                 .named(name));
             }
+            let purge = kind.name == VOLUME.name && call.purge();
+            let owner = owner.to_string();
             hub.write(
                 Some(&signed),
                 Box::new(move |txn| {
+                    if purge {
+                        super::drives::remove_owned(txn, &owner, |d| d.volume == name)?;
+                    }
                     remove(txn, kind, &name)?;
                     Ok(done())
                 }),
@@ -142,7 +147,8 @@ pub async fn fetch_volume(State(hub): State<Shared>, Path((owner, name)): Path<(
     fetch(&hub, VOLUME, &owner, &name)
 }
 
-/// `DELETE /volumes/<owner>/<name>`: its owner.
+/// `DELETE /volumes/<owner>/<name>[?purge=true]`: its owner; with
+/// `purge`, the owner's drives of the volume go too.
 pub async fn pull_volume(
     State(hub): State<Shared>,
     Path((owner, name)): Path<(String, String)>,
@@ -214,6 +220,20 @@ pub async fn of_network_kvs(State(hub): State<Shared>, Path((owner, name)): Path
 /// The longest description accepted, in characters.
 const MAX_DESCRIPTION: usize = 2048;
 
+/// Refuse a description field of `kind` that is not one line of at most
+/// [`MAX_DESCRIPTION`] characters; the description, if any.
+pub fn check_description(kind: &str, field: Option<&Value>) -> Result<Option<String>, ApiError> {
+    let Some(field) = field else { return Ok(None) };
+    match field.as_str() {
+        Some(d) if d.chars().count() <= MAX_DESCRIPTION && !d.contains('\n') => Ok(Some(d.to_string())),
+        _ => Err(ApiError::new(
+            422,
+            format!("{kind}/invalid_format/description"),
+            format!("the description must be one line of at most {MAX_DESCRIPTION} characters"),
+        )),
+    }
+}
+
 /// `PUT /kvs/<owner>/<name>`: a JSON object with `name` (this one),
 /// `network` (on the hub) and optionally `description`, by its owner.
 pub async fn push_kvs(State(hub): State<Shared>, Path((owner, name)): Path<(String, String)>, call: Call) -> Response {
@@ -246,15 +266,7 @@ pub async fn push_kvs(State(hub): State<Shared>, Path((owner, name)): Path<(Stri
                     format!("\"{network}\" is not owner/network"),
                 ));
             }
-            if let Some(d) = value.get("description")
-                && !d.as_str().is_some_and(|d| d.chars().count() <= MAX_DESCRIPTION && !d.contains('\n'))
-            {
-                return Err(ApiError::new(
-                    422,
-                    "kvs/invalid_format/description",
-                    format!("the description must be one line of at most {MAX_DESCRIPTION} characters"),
-                ));
-            }
+            check_description("kvs", value.get("description"))?;
             let signed = hub.authenticate(&call)?;
             if signed.user != owner {
                 return Err(ApiError::forbidden(format!(
