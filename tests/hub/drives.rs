@@ -203,3 +203,21 @@ fn drives_and_invitations_survive_a_kill_and_restart() {
     assert_eq!(send(&hub, &bob, "bob", "PUT", path, json!({"status": "ok"})).status, 200);
     assert_eq!(get(&hub, "/drives/alice/photos").body["users"]["bob"]["status"], "ok");
 }
+
+#[test]
+fn leaving_the_hub_or_purging_a_network_takes_drives_and_invitations_along() {
+    let hub = HubProcess::start();
+    let People { alice, bob, .. } = people(&hub);
+    assert_eq!(send(&hub, &alice, "alice", "PUT", "/drives/alice/photos", drive("photos")).status, 201);
+    let path = "/drives/alice/photos/invitations/bob";
+    assert_eq!(send(&hub, &alice, "alice", "PUT", path, invitation("rw")).status, 201);
+    // Bob leaves: his invitation goes with him.
+    bob.ok(&["user", "pull"]);
+    assert_eq!(get(&hub, "/drives/alice/photos").body["users"], json!({}));
+    // Alice owns a drive: she leaves only with --purge, and it goes too.
+    alice.fail(&["user", "pull"]).stderr_has("drive alice/photos").stderr_has("HTTP 409");
+    alice.ok(&["network", "pull", "home", "--purge"]);
+    get(&hub, "/drives/alice/photos").refused(404, "drive/not_found");
+    get(&hub, "/volumes/alice/vol").refused(404, "volume/not_found");
+    alice.ok(&["user", "pull"]);
+}

@@ -374,10 +374,12 @@ pub fn forget_invitee(txn: &WriteTransaction, user: &str) -> Result<(), ApiError
     let prefix = format!("{user}\n");
     let invited = store::scan_keys(&txn.open_table(DRIVE_MEMBERS)?, &prefix)?;
     for index in invited {
-        if let Some((_, name)) = index.split_once('\n')
-            && let Some(mut drive) = get(&txn.open_table(DRIVES)?, name)?
-        {
-            let before = drive.clone();
+        let drive = match index.split_once('\n') {
+            Some((_, name)) => get(&txn.open_table(DRIVES)?, name)?,
+            None => None,
+        };
+        if let Some(before) = drive {
+            let mut drive = before.clone();
             drive.users.remove(user);
             save(txn, &drive, Some(&before))?;
         }

@@ -176,7 +176,10 @@ pub fn remove_network(txn: &WriteTransaction, name: &str, purge: bool) -> Result
         super::drives::remove_owned(txn, user, |d| d.network == name)?;
         let owner = format!("{user}/");
         for kind in [super::volumes::VOLUME, super::volumes::KEY_VALUE_STORE] {
-            for key in store::scan_keys(&txn.open_table(kind.index)?, &prefix)? {
+            // Listed first: `remove` opens the index again, and redb refuses
+            // a table opened twice in one transaction.
+            let on_network = store::scan_keys(&txn.open_table(kind.index)?, &prefix)?;
+            for key in on_network {
                 if let Some((_, object)) = key.split_once('\n')
                     && object.starts_with(&owner)
                 {
