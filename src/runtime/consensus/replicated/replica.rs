@@ -101,6 +101,8 @@ pub struct Replica {
     overlay: Arc<Overlay>,
     notary: Box<dyn Notary + Send + Sync>,
     stripes: Vec<tokio::sync::Mutex<()>>,
+    /// Fetches answered since start.
+    fetches: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Replica {
@@ -141,7 +143,13 @@ impl Replica {
             overlay,
             notary: Box::new(notary),
             stripes: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
+            fetches: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// How many fetches this replica has answered since it started.
+    pub fn fetches_answered(&self) -> u64 {
+        self.fetches.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The silo of immutable blocks.
@@ -235,6 +243,7 @@ impl Replica {
     }
 
     async fn fetch(&self, address: Address) -> BlockReply {
+        self.fetches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let held = match self.stored(address).await {
             Ok(Some(Block::Tombstone(t))) => Held::Removed(Block::Tombstone(t).encode().unwrap_or_default()),
             Ok(Some(b)) => match b.validate_alone(&address) {

@@ -283,3 +283,26 @@ async fn cas_latency() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_of_any_copy_asks_one_replica_and_the_others_only_when_it_is_down() {
+    let c = cluster(3, 1).await;
+    let client = c.nodes[3].consensus.clone();
+    let chunk = Block::Content(ContentBlock::new(None, b"read me once".to_vec()));
+    client.store(chunk.clone(), Expect::Absent).await.unwrap();
+    let answered = |c: &Cluster| -> Vec<u64> {
+        c.nodes[..3].iter().map(|n| n.replica.as_ref().map_or(0, |r| r.fetches_answered())).collect()
+    };
+    let before = answered(&c);
+    let read = client.fetch(chunk.address(), ReadLevel::Any).await.unwrap();
+    assert!(matches!(&read, Fetched::Found(b) if *b == chunk), "{read:?}");
+    let after = answered(&c);
+    let asked: u64 = after.iter().zip(&before).map(|(a, b)| a - b).sum();
+    assert_eq!(asked, 1, "one replica asked, not {asked} ({before:?} → {after:?})");
+
+    // The replica asked first goes away: the read still succeeds through the others.
+    let first = after.iter().zip(&before).position(|(a, b)| a > b).unwrap();
+    c.nodes[first].stop();
+    let read = client.fetch(chunk.address(), ReadLevel::Any).await.unwrap();
+    assert!(matches!(&read, Fetched::Found(b) if *b == chunk), "{read:?}");
+}
