@@ -88,6 +88,13 @@ fn corrupt(address: Address, why: impl std::fmt::Display) -> ConsensusError {
 }
 
 /// The block in a register's value.
+/// Send `body` to `to` over `rpc` and decode the reply, by `until`.
+async fn call(rpc: &Arc<Rpc>, to: PeerId, body: &[u8], until: Instant) -> Result<BlockReply, String> {
+    let left = until.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
+    let reply = rpc.call(to, body, left).await.map_err(|e| e.to_string())?;
+    postcard::from_bytes(&reply).map_err(|e| format!("unreadable reply: {e}"))
+}
+
 fn decode_value(address: Address, payload: &Payload) -> Result<Block, ConsensusError> {
     let block = Block::decode(&payload.bytes).map_err(|e| corrupt(address, e))?;
     if block.address() != address || block.version() != payload.version {
@@ -154,9 +161,32 @@ impl Replicated {
             };
         }
         let body = Channel::Blocks.encode(request).map_err(|e| e.to_string())?;
-        let left = until.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
-        let reply = self.rpc.call(to, &body, left).await.map_err(|e| e.to_string())?;
-        postcard::from_bytes(&reply).map_err(|e| format!("unreadable reply: {e}"))
+        call(&self.rpc, to, &body, until).await
+    }
+
+    /// Ask `to` from a task of its own: dropping the handle does not
+    /// cancel the request, so it reaches its replica even after the caller
+    /// has the answers it waited for.
+    fn ask_detached(
+        &self,
+        to: PeerId,
+        request: &Arc<BlockRequest>,
+        body: &Arc<Vec<u8>>,
+        until: Instant,
+    ) -> tokio::task::JoinHandle<Answer> {
+        let (me, rpc, local) = (self.me, self.rpc.clone(), self.local.clone());
+        let (request, body) = (request.clone(), body.clone());
+        tokio::spawn(async move {
+            let reply = if to == me {
+                match &local {
+                    Some(replica) => Ok(replica.handle(me, (*request).clone()).await),
+                    None => Err("this node stores nothing".into()),
+                }
+            } else {
+                call(&rpc, to, &body, until).await
+            };
+            (to, reply)
+        })
     }
 
     /// Send `request` to every node in `to`, answers as they come.
@@ -387,10 +417,25 @@ impl Replicated {
         if replicas.is_empty() {
             return Err(ConsensusError::Unavailable { reached: 0, needed: 1 });
         }
-        let mut answers = self.ask_all(replicas, &request, until);
+        // Each replica gets the block even after a majority answered: the
+        // requests run as tasks of their own, not as futures dropped here.
+        let body = Arc::new(Channel::Blocks.encode(&request).map_err(|e| ConsensusError::Indeterminate {
+            address,
+            why: format!("the request cannot be encoded: {e}"),
+        })?);
+        let request = Arc::new(request);
+        let mut answers: FuturesUnordered<_> =
+            replicas.iter().map(|&to| self.ask_detached(to, &request, &body, until)).collect();
         let (mut done, mut failures) = (0, Vec::new());
         let mut refused = None;
-        while let Some((from, answer)) = answers.next().await {
+        while let Some(joined) = answers.next().await {
+            let (from, answer) = match joined {
+                Ok(answer) => answer,
+                Err(e) => {
+                    failures.push(format!("a request task ended: {e}"));
+                    continue;
+                }
+            };
             match answer {
                 Ok(BlockReply::Done) => done += 1,
                 Ok(BlockReply::Refused(r @ (Refused::Storage(_) | Refused::NotStoring))) => {

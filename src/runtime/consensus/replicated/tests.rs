@@ -306,3 +306,32 @@ async fn a_read_of_any_copy_asks_one_replica_and_the_others_only_when_it_is_down
     let read = client.fetch(chunk.address(), ReadLevel::Any).await.unwrap();
     assert!(matches!(&read, Fetched::Found(b) if *b == chunk), "{read:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_replica_gets_a_chunk_even_after_a_majority_answered() {
+    let c = cluster(3, 1).await;
+    let client = c.nodes[3].consensus.clone();
+    let chunks: Vec<Block> =
+        (0..24u8).map(|i| Block::Content(ContentBlock::new(None, vec![i; 256 * 1024 + usize::from(i)]))).collect();
+    for chunk in &chunks {
+        client.store(chunk.clone(), Expect::Absent).await.unwrap();
+    }
+    // The third copy of each arrives after the call returned: give it a moment.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut missing = 0;
+        for node in &c.nodes[..3] {
+            let silo = node.replica.as_ref().unwrap().silo();
+            for chunk in &chunks {
+                if silo.get(chunk.address()).await.is_err() {
+                    missing += 1;
+                }
+            }
+        }
+        if missing == 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{missing} copies of 72 never reached their replica");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
