@@ -188,6 +188,16 @@ const FETCH_SETTLED: std::time::Duration = std::time::Duration::from_secs(60);
 /// hour after the last publication).
 const REPUBLISH: std::time::Duration = std::time::Duration::from_secs(300);
 
+/// The local address this machine's traffic to the world leaves from (no
+/// packet is sent: connecting a UDP socket only picks a route).
+fn outbound_ip(v6: bool) -> Option<IpAddr> {
+    let (bind, probe) = if v6 { ("[::]:0", "[2001:db8::1]:9") } else { ("0.0.0.0:0", "192.0.2.1:9") };
+    let socket = std::net::UdpSocket::bind(bind).ok()?;
+    socket.connect(probe).ok()?;
+    let ip = socket.local_addr().ok()?.ip();
+    (!ip.is_unspecified()).then_some(ip)
+}
+
 /// A node's dealings with the hub while it runs: finding peers through
 /// the endpoints others published, and publishing its own.
 pub struct HubPeers {
@@ -228,6 +238,12 @@ impl HubPeers {
         }
         let overlay = node.overlay.clone();
         let me = overlay.me().0;
+        // A node listening on every interface, with no --advertise-host,
+        // publishes the address its traffic leaves from.
+        let fallback = node.local_addr().and_then(|a| {
+            let ip = if a.ip().is_unspecified() { outbound_ip(a.is_ipv6())? } else { a.ip() };
+            Some(SocketAddr::new(ip, a.port()))
+        });
         let (network, user) = (network.to_string(), user.to_string());
         let withdraw = publish.clone().map(|keys| (hub.clone(), user.clone(), keys, network.clone(), me));
         let task = tokio::spawn(async move {
@@ -250,7 +266,10 @@ impl HubPeers {
                 if let Some(keys) = &publish
                     && published.is_none_or(|at| at.elapsed() >= REPUBLISH)
                 {
-                    let endpoints: Vec<String> = overlay.record().endpoints.iter().map(|a| a.to_string()).collect();
+                    let mut endpoints: Vec<String> = overlay.record().endpoints.iter().map(|a| a.to_string()).collect();
+                    if endpoints.is_empty() {
+                        endpoints.extend(fallback.map(|a| a.to_string()));
+                    }
                     if endpoints.is_empty() {
                         tracing::warn!(
                             "this node has no address to publish: give --listen with an address or --advertise-host"

@@ -115,6 +115,7 @@ impl HubError {
 
 /// What to do about a refusal, after the hub's own reason.
 fn hint(status: u16, code: &str, name: Option<&str>) -> String {
+    let named = name.is_some();
     let name = name.unwrap_or("NAME");
     let kind = code.split('/').next().unwrap_or_default();
     match (status, kind) {
@@ -137,7 +138,10 @@ fn hint(status: u16, code: &str, name: Option<&str>) -> String {
         }
         (409, _) => ": pull the one on the hub first, or pick another name".into(),
         (403, _) => ": act as the user allowed to with --as USER".into(),
-        (401, _) => ": check this device's clock".into(),
+        // The hub names the user only when it does not know it; the other
+        // refusals (unsigned, stale, replayed) say what to do themselves.
+        (401, _) if named => format!(": publish that user first: infinit user push --name {name}"),
+        (401, _) => String::new(),
         _ => String::new(),
     }
 }

@@ -249,3 +249,16 @@ fn administrators_may_delete_anything_and_list_users() {
     root.ok(&["network", "pull", "alice/home"]);
     alice.fail(&["network", "fetch", "home"]).stderr_has("HTTP 404");
 }
+
+#[test]
+fn a_user_unknown_to_the_hub_is_told_to_publish_itself_first() {
+    let hub = HubProcess::start();
+    let carol = Person::new("carol", &hub);
+    carol.ok(&["user", "create"]);
+    carol.ok(&["silo", "create", "filesystem", "--name", "s"]);
+    carol.ok(&["network", "create", "--name", "n", "--silo", "s"]);
+    let refused = carol.fail(&["network", "push", "n"]);
+    refused.stderr_has("user \"carol\" is not registered on this hub").stderr_has("infinit user push --name carol");
+    carol.ok(&["user", "push"]);
+    carol.ok(&["network", "push", "n"]);
+}
