@@ -29,13 +29,20 @@ pub enum FrameError {
 
 /// Send `body` as one frame and end the stream.
 pub async fn send(stream: &mut SendStream, body: &[u8]) -> Result<(), FrameError> {
+    send_shared(stream, bytes::Bytes::copy_from_slice(body)).await
+}
+
+/// Send `body` as one frame and end the stream, handing the bytes to the
+/// stream without copying them (the same body may go to several peers).
+pub async fn send_shared(stream: &mut SendStream, body: bytes::Bytes) -> Result<(), FrameError> {
     let len = body.len() + 1;
     if len > MAX_FRAME {
         return Err(FrameError::TooLarge(len));
     }
-    stream.write_all(&(len as u32).to_be_bytes()).await?;
-    stream.write_all(&[WIRE_VERSION]).await?;
-    stream.write_all(body).await?;
+    let mut header = [0u8; 5];
+    header[..4].copy_from_slice(&(len as u32).to_be_bytes());
+    header[4] = WIRE_VERSION;
+    stream.write_all_chunks(&mut [bytes::Bytes::copy_from_slice(&header), body]).await?;
     stream.finish()?;
     Ok(())
 }

@@ -391,6 +391,17 @@ impl Rpc {
 
     /// Send `body` to `peer` and wait at most `deadline` for its reply.
     pub async fn call(self: &Arc<Self>, peer: PeerId, body: &[u8], deadline: Duration) -> Result<Vec<u8>, RpcError> {
+        self.call_shared(peer, bytes::Bytes::copy_from_slice(body), deadline).await
+    }
+
+    /// [`Rpc::call`] with a body shared without copying (one body sent to
+    /// several peers).
+    pub async fn call_shared(
+        self: &Arc<Self>,
+        peer: PeerId,
+        body: bytes::Bytes,
+        deadline: Duration,
+    ) -> Result<Vec<u8>, RpcError> {
         if self.is_cut(&peer) {
             tokio::time::sleep(deadline).await;
             return Err(RpcError::Timeout { peer, after: deadline });
@@ -399,7 +410,7 @@ impl Rpc {
             let connection = self.connection(peer).await?;
             let lost = |why: String| RpcError::Lost { peer, why };
             let (mut send, mut recv) = connection.open_bi().await.map_err(|e| lost(e.to_string()))?;
-            frame::send(&mut send, body).await.map_err(|e| lost(e.to_string()))?;
+            frame::send_shared(&mut send, body).await.map_err(|e| lost(e.to_string()))?;
             frame::recv(&mut recv).await.map_err(|e| lost(e.to_string()))
         };
         tokio::time::timeout(deadline, exchange).await.map_err(|_| RpcError::Timeout { peer, after: deadline })?

@@ -89,9 +89,9 @@ fn corrupt(address: Address, why: impl std::fmt::Display) -> ConsensusError {
 
 /// The block in a register's value.
 /// Send `body` to `to` over `rpc` and decode the reply, by `until`.
-async fn call(rpc: &Arc<Rpc>, to: PeerId, body: &[u8], until: Instant) -> Result<BlockReply, String> {
+async fn call(rpc: &Arc<Rpc>, to: PeerId, body: bytes::Bytes, until: Instant) -> Result<BlockReply, String> {
     let left = until.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
-    let reply = rpc.call(to, body, left).await.map_err(|e| e.to_string())?;
+    let reply = rpc.call_shared(to, body, left).await.map_err(|e| e.to_string())?;
     postcard::from_bytes(&reply).map_err(|e| format!("unreadable reply: {e}"))
 }
 
@@ -161,7 +161,7 @@ impl Replicated {
             };
         }
         let body = Channel::Blocks.encode(request).map_err(|e| e.to_string())?;
-        call(&self.rpc, to, &body, until).await
+        call(&self.rpc, to, bytes::Bytes::from(body), until).await
     }
 
     /// Ask `to` from a task of its own: dropping the handle does not
@@ -171,7 +171,7 @@ impl Replicated {
         &self,
         to: PeerId,
         request: &Arc<BlockRequest>,
-        body: &Arc<Vec<u8>>,
+        body: &bytes::Bytes,
         until: Instant,
     ) -> tokio::task::JoinHandle<Answer> {
         let (me, rpc, local) = (self.me, self.rpc.clone(), self.local.clone());
@@ -183,7 +183,7 @@ impl Replicated {
                     None => Err("this node stores nothing".into()),
                 }
             } else {
-                call(&rpc, to, &body, until).await
+                call(&rpc, to, body, until).await
             };
             (to, reply)
         })
@@ -419,7 +419,7 @@ impl Replicated {
         }
         // Each replica gets the block even after a majority answered: the
         // requests run as tasks of their own, not as futures dropped here.
-        let body = Arc::new(Channel::Blocks.encode(&request).map_err(|e| ConsensusError::Indeterminate {
+        let body = bytes::Bytes::from(Channel::Blocks.encode(&request).map_err(|e| ConsensusError::Indeterminate {
             address,
             why: format!("the request cannot be encoded: {e}"),
         })?);
