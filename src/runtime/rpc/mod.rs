@@ -282,7 +282,10 @@ impl Rpc {
                 let Some(rpc) = rpc.upgrade() else { break };
                 tokio::spawn(async move {
                     if rpc.is_cut(&peer) {
-                        // Partitioned: the request is lost, the caller times out.
+                        // Partitioned: the request is lost, the caller times
+                        // out. (Without holding the node: a stopped node lets
+                        // go of its state at once.)
+                        drop(rpc);
                         tokio::time::sleep(IDLE * 4).await;
                         drop((send, recv));
                         return;
