@@ -306,3 +306,30 @@ impl NetworkNode {
         self.rpc.close();
     }
 }
+
+/// A node on loopback (any port) for tests in process: a fresh node key
+/// certified by `user`, presenting `passport` to `gatekeeper`, keeping
+/// three replicas, its acceptor state in `dir` (file `i`).
+#[cfg(test)]
+pub(crate) fn test_spec(
+    dir: &std::path::Path,
+    i: usize,
+    user: &KeyPair,
+    peers: Vec<String>,
+    passport: &[u8],
+    gatekeeper: Arc<dyn Gatekeeper>,
+) -> NetworkSpec {
+    NetworkSpec {
+        keys: KeyPair::generate().expect("a node key"),
+        credentials: Credentials { user: user.public(), certificate: user.sign(b"node"), passport: passport.to_vec() },
+        gatekeeper,
+        overlay: OverlayKind::Gossip,
+        replication: 3,
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        advertise: vec![],
+        peers,
+        peers_file: None,
+        port_file: None,
+        acceptors: dir.join(format!("acceptors-{i}.redb")),
+    }
+}

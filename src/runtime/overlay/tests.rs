@@ -29,19 +29,7 @@ impl Gatekeeper for Members {
 }
 
 fn spec(dir: &std::path::Path, i: usize, user: &KeyPair, peers: Vec<String>, passport: &[u8]) -> NetworkSpec {
-    NetworkSpec {
-        keys: KeyPair::generate().unwrap(),
-        credentials: Credentials { user: user.public(), certificate: user.sign(b"node"), passport: passport.to_vec() },
-        gatekeeper: Arc::new(Members),
-        overlay: OverlayKind::Gossip,
-        replication: 3,
-        listen: "127.0.0.1:0".parse().unwrap(),
-        advertise: vec![],
-        peers,
-        peers_file: None,
-        port_file: None,
-        acceptors: dir.join(format!("acceptors-{i}.redb")),
-    }
+    crate::runtime::network::test_spec(dir, i, user, peers, passport, Arc::new(Members))
 }
 
 /// Wait until `cond` holds, or fail saying `what`.

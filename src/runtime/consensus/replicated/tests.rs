@@ -10,7 +10,7 @@ use crate::crypto::KeyPair;
 use crate::runtime::block::{AccessList, AclBlock, ContentBlock, OwnerBlock};
 use crate::runtime::consensus::ConsensusExt as _;
 use crate::runtime::network::{NetworkNode, NetworkSpec};
-use crate::runtime::overlay::{Credentials, Gatekeeper, Membership, OverlayKind};
+use crate::runtime::overlay::{Credentials, Gatekeeper, Membership};
 use crate::runtime::silo::MemorySilo;
 
 /// Admits every node, as the user its credentials name, with `write`
@@ -72,20 +72,7 @@ impl Cluster {
 }
 
 fn spec(dir: &std::path::Path, i: usize, user: &KeyPair, peers: Vec<String>, passport: &[u8]) -> NetworkSpec {
-    let keys = KeyPair::generate().unwrap();
-    NetworkSpec {
-        credentials: Credentials { user: user.public(), certificate: user.sign(b"node"), passport: passport.to_vec() },
-        keys,
-        gatekeeper: Arc::new(Open { write: true }),
-        overlay: OverlayKind::Gossip,
-        replication: 3,
-        listen: "127.0.0.1:0".parse().unwrap(),
-        advertise: vec![],
-        peers,
-        peers_file: None,
-        port_file: None,
-        acceptors: dir.join(format!("acceptors-{i}.redb")),
-    }
+    crate::runtime::network::test_spec(dir, i, user, peers, passport, Arc::new(Open { write: true }))
 }
 
 async fn cluster(storage: usize, clients: usize) -> Cluster {
