@@ -5,18 +5,20 @@
 //! volume with `infinit volume run`. The [`Cluster`] guard kills every
 //! process and removes every mount when dropped, even when a test panics.
 
-use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
 #[path = "../common/mount.rs"]
 mod mount;
+#[path = "../common/process.rs"]
+mod process;
 pub use mount::{force_unmount, fuse_available, is_mounted};
+pub use process::Proc;
 
 /// How long a node or a mount may take to come up, or a process to stop.
 pub const PATIENCE: Duration = Duration::from_secs(60);
@@ -61,71 +63,6 @@ impl Device {
         let out = self.cmd(args).output().expect("spawn infinit");
         assert!(out.status.success(), "infinit {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
-/// A running process with its stdout lines and stderr file.
-pub struct Proc {
-    pub child: Child,
-    pub lines: Arc<Mutex<Vec<String>>>,
-    pub stderr: PathBuf,
-}
-
-impl Proc {
-    fn spawn(device: &Device, args: &[&str], log: &str) -> Proc {
-        let stderr = device.home.join(log);
-        let mut child = device
-            .cmd(args)
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&stderr).expect("log file"))
-            .spawn()
-            .expect("spawn infinit");
-        let out = child.stdout.take().expect("piped stdout");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let sink = lines.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines() {
-                let Ok(line) = line else { break };
-                sink.lock().unwrap_or_else(|e| e.into_inner()).push(line);
-            }
-        });
-        Proc { child, lines, stderr }
-    }
-
-    /// Wait until a stdout line starts with `prefix`.
-    fn wait_line(&mut self, prefix: &str) {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            if self.lines.lock().unwrap_or_else(|e| e.into_inner()).iter().any(|l| l.starts_with(prefix)) {
-                return;
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("infinit exited with {status} before printing {prefix:?}: {}", self.log());
-            }
-            assert!(Instant::now() < deadline, "no {prefix:?} line within {PATIENCE:?}: {}", self.log());
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// What the process logged on stderr.
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(&self.stderr).unwrap_or_default()
-    }
-
-    /// Send `sig`.
-    pub fn signal(&self, sig: i32) {
-        let pid = i32::try_from(self.child.id()).expect("pid fits i32");
-        // SAFETY: kill(2) has no memory effects; the pid is our own child,
-        // not yet reaped, so it cannot name another process.
-        unsafe {
-            libc::kill(pid, sig);
-        }
-    }
-
-    /// SIGKILL and reap.
-    pub fn kill9(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -242,8 +179,9 @@ impl Cluster {
         if let Some(b) = &bootstrap {
             args.extend(["--peer", b]);
         }
-        let mut proc = Proc::spawn(&node.device, &args, &format!("network-run-{}.log", unique()));
-        proc.wait_line("Running network");
+        let log = node.device.home.join(format!("network-run-{}.log", unique()));
+        let mut proc = Proc::spawn(node.device.cmd(&args), log);
+        proc.wait_line("Running network", PATIENCE);
         let text = std::fs::read_to_string(&port_file).expect("port file");
         node.port = text.trim().parse().expect("a port");
         node.proc = Some(proc);
@@ -267,8 +205,9 @@ impl Cluster {
         let mut args = vec!["volume", "run", "--name", "vol", "--mountpoint", &mount, "--listen", &client.device.ip];
         args.extend(["--peer", &bootstrap]);
         args.extend(extra);
-        let mut proc = Proc::spawn(&client.device, &args, &format!("volume-run-{}.log", unique()));
-        proc.wait_line("Running volume");
+        let log = client.device.home.join(format!("volume-run-{}.log", unique()));
+        let mut proc = Proc::spawn(client.device.cmd(&args), log);
+        proc.wait_line("Running volume", PATIENCE);
         let deadline = Instant::now() + PATIENCE;
         while !is_mounted(&client.mount) {
             assert!(Instant::now() < deadline, "not mounted: {}", proc.log());

@@ -2,28 +2,26 @@
 //! nodes start with no `--peer` at all, publish their endpoints, find the
 //! other's, and share the network's blocks.
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::{HubProcess, Person};
 
 #[path = "../common/mount.rs"]
 mod mount;
+#[allow(dead_code)]
+#[path = "../common/process.rs"]
+mod process;
 use mount::{force_unmount, fuse_available, is_mounted};
+use process::Proc;
 
 /// A `network run` kept running; killed when dropped.
-struct Node {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-    log: std::path::PathBuf,
-}
+struct Node(Proc);
 
 impl Node {
     fn start(person: &Person, hub: &HubProcess, network: &str, ip: &str) -> Node {
-        let log = person.home.path("node.log");
-        let mut child = Command::new(assert_cmd::cargo::cargo_bin!("infinit"))
+        let mut command = Command::new(assert_cmd::cargo::cargo_bin!("infinit"));
+        command
             .args(["network", "run", "--name", network, "--listen", ip, "--publish"])
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -31,42 +29,20 @@ impl Node {
             .env("INFINIT_HOME", person.home.path(""))
             .env("INFINIT_USER", &person.home.user)
             .env("INFINIT_HUB", hub.url())
-            .env("INFINIT_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).expect("log file"))
-            .spawn()
-            .expect("spawn infinit");
-        let out = child.stdout.take().expect("piped stdout");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let sink = lines.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                sink.lock().unwrap_or_else(|e| e.into_inner()).push(line);
-            }
-        });
-        let node = Node { child, lines, log };
-        node.wait_line("Running network");
+            .env("INFINIT_LOG", "info");
+        let mut node = Node(Proc::spawn(command, person.home.path("node.log")));
+        node.0.wait_line("Running network", Duration::from_secs(60));
         node
     }
 
-    fn wait_line(&self, prefix: &str) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !self.lines.lock().unwrap_or_else(|e| e.into_inner()).iter().any(|l| l.starts_with(prefix)) {
-            assert!(Instant::now() < deadline, "no {prefix:?} line: {}", self.log());
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
     fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        self.0.log()
     }
 }
 
 impl Drop for Node {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.0.kill9();
     }
 }
 
