@@ -226,11 +226,19 @@ async fn a_block_damaged_in_every_replica_is_never_returned() {
     let chunk = Block::Content(ContentBlock::new(None, b"precious".to_vec()));
     c.nodes[0].consensus.store(chunk.clone(), Expect::Absent).await.unwrap();
     let address = chunk.address();
+    let silo = |i: usize| c.nodes[i].replica.as_ref().unwrap().silo().clone();
+    // The store returned once two copies were stored: wait for the third.
+    for i in 0..3 {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while silo(i).get(address).await.is_err() {
+            assert!(std::time::Instant::now() < deadline, "replica {i} never got the block");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
     // One damaged copy: the others answer.
     let mut damaged = chunk.encode().unwrap();
     let last = damaged.len() - 1;
     damaged[last] ^= 1;
-    let silo = |i: usize| c.nodes[i].replica.as_ref().unwrap().silo().clone();
     silo(0).set(address, damaged.clone(), crate::runtime::silo::SetMode::Update).await.unwrap();
     for node in &c.nodes {
         assert_eq!(node.consensus.fetch_block(address).await.unwrap(), Some(chunk.clone()));
