@@ -88,8 +88,28 @@ fn corrupt(address: Address, why: impl std::fmt::Display) -> ConsensusError {
 }
 
 /// The block in a register's value.
-/// Send `body` to `to` over `rpc` and decode the reply, by `until`.
-async fn call(rpc: &Arc<Rpc>, to: PeerId, body: bytes::Bytes, until: Instant) -> Result<BlockReply, String> {
+/// Ask `to` as node `me`: in process if `to` is this node (its `local`
+/// replica), else over `rpc` with `body`, the encoded `request` (encoded
+/// here if not given), by `until`.
+async fn ask_via(
+    me: PeerId,
+    rpc: &Arc<Rpc>,
+    local: Option<&Arc<Replica>>,
+    to: PeerId,
+    request: &BlockRequest,
+    body: Option<bytes::Bytes>,
+    until: Instant,
+) -> Result<BlockReply, String> {
+    if to == me {
+        return match local {
+            Some(replica) => Ok(replica.handle(me, request.clone()).await),
+            None => Err("this node stores nothing".into()),
+        };
+    }
+    let body = match body {
+        Some(body) => body,
+        None => bytes::Bytes::from(Channel::Blocks.encode(request).map_err(|e| e.to_string())?),
+    };
     let left = until.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
     let reply = rpc.call_shared(to, body, left).await.map_err(|e| e.to_string())?;
     postcard::from_bytes(&reply).map_err(|e| format!("unreadable reply: {e}"))
@@ -154,14 +174,7 @@ impl Replicated {
 
     /// Ask `to` (in process if it is this node).
     async fn ask(&self, to: PeerId, request: &BlockRequest, until: Instant) -> Result<BlockReply, String> {
-        if to == self.me {
-            return match &self.local {
-                Some(replica) => Ok(replica.handle(self.me, request.clone()).await),
-                None => Err("this node stores nothing".into()),
-            };
-        }
-        let body = Channel::Blocks.encode(request).map_err(|e| e.to_string())?;
-        call(&self.rpc, to, bytes::Bytes::from(body), until).await
+        ask_via(self.me, &self.rpc, self.local.as_ref(), to, request, None, until).await
     }
 
     /// Ask `to` from a task of its own: dropping the handle does not
@@ -176,17 +189,7 @@ impl Replicated {
     ) -> tokio::task::JoinHandle<Answer> {
         let (me, rpc, local) = (self.me, self.rpc.clone(), self.local.clone());
         let (request, body) = (request.clone(), body.clone());
-        tokio::spawn(async move {
-            let reply = if to == me {
-                match &local {
-                    Some(replica) => Ok(replica.handle(me, (*request).clone()).await),
-                    None => Err("this node stores nothing".into()),
-                }
-            } else {
-                call(&rpc, to, body, until).await
-            };
-            (to, reply)
-        })
+        tokio::spawn(async move { (to, ask_via(me, &rpc, local.as_ref(), to, &request, Some(body), until).await) })
     }
 
     /// Send `request` to every node in `to`, answers as they come.
