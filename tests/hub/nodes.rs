@@ -5,11 +5,10 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{HubProcess, Person};
+use crate::support::{HubProcess, Person, Raw};
 
 #[path = "../common/mount.rs"]
 mod mount;
-#[allow(dead_code)]
 #[path = "../common/process.rs"]
 mod process;
 use mount::{force_unmount, fuse_available, is_mounted};
@@ -140,4 +139,17 @@ fn nodes_started_with_no_peer_find_each_other_through_published_endpoints() {
     written.expect("write through the network");
     assert_eq!(read.expect("read back"), b"found through the hub");
     assert!(stored_blocks(&inspect(&bob, "alice/home")) > 0, "bob's node stores none of the network's blocks");
+
+    // Both published where they listen; a node stopped by SIGTERM withdraws its endpoints.
+    let published = |who: &str| {
+        let answer = Raw::new("GET", "/networks/alice/home/endpoints", "").send(&hub);
+        assert_eq!(answer.status, 200, "{answer:?}");
+        answer.body.get(who).and_then(|nodes| nodes.as_object()).map_or(0, |nodes| nodes.len())
+    };
+    assert_eq!((published("alice"), published("bob")), (1, 1));
+    let mut bob_node = bob_node;
+    bob_node.0.signal(libc::SIGTERM);
+    let status = bob_node.0.child.wait().expect("wait for bob's node");
+    assert!(status.success(), "bob's node stopped with {status}: {}", bob_node.log());
+    assert_eq!((published("alice"), published("bob")), (1, 0), "bob's endpoints were not withdrawn");
 }
