@@ -375,4 +375,15 @@ mod tests {
 
         gate.check(&node, &credentials).unwrap();
     }
+
+    #[test]
+    fn the_outbound_address_is_one_of_this_machines() {
+        // None where there is no route at all; else an address this machine owns.
+        for v6 in [false, true] {
+            if let Some(ip) = outbound_ip(v6) {
+                assert!(!ip.is_unspecified() && ip.is_ipv6() == v6, "{ip}");
+                assert!(std::net::UdpSocket::bind(SocketAddr::new(ip, 0)).is_ok(), "{ip} is not a local address");
+            }
+        }
+    }
 }
