@@ -44,6 +44,7 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "Passphrase of device transmit and device receive (else standard input, else a prompt).",
     ),
     ("INFINIT_LOG", "Filter of the log lines a node prints on standard error, e.g. info or debug (default: warn)."),
+    ("INFINIT_LOG_TIME", "When set, each log line starts with the seconds since the process started."),
 ];
 
 /// The files infinit keeps, under the data folder unless said otherwise.
