@@ -35,6 +35,10 @@ pub enum FsError {
     Corrupt(String),
     #[error("storage error: {0}")]
     Storage(String),
+    /// Another mount holds the directory's lease (see `super::lease`):
+    /// the operation waits for it and runs again.
+    #[error("directory {0} is held by another writer")]
+    Busy(crate::runtime::block::Address),
 }
 
 impl FsError {
@@ -54,6 +58,7 @@ impl FsError {
             FsError::NoAttribute => libc_errno::ENODATA,
             FsError::Unsupported(_) => libc_errno::EOPNOTSUPP,
             FsError::Corrupt(_) | FsError::Storage(_) => libc_errno::EIO,
+            FsError::Busy(_) => libc_errno::EAGAIN,
         }
     }
 }
@@ -63,6 +68,7 @@ pub mod libc_errno {
     pub const EPERM: i32 = 1;
     pub const ENOENT: i32 = 2;
     pub const EIO: i32 = 5;
+    pub const EAGAIN: i32 = 11;
     pub const EACCES: i32 = 13;
     pub const EEXIST: i32 = 17;
     pub const EXDEV: i32 = 18;

@@ -71,6 +71,11 @@ pub enum Intent {
     Links { delta: i32, time: Time },
     /// A file's new content: size, inline data or chunk table and patches.
     Content { size: u64, inline: Vec<u8>, chunks: BTreeMap<u64, Chunk>, patches: Vec<Patch>, time: Time },
+    /// Mount `by` asks the holder of the directory's lease to give it up
+    /// (nothing to do if there is no lease, or `by` holds it).
+    WantLease { by: [u8; 16] },
+    /// Mount `by` gives up the directory's lease, if it holds it.
+    ReleaseLease { by: [u8; 16] },
 }
 
 fn entries_of(node: &mut Node) -> FsResult<(&mut BTreeMap<String, Entry>, &mut super::model::Meta)> {
@@ -93,6 +98,11 @@ impl Intent {
             Intent::InsertEntry { entry, .. } | Intent::MoveEntry { entry, .. } => Some(entry.address),
             _ => None,
         }
+    }
+
+    /// Whether it changes a directory's names (what a lease is about).
+    pub fn is_namespace(&self) -> bool {
+        matches!(self, Intent::InsertEntry { .. } | Intent::RemoveEntry { .. } | Intent::MoveEntry { .. })
     }
 
     /// The directory entry names this intent may change.
@@ -248,6 +258,20 @@ impl Intent {
                 _ if mode == Mode::Op => return Err(FsError::IsDirectory),
                 _ => return Ok(Replayed::Lost("the file became another kind of node".into())),
             },
+            Intent::ReleaseLease { by } => {
+                if let Node::Directory { lease, .. } = node {
+                    if lease.is_some_and(|l| l.holder == *by) {
+                        *lease = None;
+                    }
+                }
+            }
+            Intent::WantLease { by } => {
+                if let Node::Directory { lease: Some(lease), .. } = node {
+                    if lease.holder != *by {
+                        lease.wanted = true;
+                    }
+                }
+            }
         }
         Ok(Replayed::Applied)
     }
@@ -271,7 +295,7 @@ mod tests {
     use crate::runtime::fs::model::Meta;
 
     fn dir() -> Node {
-        Node::Directory { meta: Meta::new(0o755, 0, 0), entries: BTreeMap::new(), parent: None }
+        Node::Directory { meta: Meta::new(0o755, 0, 0), entries: BTreeMap::new(), parent: None, lease: None }
     }
 
     fn entry(n: u8) -> Entry {

@@ -154,7 +154,7 @@ mod tests {
             .iter()
             .map(|(n, a)| (n.to_string(), Entry { address: Address([*a; 32]), kind: NodeKind::File }))
             .collect();
-        Node::Directory { meta: Meta::new(0o755, 0, 0), entries, parent: None }
+        Node::Directory { meta: Meta::new(0o755, 0, 0), entries, parent: None, lease: None }
     }
 
     fn names(node: &Node) -> Vec<(String, u8)> {

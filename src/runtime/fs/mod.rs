@@ -14,6 +14,7 @@ pub mod error;
 pub mod file;
 pub mod fuse;
 mod intent;
+mod lease;
 pub mod merge;
 pub mod model;
 pub mod mountpoint;
@@ -126,8 +127,14 @@ pub struct FileSystem {
     revalidate: std::time::Duration,
     /// `close` stores the metadata batch before it returns.
     durable_close: bool,
-    /// Namespace operations return once their directory change is stored.
+    /// Namespace operations return once their directory change is stored,
+    /// unless this mount holds the directory's lease.
     write_through: bool,
+    /// This mount, as a lease holder (random).
+    mount_id: [u8; 16],
+    /// Directories other writers contended for lately: no lease on them
+    /// before the instant given.
+    contended: Mutex<HashMap<Address, std::time::Instant>>,
     /// Where changes by other writers are announced (the FUSE binding).
     watcher: Mutex<Option<tokio::sync::mpsc::UnboundedSender<nodes::Change>>>,
 }
@@ -247,6 +254,8 @@ impl FileSystem {
             revalidate: REVALIDATE,
             durable_close: false,
             write_through: false,
+            mount_id: crate::crypto::random_bytes().map_err(|e| FsError::Storage(e.to_string()))?,
+            contended: Mutex::new(HashMap::new()),
             watcher: Mutex::new(None),
         };
         let name = root_name(volume);
@@ -261,7 +270,10 @@ impl FileSystem {
             }
             Fetched::Absent if allow_root_creation && *owner == fs.keys.public() => {
                 let meta = Meta::new(0o755, 0, 0);
-                let root = fs.create_node(Node::Directory { meta, entries: Default::default(), parent: None }, None)?;
+                let root = fs.create_node(
+                    Node::Directory { meta, entries: Default::default(), parent: None, lease: None },
+                    None,
+                )?;
                 fs.flush_metadata().await?;
                 let pointer = Block::Named(NamedBlock::create(&fs.keys, &name, root));
                 fs.store.store(pointer, Expect::Absent).await?;
@@ -294,9 +306,26 @@ impl FileSystem {
         self.write_through = on;
     }
 
-    /// Wait for `dep` when namespace operations are write-through.
+    /// Wait for `dep` when namespace operations are write-through and it
+    /// was not answered under this mount's lease.
     async fn settle(&self, dep: Dep) -> FsResult<()> {
-        if self.write_through { self.commit(dep).await } else { Ok(()) }
+        if self.write_through && self.waits_for(dep) { self.commit(dep).await } else { Ok(()) }
+    }
+
+    /// Run the namespace operation `op` again each time a directory it
+    /// touches is held by another mount, once that mount gave it up.
+    async fn unless_busy<T, F, Fut>(&self, mut op: F) -> FsResult<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = FsResult<T>>,
+    {
+        for _ in 0..8 {
+            match op().await {
+                Err(FsError::Busy(dir)) => self.await_lease(dir).await?,
+                other => return other,
+            }
+        }
+        Err(FsError::Storage("the directory keeps changing hands between writers; try again".into()))
     }
 
     /// Report a problem of the write-back at once (the node's log, stderr),
@@ -449,6 +478,10 @@ impl FileSystem {
 
     /// Create `node` under `name` in `dir`.
     async fn insert(&self, dir: Address, name: &str, node: Node) -> FsResult<Address> {
+        self.unless_busy(|| self.insert_once(dir, name, node.clone())).await
+    }
+
+    async fn insert_once(&self, dir: Address, name: &str, node: Node) -> FsResult<Address> {
         check_name(name)?;
         self.throttle().await;
         let stale = self.free_name(dir, name).await?;
@@ -469,7 +502,12 @@ impl FileSystem {
 
     /// Create a directory.
     pub async fn mkdir(&self, dir: Address, name: &str, mode: u32, uid: u32, gid: u32) -> FsResult<Address> {
-        let node = Node::Directory { meta: Meta::new(mode, uid, gid), entries: Default::default(), parent: Some(dir) };
+        let node = Node::Directory {
+            meta: Meta::new(mode, uid, gid),
+            entries: Default::default(),
+            parent: Some(dir),
+            lease: None,
+        };
         self.insert(dir, name, node).await
     }
 
@@ -523,6 +561,10 @@ impl FileSystem {
     /// Add a hard link `newname` in `newdir` to the file at `address`: the
     /// link count rises (and is stored) before the new entry names it.
     pub async fn link(&self, address: Address, newdir: Address, newname: &str) -> FsResult<()> {
+        self.unless_busy(|| self.link_once(address, newdir, newname)).await
+    }
+
+    async fn link_once(&self, address: Address, newdir: Address, newname: &str) -> FsResult<()> {
         check_name(newname)?;
         let kind = self.view(address, Node::kind).await?;
         if kind == NodeKind::Directory {
@@ -530,7 +572,11 @@ impl FileSystem {
         }
         let stale = self.free_name(newdir, newname).await?;
         let counted = self.change(address, Intent::Links { delta: 1, time: Time::now() }, Vec::new()).await?;
-        let inserted = self.change(newdir, insert_entry(newname, Entry { address, kind }, stale), vec![counted]).await;
+        let inserted =
+            match self.change(newdir, insert_entry(newname, Entry { address, kind }, stale), vec![counted]).await {
+                Ok(dep) => self.settle(dep).await,
+                Err(e) => Err(e),
+            };
         if let Err(e) = inserted {
             self.drop_link(address, Vec::new()).await?;
             return Err(e);
@@ -573,6 +619,10 @@ impl FileSystem {
 
     /// Remove a non-directory entry; the link count drops once the entry is gone.
     pub async fn unlink(&self, dir: Address, name: &str) -> FsResult<()> {
+        self.unless_busy(|| self.unlink_once(dir, name)).await
+    }
+
+    async fn unlink_once(&self, dir: Address, name: &str) -> FsResult<()> {
         let entry = self.lookup(dir, name).await?;
         if entry.kind == NodeKind::Directory {
             return Err(FsError::IsDirectory);
@@ -584,6 +634,10 @@ impl FileSystem {
 
     /// Remove an empty directory.
     pub async fn rmdir(&self, dir: Address, name: &str) -> FsResult<()> {
+        self.unless_busy(|| self.rmdir_once(dir, name)).await
+    }
+
+    async fn rmdir_once(&self, dir: Address, name: &str) -> FsResult<()> {
         let entry = self.lookup(dir, name).await?;
         if entry.kind != NodeKind::Directory {
             return Err(FsError::NotDirectory);
@@ -603,6 +657,17 @@ impl FileSystem {
     /// so a crash leaves the node in both, never in neither (a file's
     /// stored link count counts both names meanwhile).
     pub async fn rename(
+        &self,
+        dir: Address,
+        name: &str,
+        newdir: Address,
+        newname: &str,
+        noreplace: bool,
+    ) -> FsResult<()> {
+        self.unless_busy(|| self.rename_once(dir, name, newdir, newname, noreplace)).await
+    }
+
+    async fn rename_once(
         &self,
         dir: Address,
         name: &str,
@@ -658,6 +723,9 @@ impl FileSystem {
             // old parent), then the parent, then the old entry (stale from
             // then on) is removed. A crash at any point leaves one name.
             let inserted = self.change(newdir, insert_entry(newname, source, replaced), Vec::new()).await?;
+            // A name refused at the store (taken, or the directory held by
+            // another mount) must not see the parent move.
+            self.settle(inserted).await?;
             let moved = Intent::SetParent { from: dir, to: newdir, time };
             let reparented = match self.change(source.address, moved, vec![inserted]).await {
                 Ok(dep) => dep,
@@ -670,7 +738,7 @@ impl FileSystem {
                 }
             };
             self.settle(reparented).await?;
-            match self.change(dir, remove_entry(name, source.address), vec![reparented]).await {
+            match self.remove_moved(dir, name, source.address, reparented).await {
                 Ok(removed) => removed,
                 // Someone removed the source meanwhile: the new name stays.
                 Err(FsError::NotFound) => reparented,
@@ -687,7 +755,7 @@ impl FileSystem {
                     Ok(()) => Ok(inserted),
                     // Only a refused name never gets stored; any other
                     // failure is retried, so the count keeps both names.
-                    Err(e @ FsError::Exists) => Err(e),
+                    Err(e @ (FsError::Exists | FsError::Busy(_))) => Err(e),
                     Err(e) => return Err(e),
                 },
                 Err(e) => Err(e),
@@ -699,7 +767,7 @@ impl FileSystem {
                     return Err(e);
                 }
             };
-            match self.change(dir, remove_entry(name, source.address), vec![inserted]).await {
+            match self.remove_moved(dir, name, source.address, inserted).await {
                 Ok(removed) => self.change(source.address, Intent::Links { delta: -1, time }, vec![removed]).await?,
                 // Someone unlinked the source meanwhile, dropping the count
                 // for it: the new name stays, counted.
@@ -723,6 +791,29 @@ impl FileSystem {
             }
         }
         Ok(())
+    }
+
+    /// Remove the old name of a node a rename moved, once the new name is
+    /// stored (`after`). The new name is in place: the rename no longer
+    /// starts over if the old directory is held by another mount, it waits
+    /// for it.
+    async fn remove_moved(&self, dir: Address, name: &str, address: Address, after: Dep) -> FsResult<Dep> {
+        for _ in 0..8 {
+            let removed = match self.change(dir, remove_entry(name, address), vec![after]).await {
+                Ok(removed) => removed,
+                Err(FsError::Busy(held)) => {
+                    self.await_lease(held).await?;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            match self.settle(removed).await {
+                Err(FsError::Busy(held)) => self.await_lease(held).await?,
+                Err(e) => return Err(e),
+                Ok(()) => return Ok(removed),
+            }
+        }
+        Err(FsError::Storage(format!("the old name {name:?} of a renamed node keeps changing hands; try again")))
     }
 
     /// Change attributes; a size change truncates or extends the file.

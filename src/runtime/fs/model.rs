@@ -10,9 +10,11 @@ use serde::{Deserialize, Serialize};
 use super::FsError;
 use crate::runtime::block::Address;
 
-/// Format version of encoded nodes: 4 has directories that name their
-/// parent.
-pub(super) const NODE_FORMAT: u8 = 4;
+/// Format version of encoded nodes: 5 has directories that may carry a
+/// writer's lease.
+pub(super) const NODE_FORMAT: u8 = 5;
+/// Directories that name their parent, without leases, still read.
+const NODE_FORMAT_PARENT: u8 = 4;
 /// Patches of small writes, directories without a parent, still read.
 const NODE_FORMAT_PATCHES: u8 = 3;
 /// Sparse chunk tables without patches, still read.
@@ -159,6 +161,23 @@ impl std::fmt::Debug for Patch {
     }
 }
 
+/// A writer's claim on a directory's names, on a network: while it holds,
+/// only the holder changes the entries, so the holder answers namespace
+/// operations at once and stores them behind, as on one node; any other
+/// writer asks for it (`wanted`) and waits until the holder gives it up or
+/// it runs out. See `super::lease` for the rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    /// The mount holding it (a random identifier per mount).
+    pub holder: [u8; 16],
+    /// When it runs out, in milliseconds since the Unix epoch, by the
+    /// holder's clock.
+    pub until_ms: u64,
+    /// Another writer asked for the directory: the holder gives the lease
+    /// up with its next store of the directory and takes no new one soon.
+    pub wanted: bool,
+}
+
 /// A node as stored in its access-controlled block. Its `Debug` shows the
 /// length of inline content, not the content.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -176,6 +195,9 @@ pub enum Node {
         /// directory whose parent is another directory is a stale leftover
         /// of a crashed rename (see [`Node::names_as_parent`]).
         parent: Option<Address>,
+        /// The writer that alone may change the entries for now, if any
+        /// (on a network; see [`Lease`]).
+        lease: Option<Lease>,
     },
     /// A regular file.
     File {
@@ -219,11 +241,12 @@ pub enum Node {
 impl std::fmt::Debug for Node {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Node::Directory { meta, entries, parent } => f
+            Node::Directory { meta, entries, parent, lease } => f
                 .debug_struct("Directory")
                 .field("meta", meta)
                 .field("entries", entries)
                 .field("parent", parent)
+                .field("lease", lease)
                 .finish(),
             Node::File { meta, nlink, size, inline, chunks, patches } => f
                 .debug_struct("File")
@@ -304,6 +327,7 @@ impl Node {
     pub fn decode(bytes: &[u8]) -> Result<Node, FsError> {
         match bytes.split_first() {
             Some((&NODE_FORMAT, body)) => decode_whole(body),
+            Some((&NODE_FORMAT_PARENT, body)) => Ok(decode_whole::<ParentNode>(body)?.into()),
             Some((&NODE_FORMAT_PATCHES, body)) => Ok(decode_whole::<PatchedNode>(body)?.into()),
             Some((&NODE_FORMAT_SPARSE, body)) => Ok(decode_whole::<SparseNode>(body)?.into()),
             Some((&NODE_FORMAT_DENSE, body)) => Ok(decode_whole::<DenseNode>(body)?.into()),
@@ -323,6 +347,28 @@ fn decode_whole<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, FsErro
     Ok(node)
 }
 
+/// A node of format 4: directories without a lease.
+#[derive(Deserialize)]
+enum ParentNode {
+    Directory { meta: Meta, entries: BTreeMap<String, Entry>, parent: Option<Address> },
+    File { meta: Meta, nlink: u32, size: u64, inline: Vec<u8>, chunks: BTreeMap<u64, Chunk>, patches: Vec<Patch> },
+    Symlink { meta: Meta, nlink: u32, target: Vec<u8> },
+    Special { meta: Meta, nlink: u32, kind: NodeKind, rdev: u64 },
+}
+
+impl From<ParentNode> for Node {
+    fn from(node: ParentNode) -> Node {
+        match node {
+            ParentNode::Directory { meta, entries, parent } => Node::Directory { meta, entries, parent, lease: None },
+            ParentNode::File { meta, nlink, size, inline, chunks, patches } => {
+                Node::File { meta, nlink, size, inline, chunks, patches }
+            }
+            ParentNode::Symlink { meta, nlink, target } => Node::Symlink { meta, nlink, target },
+            ParentNode::Special { meta, nlink, kind, rdev } => Node::Special { meta, nlink, kind, rdev },
+        }
+    }
+}
+
 /// A node of format 3: directories without a parent.
 #[derive(Deserialize)]
 enum PatchedNode {
@@ -335,7 +381,7 @@ enum PatchedNode {
 impl From<PatchedNode> for Node {
     fn from(node: PatchedNode) -> Node {
         match node {
-            PatchedNode::Directory { meta, entries } => Node::Directory { meta, entries, parent: None },
+            PatchedNode::Directory { meta, entries } => Node::Directory { meta, entries, parent: None, lease: None },
             PatchedNode::File { meta, nlink, size, inline, chunks, patches } => {
                 Node::File { meta, nlink, size, inline, chunks, patches }
             }
@@ -356,7 +402,7 @@ enum SparseNode {
 impl From<SparseNode> for Node {
     fn from(node: SparseNode) -> Node {
         match node {
-            SparseNode::Directory { meta, entries } => Node::Directory { meta, entries, parent: None },
+            SparseNode::Directory { meta, entries } => Node::Directory { meta, entries, parent: None, lease: None },
             SparseNode::File { meta, nlink, size, inline, chunks } => {
                 Node::File { meta, nlink, size, inline, chunks, patches: Vec::new() }
             }
@@ -376,7 +422,7 @@ enum DenseNode {
 impl From<DenseNode> for Node {
     fn from(node: DenseNode) -> Node {
         match node {
-            DenseNode::Directory { meta, entries } => Node::Directory { meta, entries, parent: None },
+            DenseNode::Directory { meta, entries } => Node::Directory { meta, entries, parent: None, lease: None },
             DenseNode::File { meta, nlink, size, inline, chunks } => {
                 let chunks = chunks.into_iter().enumerate().filter_map(|(i, c)| c.map(|c| (i as u64, c))).collect();
                 Node::File { meta, nlink, size, inline, chunks, patches: Vec::new() }
@@ -412,7 +458,8 @@ mod tests {
     fn nodes_round_trip_and_garbage_is_refused() {
         let mut entries = BTreeMap::new();
         entries.insert("a".to_string(), Entry { address: Address([3; 32]), kind: NodeKind::File });
-        let node = Node::Directory { meta: Meta::new(0o755, 1, 2), entries, parent: Some(Address([9; 32])) };
+        let node =
+            Node::Directory { meta: Meta::new(0o755, 1, 2), entries, parent: Some(Address([9; 32])), lease: None };
         let bytes = node.encode().unwrap();
         assert_eq!(Node::decode(&bytes).unwrap(), node);
         let mut trailing = bytes.clone();
@@ -468,11 +515,33 @@ mod tests {
         let mut bytes = vec![NODE_FORMAT_PATCHES];
         bytes.extend(postcard::to_stdvec(&V3::Directory { meta: meta.clone(), entries: entries.clone() }).unwrap());
         let node = Node::decode(&bytes).unwrap();
-        assert_eq!(node, Node::Directory { meta: meta.clone(), entries: entries.clone(), parent: None });
+        assert_eq!(node, Node::Directory { meta: meta.clone(), entries: entries.clone(), parent: None, lease: None });
         assert!(node.names_as_parent(Address([7; 32])), "a directory of unknown parent is named by any entry");
-        let moved = Node::Directory { meta, entries, parent: Some(Address([8; 32])) };
+        let moved = Node::Directory { meta, entries, parent: Some(Address([8; 32])), lease: None };
         assert!(moved.names_as_parent(Address([8; 32])));
         assert!(!moved.names_as_parent(Address([7; 32])), "an entry in another directory is stale");
         assert_eq!(Node::decode(&moved.encode().unwrap()).unwrap(), moved);
+    }
+
+    #[test]
+    fn directories_of_format_4_decode_without_a_lease_and_leases_round_trip() {
+        #[derive(Serialize)]
+        enum V4 {
+            Directory { meta: Meta, entries: BTreeMap<String, Entry>, parent: Option<Address> },
+        }
+        let entries: BTreeMap<String, Entry> =
+            [("y".to_string(), Entry { address: Address([2; 32]), kind: NodeKind::Directory })].into();
+        let meta = Meta::new(0o700, 3, 4);
+        let parent = Some(Address([5; 32]));
+        let mut bytes = vec![NODE_FORMAT_PARENT];
+        let old = V4::Directory { meta: meta.clone(), entries: entries.clone(), parent };
+        bytes.extend(postcard::to_stdvec(&old).unwrap());
+        let node = Node::decode(&bytes).unwrap();
+        assert_eq!(node, Node::Directory { meta: meta.clone(), entries: entries.clone(), parent, lease: None });
+        let lease = Some(Lease { holder: [6; 16], until_ms: 1_800_000_000_000, wanted: true });
+        let leased = Node::Directory { meta, entries, parent, lease };
+        let encoded = leased.encode().unwrap();
+        assert_eq!(encoded[0], NODE_FORMAT);
+        assert_eq!(Node::decode(&encoded).unwrap(), leased);
     }
 }

@@ -34,6 +34,8 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt as _;
 
 use super::intent::{Intent, Mode, Replayed};
+use super::lease;
+use super::model::Lease;
 use super::{FileSystem, FsError, FsResult, Node, NodeKind, lock};
 use crate::runtime::block::{AccessList, AclBlock, Address, Block, Tombstone};
 use crate::runtime::consensus::{ConsensusError, Expect, Fetched, ReadLevel};
@@ -100,6 +102,8 @@ struct Slot {
     /// Subdirectories of a directory node (for its link count), kept up to
     /// date by each change so `stat` does not count them.
     subdirs: u32,
+    /// The lease of the stored version of a directory (`base`), if any.
+    lease: Option<Lease>,
 }
 
 /// How many entries of directory `node` are directories.
@@ -184,6 +188,8 @@ struct Prepared {
     last_seq: u64,
     /// Nodes named by included intents but left out (not stored yet).
     hidden: HashSet<Address>,
+    /// The directory lease it carries.
+    lease: Option<Lease>,
 }
 
 impl FileSystem {
@@ -233,6 +239,7 @@ impl FileSystem {
                 };
                 if newer && slot.pending.is_empty() {
                     slot.base = Base::Stored(Box::new(block));
+                    slot.lease = lease::of(&node);
                     let old = std::mem::replace(&mut slot.node, node);
                     slot.subdirs = count_subdirs(&slot.node);
                     self.changed(address, &old, &slot.node);
@@ -255,6 +262,7 @@ impl FileSystem {
                     Slot {
                         base: Base::Stored(Box::new(block)),
                         subdirs: count_subdirs(&node),
+                        lease: lease::of(&node),
                         node,
                         pending: Vec::new(),
                         checked: Instant::now(),
@@ -368,10 +376,21 @@ impl FileSystem {
     /// Apply `intent` to the node at `address` now and store it with a later
     /// flush, after the changes `after` names. Returns the change, for
     /// others to wait on. A failed precondition changes nothing.
+    ///
+    /// On a network (write-through), a namespace change to a directory is
+    /// strict — its caller waits for it with [`FileSystem::settle`] —
+    /// unless this mount holds the directory's lease; and it is refused
+    /// with [`FsError::Busy`] while another mount holds it.
     pub(super) async fn change(&self, address: Address, mut intent: Intent, after: Vec<Dep>) -> FsResult<Dep> {
         self.ensure_loaded(address).await?;
         let mut slots = lock(&self.nodes.slots);
         let slot = slots.get_mut(&address).ok_or(FsError::NotFound)?;
+        let namespace = self.write_through && intent.is_namespace();
+        let now = lease::now_ms();
+        let leased = namespace && slot.lease.is_some_and(|l| l.held_by(self.mount_id, now));
+        if namespace && !leased && lease::of(&slot.node).is_some_and(|l| l.blocks(self.mount_id, now)) {
+            return Err(FsError::Busy(address));
+        }
         let names: Vec<String> = intent.entry_names().into_iter().map(str::to_owned).collect();
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
         let before = named_subdirs(&slot.node, &names);
@@ -383,8 +402,7 @@ impl FileSystem {
             (slot.subdirs + named_subdirs(&slot.node, &names)).saturating_sub(before)
         };
         let seq = self.nodes.seq.fetch_add(1, Ordering::Relaxed) + 1;
-        let strict = self.write_through
-            && matches!(intent, Intent::InsertEntry { .. } | Intent::RemoveEntry { .. } | Intent::MoveEntry { .. });
+        let strict = namespace && !leased;
         slot.pending.push(Pending { seq, intent, after, strict });
         Ok((address, seq))
     }
@@ -405,8 +423,15 @@ impl FileSystem {
         let pending =
             vec![Pending { seq, intent: Intent::Create(Box::new(node.clone())), after: Vec::new(), strict: false }];
         let subdirs = count_subdirs(&node);
-        let slot =
-            Slot { base: Base::New(salt, access), node, pending, checked: Instant::now(), attempt: None, subdirs };
+        let slot = Slot {
+            base: Base::New(salt, access),
+            node,
+            pending,
+            checked: Instant::now(),
+            attempt: None,
+            subdirs,
+            lease: None,
+        };
         slots.insert(address, slot);
         self.nodes.backlog.fetch_add(1, Ordering::Relaxed);
         Ok(address)
@@ -564,12 +589,137 @@ impl FileSystem {
                 !unstored
             });
         }
+        let all_in = k == slot.pending.len() && hidden.is_empty();
+        let lease = if self.write_through { self.lease_to_store(address, slot, k, all_in, &mut state) } else { None };
         Ok(Some(Prepared {
             base: slot.base.clone(),
             encoded: state.encode()?,
             last_seq: slot.pending[k - 1].seq,
             hidden,
+            lease,
         }))
+    }
+
+    /// The lease the next version of a directory carries, set in `state`
+    /// (see [`super::lease`]): its holder renews it, or gives it up when
+    /// asked or after contention once every change it answered is in this
+    /// version (`all_in`); a strict namespace change to a directory no one
+    /// holds takes it, unless the directory was contended lately; another
+    /// mount's lease is kept, with any request for it.
+    fn lease_to_store(&self, address: Address, slot: &Slot, k: usize, all_in: bool, state: &mut Node) -> Option<Lease> {
+        let me = self.mount_id;
+        let now = lease::now_ms();
+        let field = lease::field(state)?;
+        let next = match slot.lease {
+            Some(held) if held.holder == me => {
+                let asked = held.wanted || self.is_contended(address);
+                let idle = slot.pending[..k].iter().any(|p| matches!(p.intent, Intent::ReleaseLease { .. }));
+                if (asked || idle) && all_in {
+                    if asked {
+                        self.contend(address);
+                    }
+                    None
+                } else {
+                    Some(Lease { wanted: asked, ..lease::fresh(me, now) })
+                }
+            }
+            Some(other) if other.blocks(me, now) => *field,
+            _ => {
+                let takes = slot.pending[..k].iter().any(|p| p.strict && p.intent.is_namespace());
+                (takes && !self.is_contended(address)).then(|| lease::fresh(me, now))
+            }
+        };
+        *field = next;
+        next
+    }
+
+    /// Give up the leases of directories this mount stopped changing
+    /// ([`lease::IDLE`]), so another writer need not wait for them to run out.
+    fn release_idle_leases(&self) {
+        if !self.write_through {
+            return;
+        }
+        let now = lease::now_ms();
+        let mut slots = lock(&self.nodes.slots);
+        for slot in slots.values_mut() {
+            let ours = slot.lease.is_some_and(|l| l.holder == self.mount_id && l.until_ms > now);
+            if ours && slot.pending.is_empty() && slot.checked.elapsed() >= lease::IDLE {
+                let mut intent = Intent::ReleaseLease { by: self.mount_id };
+                if intent.apply(&mut slot.node, Mode::Op).is_ok() {
+                    let seq = self.nodes.seq.fetch_add(1, Ordering::Relaxed) + 1;
+                    slot.pending.push(Pending { seq, intent, after: Vec::new(), strict: false });
+                }
+            }
+        }
+    }
+
+    /// Whether another writer contended for directory `address` lately.
+    fn is_contended(&self, address: Address) -> bool {
+        let mut contended = lock(&self.contended);
+        match contended.get(&address) {
+            Some(until) if *until > Instant::now() => true,
+            Some(_) => {
+                contended.remove(&address);
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// Take no lease on directory `address` for a while.
+    fn contend(&self, address: Address) {
+        lock(&self.contended).insert(address, Instant::now() + lease::COOLDOWN);
+    }
+
+    /// Whether the caller of change `dep` waits for it to be stored: not a
+    /// namespace change answered under this mount's lease.
+    pub(super) fn waits_for(&self, dep: Dep) -> bool {
+        let slots = lock(&self.nodes.slots);
+        let answered = slots
+            .get(&dep.0)
+            .and_then(|s| s.pending.iter().find(|p| p.seq == dep.1))
+            .is_some_and(|p| !p.strict && p.intent.is_namespace());
+        !answered
+    }
+
+    /// Wait until no other mount holds the lease of directory `dir`: ask
+    /// its holder to give it up, then watch the directory until it has, or
+    /// the lease ran out. An error after [`lease::PATIENCE`].
+    pub(super) async fn await_lease(&self, dir: Address) -> FsResult<()> {
+        self.contend(dir);
+        let deadline = Instant::now() + lease::PATIENCE;
+        let mut asked = false;
+        let mut pause = Duration::from_millis(20);
+        loop {
+            self.refresh(dir).await?;
+            let held = lock(&self.nodes.slots).get(&dir).and_then(|s| lease::of(&s.node));
+            let Some(held) = held.filter(|l| l.blocks(self.mount_id, lease::now_ms())) else { return Ok(()) };
+            if !asked && !held.wanted {
+                let dep = self.change(dir, Intent::WantLease { by: self.mount_id }, Vec::new()).await?;
+                self.commit(dep).await?;
+                asked = true;
+                continue;
+            }
+            if Instant::now() >= deadline {
+                return Err(FsError::Storage(format!(
+                    "directory {dir} stays held by another writer (its lease ends at {} ms since the epoch); try again",
+                    held.until_ms
+                )));
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(200));
+        }
+    }
+
+    /// Fetch the latest version of the node at `address` now, if it has no
+    /// pending change.
+    async fn refresh(&self, address: Address) -> FsResult<()> {
+        if let Some(slot) = lock(&self.nodes.slots).get_mut(&address) {
+            if let Some(earlier) = Instant::now().checked_sub(self.revalidate) {
+                slot.checked = slot.checked.min(earlier);
+            }
+        }
+        self.ensure_loaded(address).await
     }
 
     /// Store the ready intents of one node; `Ok(true)` if something was stored.
@@ -637,6 +787,7 @@ impl FileSystem {
             self.nodes.backlog.fetch_sub(1, Ordering::Relaxed);
         }
         slot.base = Base::Stored(Box::new(block));
+        slot.lease = prepared.lease;
         slot.attempt = None;
         slot.checked = Instant::now();
         // An entry left out because its node was not stored yet stays
@@ -678,13 +829,21 @@ impl FileSystem {
             return Err(FsError::Corrupt(format!("{address} became a {} block, not a node", current.kind())));
         };
         let mut state = Node::decode(&current.read(&self.keys)?)?;
+        let current_lease = lease::of(&state);
+        let blocked = current_lease.is_some_and(|l| l.blocks(self.mount_id, lease::now_ms()));
         let mut lost = Vec::new();
         {
             let mut slots = lock(&self.nodes.slots);
             let Some(slot) = slots.get_mut(&address) else { return Ok(()) };
+            slot.lease = current_lease;
             let mut kept = Vec::with_capacity(slot.pending.len());
             for mut p in std::mem::take(&mut slot.pending) {
                 if matches!(p.intent, Intent::Create(_)) {
+                    continue;
+                }
+                if blocked && p.strict && p.intent.is_namespace() {
+                    // Another mount took the lease: its caller waits for it and tries again.
+                    lock(&self.nodes.refused).insert(p.seq, FsError::Busy(address));
                     continue;
                 }
                 let mode = if p.strict { Mode::Op } else { Mode::Replay };
@@ -810,6 +969,7 @@ impl FileSystem {
             loop {
                 tokio::time::sleep(FLUSH_INTERVAL).await;
                 let Some(fs) = fs.upgrade() else { break };
+                fs.release_idle_leases();
                 if let Err(e) = fs.flush_metadata().await {
                     fs.report(&format!("write-back failed (will retry): {e}"));
                     *lock(&fs.last_error) = Some(e.to_string());

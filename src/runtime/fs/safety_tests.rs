@@ -785,3 +785,65 @@ async fn a_link_and_both_unlinks_between_flushes_store_and_remove_the_file() {
     assert!(matches!(after.lookup(root, "f").await, Err(FsError::NotFound)));
     assert!(rig.single.fetch(f, ReadLevel::Latest).await.unwrap().is_removed());
 }
+
+/// A mount on a network as `volume run` makes it: write-through namespace
+/// operations, no revalidation delay, a background flusher.
+fn networked(mut fs: FileSystem) -> Arc<FileSystem> {
+    fs.set_write_through(true);
+    fs.set_revalidate(Duration::ZERO);
+    let fs = Arc::new(fs);
+    FileSystem::spawn_flusher(Arc::downgrade(&fs));
+    fs
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_directory_lease_answers_its_holder_at_once_and_passes_to_a_writer_that_asks() {
+    let rig = Rig::new();
+    let first = networked(rig.faulty_fs().await);
+    let root = first.root();
+    first.create(root, "shared", 0o644, 0, 0).await.unwrap();
+    // That create stored the directory with this mount's lease: later
+    // creates are answered without storing it, even while it cannot be.
+    rig.faulty.block_writes_to(root);
+    for i in 0..20 {
+        let name = format!("a{i}");
+        let created = tokio::time::timeout(Duration::from_secs(1), first.create(root, &name, 0o644, 0, 0));
+        created.await.expect("answered at once under the lease").unwrap();
+    }
+    assert!(matches!(first.create(root, "a3", 0o644, 0, 0).await, Err(FsError::Exists)));
+    rig.faulty.heal();
+    // The holder keeps creating until the second mount, which wants the
+    // same directory, is done.
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let busy = {
+        let (first, done) = (first.clone(), done.clone());
+        tokio::spawn(async move {
+            let mut i = 20;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) && i < 2000 {
+                first.create(root, &format!("a{i}"), 0o644, 0, 0).await.unwrap();
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                i += 1;
+            }
+            i
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let second = networked(rig.after_crash().await);
+    let asked = std::time::Instant::now();
+    assert!(matches!(second.create(root, "shared", 0o644, 0, 0).await, Err(FsError::Exists)));
+    second.create(root, "b", 0o644, 0, 0).await.unwrap();
+    let waited = asked.elapsed();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(waited < lease::LEASE, "the busy holder gave the lease up when asked, not when it ran out: {waited:?}");
+    let created = busy.await.unwrap();
+    // (The first sync may report the failures of the blocked period.)
+    let _ = first.sync(None).await;
+    first.sync(None).await.unwrap();
+    second.sync(None).await.unwrap();
+    let mut found = BTreeMap::new();
+    walk(&rig.after_crash().await, root, "", &mut found).await;
+    let expected: Vec<String> =
+        ["/b".to_string(), "/shared".to_string()].into_iter().chain((0..created).map(|i| format!("/a{i}"))).collect();
+    assert_eq!(found.len(), expected.len(), "{:?}", found.keys().collect::<Vec<_>>());
+    assert!(expected.iter().all(|n| found.contains_key(n)), "{:?}", found.keys().collect::<Vec<_>>());
+}

@@ -101,7 +101,8 @@ pub async fn repair(silo: &dyn Silo, keys: &KeyPair, report: &Report) -> Result<
             }
             Ok(None) => {
                 let entries = adoptions.iter().map(|(n, e, _)| (n.clone(), *e)).collect();
-                let node = Node::Directory { meta: Meta::new(0o700, 0, 0), entries, parent: Some(report.root) };
+                let node =
+                    Node::Directory { meta: Meta::new(0o700, 0, 0), entries, parent: Some(report.root), lease: None };
                 match create(silo, keys, &node).await {
                     Ok(address) => {
                         reparent.extend(adopted_dirs(address));
