@@ -259,17 +259,17 @@ impl Intent {
                 _ => return Ok(Replayed::Lost("the file became another kind of node".into())),
             },
             Intent::ReleaseLease { by } => {
-                if let Node::Directory { lease, .. } = node {
-                    if lease.is_some_and(|l| l.holder == *by) {
-                        *lease = None;
-                    }
+                if let Node::Directory { lease, .. } = node
+                    && lease.is_some_and(|l| l.holder == *by)
+                {
+                    *lease = None;
                 }
             }
             Intent::WantLease { by } => {
-                if let Node::Directory { lease: Some(lease), .. } = node {
-                    if lease.holder != *by {
-                        lease.wanted = true;
-                    }
+                if let Node::Directory { lease: Some(lease), .. } = node
+                    && lease.holder != *by
+                {
+                    lease.wanted = true;
                 }
             }
         }

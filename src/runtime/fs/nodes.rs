@@ -714,10 +714,10 @@ impl FileSystem {
     /// Fetch the latest version of the node at `address` now, if it has no
     /// pending change.
     async fn refresh(&self, address: Address) -> FsResult<()> {
-        if let Some(slot) = lock(&self.nodes.slots).get_mut(&address) {
-            if let Some(earlier) = Instant::now().checked_sub(self.revalidate) {
-                slot.checked = slot.checked.min(earlier);
-            }
+        if let Some(slot) = lock(&self.nodes.slots).get_mut(&address)
+            && let Some(earlier) = Instant::now().checked_sub(self.revalidate)
+        {
+            slot.checked = slot.checked.min(earlier);
         }
         self.ensure_loaded(address).await
     }
