@@ -48,7 +48,7 @@ const KEEP_CLEAN: usize = 20_000;
 /// what a stop (or a crash) has to store stays bounded.
 pub const MAX_BACKLOG: usize = 4096;
 /// Nodes stored concurrently within one flush.
-const PARALLEL_STORES: usize = 16;
+const PARALLEL_STORES: usize = 64;
 /// Attempts at one store while the consensus reports a retryable error.
 const STORE_ATTEMPTS: u32 = 3;
 
@@ -328,11 +328,17 @@ impl FileSystem {
         }
     }
 
-    /// Wait for a flush when too many new nodes are not stored yet.
+    /// Wait while too many new nodes are not stored yet: until a flush
+    /// under way has stored enough of them (creates and stores overlap),
+    /// or, if none is under way, through a flush of its own.
     pub(super) async fn throttle(&self) {
-        if self.nodes.backlog.load(Ordering::Relaxed) > MAX_BACKLOG {
-            // A failure is the flusher's to report; this only paces creates.
-            let _ = self.flush_metadata().await;
+        while self.nodes.backlog.load(Ordering::Relaxed) > MAX_BACKLOG {
+            if self.nodes.flushing.try_lock().is_ok() {
+                // A failure is the flusher's to report; this only paces creates.
+                let _ = self.flush_metadata().await;
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
         }
     }
 
@@ -967,7 +973,9 @@ impl FileSystem {
     pub fn spawn_flusher(fs: Weak<FileSystem>) {
         tokio::spawn(async move {
             loop {
-                tokio::time::sleep(FLUSH_INTERVAL).await;
+                // A large backlog is flushed again at once: creates wait for room.
+                let behind = fs.upgrade().is_some_and(|fs| fs.nodes.backlog.load(Ordering::Relaxed) > MAX_BACKLOG / 2);
+                tokio::time::sleep(if behind { Duration::from_millis(10) } else { FLUSH_INTERVAL }).await;
                 let Some(fs) = fs.upgrade() else { break };
                 fs.release_idle_leases();
                 if let Err(e) = fs.flush_metadata().await {

@@ -117,7 +117,19 @@ impl<'a, V: Validator + ?Sized, N: Notary + ?Sized> Acceptor<'a, V, N> {
         if !quorum_set.contains(&self.id) && !accept.value.replicas.contains(&self.id) {
             return refused(Refusal::NotMember(self.id));
         }
-        if let Err(why) = self.check_proof(state, accept) {
+        if ballot.round == 0 {
+            // The creator's accept without prepare (`Proposer::with_genesis`):
+            // only into a register this acceptor knows nothing of, and only
+            // a first value, validated as such.
+            if let Some(known) = state.promised.or(state.accepted.as_ref().map(|a| a.ballot)) {
+                return unchanged(Reply::Rejected { ballot, promised: known });
+            }
+            if previous.is_some() || !accept.proof.is_empty() {
+                return refused(Refusal::BadProof(
+                    "a round-0 accept creates a register: no previous value, no proof".into(),
+                ));
+            }
+        } else if let Err(why) = self.check_proof(state, accept) {
             return refused(why);
         }
         let step = match accept.value.step_from(previous) {

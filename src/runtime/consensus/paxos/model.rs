@@ -128,6 +128,9 @@ enum Mutation {
     AcceptBelowPromise,
     /// Acceptors reply without persisting (lost on a crash).
     ForgetBeforeReply,
+    /// Both writers create the register at round 0: two values at round 0,
+    /// what the caller of `Proposer::with_genesis` promises never happens.
+    TwoCreators,
 }
 
 /// Where the proposers run.
@@ -154,6 +157,9 @@ struct Config {
     /// A writer that lost retries once on the current version.
     follow_up: bool,
     reads: u8,
+    /// Writer A creates the register with a round-0 accept, without
+    /// prepare (`Proposer::with_genesis`), as the creator of a new block does.
+    genesis: bool,
     mutation: Option<Mutation>,
 }
 
@@ -170,6 +176,7 @@ struct Node {
     role: Option<Role>,
     attempts: u32,
     timeouts: bool,
+    genesis: bool,
     mutation: Option<Mutation>,
 }
 
@@ -244,7 +251,13 @@ impl Node {
         if self.timeouts {
             o.set_timer(Timer::Deadline, model_timeout());
         }
-        Proposer::new(node(me), u64::from(ops), acceptor_set(), operation).with_max_attempts(self.attempts)
+        let proposer =
+            Proposer::new(node(me), u64::from(ops), acceptor_set(), operation).with_max_attempts(self.attempts);
+        // Only the creator's first operation, once.
+        let creator = matches!(self.role, Some(Role::Writer { data: 'A', .. }))
+            || (self.mutation == Some(Mutation::TwoCreators) && matches!(self.role, Some(Role::Writer { .. })));
+        let creates = ops == 0 && self.genesis && creator;
+        if creates { proposer.with_genesis() } else { proposer }
     }
 
     /// Carry out `step` of this node's client: send requests (handling
@@ -405,6 +418,7 @@ fn model(cfg: Config) -> ActorModel<Node, Config, LinearizabilityTester<Id, CasR
         role,
         attempts: cfg.attempts,
         timeouts: cfg.timeouts,
+        genesis: cfg.genesis,
         mutation: cfg.mutation,
     };
     let mut roles: Vec<Role> = ['A', 'B']
@@ -489,6 +503,7 @@ fn base() -> Config {
         writers: 2,
         follow_up: false,
         reads: 1,
+        genesis: false,
         mutation: None,
     }
 }
@@ -508,6 +523,28 @@ fn model_reordering_and_message_loss() {
 #[test]
 fn model_duplicating_network() {
     check("duplicating", Config { network: Network::new_unordered_duplicating([]), ..small() }).assert_properties();
+}
+
+#[test]
+fn model_a_creator_accepting_at_round_0_without_prepare() {
+    // Writer A creates the register with a round-0 accept while writer B
+    // tries to create it through prepare, over a reordering network.
+    check("genesis+reordering", Config { genesis: true, ..small() }).assert_properties();
+}
+
+#[test]
+fn model_a_creator_accepting_at_round_0_with_a_crashed_acceptor() {
+    check("genesis+crashed acceptor", Config { genesis: true, crashable: vec![1], ..small() }).assert_properties();
+}
+
+#[test]
+#[ignore = "millions of states: run with `cargo test --release --lib paxos::model -- --ignored`"]
+fn model_a_creator_accepting_at_round_0_with_loss_duplication_and_a_reader() {
+    check("genesis+loss", Config { genesis: true, lossy: true, ..small() }).assert_properties();
+    let duplicating = Network::new_unordered_duplicating([]);
+    check("genesis+duplicating", Config { genesis: true, network: duplicating, ..small() }).assert_properties();
+    let cfg = Config { genesis: true, reads: 1, timeouts: true, ..small() };
+    check("genesis+reads+timeouts", cfg).assert_properties();
 }
 
 #[test]
@@ -573,7 +610,12 @@ fn model_catches_replies_sent_before_the_state_is_persisted() {
 }
 
 #[test]
-#[ignore = "probe: PAXOS_PROBE=\"writers reads attempts lossy crash timeouts dup follow cap\""]
+fn model_catches_two_creators_at_round_0() {
+    assert_mutation_caught(Mutation::TwoCreators, Config { genesis: true, ..small() });
+}
+
+#[test]
+#[ignore = "probe: PAXOS_PROBE=\"writers reads attempts lossy crash timeouts dup follow cap clients genesis\""]
 fn probe() {
     let spec = std::env::var("PAXOS_PROBE").unwrap_or_else(|_| "2 0 2 0 0 0 0 0 300000".into());
     let f: Vec<u64> = spec.split_whitespace().filter(|x| !x.is_empty()).map(|x| x.parse().unwrap()).collect();
@@ -595,6 +637,7 @@ fn probe() {
             Network::new_unordered_nonduplicating([])
         },
         follow_up: f[7] == 1,
+        genesis: f.get(10) == Some(&1),
         mutation: None,
     };
     let start = Instant::now();

@@ -192,6 +192,8 @@ pub struct Proposer {
     highest_round: u64,
     /// An earlier accept round of our write may have landed somewhere.
     effect: bool,
+    /// Create the register with a round-0 accept, without a prepare round.
+    genesis: bool,
     phase: Phase,
 }
 
@@ -241,6 +243,7 @@ impl Proposer {
             max_attempts: Self::DEFAULT_ATTEMPTS,
             highest_round: 0,
             effect: false,
+            genesis: false,
             phase: Phase::Idle,
         }
     }
@@ -251,6 +254,20 @@ impl Proposer {
     /// Start above `round` (the highest round the caller saw on this register).
     pub fn with_round_hint(mut self, round: u64) -> Self {
         self.highest_round = round;
+        self
+    }
+
+    /// Create the register with one accept round at round 0 and no prepare
+    /// round (only for a store into an empty register; anything else goes
+    /// through prepare as usual). Round 0 is below every ballot a prepare
+    /// uses, so no value can have been chosen before it, and acceptors take
+    /// a round-0 accept only while they know nothing of the register. It is
+    /// safe as long as at most one value is ever proposed at round 0 for a
+    /// register — the caller's promise: only the creator of a new block
+    /// does this, once, and a retry goes through prepare. If an acceptor
+    /// knows the register already, the proposer falls back to prepare.
+    pub fn with_genesis(mut self) -> Self {
+        self.genesis = true;
         self
     }
 
@@ -277,8 +294,13 @@ impl Proposer {
 
     /// Send the first prepare round.
     pub fn start(&mut self) -> Step {
-        match self.phase {
-            Phase::Idle => self.prepare(),
+        match (&self.phase, &self.operation) {
+            (Phase::Idle, Operation::Write(Change::Store { expected: None, block })) if self.genesis => {
+                let value = Value::new(block.clone(), self.replicas.clone());
+                self.ballot = Ballot::new(0, self.id, self.ballot.nonce);
+                self.accept(Goal::Write, value, None, Vec::new())
+            }
+            (Phase::Idle, _) => self.prepare(),
             _ => Step::Wait,
         }
     }
@@ -479,10 +501,11 @@ impl Proposer {
             let error = self.give_up();
             return self.finish(Err(error));
         }
-        if self.attempts == 1 {
-            // The first ballot lost to a promise this proposer did not know
-            // of (most often a finished operation's): go above it at once.
-            // Only proposers that keep duelling wait.
+        if self.attempts <= 1 {
+            // The first ballot (or the round-0 accept of a creation) lost to
+            // a promise this proposer did not know of (most often a
+            // finished operation's): go above it at once. Only proposers
+            // that keep duelling wait.
             return self.prepare();
         }
         self.phase = Phase::Backoff;

@@ -527,3 +527,52 @@ fn errors_map_onto_the_consensus_contract() {
     let conflict = PaxosError::Conflict { current: Value::new(Payload::new(1, "a"), ReplicaSet::new(1, [])) };
     assert!(matches!(map(conflict), ConsensusError::Corrupt { .. }), "a payload that does not decode");
 }
+
+#[test]
+fn a_creator_stores_a_new_register_with_one_accept_round_and_falls_back_to_prepare_when_it_is_known() {
+    let (mut c, acceptors, clients) = Cluster::new(3, 2, AllowAll);
+    let set = ReplicaSet::new(1, acceptors.clone());
+    // One round: round-0 accepts without proof, no prepare.
+    let mut p = proposer(clients[0], set.clone(), store(None, 1, "a"), 0, 4).with_genesis();
+    let Step::Send(requests) = p.start() else { panic!("the creator sends at once") };
+    assert_eq!(requests.len(), 3);
+    for (to, request) in &requests {
+        let Request::Accept(accept) = request else { panic!("an accept, not a prepare: {request:?}") };
+        assert_eq!((accept.ballot.round, accept.previous.as_ref(), accept.proof.len()), (0, None, 0));
+        let reply = c.deliver(*to, clients[0], request);
+        if let Step::Done(result) = p.on_reply(*to, reply) {
+            assert_eq!(written(result).block, Payload::new(1, "a"));
+            break;
+        }
+    }
+    assert!(p.is_done(), "a majority of accepts decides");
+    assert_eq!(c.read(clients[1], &set, &acceptors[1..]).map(|v| v.block), Some(Payload::new(1, "a")));
+    // Acceptors that know the register reject round 0; the proposer goes
+    // through prepare and finds the register taken. (Its other round-0
+    // accepts were in flight when the first rejection came, so it cannot
+    // rule out that one landed: it says so rather than "conflict".)
+    let mut late = proposer(clients[1], set.clone(), store(None, 1, "b"), 0, 4).with_genesis();
+    match c.run(&mut late, clients[1], &acceptors) {
+        Err(PaxosError::Conflict { current }) => assert_eq!(current.block, Payload::new(1, "a")),
+        Err(PaxosError::Indeterminate { .. }) => {}
+        other => panic!("a second creation does not win: {other:?}"),
+    }
+    assert_eq!(c.read(clients[1], &set, &acceptors[..2]).map(|v| v.block), Some(Payload::new(1, "a")));
+    // A round-0 accept that claims a previous value or carries a proof is
+    // refused, and so is a second round-0 value on an acceptor that took one.
+    let (mut c, acceptors, clients) = Cluster::new(3, 1, AllowAll);
+    let ballot = Ballot::new(0, clients[0], 9);
+    let value = Value::new(Payload::new(1, "x"), set_of(&acceptors));
+    let claimed = Accept { ballot, value: value.clone(), previous: Some(value.clone()), proof: Vec::new() };
+    assert!(matches!(c.deliver(acceptors[0], clients[0], &Request::Accept(claimed)), Reply::Refused { .. }));
+    let first = Accept { ballot, value: value.clone(), previous: None, proof: Vec::new() };
+    assert!(matches!(c.deliver(acceptors[0], clients[0], &Request::Accept(first.clone())), Reply::Accepted { .. }));
+    assert!(matches!(c.deliver(acceptors[0], clients[0], &Request::Accept(first)), Reply::Accepted { .. }));
+    let other = Value::new(Payload::new(1, "y"), set_of(&acceptors));
+    let second = Accept { ballot: Ballot::new(0, clients[0], 10), value: other, previous: None, proof: Vec::new() };
+    assert!(matches!(c.deliver(acceptors[0], clients[0], &Request::Accept(second)), Reply::Rejected { .. }));
+}
+
+fn set_of(acceptors: &[NodeId]) -> ReplicaSet {
+    ReplicaSet::new(1, acceptors.to_vec())
+}

@@ -61,6 +61,11 @@ pub struct Replicated {
     /// to: the next proposal starts above it instead of being turned down
     /// by the promise of the previous one (bounded; forgotten when full).
     rounds: std::sync::Mutex<HashMap<Address, u64>>,
+    /// New registers this node sent a round-0 accept for whose outcome it
+    /// does not know: any later store into them goes through prepare, so
+    /// round 0 never carries two values (see [`Proposer::with_genesis`]).
+    /// Kept until the creation is known to be chosen.
+    created: std::sync::Mutex<std::collections::HashSet<Address>>,
 }
 
 /// Registers whose last round is remembered, at most.
@@ -158,6 +163,7 @@ impl Replicated {
             local,
             deadline: DEADLINE,
             rounds: std::sync::Mutex::new(HashMap::new()),
+            created: std::sync::Mutex::new(std::collections::HashSet::new()),
         }
     }
 
@@ -307,8 +313,16 @@ impl Replicated {
         until: Instant,
     ) -> Result<Decided, ConsensusError> {
         let nonce = u64::from_le_bytes(crate::crypto::random_bytes::<8>().unwrap_or_default());
-        let hint = self.rounds.lock().unwrap_or_else(|e| e.into_inner()).get(&address).copied().unwrap_or(0);
-        let mut proposer = Proposer::new(node(self.me), nonce, replicas, operation).with_round_hint(hint);
+        let hint = self.rounds.lock().unwrap_or_else(|e| e.into_inner()).get(&address).copied();
+        // A block this node creates (nobody proposed on it here, and no
+        // round-0 accept for it went out yet) needs no prepare round.
+        let creates = matches!(operation, Operation::Write(Change::Store { expected: None, .. }))
+            && hint.is_none()
+            && self.created.lock().unwrap_or_else(|e| e.into_inner()).insert(address);
+        let mut proposer = Proposer::new(node(self.me), nonce, replicas, operation).with_round_hint(hint.unwrap_or(0));
+        if creates {
+            proposer = proposer.with_genesis();
+        }
         let mut step = proposer.start();
         let mut flying: FuturesUnordered<_> = FuturesUnordered::new();
         loop {
@@ -346,6 +360,9 @@ impl Replicated {
                     }
                 }
                 Step::Done(result) => {
+                    if creates && result.is_ok() {
+                        self.created.lock().unwrap_or_else(|e| e.into_inner()).remove(&address);
+                    }
                     let mut rounds = self.rounds.lock().unwrap_or_else(|e| e.into_inner());
                     if rounds.len() >= ROUNDS_KEPT {
                         rounds.clear();
