@@ -847,3 +847,25 @@ async fn a_directory_lease_answers_its_holder_at_once_and_passes_to_a_writer_tha
     assert_eq!(found.len(), expected.len(), "{:?}", found.keys().collect::<Vec<_>>());
     assert!(expected.iter().all(|n| found.contains_key(n)), "{:?}", found.keys().collect::<Vec<_>>());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lease_of_a_crashed_holder_runs_out_and_what_it_had_not_stored_is_simply_absent() {
+    let rig = Rig::new();
+    let first = networked(rig.faulty_fs().await);
+    let root = first.root();
+    first.create(root, "stored", 0o644, 0, 0).await.unwrap();
+    let taken = std::time::Instant::now();
+    // Answered under the lease, never stored: then the holder dies.
+    rig.faulty.block_writes_to(root);
+    first.create(root, "answered", 0o644, 0, 0).await.unwrap();
+    drop(first);
+    let second = networked(rig.after_crash().await);
+    second.create(root, "after", 0o644, 0, 0).await.unwrap();
+    let waited = taken.elapsed();
+    assert!(waited >= lease::LEASE - lease::MARGIN, "no one writes before the lease runs out: {waited:?}");
+    assert!(waited < lease::LEASE + lease::CLOCK_SKEW + Duration::from_secs(2), "nor long after: {waited:?}");
+    second.sync(None).await.unwrap();
+    let mut found = BTreeMap::new();
+    walk(&rig.after_crash().await, root, "", &mut found).await;
+    assert_eq!(found.keys().collect::<Vec<_>>(), ["/after", "/stored"]);
+}
