@@ -134,6 +134,43 @@ fn two_clients_on_one_directory_lose_no_entry_and_one_create_of_a_name_wins() {
 }
 
 #[test]
+fn a_client_killed_while_holding_a_folders_lease_holds_others_up_only_until_it_runs_out() {
+    if !fuse_available("a_client_killed_while_holding_a_folders_lease_holds_others_up_only_until_it_runs_out") {
+        return;
+    }
+    let mut c = Cluster::new(3);
+    c.add_storage(3);
+    let a = c.add_client(&["--revalidate", "200ms"]);
+    let b = c.add_client(&["--revalidate", "200ms"]);
+    let (da, db) = (c.clients[a].path("shared"), c.clients[b].path("shared"));
+    fs::create_dir(&da).expect("mkdir");
+    let mut early = fs::File::create(da.join("early")).expect("create");
+    early.write_all(b"durable").expect("write");
+    early.sync_all().expect("fsync");
+    // Answered at once under a's lease, most of them not stored yet, when a dies.
+    for i in 0..300 {
+        fs::File::create(da.join(format!("a-{i}"))).expect("create under the lease");
+    }
+    let killed = Instant::now();
+    c.clients[a].proc.take().expect("running").kill9();
+    support::force_unmount(&c.clients[a].mount);
+    fs::File::create(db.join("after")).expect("b creates once a's lease ran out");
+    let waited = killed.elapsed();
+    assert!(waited < Duration::from_secs(10), "a dead client's lease runs out in seconds: {waited:?}");
+    std::thread::sleep(Duration::from_millis(400));
+    let names: Vec<String> =
+        fs::read_dir(&db).expect("readdir").map(|e| e.expect("entry").file_name().to_string_lossy().into()).collect();
+    assert!(names.contains(&"early".to_string()) && names.contains(&"after".to_string()), "{names:?}");
+    assert_eq!(fs::read(db.join("early")).expect("the fsynced file"), b"durable");
+    for name in &names {
+        // Whatever a stored is whole: no entry names a missing node.
+        fs::metadata(db.join(name)).unwrap_or_else(|e| panic!("{name} is listed but cannot be read: {e}"));
+    }
+    let kept = names.iter().filter(|n| n.starts_with("a-")).count();
+    eprintln!("a had stored {kept} of its 300 creates when it was killed; b waited {waited:?}");
+}
+
+#[test]
 fn a_partitioned_minority_cannot_write_says_so_in_bounded_time_and_heals() {
     if !fuse_available("a_partitioned_minority_cannot_write_says_so_in_bounded_time_and_heals") {
         return;
