@@ -166,14 +166,50 @@ fn transport() -> Arc<quinn::TransportConfig> {
     Arc::new(t)
 }
 
+/// Socket buffers asked for (the kernel caps them at `net.core.rmem_max`
+/// and `wmem_max`). Its default, about 200 KiB, holds three of the 64 KiB
+/// packets a chunk travels in: a burst of chunks to one node overflowed
+/// it, and every dropped packet made QUIC's congestion control slow the
+/// connection down (thousands of drops per GiB written).
+const UDP_BUFFER: usize = 8 << 20;
+
+/// A UDP socket on `addr` with buffers as large as the kernel allows up
+/// to [`UDP_BUFFER`]; says once in the log when the kernel holds them much
+/// lower (what to raise is `net.core.rmem_max`).
+fn udp_socket(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
+    let socket = std::net::UdpSocket::bind(addr)?;
+    let options = socket2::SockRef::from(&socket);
+    // Best effort: a smaller buffer only costs speed.
+    let _ = options.set_recv_buffer_size(UDP_BUFFER);
+    let _ = options.set_send_buffer_size(UDP_BUFFER);
+    static SAID: std::sync::Once = std::sync::Once::new();
+    if let Ok(got) = options.recv_buffer_size()
+        && got < UDP_BUFFER / 4
+    {
+        SAID.call_once(|| {
+            tracing::info!(
+                "the kernel keeps UDP receive buffers at {} KiB: transfers between nodes are faster with `sysctl -w net.core.rmem_max={UDP_BUFFER}`",
+                got / 1024
+            )
+        });
+    }
+    Ok(socket)
+}
+
+/// A QUIC endpoint on `addr` (see [`udp_socket`]).
+fn endpoint(server: quinn::ServerConfig, addr: SocketAddr) -> std::io::Result<quinn::Endpoint> {
+    let runtime = quinn::default_runtime()
+        .ok_or_else(|| std::io::Error::other("no async runtime to run the QUIC endpoint on"))?;
+    quinn::Endpoint::new(quinn::EndpointConfig::default(), Some(server), udp_socket(addr)?, runtime)
+}
+
 impl Rpc {
     /// Listen on `addr` as the node holding `keys`, serving `service`.
     pub fn bind(addr: SocketAddr, keys: &KeyPair, service: Arc<dyn Service>) -> Result<Arc<Rpc>, RpcError> {
         let (mut server, mut client) = tls::quic_configs(keys)?;
         server.transport_config(transport());
         client.transport_config(transport());
-        let endpoint =
-            quinn::Endpoint::server(server, addr).map_err(|e| RpcError::Bind { addr, why: e.to_string() })?;
+        let endpoint = endpoint(server, addr).map_err(|e| RpcError::Bind { addr, why: e.to_string() })?;
         let rpc = Arc::new(Rpc {
             endpoint,
             client,

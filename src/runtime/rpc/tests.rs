@@ -136,3 +136,20 @@ async fn peers_talk_over_ipv6_too() {
     let b_id = a.connect(b.local_addr().unwrap()).await.unwrap();
     assert_eq!(a.call(b_id, b"v6", Duration::from_secs(5)).await.unwrap(), b"6v");
 }
+
+#[test]
+fn endpoint_sockets_get_buffers_as_large_as_the_kernel_allows() {
+    // The default (about 200 KiB) overflowed under a burst of chunks and
+    // every dropped packet slowed QUIC down.
+    let max = |what: &str| -> usize {
+        std::fs::read_to_string(format!("/proc/sys/net/core/{what}"))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    let socket = super::udp_socket("127.0.0.1:0".parse().unwrap()).unwrap();
+    let options = socket2::SockRef::from(&socket);
+    let (recv, send) = (options.recv_buffer_size().unwrap(), options.send_buffer_size().unwrap());
+    assert!(recv >= super::UDP_BUFFER.min(max("rmem_max")), "receive buffer {recv}");
+    assert!(send >= super::UDP_BUFFER.min(max("wmem_max")), "send buffer {send}");
+}
