@@ -547,17 +547,23 @@ fn a_creator_stores_a_new_register_with_one_accept_round_and_falls_back_to_prepa
     }
     assert!(p.is_done(), "a majority of accepts decides");
     assert_eq!(c.read(clients[1], &set, &acceptors[1..]).map(|v| v.block), Some(Payload::new(1, "a")));
-    // Acceptors that know the register reject round 0; the proposer goes
-    // through prepare and finds the register taken. (Its other round-0
-    // accepts were in flight when the first rejection came, so it cannot
-    // rule out that one landed: it says so rather than "conflict".)
-    let mut late = proposer(clients[1], set.clone(), store(None, 1, "b"), 0, 4).with_genesis();
+    // Anyone else creating the register (through prepare: round 0 is the
+    // creator's alone) finds it taken.
+    let mut late = proposer(clients[1], set.clone(), store(None, 1, "b"), 0, 4);
     match c.run(&mut late, clients[1], &acceptors) {
         Err(PaxosError::Conflict { current }) => assert_eq!(current.block, Payload::new(1, "a")),
-        Err(PaxosError::Indeterminate { .. }) => {}
-        other => panic!("a second creation does not win: {other:?}"),
+        other => panic!("a second creation conflicts: {other:?}"),
     }
     assert_eq!(c.read(clients[1], &set, &acceptors[..2]).map(|v| v.block), Some(Payload::new(1, "a")));
+    // Acceptors that promised a reader something reject round 0; the
+    // creator falls back to prepare and still creates the register.
+    let (mut c, acceptors, clients) = Cluster::new(3, 2, AllowAll);
+    let set = set_of(&acceptors);
+    assert_eq!(c.read(clients[1], &set, &acceptors), None);
+    let mut p = proposer(clients[0], set.clone(), store(None, 1, "a"), 0, 4).with_genesis();
+    assert_eq!(written(c.run(&mut p, clients[0], &acceptors)).block, Payload::new(1, "a"));
+    assert!(p.ballot().round > 0, "it went through prepare");
+    assert_eq!(c.read(clients[1], &set, &acceptors[1..]).map(|v| v.block), Some(Payload::new(1, "a")));
     // A round-0 accept that claims a previous value or carries a proof is
     // refused, and so is a second round-0 value on an acceptor that took one.
     let (mut c, acceptors, clients) = Cluster::new(3, 1, AllowAll);

@@ -288,12 +288,22 @@ async fn a_read_of_any_copy_asks_one_replica_and_the_others_only_when_it_is_down
     let answered = |c: &Cluster| -> Vec<u64> {
         c.nodes[..3].iter().map(|n| n.replica.as_ref().map_or(0, |r| r.fetches_answered())).collect()
     };
-    let before = answered(&c);
-    let read = client.fetch(chunk.address(), ReadLevel::Any).await.unwrap();
-    assert!(matches!(&read, Fetched::Found(b) if *b == chunk), "{read:?}");
-    let after = answered(&c);
-    let asked: u64 = after.iter().zip(&before).map(|(a, b)| a - b).sum();
-    assert_eq!(asked, 1, "one replica asked, not {asked} ({before:?} → {after:?})");
+    // A first answer slower than the hedge delay (a loaded machine running
+    // the whole suite) rightly asks the others too: a few tries, one must
+    // have asked a single replica.
+    let mut tries = Vec::new();
+    let (before, after) = loop {
+        let before = answered(&c);
+        let read = client.fetch(chunk.address(), ReadLevel::Any).await.unwrap();
+        assert!(matches!(&read, Fetched::Found(b) if *b == chunk), "{read:?}");
+        let after = answered(&c);
+        let asked: u64 = after.iter().zip(&before).map(|(a, b)| a - b).sum();
+        tries.push(format!("{before:?} → {after:?}"));
+        if asked == 1 {
+            break (before, after);
+        }
+        assert!(tries.len() < 3, "one replica asked, not all of them: {tries:?}");
+    };
 
     // The replica asked first goes away: the read still succeeds through the others.
     let first = after.iter().zip(&before).position(|(a, b)| a > b).unwrap();
