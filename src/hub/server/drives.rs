@@ -364,6 +364,22 @@ pub fn remove_owned(txn: &WriteTransaction, owner: &str, which: impl Fn(&Drive) 
     Ok(())
 }
 
+/// Apply `change` to the stored drive `name` (404 if none) and store the
+/// result unless `change` says nothing changed.
+fn change_drive(
+    txn: &WriteTransaction,
+    name: &str,
+    change: impl FnOnce(&WriteTransaction, &mut Drive) -> Result<Outcome, ApiError>,
+) -> Result<Outcome, ApiError> {
+    let before = get(&txn.open_table(DRIVES)?, name)?.ok_or_else(|| ApiError::not_found("drive", name))?;
+    let mut drive = before.clone();
+    let outcome = change(txn, &mut drive)?;
+    if outcome != Outcome::Unchanged {
+        save(txn, &drive, Some(&before))?;
+    }
+    Ok(outcome)
+}
+
 /// The names of the drives `owner` owns.
 pub fn owned(txn: &WriteTransaction, owner: &str) -> Result<Vec<String>, ApiError> {
     store::scan_keys(&txn.open_table(DRIVES)?, &format!("{owner}/"))
@@ -577,19 +593,15 @@ pub async fn invite(
             hub.write(
                 Some(&signed),
                 Box::new(move |txn| {
-                    let before = get(&txn.open_table(DRIVES)?, &qualified)?
-                        .ok_or_else(|| ApiError::not_found("drive", &qualified))?;
-                    let mut drive = before.clone();
-                    let outcome = if by_owner {
-                        check_parts(txn, &drive)?;
-                        check_invitee(txn, &drive, &invitee)?;
-                        drive.invite(&invitee, offer)?
-                    } else {
-                        drive.accept(&invitee, offer)?
-                    };
-                    if outcome != Outcome::Unchanged {
-                        save(txn, &drive, Some(&before))?;
-                    }
+                    let outcome = change_drive(txn, &qualified, |txn, drive| {
+                        if by_owner {
+                            check_parts(txn, drive)?;
+                            check_invitee(txn, drive, &invitee)?;
+                            drive.invite(&invitee, offer)
+                        } else {
+                            drive.accept(&invitee, offer)
+                        }
+                    })?;
                     Ok(pushed(outcome))
                 }),
             )
@@ -634,22 +646,19 @@ pub async fn invite_all(
             hub.write(
                 Some(&signed),
                 Box::new(move |txn| {
-                    let before = get(&txn.open_table(DRIVES)?, &qualified)?
-                        .ok_or_else(|| ApiError::not_found("drive", &qualified))?;
-                    check_parts(txn, &before)?;
-                    let mut drive = before.clone();
-                    let mut outcome = Outcome::Unchanged;
-                    for (invitee, offer) in offers {
-                        check_invitee(txn, &drive, &invitee)?;
-                        outcome = match (outcome, drive.invite(&invitee, offer)?) {
-                            (Outcome::Created, _) | (_, Outcome::Created) => Outcome::Created,
-                            (Outcome::Updated, _) | (_, Outcome::Updated) => Outcome::Updated,
-                            _ => Outcome::Unchanged,
-                        };
-                    }
-                    if outcome != Outcome::Unchanged {
-                        save(txn, &drive, Some(&before))?;
-                    }
+                    let outcome = change_drive(txn, &qualified, |txn, drive| {
+                        check_parts(txn, drive)?;
+                        let mut outcome = Outcome::Unchanged;
+                        for (invitee, offer) in offers {
+                            check_invitee(txn, drive, &invitee)?;
+                            outcome = match (outcome, drive.invite(&invitee, offer)?) {
+                                (Outcome::Created, _) | (_, Outcome::Created) => Outcome::Created,
+                                (Outcome::Updated, _) | (_, Outcome::Updated) => Outcome::Updated,
+                                _ => Outcome::Unchanged,
+                            };
+                        }
+                        Ok(outcome)
+                    })?;
                     Ok(pushed(outcome))
                 }),
             )
@@ -685,13 +694,10 @@ pub async fn uninvite(
             hub.write(
                 Some(&signed),
                 Box::new(move |txn| {
-                    let before = get(&txn.open_table(DRIVES)?, &qualified)?
-                        .ok_or_else(|| ApiError::not_found("drive", &qualified))?;
-                    let mut drive = before.clone();
-                    if drive.users.remove(&invitee).is_none() {
-                        return Err(invitation_not_found(&qualified, &invitee));
-                    }
-                    save(txn, &drive, Some(&before))?;
+                    change_drive(txn, &qualified, |_, drive| match drive.users.remove(&invitee) {
+                        Some(_) => Ok(Outcome::Updated),
+                        None => Err(invitation_not_found(&qualified, &invitee)),
+                    })?;
                     Ok(done())
                 }),
             )
