@@ -194,6 +194,10 @@ pub struct Proposer {
     effect: bool,
     /// Create the register with a round-0 accept, without a prepare round.
     genesis: bool,
+    /// Acceptors whose answer to the round-0 accept had not come when the
+    /// proposer went on to prepare: until they answer (refused, or
+    /// accepted, which counts as `effect`), that accept may have landed.
+    genesis_open: BTreeSet<NodeId>,
     phase: Phase,
 }
 
@@ -244,6 +248,7 @@ impl Proposer {
             highest_round: 0,
             effect: false,
             genesis: false,
+            genesis_open: BTreeSet::new(),
             phase: Phase::Idle,
         }
     }
@@ -327,6 +332,11 @@ impl Proposer {
     pub fn on_reply(&mut self, from: NodeId, reply: Reply) -> Step {
         if let Reply::Rejected { promised, .. } = &reply {
             self.highest_round = self.highest_round.max(promised.round);
+        }
+        if reply.ballot().round == 0 && reply.ballot() != self.ballot && self.genesis_open.remove(&from) {
+            // A late answer to the round-0 accept this proposer went past.
+            self.effect |= matches!(reply, Reply::Accepted { .. });
+            return Step::Wait;
         }
         if reply.ballot() != self.ballot {
             return Step::Wait;
@@ -434,7 +444,7 @@ impl Proposer {
                 // An accept of this write went out in an earlier attempt: it
                 // may have been chosen, then overwritten by another writer.
                 // "Conflict" would say it never happened.
-                Applied::Conflict if self.effect => self.finish(Err(PaxosError::Indeterminate {
+                Applied::Conflict if self.may_have_landed() => self.finish(Err(PaxosError::Indeterminate {
                     why: "another writer's value is current, and an earlier accept of this write may have been chosen before it".into(),
                 })),
                 Applied::Conflict => match previous {
@@ -467,11 +477,28 @@ impl Proposer {
         self.finish(result)
     }
 
-    /// Record whether the current accept round of our write may have landed.
+    /// Record whether the current accept round of our write may have
+    /// landed. The round-0 accept of a creation keeps listening for its
+    /// open answers instead (a refusal there means it did not land).
     fn note_effect(&mut self) {
         if let Phase::Accepting { goal: Goal::Write, tally, accepted, .. } = &self.phase {
-            self.effect |= !accepted.is_empty() || tally.any_open();
+            if self.ballot.round == 0 {
+                self.effect |= !accepted.is_empty();
+                self.genesis_open = tally
+                    .asked
+                    .iter()
+                    .filter(|n| !accepted.contains(n) && !tally.rejected.contains(n) && !tally.refused.contains_key(n))
+                    .copied()
+                    .collect();
+            } else {
+                self.effect |= !accepted.is_empty() || tally.any_open();
+            }
         }
+    }
+
+    /// Whether an accept of our write may have been chosen.
+    fn may_have_landed(&self) -> bool {
+        self.effect || !self.genesis_open.is_empty()
     }
 
     fn after_accept_refusal(&mut self) -> Step {
@@ -485,7 +512,7 @@ impl Proposer {
         let refusal = tally.rejected.is_empty().then(|| tally.first_refusal()).flatten();
         let landed = !accepted.is_empty();
         match refusal {
-            Some(why) if !landed && !self.effect => self.finish(Err(PaxosError::Refused(why))),
+            Some(why) if !landed && !self.may_have_landed() => self.finish(Err(PaxosError::Refused(why))),
             Some(why) => self.finish(Err(PaxosError::Indeterminate {
                 why: format!("refused ({why}), but an accept of this write reached some replicas"),
             })),
@@ -513,7 +540,7 @@ impl Proposer {
     }
 
     fn give_up(&self) -> PaxosError {
-        if self.effect {
+        if self.may_have_landed() {
             PaxosError::Indeterminate {
                 why: format!(
                     "no ballot won in {} attempts, and an accept of this write reached some replicas",
@@ -530,7 +557,7 @@ impl Proposer {
         self.note_effect();
         let error = match &self.phase {
             Phase::Done => return Step::Wait,
-            _ if self.effect => PaxosError::Indeterminate {
+            _ if self.may_have_landed() => PaxosError::Indeterminate {
                 why: "timed out after an accept of this write was sent; it may or may not be chosen".into(),
             },
             Phase::Preparing { tally, promises } => {

@@ -207,6 +207,24 @@ async fn replicas_refuse_tampered_misaddressed_rolled_back_and_unauthorized_writ
     let e = writer.write(address, Some(2), payload).await.unwrap_err();
     assert!(refused(e), "rollback accepted");
 
+    // The same at creation, where version 1 goes out at round 0 without
+    // a prepare: a tampered first version, another block under a new
+    // address, and a read-only member creating a block are refused, and
+    // none leaves anything behind at the address.
+    let fresh = OwnerBlock::create(&c.user, b"new".to_vec()).unwrap();
+    let mut tampered = fresh.clone();
+    tampered.data = b"NEW".to_vec();
+    let e = writer.store(Block::Mutable(tampered), Expect::Absent).await.unwrap_err();
+    assert!(refused(e), "tampered first version accepted");
+    let payload = Payload::new(1, Block::Mutable(other.clone()).encode().unwrap());
+    let e = writer.write(fresh.address(), None, payload).await.unwrap_err();
+    assert!(refused(e), "misaddressed first version accepted");
+    let e = c.nodes[3].consensus.store(Block::Mutable(fresh.clone()), Expect::Absent).await.unwrap_err();
+    assert!(matches!(e, ConsensusError::Unauthorized(_)), "read-only member created a block: {e}");
+    assert_eq!(writer.fetch_block(fresh.address()).await.unwrap(), None, "a refused creation left a value");
+    writer.store(Block::Mutable(fresh.clone()), Expect::Absent).await.unwrap();
+    assert_eq!(c.nodes[3].consensus.fetch_block(fresh.address()).await.unwrap(), Some(Block::Mutable(fresh)));
+
     // A member whose passport is read-only: every replica refuses it.
     let reader = c.nodes[3].consensus.clone();
     let v3 = v2.update(&c.user, b"three".to_vec()).unwrap();
