@@ -977,7 +977,10 @@ impl FileSystem {
                 let behind = fs.upgrade().is_some_and(|fs| fs.nodes.backlog.load(Ordering::Relaxed) > MAX_BACKLOG / 2);
                 tokio::time::sleep(if behind { Duration::from_millis(10) } else { FLUSH_INTERVAL }).await;
                 let Some(fs) = fs.upgrade() else { break };
-                fs.release_idle_leases();
+                if !behind {
+                    // (Behind, every lease holder is busy: no need to walk the table.)
+                    fs.release_idle_leases();
+                }
                 if let Err(e) = fs.flush_metadata().await {
                     fs.report(&format!("write-back failed (will retry): {e}"));
                     *lock(&fs.last_error) = Some(e.to_string());

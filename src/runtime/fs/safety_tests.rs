@@ -869,3 +869,21 @@ async fn the_lease_of_a_crashed_holder_runs_out_and_what_it_had_not_stored_is_si
     walk(&rig.after_crash().await, root, "", &mut found).await;
     assert_eq!(found.keys().collect::<Vec<_>>(), ["/after", "/stored"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_holder_that_stops_changing_a_directory_gives_its_lease_up() {
+    let rig = Rig::new();
+    let first = networked(rig.faulty_fs().await);
+    let root = first.root();
+    first.create(root, "one", 0o644, 0, 0).await.unwrap();
+    // Idle for longer than IDLE, well within the lease.
+    tokio::time::sleep(lease::IDLE * 2 + nodes::FLUSH_INTERVAL).await;
+    let second = networked(rig.after_crash().await);
+    let asked = std::time::Instant::now();
+    second.create(root, "two", 0o644, 0, 0).await.unwrap();
+    let waited = asked.elapsed();
+    assert!(waited < lease::MARGIN, "the idle holder had given the lease up: waited {waited:?}");
+    let mut found = BTreeMap::new();
+    walk(&rig.after_crash().await, root, "", &mut found).await;
+    assert_eq!(found.keys().collect::<Vec<_>>(), ["/one", "/two"]);
+}
