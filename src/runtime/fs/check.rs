@@ -63,6 +63,7 @@ pub use report::{Finding, FindingKind, Report, Summary};
 
 use super::model::{NODE_FORMAT, Node, NodeKind};
 use super::root_name;
+use super::shard;
 use crate::crypto::{KeyPair, PublicKey, seal};
 use crate::runtime::block::{Address, Block, BlockError};
 use crate::runtime::silo::{Silo, SiloError};
@@ -137,6 +138,27 @@ async fn get(silo: &dyn Silo, key: Address) -> Result<Option<Vec<u8>>, CheckErro
         Err(SiloError::NotFound { .. }) => Ok(None),
         Err(source) => Err(CheckError::Silo { silo: silo.name().to_string(), source }),
     }
+}
+
+/// Read the shards of directory `node` (at `dir`) from the silo into its
+/// entries; `Err` says which shard cannot be read and why.
+async fn read_shards(silo: &dyn Silo, dir: Address, node: &mut Node) -> Result<Result<(), String>, CheckError> {
+    let Node::Directory { entries, shards, .. } = node else { return Ok(Ok(())) };
+    let count = shards.len();
+    for (index, chunk) in shards.iter().enumerate() {
+        let what = |why: &str| format!("shard {index} ({}) {why}", chunk.address);
+        let Some(bytes) = get(silo, chunk.address).await? else { return Ok(Err(what("is missing"))) };
+        let data = match Block::decode(&bytes).and_then(|b| b.validate_alone(&chunk.address).map(|()| b)) {
+            Ok(Block::Content(content)) => content,
+            Ok(other) => return Ok(Err(what(&format!("is a {}", other.kind())))),
+            Err(e) => return Ok(Err(what(&e.to_string()))),
+        };
+        match shard::open(dir, index, count, chunk, data.data()) {
+            Ok((part, _)) => entries.extend(part),
+            Err(e) => return Ok(Err(e.to_string())),
+        }
+    }
+    Ok(Ok(()))
 }
 
 /// Why a node cannot be used.
@@ -276,23 +298,39 @@ impl<'a> Survey<'a> {
             Err(e) => return Ok(Err(unreadable(e.to_string(), undecodable(&e)))),
         };
         Ok(match block {
-            Block::Acl(acl) if acl.owner == self.owner => self.open(&acl),
+            Block::Acl(acl) if acl.owner == self.owner => self.open(address, &acl).await?,
             Block::Acl(_) => Err(unreadable("a node of another key", Dispose::Keep)),
             Block::Tombstone(_) => Err(Problem::Removed),
             other => Err(unreadable(format!("a {}, not a node", other.kind()), Dispose::Keep)),
         })
     }
 
-    /// Decrypt and decode a node block of the owner.
-    fn open(&self, acl: &crate::runtime::block::AclBlock) -> Result<(Node, u64), Problem> {
+    /// Decrypt and decode a node block of the owner (at `address`), with
+    /// the entries of a sharded directory's shards. A directory with a
+    /// shard that cannot be read is unreadable but kept: its other shards
+    /// hold entries.
+    async fn open(
+        &self,
+        address: Address,
+        acl: &crate::runtime::block::AclBlock,
+    ) -> Result<Result<(Node, u64), Problem>, CheckError> {
         let bury = Dispose::Bury(acl.version);
-        let plain = acl.read(self.keys).map_err(|e| unreadable(e.to_string(), bury))?;
-        match Node::decode(&plain) {
-            Ok(node) => Ok((node, acl.version)),
+        let plain = match acl.read(self.keys) {
+            Ok(plain) => plain,
+            Err(e) => return Ok(Err(unreadable(e.to_string(), bury))),
+        };
+        let mut node = match Node::decode(&plain) {
+            Ok(node) => node,
             // A node format this build does not know: not corrupt, keep it.
-            Err(e) if plain.first().is_some_and(|&v| v > NODE_FORMAT) => Err(unreadable(e.to_string(), Dispose::Keep)),
-            Err(e) => Err(unreadable(e.to_string(), bury)),
-        }
+            Err(e) if plain.first().is_some_and(|&v| v > NODE_FORMAT) => {
+                return Ok(Err(unreadable(e.to_string(), Dispose::Keep)));
+            }
+            Err(e) => return Ok(Err(unreadable(e.to_string(), bury))),
+        };
+        Ok(match read_shards(self.silo, address, &mut node).await? {
+            Ok(()) => Ok((node, acl.version)),
+            Err(why) => Err(unreadable(why, Dispose::Keep)),
+        })
     }
 
     /// Walk the tree under `top`; `report` records findings and counts
@@ -367,7 +405,8 @@ impl<'a> Survey<'a> {
     /// Count what `node` names and queue its children.
     fn note_names(&mut self, address: Address, node: &Node, path: &str, stack: &mut Vec<(Address, String, Via)>) {
         match node {
-            Node::Directory { entries, .. } => {
+            Node::Directory { entries, shards, .. } => {
+                self.chunks.extend(shards.iter().map(|c| c.address));
                 for (name, entry) in entries.iter().rev() {
                     *self.names.entry(entry.address).or_insert(0) += 1;
                     let child = if path.ends_with('/') { format!("{path}{name}") } else { format!("{path}/{name}") };
@@ -490,7 +529,7 @@ impl<'a> Survey<'a> {
                     }
                 }
                 Block::Content(c) => loose.contents.push((address, c.owner, bytes.len() as u64)),
-                Block::Acl(acl) if acl.owner == self.owner => match self.open(&acl) {
+                Block::Acl(acl) if acl.owner == self.owner => match self.open(address, &acl).await? {
                     Ok(node) => {
                         loose.nodes.insert(address, node);
                     }

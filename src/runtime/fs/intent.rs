@@ -295,7 +295,13 @@ mod tests {
     use crate::runtime::fs::model::Meta;
 
     fn dir() -> Node {
-        Node::Directory { meta: Meta::new(0o755, 0, 0), entries: BTreeMap::new(), parent: None, lease: None }
+        Node::Directory {
+            meta: Meta::new(0o755, 0, 0),
+            entries: BTreeMap::new(),
+            parent: None,
+            lease: None,
+            shards: Vec::new(),
+        }
     }
 
     fn entry(n: u8) -> Entry {

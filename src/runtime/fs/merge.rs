@@ -44,8 +44,53 @@ impl ConflictResolver for NodeMerger {
 /// `theirs` with the change from `base` to `mine` applied; `None` if the
 /// node changed kind.
 pub fn merge(base: Option<&Node>, mine: &Node, mut theirs: Node) -> Option<Node> {
+    let sharded = |node: &Node| matches!(node, Node::Directory { shards, .. } if !shards.is_empty());
+    if sharded(mine) || sharded(&theirs) || base.is_some_and(sharded) {
+        return merge_shards(base?, mine, theirs);
+    }
     for mut intent in diff(base, mine)? {
         intent.apply(&mut theirs, Mode::Replay).ok()?;
+    }
+    Some(theirs)
+}
+
+/// A sharded directory's change merged shard by shard (the blocks hold
+/// only shard lists, not entries): each shard only `mine` changed is
+/// taken from `mine`, with the attribute changes. `None` (a conflict left
+/// to the caller) when both changed one shard or the shard count.
+fn merge_shards(base: &Node, mine: &Node, mut theirs: Node) -> Option<Node> {
+    let (Node::Directory { shards: before, .. }, Node::Directory { shards: ours, .. }) = (base, mine) else {
+        return None;
+    };
+    let Node::Directory { shards: now, .. } = &theirs else { return None };
+    if before.len() != ours.len() || before.len() != now.len() {
+        return None;
+    }
+    let mut merged = now.clone();
+    for (i, (b, o)) in before.iter().zip(ours).enumerate() {
+        if o != b {
+            if now[i] != *b {
+                return None;
+            }
+            merged[i] = *o;
+        }
+    }
+    let flat = |node: &Node| match node {
+        Node::Directory { meta, parent, .. } => Node::Directory {
+            meta: meta.clone(),
+            entries: Default::default(),
+            parent: *parent,
+            lease: None,
+            shards: Vec::new(),
+        },
+        other => other.clone(),
+    };
+    let (base_flat, mine_flat) = (flat(base), flat(mine));
+    for mut intent in diff(Some(&base_flat), &mine_flat)? {
+        intent.apply(&mut theirs, Mode::Replay).ok()?;
+    }
+    if let Node::Directory { shards, .. } = &mut theirs {
+        *shards = merged;
     }
     Some(theirs)
 }
@@ -154,7 +199,7 @@ mod tests {
             .iter()
             .map(|(n, a)| (n.to_string(), Entry { address: Address([*a; 32]), kind: NodeKind::File }))
             .collect();
-        Node::Directory { meta: Meta::new(0o755, 0, 0), entries, parent: None, lease: None }
+        Node::Directory { meta: Meta::new(0o755, 0, 0), entries, parent: None, lease: None, shards: Vec::new() }
     }
 
     fn names(node: &Node) -> Vec<(String, u8)> {
@@ -199,5 +244,27 @@ mod tests {
         let Node::File { nlink, size, .. } = merged else { panic!("a file") };
         assert_eq!((nlink, size), (3, 5));
         assert!(merge(Some(&file(1, 0)), &dir(&[]), file(1, 0)).is_none(), "a kind change cannot merge");
+    }
+
+    #[test]
+    fn sharded_directories_merge_shard_by_shard_and_a_shard_both_changed_is_a_conflict() {
+        use crate::runtime::fs::model::Chunk;
+        let shard = |a: u8| Chunk { address: Address([a; 32]), key: [a; 32] };
+        let sharded = |list: [u8; 4], mode: u32| Node::Directory {
+            meta: Meta::new(mode, 0, 0),
+            entries: BTreeMap::new(),
+            parent: None,
+            lease: None,
+            shards: list.map(shard).to_vec(),
+        };
+        let base = sharded([1, 2, 3, 4], 0o755);
+        // Mine changed shard 0 and the mode; theirs changed shard 3.
+        let merged = merge(Some(&base), &sharded([5, 2, 3, 4], 0o700), sharded([1, 2, 3, 6], 0o755)).unwrap();
+        let Node::Directory { shards, meta, .. } = &merged else { panic!("a directory") };
+        assert_eq!(shards, &[5, 2, 3, 6].map(shard).to_vec());
+        assert_eq!(meta.mode, 0o700);
+        assert!(merge(Some(&base), &sharded([5, 2, 3, 4], 0o755), sharded([7, 2, 3, 4], 0o755)).is_none());
+        assert!(merge(None, &sharded([5, 2, 3, 4], 0o755), sharded([1, 2, 3, 4], 0o755)).is_none());
+        assert!(merge(Some(&base), &dir(&[("a", 1)]), sharded([1, 2, 3, 4], 0o755)).is_none(), "unsharded meanwhile");
     }
 }

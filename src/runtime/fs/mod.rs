@@ -20,6 +20,7 @@ pub mod model;
 pub mod mountpoint;
 mod nodes;
 pub mod patch;
+pub mod shard;
 
 pub use nodes::Change;
 
@@ -132,6 +133,8 @@ pub struct FileSystem {
     write_through: bool,
     /// This mount, as a lease holder (random).
     mount_id: [u8; 16],
+    /// When large directories are stored in shards.
+    shard_policy: shard::Policy,
     /// Directories other writers contended for lately: no lease on them
     /// before the instant given.
     contended: Mutex<HashMap<Address, std::time::Instant>>,
@@ -254,6 +257,7 @@ impl FileSystem {
             revalidate: REVALIDATE,
             durable_close: false,
             write_through: false,
+            shard_policy: shard::Policy::default(),
             mount_id: crate::crypto::random_bytes().map_err(|e| FsError::Storage(e.to_string()))?,
             contended: Mutex::new(HashMap::new()),
             watcher: Mutex::new(None),
@@ -271,7 +275,13 @@ impl FileSystem {
             Fetched::Absent if allow_root_creation && *owner == fs.keys.public() => {
                 let meta = Meta::new(0o755, 0, 0);
                 let root = fs.create_node(
-                    Node::Directory { meta, entries: Default::default(), parent: None, lease: None },
+                    Node::Directory {
+                        meta,
+                        entries: Default::default(),
+                        parent: None,
+                        lease: None,
+                        shards: Vec::new(),
+                    },
                     None,
                 )?;
                 fs.flush_metadata().await?;
@@ -304,6 +314,11 @@ impl FileSystem {
     /// Without it (one writer, the default) they are written back in batches.
     pub fn set_write_through(&mut self, on: bool) {
         self.write_through = on;
+    }
+
+    /// When directories are sharded (tests use small thresholds).
+    pub fn set_shard_policy(&mut self, policy: shard::Policy) {
+        self.shard_policy = policy;
     }
 
     /// Wait for `dep` when namespace operations are write-through and it
@@ -507,6 +522,7 @@ impl FileSystem {
             entries: Default::default(),
             parent: Some(dir),
             lease: None,
+            shards: Vec::new(),
         };
         self.insert(dir, name, node).await
     }

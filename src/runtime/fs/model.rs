@@ -10,9 +10,11 @@ use serde::{Deserialize, Serialize};
 use super::FsError;
 use crate::runtime::block::Address;
 
-/// Format version of encoded nodes: 5 has directories that may carry a
-/// writer's lease.
-pub(super) const NODE_FORMAT: u8 = 5;
+/// Format version of encoded nodes: 6 has large directories stored in
+/// shards.
+pub(super) const NODE_FORMAT: u8 = 6;
+/// Format 5: directories without shards.
+const NODE_FORMAT_LEASE: u8 = 5;
 /// Directories that name their parent, without leases, still read.
 const NODE_FORMAT_PARENT: u8 = 4;
 /// Patches of small writes, directories without a parent, still read.
@@ -198,6 +200,12 @@ pub enum Node {
         /// The writer that alone may change the entries for now, if any
         /// (on a network; see [`Lease`]).
         lease: Option<Lease>,
+        /// Where the entries of a large directory are stored: empty for a
+        /// directory whose block holds its entries; else one content block
+        /// per shard (`super::shard`), the block holding none. In memory,
+        /// `entries` holds every entry either way and this lists the
+        /// shards of the stored version.
+        shards: Vec<Chunk>,
     },
     /// A regular file.
     File {
@@ -241,12 +249,13 @@ pub enum Node {
 impl std::fmt::Debug for Node {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Node::Directory { meta, entries, parent, lease } => f
+            Node::Directory { meta, entries, parent, lease, shards } => f
                 .debug_struct("Directory")
                 .field("meta", meta)
                 .field("entries", entries)
                 .field("parent", parent)
                 .field("lease", lease)
+                .field("shards", shards)
                 .finish(),
             Node::File { meta, nlink, size, inline, chunks, patches } => f
                 .debug_struct("File")
@@ -327,6 +336,7 @@ impl Node {
     pub fn decode(bytes: &[u8]) -> Result<Node, FsError> {
         match bytes.split_first() {
             Some((&NODE_FORMAT, body)) => decode_whole(body),
+            Some((&NODE_FORMAT_LEASE, body)) => Ok(decode_whole::<LeasedNode>(body)?.into()),
             Some((&NODE_FORMAT_PARENT, body)) => Ok(decode_whole::<ParentNode>(body)?.into()),
             Some((&NODE_FORMAT_PATCHES, body)) => Ok(decode_whole::<PatchedNode>(body)?.into()),
             Some((&NODE_FORMAT_SPARSE, body)) => Ok(decode_whole::<SparseNode>(body)?.into()),
@@ -347,6 +357,30 @@ fn decode_whole<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, FsErro
     Ok(node)
 }
 
+/// A node of format 5: directories without shards.
+#[derive(Deserialize)]
+enum LeasedNode {
+    Directory { meta: Meta, entries: BTreeMap<String, Entry>, parent: Option<Address>, lease: Option<Lease> },
+    File { meta: Meta, nlink: u32, size: u64, inline: Vec<u8>, chunks: BTreeMap<u64, Chunk>, patches: Vec<Patch> },
+    Symlink { meta: Meta, nlink: u32, target: Vec<u8> },
+    Special { meta: Meta, nlink: u32, kind: NodeKind, rdev: u64 },
+}
+
+impl From<LeasedNode> for Node {
+    fn from(node: LeasedNode) -> Node {
+        match node {
+            LeasedNode::Directory { meta, entries, parent, lease } => {
+                Node::Directory { meta, entries, parent, lease, shards: Vec::new() }
+            }
+            LeasedNode::File { meta, nlink, size, inline, chunks, patches } => {
+                Node::File { meta, nlink, size, inline, chunks, patches }
+            }
+            LeasedNode::Symlink { meta, nlink, target } => Node::Symlink { meta, nlink, target },
+            LeasedNode::Special { meta, nlink, kind, rdev } => Node::Special { meta, nlink, kind, rdev },
+        }
+    }
+}
+
 /// A node of format 4: directories without a lease.
 #[derive(Deserialize)]
 enum ParentNode {
@@ -359,7 +393,9 @@ enum ParentNode {
 impl From<ParentNode> for Node {
     fn from(node: ParentNode) -> Node {
         match node {
-            ParentNode::Directory { meta, entries, parent } => Node::Directory { meta, entries, parent, lease: None },
+            ParentNode::Directory { meta, entries, parent } => {
+                Node::Directory { meta, entries, parent, lease: None, shards: Vec::new() }
+            }
             ParentNode::File { meta, nlink, size, inline, chunks, patches } => {
                 Node::File { meta, nlink, size, inline, chunks, patches }
             }
@@ -381,7 +417,9 @@ enum PatchedNode {
 impl From<PatchedNode> for Node {
     fn from(node: PatchedNode) -> Node {
         match node {
-            PatchedNode::Directory { meta, entries } => Node::Directory { meta, entries, parent: None, lease: None },
+            PatchedNode::Directory { meta, entries } => {
+                Node::Directory { meta, entries, parent: None, lease: None, shards: Vec::new() }
+            }
             PatchedNode::File { meta, nlink, size, inline, chunks, patches } => {
                 Node::File { meta, nlink, size, inline, chunks, patches }
             }
@@ -402,7 +440,9 @@ enum SparseNode {
 impl From<SparseNode> for Node {
     fn from(node: SparseNode) -> Node {
         match node {
-            SparseNode::Directory { meta, entries } => Node::Directory { meta, entries, parent: None, lease: None },
+            SparseNode::Directory { meta, entries } => {
+                Node::Directory { meta, entries, parent: None, lease: None, shards: Vec::new() }
+            }
             SparseNode::File { meta, nlink, size, inline, chunks } => {
                 Node::File { meta, nlink, size, inline, chunks, patches: Vec::new() }
             }
@@ -422,7 +462,9 @@ enum DenseNode {
 impl From<DenseNode> for Node {
     fn from(node: DenseNode) -> Node {
         match node {
-            DenseNode::Directory { meta, entries } => Node::Directory { meta, entries, parent: None, lease: None },
+            DenseNode::Directory { meta, entries } => {
+                Node::Directory { meta, entries, parent: None, lease: None, shards: Vec::new() }
+            }
             DenseNode::File { meta, nlink, size, inline, chunks } => {
                 let chunks = chunks.into_iter().enumerate().filter_map(|(i, c)| c.map(|c| (i as u64, c))).collect();
                 Node::File { meta, nlink, size, inline, chunks, patches: Vec::new() }
@@ -458,8 +500,13 @@ mod tests {
     fn nodes_round_trip_and_garbage_is_refused() {
         let mut entries = BTreeMap::new();
         entries.insert("a".to_string(), Entry { address: Address([3; 32]), kind: NodeKind::File });
-        let node =
-            Node::Directory { meta: Meta::new(0o755, 1, 2), entries, parent: Some(Address([9; 32])), lease: None };
+        let node = Node::Directory {
+            meta: Meta::new(0o755, 1, 2),
+            entries,
+            parent: Some(Address([9; 32])),
+            lease: None,
+            shards: Vec::new(),
+        };
         let bytes = node.encode().unwrap();
         assert_eq!(Node::decode(&bytes).unwrap(), node);
         let mut trailing = bytes.clone();
@@ -515,9 +562,18 @@ mod tests {
         let mut bytes = vec![NODE_FORMAT_PATCHES];
         bytes.extend(postcard::to_stdvec(&V3::Directory { meta: meta.clone(), entries: entries.clone() }).unwrap());
         let node = Node::decode(&bytes).unwrap();
-        assert_eq!(node, Node::Directory { meta: meta.clone(), entries: entries.clone(), parent: None, lease: None });
+        assert_eq!(
+            node,
+            Node::Directory {
+                meta: meta.clone(),
+                entries: entries.clone(),
+                parent: None,
+                lease: None,
+                shards: Vec::new()
+            }
+        );
         assert!(node.names_as_parent(Address([7; 32])), "a directory of unknown parent is named by any entry");
-        let moved = Node::Directory { meta, entries, parent: Some(Address([8; 32])), lease: None };
+        let moved = Node::Directory { meta, entries, parent: Some(Address([8; 32])), lease: None, shards: Vec::new() };
         assert!(moved.names_as_parent(Address([8; 32])));
         assert!(!moved.names_as_parent(Address([7; 32])), "an entry in another directory is stale");
         assert_eq!(Node::decode(&moved.encode().unwrap()).unwrap(), moved);
@@ -537,11 +593,38 @@ mod tests {
         let old = V4::Directory { meta: meta.clone(), entries: entries.clone(), parent };
         bytes.extend(postcard::to_stdvec(&old).unwrap());
         let node = Node::decode(&bytes).unwrap();
-        assert_eq!(node, Node::Directory { meta: meta.clone(), entries: entries.clone(), parent, lease: None });
+        assert_eq!(
+            node,
+            Node::Directory { meta: meta.clone(), entries: entries.clone(), parent, lease: None, shards: Vec::new() }
+        );
         let lease = Some(Lease { holder: [6; 16], until_ms: 1_800_000_000_000, wanted: true });
-        let leased = Node::Directory { meta, entries, parent, lease };
+        let leased = Node::Directory { meta, entries, parent, lease, shards: Vec::new() };
         let encoded = leased.encode().unwrap();
         assert_eq!(encoded[0], NODE_FORMAT);
         assert_eq!(Node::decode(&encoded).unwrap(), leased);
+    }
+
+    #[test]
+    fn directories_of_format_5_decode_unsharded_and_shards_round_trip() {
+        #[derive(Serialize)]
+        enum V5 {
+            Directory { meta: Meta, entries: BTreeMap<String, Entry>, parent: Option<Address>, lease: Option<Lease> },
+        }
+        let entries: BTreeMap<String, Entry> =
+            [("z".to_string(), Entry { address: Address([3; 32]), kind: NodeKind::File })].into();
+        let meta = Meta::new(0o750, 5, 6);
+        let (parent, lease) = (Some(Address([4; 32])), Some(Lease { holder: [1; 16], until_ms: 9, wanted: false }));
+        let mut bytes = vec![NODE_FORMAT_LEASE];
+        let old = V5::Directory { meta: meta.clone(), entries: entries.clone(), parent, lease };
+        bytes.extend(postcard::to_stdvec(&old).unwrap());
+        let node = Node::decode(&bytes).unwrap();
+        let unsharded = Node::Directory { meta: meta.clone(), entries, parent, lease, shards: Vec::new() };
+        assert_eq!(node, unsharded);
+        let shards =
+            vec![Chunk { address: Address([7; 32]), key: [8; 32] }, Chunk { address: Address([9; 32]), key: [1; 32] }];
+        let sharded = Node::Directory { meta, entries: BTreeMap::new(), parent, lease, shards };
+        let encoded = sharded.encode().unwrap();
+        assert_eq!(encoded[0], NODE_FORMAT);
+        assert_eq!(Node::decode(&encoded).unwrap(), sharded);
     }
 }

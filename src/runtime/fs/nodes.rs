@@ -26,7 +26,7 @@
 //! another writer show up; clean nodes with no open file are pruned when
 //! the table grows past [`KEEP_CLEAN`].
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, Weak};
 use std::time::{Duration, Instant};
@@ -35,9 +35,9 @@ use futures_util::StreamExt as _;
 
 use super::intent::{Intent, Mode, Replayed};
 use super::lease;
-use super::model::Lease;
-use super::{FileSystem, FsError, FsResult, Node, NodeKind, lock};
-use crate::runtime::block::{AccessList, AclBlock, Address, Block, Tombstone};
+use super::model::{Chunk, Entry, Lease};
+use super::{FileSystem, FsError, FsResult, Node, NodeKind, lock, shard};
+use crate::runtime::block::{AccessList, AclBlock, Address, Block, ContentBlock, Tombstone};
 use crate::runtime::consensus::{ConsensusError, Expect, Fetched, ReadLevel};
 
 /// How often dirty nodes are written without being asked.
@@ -51,6 +51,14 @@ pub const MAX_BACKLOG: usize = 4096;
 const PARALLEL_STORES: usize = 64;
 /// Attempts at one store while the consensus reports a retryable error.
 const STORE_ATTEMPTS: u32 = 3;
+/// Shards of a directory fetched or stored concurrently.
+const PARALLEL_SHARDS: usize = 16;
+
+/// The entries of one shard, with its digest.
+type ShardRead = (BTreeMap<String, Entry>, [u8; 32]);
+
+/// A node as read, with the digests of a sharded directory's shards.
+type Loaded = (Node, Vec<[u8; 32]>);
 
 /// "Intent `seq` of node `address` is stored."
 pub(super) type Dep = (Address, u64);
@@ -104,6 +112,10 @@ struct Slot {
     subdirs: u32,
     /// The lease of the stored version of a directory (`base`), if any.
     lease: Option<Lease>,
+    /// The digests of the shards of the stored version of a sharded
+    /// directory (by index, as `node`'s shard list): a shard whose new
+    /// content has the same digest is not written again.
+    digests: Vec<[u8; 32]>,
 }
 
 /// How many entries of directory `node` are directories.
@@ -177,13 +189,43 @@ fn ready_prefix(slots: &HashMap<Address, Slot>, slot: &Slot) -> usize {
     slot.pending.iter().take_while(|p| satisfied(slots, &p.after)).count()
 }
 
+/// The shards a directory node names.
+fn shards_named(node: &Node) -> Vec<Address> {
+    match node {
+        Node::Directory { shards, .. } => shards.iter().map(|c| c.address).collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// A node with intents ready to store, and whether it is new.
 type Ready = (bool, Address);
+
+/// What a version of a sharded directory stores in each shard.
+enum ShardPlan {
+    /// The shard of the stored version, unchanged.
+    Keep(Chunk, [u8; 32]),
+    /// A new shard: its plaintext and digest.
+    New(Vec<u8>, [u8; 32]),
+}
+
+/// What [`FileSystem::prepare`] found.
+enum Prep {
+    /// A version to store.
+    Ready(Box<Prepared>),
+    /// It needs the entries of these shards of the stored version first.
+    NeedBase(BTreeSet<usize>),
+}
 
 /// A version of a node ready to be signed and stored.
 struct Prepared {
     base: Base,
-    encoded: Vec<u8>,
+    /// The node to store; a sharded directory's entries are in `shards`,
+    /// and its shard list is filled once they are sealed.
+    state: Node,
+    /// The shards of a sharded directory, by index (empty otherwise).
+    shards: Vec<ShardPlan>,
+    /// Shards of the stored version that the new one no longer names.
+    replaced: Vec<Address>,
     /// The last intent it includes.
     last_seq: u64,
     /// Nodes named by included intents but left out (not stored yet).
@@ -193,29 +235,87 @@ struct Prepared {
 }
 
 impl FileSystem {
-    /// Fetch and decode the node at `address`: a removed node is gone
-    /// (`ENOENT`), a missing one is damage (`EIO`).
-    async fn fetch_node(&self, address: Address, known: Option<u64>) -> FsResult<(AclBlock, Option<Node>)> {
-        let block = match self.store.fetch(address, ReadLevel::Latest).await? {
-            Fetched::Found(Block::Acl(b)) => b,
-            Fetched::Found(other) => {
-                return Err(FsError::Corrupt(format!("{address} is a {} block, not a node", other.kind())));
+    /// Fetch and decode the node at `address`, a sharded directory with
+    /// the entries of its shards: a removed node is gone (`ENOENT`), a
+    /// missing one is damage (`EIO`). `None` for a node no newer than
+    /// version `known`. A shard that cannot be read is read again with the
+    /// latest version of its directory (another writer may have replaced
+    /// and removed it meanwhile).
+    async fn fetch_node(&self, address: Address, known: Option<u64>) -> FsResult<(AclBlock, Option<Loaded>)> {
+        let mut failed: Option<(u64, FsError)> = None;
+        for attempt in 0.. {
+            let block = match self.store.fetch(address, ReadLevel::Latest).await? {
+                Fetched::Found(Block::Acl(b)) => b,
+                Fetched::Found(other) => {
+                    return Err(FsError::Corrupt(format!("{address} is a {} block, not a node", other.kind())));
+                }
+                Fetched::Removed(_) | Fetched::Collected { .. } => return Err(FsError::NotFound),
+                Fetched::Absent => return Err(FsError::Corrupt(format!("node {address} is missing from the store"))),
+            };
+            if let Some((version, e)) = failed.take()
+                && block.version == version
+            {
+                return Err(e);
             }
-            Fetched::Removed(_) | Fetched::Collected { .. } => return Err(FsError::NotFound),
-            Fetched::Absent => return Err(FsError::Corrupt(format!("node {address} is missing from the store"))),
-        };
-        if known.is_some_and(|v| block.version <= v) {
-            // Nothing new: no need to decrypt it again.
-            return Ok((block, None));
+            if known.is_some_and(|v| block.version <= v) {
+                // Nothing new: no need to decrypt it again.
+                return Ok((block, None));
+            }
+            match self.decode_node(address, &block).await {
+                Ok(loaded) => return Ok((block, Some(loaded))),
+                Err(e) if attempt < 2 => failed = Some((block.version, e)),
+                Err(e) => return Err(e),
+            }
         }
-        let node = Node::decode(&block.read(&self.keys)?)?;
-        Ok((block, Some(node)))
+        unreachable!("the loop returns")
+    }
+
+    /// Decode `block`, the node at `address`, reading a sharded
+    /// directory's shards.
+    async fn decode_node(&self, address: Address, block: &AclBlock) -> FsResult<Loaded> {
+        let mut node = Node::decode(&block.read(&self.keys)?)?;
+        let digests = self.load_shards(address, &mut node).await?;
+        Ok((node, digests))
+    }
+
+    /// Read every shard of directory `node` (at `dir`) into its entries;
+    /// their digests, by index.
+    async fn load_shards(&self, dir: Address, node: &mut Node) -> FsResult<Vec<[u8; 32]>> {
+        let Node::Directory { entries, shards, .. } = node else { return Ok(Vec::new()) };
+        let count = shards.len();
+        let loaded: Vec<FsResult<ShardRead>> = futures_util::stream::iter(shards.iter().copied().enumerate())
+            .map(|(index, chunk)| self.read_shard(dir, index, count, chunk))
+            .buffered(PARALLEL_SHARDS)
+            .collect()
+            .await;
+        let mut digests = Vec::with_capacity(count);
+        for result in loaded {
+            let (part, digest) = result?;
+            entries.extend(part);
+            digests.push(digest);
+        }
+        Ok(digests)
+    }
+
+    /// Fetch, decrypt and decode shard `index` of `count` of directory `dir`.
+    async fn read_shard(&self, dir: Address, index: usize, count: usize, chunk: Chunk) -> FsResult<ShardRead> {
+        match self.store.fetch(chunk.address, ReadLevel::Any).await? {
+            Fetched::Found(Block::Content(block)) => shard::open(dir, index, count, &chunk, block.data()),
+            Fetched::Found(other) => Err(FsError::Corrupt(format!(
+                "shard {index} ({}) of directory {dir} is a {} block",
+                chunk.address,
+                other.kind()
+            ))),
+            Fetched::Absent | Fetched::Removed(_) | Fetched::Collected { .. } => {
+                Err(FsError::Corrupt(format!("shard {index} ({}) of directory {dir} is missing", chunk.address)))
+            }
+        }
     }
 
     /// Make sure the node at `address` is in the table and, if it has no
     /// pending change, no older than the revalidation TTL.
     async fn ensure_loaded(&self, address: Address) -> FsResult<()> {
-        let (stale, known) = match lock(&self.nodes.slots).get(&address) {
+        let (stale, mut known) = match lock(&self.nodes.slots).get(&address) {
             Some(slot) => {
                 let known = match &slot.base {
                     Base::Stored(b) => Some(b.version),
@@ -228,58 +328,62 @@ impl FileSystem {
         if !stale {
             return Ok(());
         }
-        let fetched = self.fetch_node(address, known).await;
-        let mut slots = lock(&self.nodes.slots);
-        match (fetched, slots.get_mut(&address)) {
-            (Ok((_, None)), Some(slot)) => slot.checked = Instant::now(),
-            (Ok((block, Some(node))), Some(slot)) => {
-                let newer = match &slot.base {
-                    Base::Stored(b) => block.version > b.version,
-                    Base::New(..) => false,
-                };
-                if newer && slot.pending.is_empty() {
-                    slot.base = Base::Stored(Box::new(block));
-                    slot.lease = lease::of(&node);
-                    let old = std::mem::replace(&mut slot.node, node);
-                    slot.subdirs = count_subdirs(&slot.node);
-                    self.changed(address, &old, &slot.node);
+        loop {
+            let fetched = self.fetch_node(address, known).await;
+            let mut slots = lock(&self.nodes.slots);
+            match (fetched, slots.get_mut(&address)) {
+                (Ok((_, None)), Some(slot)) => slot.checked = Instant::now(),
+                (Ok((block, Some((node, digests)))), Some(slot)) => {
+                    let newer = match &slot.base {
+                        Base::Stored(b) => block.version > b.version,
+                        Base::New(..) => false,
+                    };
+                    if newer && slot.pending.is_empty() {
+                        slot.base = Base::Stored(Box::new(block));
+                        slot.lease = lease::of(&node);
+                        slot.digests = digests;
+                        let old = std::mem::replace(&mut slot.node, node);
+                        slot.subdirs = count_subdirs(&slot.node);
+                        self.changed(address, &old, &slot.node);
+                    }
+                    slot.checked = Instant::now();
                 }
-                slot.checked = Instant::now();
-            }
-            (Ok((block, node)), None) => {
-                // (Pruned while it was fetched: decode it after all.)
-                let node = match node {
-                    Some(node) => node,
-                    None => Node::decode(&block.read(&self.keys)?)?,
-                };
-                if slots.len() >= self.nodes.prune_at.load(Ordering::Relaxed).max(KEEP_CLEAN) {
-                    self.prune(&mut slots);
-                    // Dirty nodes cannot go: do not sort the table again at every load.
-                    self.nodes.prune_at.store(slots.len() + KEEP_CLEAN / 2, Ordering::Relaxed);
+                (Ok((_, None)), None) => {
+                    // Pruned while it was fetched: read it whole.
+                    known = None;
+                    continue;
                 }
-                slots.insert(
-                    address,
-                    Slot {
-                        base: Base::Stored(Box::new(block)),
-                        subdirs: count_subdirs(&node),
-                        lease: lease::of(&node),
-                        node,
-                        pending: Vec::new(),
-                        checked: Instant::now(),
-                        attempt: None,
-                    },
-                );
+                (Ok((block, Some((node, digests)))), None) => {
+                    if slots.len() >= self.nodes.prune_at.load(Ordering::Relaxed).max(KEEP_CLEAN) {
+                        self.prune(&mut slots);
+                        // Dirty nodes cannot go: do not sort the table again at every load.
+                        self.nodes.prune_at.store(slots.len() + KEEP_CLEAN / 2, Ordering::Relaxed);
+                    }
+                    slots.insert(
+                        address,
+                        Slot {
+                            base: Base::Stored(Box::new(block)),
+                            subdirs: count_subdirs(&node),
+                            lease: lease::of(&node),
+                            node,
+                            pending: Vec::new(),
+                            checked: Instant::now(),
+                            attempt: None,
+                            digests,
+                        },
+                    );
+                }
+                (Err(FsError::NotFound), Some(slot)) if slot.pending.is_empty() && !slot.is_new() => {
+                    // Another writer removed it.
+                    slots.remove(&address);
+                    return Err(FsError::NotFound);
+                }
+                // Keep serving what is known while the store cannot answer.
+                (Err(_), Some(_)) => {}
+                (Err(e), None) => return Err(e),
             }
-            (Err(FsError::NotFound), Some(slot)) if slot.pending.is_empty() && !slot.is_new() => {
-                // Another writer removed it.
-                slots.remove(&address);
-                return Err(FsError::NotFound);
-            }
-            // Keep serving what is known while the store cannot answer.
-            (Err(_), Some(_)) => {}
-            (Err(e), None) => return Err(e),
+            return Ok(());
         }
-        Ok(())
     }
 
     /// Tell the watcher (the kernel's caches) that another writer changed
@@ -437,6 +541,7 @@ impl FileSystem {
             attempt: None,
             subdirs,
             lease: None,
+            digests: Vec::new(),
         };
         slots.insert(address, slot);
         self.nodes.backlog.fetch_add(1, Ordering::Relaxed);
@@ -565,13 +670,27 @@ impl FileSystem {
     }
 
     /// The version of the node at `address` holding its ready intents.
-    fn prepare(&self, address: Address) -> FsResult<Option<Prepared>> {
+    /// When only some intents are ready and the stored version is a
+    /// sharded directory, the version is built from the stored entries of
+    /// the shards those intents touch (`base_shards`, by index; asked for
+    /// with [`Prep::NeedBase`]), and the other shards are kept as stored.
+    fn prepare(
+        &self,
+        address: Address,
+        base_shards: &HashMap<usize, BTreeMap<String, Entry>>,
+    ) -> FsResult<Option<Prep>> {
         let slots = lock(&self.nodes.slots);
         let Some(slot) = slots.get(&address) else { return Ok(None) };
         let k = ready_prefix(&slots, slot);
         if k == 0 {
             return Ok(None);
         }
+        let stored: &[Chunk] = match &slot.node {
+            Node::Directory { shards, .. } => shards,
+            _ => &[],
+        };
+        let partial = k < slot.pending.len() && !stored.is_empty();
+        let mut touched = BTreeSet::new();
         let mut state = if k == slot.pending.len() {
             slot.node.clone()
         } else {
@@ -579,8 +698,34 @@ impl FileSystem {
                 Base::Stored(block) => Node::decode(&block.read(&self.keys)?)?,
                 Base::New(..) => slot.node.clone(),
             };
+            if partial {
+                // The stored block holds no entries: start from those of
+                // the shards the ready intents touch.
+                touched = slot.pending[..k]
+                    .iter()
+                    .flat_map(|p| p.intent.entry_names())
+                    .map(|name| shard::index(name, stored.len()))
+                    .collect();
+                let missing: BTreeSet<usize> =
+                    touched.iter().filter(|i| !base_shards.contains_key(i)).copied().collect();
+                if !missing.is_empty() {
+                    return Ok(Some(Prep::NeedBase(missing)));
+                }
+                if let Node::Directory { entries, .. } = &mut state {
+                    for i in &touched {
+                        entries.extend(base_shards[i].iter().map(|(n, e)| (n.clone(), *e)));
+                    }
+                }
+            }
             for p in &slot.pending[..k] {
                 p.intent.clone().apply(&mut state, Mode::Replay)?;
+            }
+            if partial && let Node::Directory { entries, .. } = &state {
+                let strays: BTreeSet<usize> =
+                    entries.keys().map(|n| shard::index(n, stored.len())).filter(|i| !touched.contains(i)).collect();
+                if !strays.is_empty() {
+                    return Ok(Some(Prep::NeedBase(touched.union(&strays).copied().collect())));
+                }
             }
             state
         };
@@ -597,13 +742,73 @@ impl FileSystem {
         }
         let all_in = k == slot.pending.len() && hidden.is_empty();
         let lease = if self.write_through { self.lease_to_store(address, slot, k, all_in, &mut state) } else { None };
-        Ok(Some(Prepared {
+        let (shards, replaced) = match &mut state {
+            Node::Directory { entries, shards: list, .. } => {
+                let count = if partial { stored.len() } else { self.shard_policy.count(entries.len(), stored.len()) };
+                let plan = self.plan_shards(slot, entries, count, partial.then_some(&touched))?;
+                if count > 0 {
+                    // They are in the shards.
+                    entries.clear();
+                }
+                list.clear();
+                let kept: HashSet<Address> = plan
+                    .iter()
+                    .filter_map(|p| match p {
+                        ShardPlan::Keep(chunk, _) => Some(chunk.address),
+                        ShardPlan::New(..) => None,
+                    })
+                    .collect();
+                let replaced = stored.iter().map(|c| c.address).filter(|a| !kept.contains(a)).collect();
+                (plan, replaced)
+            }
+            _ => (Vec::new(), Vec::new()),
+        };
+        Ok(Some(Prep::Ready(Box::new(Prepared {
             base: slot.base.clone(),
-            encoded: state.encode()?,
+            state,
+            shards,
+            replaced,
             last_seq: slot.pending[k - 1].seq,
             hidden,
             lease,
-        }))
+        }))))
+    }
+
+    /// The `count` shards of directory `slot` holding `entries`: a shard
+    /// whose content is as stored is kept; with `only` (a version built from
+    /// some shards), the others are kept as stored.
+    fn plan_shards(
+        &self,
+        slot: &Slot,
+        entries: &BTreeMap<String, Entry>,
+        count: usize,
+        only: Option<&BTreeSet<usize>>,
+    ) -> FsResult<Vec<ShardPlan>> {
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let stored: &[Chunk] = match &slot.node {
+            Node::Directory { shards, .. } => shards,
+            _ => &[],
+        };
+        let same_layout = count == stored.len();
+        let digest_of = |i: usize| slot.digests.get(i).copied().unwrap_or_default();
+        shard::split(entries, count)
+            .iter()
+            .enumerate()
+            .map(|(i, group)| {
+                if same_layout && only.is_some_and(|only| !only.contains(&i)) {
+                    return Ok(ShardPlan::Keep(stored[i], digest_of(i)));
+                }
+                let plain = shard::encode(group)?;
+                let digest = shard::digest(&plain);
+                Ok(if same_layout && slot.digests.get(i) == Some(&digest) {
+                    ShardPlan::Keep(stored[i], digest)
+                } else {
+                    ShardPlan::New(plain, digest)
+                })
+            })
+            .collect()
     }
 
     /// The lease the next version of a directory carries, set in `state`
@@ -730,18 +935,34 @@ impl FileSystem {
 
     /// Store the ready intents of one node; `Ok(true)` if something was stored.
     async fn write_slot(&self, address: Address) -> FsResult<bool> {
+        let mut base_shards = HashMap::new();
         for _round in 0..8 {
-            let Some(prepared) = self.prepare(address)? else { return Ok(false) };
+            let prepared = match self.prepare(address, &base_shards)? {
+                None => return Ok(false),
+                Some(Prep::NeedBase(wanted)) => {
+                    self.read_base_shards(address, &wanted, &mut base_shards).await?;
+                    continue;
+                }
+                Some(Prep::Ready(prepared)) => prepared,
+            };
+            // New shards first: a stored directory names only stored shards.
+            let (list, digests, new) = self.store_shards(address, &prepared.shards).await?;
+            let mut state = prepared.state.clone();
+            if let Node::Directory { shards, .. } = &mut state {
+                *shards = list.clone();
+            }
+            let encoded = state.encode()?;
+            drop(state);
             let next = match &prepared.base {
-                Base::New(salt, access) => AclBlock::create_at(&self.keys, *salt, access.clone(), &prepared.encoded)?,
-                Base::Stored(block) => block.write(&self.keys, &prepared.encoded)?,
+                Base::New(salt, access) => AclBlock::create_at(&self.keys, *salt, access.clone(), &encoded)?,
+                Base::Stored(block) => block.write(&self.keys, &encoded)?,
             };
             if let Some(slot) = lock(&self.nodes.slots).get_mut(&address) {
                 slot.attempt = Some(Box::new(next.clone()));
             }
             match self.store_retrying(&next).await {
                 Ok(()) => {
-                    self.stored(address, next, &prepared);
+                    self.stored(address, next, &prepared, list, digests);
                     return Ok(true);
                 }
                 Err(ConsensusError::Conflict { current, .. }) => {
@@ -751,22 +972,130 @@ impl FileSystem {
                         .is_some_and(|a| Block::Acl(a.clone()) == *current);
                     if ours {
                         // An earlier attempt whose outcome was unknown did land.
-                        self.stored(address, next, &prepared);
+                        self.stored(address, next, &prepared, list, digests);
                         return Ok(true);
                     }
-                    self.rebase(address, *current)?;
+                    let Block::Acl(current) = *current else {
+                        self.discard_shards(&new);
+                        return Err(FsError::Corrupt(format!(
+                            "{address} became a {} block, not a node",
+                            current.kind()
+                        )));
+                    };
+                    // Our new shards are unreferenced, unless an earlier
+                    // attempt landed and the version that won builds on it.
+                    let named = shards_named(&Node::decode(&current.read(&self.keys)?)?);
+                    self.discard_shards(&new.into_iter().filter(|a| !named.contains(a)).collect::<Vec<_>>());
+                    let loaded = self.decode_node(address, &current).await?;
+                    self.rebase(address, current, loaded);
+                    base_shards.clear();
                 }
                 Err(ConsensusError::Removed { .. } | ConsensusError::Missing { .. }) => {
+                    self.discard_shards(&new);
                     self.report(&format!(
                         "node {address} was removed by another writer; its pending changes are dropped"
                     ));
                     self.drop_slot(address);
                     return Ok(true);
                 }
+                Err(
+                    e @ (ConsensusError::Unauthorized(_)
+                    | ConsensusError::Refused(_)
+                    | ConsensusError::VersionOverflow { .. }),
+                ) => {
+                    // Refused outright: nothing names the new shards.
+                    self.discard_shards(&new);
+                    return Err(e.into());
+                }
+                // (The outcome may be unknown: the new shards may be named.)
                 Err(e) => return Err(e.into()),
             }
         }
         Err(FsError::Storage(format!("node {address} keeps changing under concurrent writers; will retry")))
+    }
+
+    /// Read the shards `wanted` of the stored version of directory
+    /// `address` into `into`.
+    async fn read_base_shards(
+        &self,
+        address: Address,
+        wanted: &BTreeSet<usize>,
+        into: &mut HashMap<usize, BTreeMap<String, Entry>>,
+    ) -> FsResult<()> {
+        let stored: Vec<Chunk> = match lock(&self.nodes.slots).get(&address).map(|s| &s.node) {
+            Some(Node::Directory { shards, .. }) => shards.clone(),
+            _ => return Ok(()),
+        };
+        let count = stored.len();
+        let wanted: Vec<(usize, Chunk)> = wanted.iter().filter_map(|&i| stored.get(i).map(|c| (i, *c))).collect();
+        let read: Vec<(usize, FsResult<ShardRead>)> = futures_util::stream::iter(wanted)
+            .map(|(i, chunk)| async move { (i, self.read_shard(address, i, count, chunk).await) })
+            .buffer_unordered(PARALLEL_SHARDS)
+            .collect()
+            .await;
+        for (i, result) in read {
+            into.insert(i, result?.0);
+        }
+        Ok(())
+    }
+
+    /// Seal and store the new shards of `plan` (directory `dir`): the shard
+    /// list and digests of the version naming them, and the new shards'
+    /// addresses. On a failure, those stored are removed again.
+    async fn store_shards(
+        &self,
+        dir: Address,
+        plan: &[ShardPlan],
+    ) -> FsResult<(Vec<Chunk>, Vec<[u8; 32]>, Vec<Address>)> {
+        let count = plan.len();
+        let mut list = Vec::with_capacity(count);
+        let mut digests = Vec::with_capacity(count);
+        let mut blocks: Vec<ContentBlock> = Vec::new();
+        for (i, item) in plan.iter().enumerate() {
+            match item {
+                ShardPlan::Keep(chunk, digest) => {
+                    list.push(*chunk);
+                    digests.push(*digest);
+                }
+                ShardPlan::New(plain, digest) => {
+                    let (block, chunk) = shard::seal(dir, i, count, plain)?;
+                    blocks.push(block);
+                    list.push(chunk);
+                    digests.push(*digest);
+                }
+            }
+        }
+        let new: Vec<Address> = blocks.iter().map(ContentBlock::address).collect();
+        let results: Vec<Result<Address, ConsensusError>> = futures_util::stream::iter(blocks)
+            .map(|block| async move {
+                let address = block.address();
+                self.store.store(Block::Content(block), Expect::Absent).await.map(|()| address)
+            })
+            .buffer_unordered(PARALLEL_SHARDS)
+            .collect()
+            .await;
+        let mut stored = Vec::new();
+        let mut failure = None;
+        for result in results {
+            match result {
+                Ok(address) => stored.push(address),
+                Err(e) => {
+                    failure.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(e) = failure {
+            self.discard_shards(&stored);
+            return Err(e.into());
+        }
+        Ok((list, digests, new))
+    }
+
+    /// Remove shards no stored directory names.
+    fn discard_shards(&self, shards: &[Address]) {
+        for &address in shards {
+            self.remove_chunk(address, Vec::new());
+        }
     }
 
     /// Store `block`, retrying the same bytes while the outcome may change.
@@ -785,8 +1114,10 @@ impl FileSystem {
         }
     }
 
-    /// `block` holding `prepared` is stored: it is the new base.
-    fn stored(&self, address: Address, block: AclBlock, prepared: &Prepared) {
+    /// `block` holding `prepared` is stored, naming shards `list` of
+    /// `digests`: it is the new base; the shards it replaced go.
+    fn stored(&self, address: Address, block: AclBlock, prepared: &Prepared, list: Vec<Chunk>, digests: Vec<[u8; 32]>) {
+        self.discard_shards(&prepared.replaced);
         let mut slots = lock(&self.nodes.slots);
         let Some(slot) = slots.get_mut(&address) else { return };
         if slot.is_new() {
@@ -796,6 +1127,10 @@ impl FileSystem {
         slot.lease = prepared.lease;
         slot.attempt = None;
         slot.checked = Instant::now();
+        if let Node::Directory { shards, .. } = &mut slot.node {
+            *shards = list;
+            slot.digests = digests;
+        }
         // An entry left out because its node was not stored yet stays
         // pending, unless that node was destroyed unstored: then nothing
         // will ever be stored for it, and keeping it would hold up every
@@ -829,19 +1164,18 @@ impl FileSystem {
         }
     }
 
-    /// Another writer stored `current`: replay the pending intents on it.
-    fn rebase(&self, address: Address, current: Block) -> FsResult<()> {
-        let Block::Acl(current) = current else {
-            return Err(FsError::Corrupt(format!("{address} became a {} block, not a node", current.kind())));
-        };
-        let mut state = Node::decode(&current.read(&self.keys)?)?;
+    /// Another writer stored `current` (read as `loaded`): replay the
+    /// pending intents on it.
+    fn rebase(&self, address: Address, current: AclBlock, loaded: Loaded) {
+        let (mut state, digests) = loaded;
         let current_lease = lease::of(&state);
         let blocked = current_lease.is_some_and(|l| l.blocks(self.mount_id, lease::now_ms()));
         let mut lost = Vec::new();
         {
             let mut slots = lock(&self.nodes.slots);
-            let Some(slot) = slots.get_mut(&address) else { return Ok(()) };
+            let Some(slot) = slots.get_mut(&address) else { return };
             slot.lease = current_lease;
+            slot.digests = digests;
             let mut kept = Vec::with_capacity(slot.pending.len());
             for mut p in std::mem::take(&mut slot.pending) {
                 if matches!(p.intent, Intent::Create(_)) {
@@ -879,7 +1213,6 @@ impl FileSystem {
         for why in lost {
             self.report(&format!("node {address}: a change made here conflicted with another writer's: {why}"));
         }
-        Ok(())
     }
 
     /// Wait until the change `dep` is stored (write-through namespace
@@ -938,7 +1271,23 @@ impl FileSystem {
                     self.drop_slot(address);
                     match self.store.fetch(address, ReadLevel::Latest).await {
                         Ok(Fetched::Found(block)) => match Tombstone::for_block(&self.keys, &block) {
-                            Ok(tombstone) => self.store.remove(tombstone).await,
+                            Ok(tombstone) => {
+                                // A sharded directory's shards go after it.
+                                let shards = match &block {
+                                    Block::Acl(acl) => acl
+                                        .read(&self.keys)
+                                        .ok()
+                                        .and_then(|plain| Node::decode(&plain).ok())
+                                        .map(|node| shards_named(&node))
+                                        .unwrap_or_default(),
+                                    _ => Vec::new(),
+                                };
+                                let removed = self.store.remove(tombstone).await;
+                                if removed.is_ok() {
+                                    self.discard_shards(&shards);
+                                }
+                                removed
+                            }
                             Err(e) => Err(e.into()),
                         },
                         Ok(Fetched::Absent | Fetched::Removed(_) | Fetched::Collected { .. }) => Ok(()),
@@ -948,7 +1297,8 @@ impl FileSystem {
             };
             released |= matches!((&item, &done), (Doomed::Node(_), Ok(())));
             match done {
-                Ok(()) => {}
+                // (Already removed: a shard both a rebased writer and the winner let go.)
+                Ok(()) | Err(ConsensusError::Removed { .. }) => {}
                 // The store may recover, or the block changed meanwhile: later.
                 Err(e) if e.is_retryable() || e.is_conflict() => {
                     retry.push((item, deps));

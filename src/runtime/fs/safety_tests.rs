@@ -18,6 +18,8 @@ struct Rig {
     single: Arc<SingleNode>,
     faulty: Arc<FaultyConsensus>,
     keys: KeyPair,
+    /// Shard directories of more than a few entries (every test directory).
+    policy: Option<super::shard::Policy>,
 }
 
 impl Rig {
@@ -25,19 +27,53 @@ impl Rig {
         let silo = Arc::new(MemorySilo::new("mem", None));
         let single = Arc::new(SingleNode::new(silo.clone()));
         let faulty = Arc::new(FaultyConsensus::new(single.clone()));
-        Rig { silo, single, faulty, keys: KeyPair::generate().unwrap() }
+        Rig { silo, single, faulty, keys: KeyPair::generate().unwrap(), policy: None }
+    }
+
+    /// A rig whose file systems shard directories past 4 entries, 2 per shard.
+    fn sharded() -> Rig {
+        Rig { policy: Some(super::shard::Policy { above: 4, per_shard: 2 }), ..Rig::new() }
+    }
+
+    fn tune(&self, fs: &mut FileSystem) {
+        if let Some(policy) = self.policy {
+            fs.set_shard_policy(policy);
+        }
     }
 
     /// A file system through the fault injector.
     async fn faulty_fs(&self) -> FileSystem {
-        FileSystem::open(self.faulty.clone(), self.keys.clone(), "v", 4096, true).await.unwrap()
+        let mut fs = FileSystem::open(self.faulty.clone(), self.keys.clone(), "v", 4096, true).await.unwrap();
+        self.tune(&mut fs);
+        fs
     }
 
     /// A fresh file system on what is stored: the state after a crash.
     async fn after_crash(&self) -> FileSystem {
         let mut fs = FileSystem::open(self.single.clone(), self.keys.clone(), "v", 4096, false).await.unwrap();
         fs.set_revalidate(Duration::ZERO);
+        self.tune(&mut fs);
         fs
+    }
+
+    /// The node stored at `address` as its block holds it (a sharded
+    /// directory's entries are not in it).
+    async fn stored_node(&self, address: Address) -> Node {
+        let Fetched::Found(Block::Acl(block)) = self.single.fetch(address, ReadLevel::Latest).await.unwrap() else {
+            panic!("{address} is not a node");
+        };
+        Node::decode(&block.read(&self.keys).unwrap()).unwrap()
+    }
+
+    /// The content blocks the silo holds.
+    async fn contents(&self) -> std::collections::BTreeSet<Address> {
+        let mut found = std::collections::BTreeSet::new();
+        for address in self.silo.list().await.unwrap() {
+            if let Ok(Block::Content(_)) = Block::decode(&self.silo.get(address).await.unwrap()) {
+                found.insert(address);
+            }
+        }
+        found
     }
 }
 
@@ -106,8 +142,17 @@ async fn a_failed_store_keeps_the_data_for_the_next_fsync() {
 
 #[tokio::test]
 async fn random_store_failures_and_a_crash_never_dangle_or_zero_fsynced_files() {
+    random_store_failures_and_a_crash_never_dangle_or_zero_fsynced_files_with(Rig::new).await;
+}
+
+#[tokio::test]
+async fn random_store_failures_and_a_crash_never_dangle_or_zero_fsynced_files_in_sharded_directories() {
+    random_store_failures_and_a_crash_never_dangle_or_zero_fsynced_files_with(Rig::sharded).await;
+}
+
+async fn random_store_failures_and_a_crash_never_dangle_or_zero_fsynced_files_with(make: fn() -> Rig) {
     for seed in 0..12u64 {
-        let rig = Rig::new();
+        let rig = make();
         let fs = rig.faulty_fs().await;
         let root = fs.root();
         rig.faulty.fail_randomly(seed, 150, &FAULTS, FaultTarget::Write);
@@ -220,7 +265,16 @@ async fn a_damaged_child_is_listed_and_gives_eio_while_its_siblings_read() {
 
 #[tokio::test]
 async fn two_writers_on_one_directory_both_keep_their_entries() {
-    let rig = Rig::new();
+    two_writers_on_one_directory_both_keep_their_entries_with(Rig::new).await;
+}
+
+#[tokio::test]
+async fn two_writers_on_one_directory_both_keep_their_entries_in_sharded_directories() {
+    two_writers_on_one_directory_both_keep_their_entries_with(Rig::sharded).await;
+}
+
+async fn two_writers_on_one_directory_both_keep_their_entries_with(make: fn() -> Rig) {
+    let rig = make();
     let mut first = rig.faulty_fs().await;
     first.set_revalidate(Duration::ZERO);
     let second = rig.after_crash().await;
@@ -394,8 +448,17 @@ async fn changes_by_another_writer_are_announced_for_the_kernels_caches() {
 /// or unlinking either name destroys the file the other still names.
 #[tokio::test]
 async fn a_crash_inside_a_rename_across_directories_never_undercounts_links() {
+    a_crash_inside_a_rename_across_directories_never_undercounts_links_with(Rig::new).await;
+}
+
+#[tokio::test]
+async fn a_crash_inside_a_rename_across_directories_never_undercounts_links_in_sharded_directories() {
+    a_crash_inside_a_rename_across_directories_never_undercounts_links_with(Rig::sharded).await;
+}
+
+async fn a_crash_inside_a_rename_across_directories_never_undercounts_links_with(make: fn() -> Rig) {
     for crash_at in 0..8u64 {
-        let rig = Rig::new();
+        let rig = make();
         let fs = rig.faulty_fs().await;
         let root = fs.root();
         let (a, b) = (fs.mkdir(root, "a", 0o755, 0, 0).await.unwrap(), fs.mkdir(root, "b", 0o755, 0, 0).await.unwrap());
@@ -543,10 +606,19 @@ async fn a_crash_after_a_failed_header_store_reads_the_content_before() {
 /// renaming again to the same name works.
 #[tokio::test]
 async fn a_crash_inside_a_directory_rename_leaves_exactly_one_name() {
+    a_crash_inside_a_directory_rename_leaves_exactly_one_name_with(Rig::new).await;
+}
+
+#[tokio::test]
+async fn a_crash_inside_a_directory_rename_leaves_exactly_one_name_in_sharded_directories() {
+    a_crash_inside_a_directory_rename_leaves_exactly_one_name_with(Rig::sharded).await;
+}
+
+async fn a_crash_inside_a_directory_rename_leaves_exactly_one_name_with(make: fn() -> Rig) {
     use crate::runtime::fs::check::{FindingKind, Floors, check, repair};
     let mut stale_seen = 0;
     for crash_at in 0..8u64 {
-        let rig = Rig::new();
+        let rig = make();
         let fs = rig.faulty_fs().await;
         let root = fs.root();
         let (a, b) = (fs.mkdir(root, "a", 0o755, 0, 0).await.unwrap(), fs.mkdir(root, "b", 0o755, 0, 0).await.unwrap());
@@ -739,7 +811,16 @@ async fn a_file_is_removed_only_once_every_name_is_gone_from_the_store() {
 /// meanwhile leaves the tree as it was, never a name of a removed file.
 #[tokio::test]
 async fn a_removed_directorys_files_go_only_after_the_directory_goes() {
-    let rig = Rig::new();
+    a_removed_directorys_files_go_only_after_the_directory_goes_with(Rig::new).await;
+}
+
+#[tokio::test]
+async fn a_removed_directorys_files_go_only_after_the_directory_goes_in_sharded_directories() {
+    a_removed_directorys_files_go_only_after_the_directory_goes_with(Rig::sharded).await;
+}
+
+async fn a_removed_directorys_files_go_only_after_the_directory_goes_with(make: fn() -> Rig) {
+    let rig = make();
     let fs = rig.faulty_fs().await;
     let root = fs.root();
     let d = fs.mkdir(root, "d", 0o755, 0, 0).await.unwrap();
@@ -886,4 +967,41 @@ async fn a_holder_that_stops_changing_a_directory_gives_its_lease_up() {
     let mut found = BTreeMap::new();
     walk(&rig.after_crash().await, root, "", &mut found).await;
     assert_eq!(found.keys().collect::<Vec<_>>(), ["/one", "/two"]);
+}
+
+#[tokio::test]
+async fn a_large_directory_is_stored_in_shards_and_one_more_name_rewrites_one_shard() {
+    let rig = Rig { policy: Some(super::shard::Policy { above: 64, per_shard: 16 }), ..Rig::new() };
+    let mut fs = FileSystem::open(rig.single.clone(), rig.keys.clone(), "v", 4096, true).await.unwrap();
+    rig.tune(&mut fs);
+    let root = fs.root();
+    for i in 0..300 {
+        fs.create(root, &format!("f{i}"), 0o644, 0, 0).await.unwrap();
+    }
+    fs.sync(None).await.unwrap();
+    let Node::Directory { entries, shards, .. } = rig.stored_node(root).await else { panic!("a directory") };
+    assert!(entries.is_empty(), "the entries are in the shards, not the directory's block");
+    assert_eq!(shards.len(), 32);
+    let before = rig.contents().await;
+    assert_eq!(before, shards.iter().map(|c| c.address).collect(), "every shard stored, nothing else");
+    fs.create(root, "one-more", 0o644, 0, 0).await.unwrap();
+    fs.sync(None).await.unwrap();
+    let after = rig.contents().await;
+    assert_eq!(after.difference(&before).count(), 1, "one shard is rewritten");
+    assert_eq!(before.difference(&after).count(), 1, "and the shard it replaces removed");
+    // Another mount reads every name, renames across shards and removes
+    // most: the directory's block holds the rest again, no shard is left.
+    let other = rig.after_crash().await;
+    assert_eq!(other.readdir(root).await.unwrap().len(), 301);
+    let moved = other.lookup(root, "f1").await.unwrap();
+    other.rename(root, "f1", root, "renamed", false).await.unwrap();
+    for i in 2..300 {
+        other.unlink(root, &format!("f{i}")).await.unwrap();
+    }
+    other.sync(None).await.unwrap();
+    let Node::Directory { entries, shards, .. } = rig.stored_node(root).await else { panic!("a directory") };
+    assert!(shards.is_empty());
+    assert_eq!(entries.keys().collect::<Vec<_>>(), ["f0", "one-more", "renamed"]);
+    assert_eq!(entries["renamed"], moved);
+    assert!(rig.contents().await.is_empty(), "no shard left behind");
 }

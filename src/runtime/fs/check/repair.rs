@@ -10,6 +10,7 @@ use super::{Action, CheckError, Dispose, LOST_AND_FOUND, Report, get};
 use crate::crypto::KeyPair;
 use crate::runtime::block::{AccessList, AclBlock, Address, Block, Tombstone};
 use crate::runtime::fs::model::{Entry, Meta, Node, NodeKind, Time};
+use crate::runtime::fs::shard;
 use crate::runtime::silo::{SetMode, Silo, SiloError};
 
 /// What a repair did.
@@ -101,8 +102,13 @@ pub async fn repair(silo: &dyn Silo, keys: &KeyPair, report: &Report) -> Result<
             }
             Ok(None) => {
                 let entries = adoptions.iter().map(|(n, e, _)| (n.clone(), *e)).collect();
-                let node =
-                    Node::Directory { meta: Meta::new(0o700, 0, 0), entries, parent: Some(report.root), lease: None };
+                let node = Node::Directory {
+                    meta: Meta::new(0o700, 0, 0),
+                    entries,
+                    parent: Some(report.root),
+                    lease: None,
+                    shards: Vec::new(),
+                };
                 match create(silo, keys, &node).await {
                     Ok(address) => {
                         reparent.extend(adopted_dirs(address));
@@ -272,7 +278,8 @@ async fn load(silo: &dyn Silo, keys: &KeyPair, address: Address) -> Result<(AclB
     let block = Block::decode(&bytes).map_err(|e| e.to_string())?;
     block.validate_alone(&address).map_err(|e| e.to_string())?;
     let Block::Acl(acl) = block else { return Err(format!("a {}, not a node", block.kind())) };
-    let node = Node::decode(&acl.read(keys).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    let mut node = Node::decode(&acl.read(keys).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    super::read_shards(silo, address, &mut node).await.map_err(|e| e.to_string())??;
     Ok((acl, node))
 }
 
@@ -314,8 +321,35 @@ pub(super) async fn rewrite(
 ) -> Result<(), String> {
     let (current, mut node) = load(silo, keys, address).await?;
     change(&mut node)?;
+    let old = reshard(silo, address, &mut node).await?;
     let next = current.write(keys, &node.encode().map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
-    store(silo, Block::Acl(next), Some(&Block::Acl(current))).await
+    store(silo, Block::Acl(next), Some(&Block::Acl(current))).await?;
+    for shard in old {
+        // (As repair removes any content block no header names.)
+        remove(silo, keys, shard, Dispose::Erase).await?;
+    }
+    Ok(())
+}
+
+/// Store the entries of directory `node` (at `dir`) in new shards if it
+/// is to be sharded, naming them in `node`; the shards it named before,
+/// which the new version does not.
+async fn reshard(silo: &dyn Silo, dir: Address, node: &mut Node) -> Result<Vec<Address>, String> {
+    let Node::Directory { entries, shards, .. } = node else { return Ok(Vec::new()) };
+    let old: Vec<Address> = shards.iter().map(|c| c.address).collect();
+    let count = shard::Policy::default().count(entries.len(), old.len());
+    let mut list = Vec::with_capacity(count);
+    if count > 0 {
+        for (index, group) in shard::split(entries, count).iter().enumerate() {
+            let plain = shard::encode(group).map_err(|e| e.to_string())?;
+            let (block, chunk) = shard::seal(dir, index, count, &plain).map_err(|e| e.to_string())?;
+            store(silo, Block::Content(block), None).await?;
+            list.push(chunk);
+        }
+        entries.clear();
+    }
+    *shards = list;
+    Ok(old)
 }
 
 /// Remove the block at `address` as `how` says.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::*;
 use crate::runtime::block::ContentBlock;
 use crate::runtime::consensus::SingleNode;
-use crate::runtime::fs::FileSystem;
+use crate::runtime::fs::{FileSystem, FsError};
 use crate::runtime::silo::{MemorySilo, SetMode};
 
 const VOLUME: &str = "alice/vol";
@@ -388,4 +388,59 @@ async fn a_patch_that_does_not_validate_is_unreadable_and_repair_drops_and_remov
     let back = fs.read(f.big, 0, 70_000).await.unwrap();
     assert_eq!(&back[9000..9012], b"second patch");
     assert_eq!(back[100..111], data(70_000, 1)[100..111], "the dropped patch's bytes read as before it");
+}
+
+/// A volume whose `/big` holds 40 empty files in shards; the directory and
+/// the files' addresses.
+async fn sharded_volume(silo: &Arc<MemorySilo>, keys: &KeyPair) -> (Address, Vec<Address>) {
+    let mut fs = Fixture::open_fs(silo, keys, true).await;
+    fs.set_shard_policy(crate::runtime::fs::shard::Policy { above: 8, per_shard: 4 });
+    let dir = fs.mkdir(fs.root(), "big", 0o755, 0, 0).await.unwrap();
+    let mut files = Vec::new();
+    for i in 0..40 {
+        files.push(fs.create(dir, &format!("f{i}"), 0o644, 0, 0).await.unwrap());
+    }
+    fs.sync(None).await.unwrap();
+    let Node::Directory { shards, .. } = fs.node(dir).await.unwrap() else { panic!("a directory") };
+    assert!(shards.len() >= 8, "the directory is sharded: {} shards", shards.len());
+    (dir, files)
+}
+
+#[tokio::test]
+async fn a_sharded_directory_checks_clean_and_repair_rewrites_its_shards() {
+    let silo = Arc::new(MemorySilo::new("mem", None));
+    let keys = KeyPair::generate().unwrap();
+    let (dir, files) = sharded_volume(&silo, &keys).await;
+    let f = Fixture { silo, keys, big: files[0], small: files[1], dir };
+    let report = f.check().await;
+    assert!(report.is_clean(), "shards are neither leaked nor missing: {:?}", report.findings);
+    assert_eq!(report.summary.files, 40);
+    // A lost header: its entry dangles, and repair takes it out of its shard.
+    f.silo.erase(files[7]).await.unwrap();
+    let report = f.check().await;
+    assert_eq!(kinds(&report), [(FindingKind::Dangling, Some("/big/f7"))]);
+    f.repair_until_clean().await;
+    let fs = Fixture::open_fs(&f.silo, &f.keys, false).await;
+    let names: Vec<String> = fs.readdir(dir).await.unwrap().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names.len(), 39);
+    assert!(!names.contains(&"f7".to_string()));
+}
+
+#[tokio::test]
+async fn a_lost_shard_makes_its_directory_unreadable_and_is_named() {
+    let silo = Arc::new(MemorySilo::new("mem", None));
+    let keys = KeyPair::generate().unwrap();
+    let (dir, files) = sharded_volume(&silo, &keys).await;
+    let fs = Fixture::open_fs(&silo, &keys, false).await;
+    let Node::Directory { shards, .. } = fs.node(dir).await.unwrap() else { panic!("a directory") };
+    drop(fs);
+    silo.erase(shards[3].address).await.unwrap();
+    let f = Fixture { silo, keys, big: files[0], small: files[1], dir };
+    let report = f.check().await;
+    let found = report.findings.iter().find(|x| x.kind == FindingKind::Unreadable).expect("an unreadable directory");
+    assert_eq!(found.path.as_deref(), Some("/big"));
+    assert!(found.detail.contains("shard 3") && found.detail.contains("missing"), "{}", found.detail);
+    // The mount refuses the directory (EIO) rather than list part of it.
+    let fs = Fixture::open_fs(&f.silo, &f.keys, false).await;
+    assert!(matches!(fs.readdir(dir).await, Err(FsError::Corrupt(_))));
 }
