@@ -385,12 +385,19 @@ async fn new_nodes_inherit_their_directorys_access_list() {
 
 #[tokio::test]
 async fn with_write_through_two_writers_of_one_name_get_one_success_and_one_eexist() {
-    let rig = Rig::new();
-    let mut first = rig.faulty_fs().await;
-    let mut second = rig.after_crash().await;
-    first.set_revalidate(Duration::ZERO);
-    first.set_write_through(true);
-    second.set_write_through(true);
+    with_write_through_two_writers_of_one_name_get_one_success_and_one_eexist_with(Rig::new).await;
+}
+
+#[tokio::test]
+async fn with_write_through_two_writers_of_one_name_get_one_success_and_one_eexist_in_sharded_directories() {
+    with_write_through_two_writers_of_one_name_get_one_success_and_one_eexist_with(Rig::sharded).await;
+}
+
+async fn with_write_through_two_writers_of_one_name_get_one_success_and_one_eexist_with(make: fn() -> Rig) {
+    let rig = make();
+    // (With flushers, as mounted: a lease holder gives the lease up when asked.)
+    let first = networked(rig.faulty_fs().await);
+    let second = networked(rig.after_crash().await);
     let root = first.root();
     // Both saw the name free, so neither refuses it up front.
     assert!(first.readdir(root).await.unwrap().is_empty());
@@ -879,7 +886,16 @@ fn networked(mut fs: FileSystem) -> Arc<FileSystem> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_directory_lease_answers_its_holder_at_once_and_passes_to_a_writer_that_asks() {
-    let rig = Rig::new();
+    a_directory_lease_answers_its_holder_at_once_and_passes_to_a_writer_that_asks_with(Rig::new).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_directory_lease_answers_its_holder_at_once_and_passes_to_a_writer_that_asks_in_sharded_directories() {
+    a_directory_lease_answers_its_holder_at_once_and_passes_to_a_writer_that_asks_with(Rig::sharded).await;
+}
+
+async fn a_directory_lease_answers_its_holder_at_once_and_passes_to_a_writer_that_asks_with(make: fn() -> Rig) {
+    let rig = make();
     let first = networked(rig.faulty_fs().await);
     let root = first.root();
     first.create(root, "shared", 0o644, 0, 0).await.unwrap();
