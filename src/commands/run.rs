@@ -204,7 +204,7 @@ pub fn serve(ctx: &Context, name: &str, args: Serve, mode: &str) -> anyhow::Resu
             async move { stop.notified().await }
         };
         mounted.serve_until(next_stop, busy).await.context("the FUSE session failed")?;
-        fs.sync(None).await.map_err(|e| anyhow::anyhow!("volume \"{name}\": syncing at unmount: {e}"))?;
+        fs.sync_for_unmount().await.map_err(|e| anyhow::anyhow!("volume \"{name}\": syncing at unmount: {e}"))?;
         signatures.save();
         if let Some(journal) = &node.journal {
             // Give the journal a moment to drain; what remains is replayed at the next start.

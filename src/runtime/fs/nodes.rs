@@ -53,6 +53,11 @@ const PARALLEL_STORES: usize = 64;
 const STORE_ATTEMPTS: u32 = 3;
 /// Shards of a directory fetched or stored concurrently.
 const PARALLEL_SHARDS: usize = 16;
+/// How long a replaced shard outlives the version of its directory that
+/// named it (see [`Doomed::Shard`]).
+const SHARD_GRACE: Duration = Duration::from_secs(2);
+/// Reads of a directory whose shards keep being replaced under the reader.
+const READ_ATTEMPTS: u32 = 6;
 
 /// The entries of one shard, with its digest.
 type ShardRead = (BTreeMap<String, Entry>, [u8; 32]);
@@ -147,6 +152,10 @@ impl Slot {
 enum Doomed {
     Node(Address),
     Chunk(Address),
+    /// A shard a newer version of its directory replaced: removed from
+    /// the instant given, so a reader of the version before it (another
+    /// mount, fetching the shards it names) still finds it.
+    Shard(Address, Instant),
 }
 
 /// Nodes in memory, clean and dirty, and pending removals.
@@ -166,6 +175,8 @@ pub struct NodeTable {
     prune_at: AtomicUsize,
     /// One flush at a time.
     flushing: tokio::sync::Mutex<()>,
+    /// Unmounting: replaced shards go at once.
+    draining: std::sync::atomic::AtomicBool,
 }
 
 /// Whether every change `deps` names is stored. Exactly that change: an
@@ -263,7 +274,7 @@ impl FileSystem {
             }
             match self.decode_node(address, &block).await {
                 Ok(loaded) => return Ok((block, Some(loaded))),
-                Err(e) if attempt < 2 => failed = Some((block.version, e)),
+                Err(e) if attempt + 1 < READ_ATTEMPTS => failed = Some((block.version, e)),
                 Err(e) => return Err(e),
             }
         }
@@ -274,23 +285,64 @@ impl FileSystem {
     /// directory's shards.
     async fn decode_node(&self, address: Address, block: &AclBlock) -> FsResult<Loaded> {
         let mut node = Node::decode(&block.read(&self.keys)?)?;
-        let digests = self.load_shards(address, &mut node).await?;
+        let known = self.known_shards(address, &node);
+        let digests = self.load_shards(address, &mut node, known).await?;
         Ok((node, digests))
     }
 
-    /// Read every shard of directory `node` (at `dir`) into its entries;
-    /// their digests, by index.
-    async fn load_shards(&self, dir: Address, node: &mut Node) -> FsResult<Vec<[u8; 32]>> {
+    /// The shards of directory `node` (the node at `address`, as stored)
+    /// that the table already holds: those its stored version names too,
+    /// which no pending change touches.
+    fn known_shards(&self, address: Address, node: &Node) -> HashMap<usize, ShardRead> {
+        let mut known = HashMap::new();
+        let Node::Directory { shards: new, .. } = node else { return known };
+        let slots = lock(&self.nodes.slots);
+        let Some(slot) = slots.get(&address) else { return known };
+        let Node::Directory { shards: old, entries, .. } = &slot.node else { return known };
+        let count = new.len();
+        if count == 0 || old.len() != count || slot.digests.len() != count {
+            return known;
+        }
+        let touched: HashSet<usize> =
+            slot.pending.iter().flat_map(|p| p.intent.entry_names()).map(|n| shard::index(n, count)).collect();
+        known.extend(
+            (0..count)
+                .filter(|i| new[*i].address == old[*i].address && !touched.contains(i))
+                .map(|i| (i, (BTreeMap::new(), slot.digests[i]))),
+        );
+        if !known.is_empty() {
+            for (name, entry) in entries {
+                if let Some((part, _)) = known.get_mut(&shard::index(name, count)) {
+                    part.insert(name.clone(), *entry);
+                }
+            }
+        }
+        known
+    }
+
+    /// Read every shard of directory `node` (at `dir`) into its entries,
+    /// but those `known` gives; their digests, by index.
+    async fn load_shards(
+        &self,
+        dir: Address,
+        node: &mut Node,
+        mut known: HashMap<usize, ShardRead>,
+    ) -> FsResult<Vec<[u8; 32]>> {
         let Node::Directory { entries, shards, .. } = node else { return Ok(Vec::new()) };
         let count = shards.len();
-        let loaded: Vec<FsResult<ShardRead>> = futures_util::stream::iter(shards.iter().copied().enumerate())
-            .map(|(index, chunk)| self.read_shard(dir, index, count, chunk))
-            .buffered(PARALLEL_SHARDS)
+        let missing: Vec<(usize, Chunk)> =
+            shards.iter().copied().enumerate().filter(|(i, _)| !known.contains_key(i)).collect();
+        let fetched: Vec<(usize, FsResult<ShardRead>)> = futures_util::stream::iter(missing)
+            .map(|(index, chunk)| async move { (index, self.read_shard(dir, index, count, chunk).await) })
+            .buffer_unordered(PARALLEL_SHARDS)
             .collect()
             .await;
+        for (index, result) in fetched {
+            known.insert(index, result?);
+        }
         let mut digests = Vec::with_capacity(count);
-        for result in loaded {
-            let (part, digest) = result?;
+        for index in 0..count {
+            let (part, digest) = known.remove(&index).expect("every shard is known or fetched");
             entries.extend(part);
             digests.push(digest);
         }
@@ -940,7 +992,12 @@ impl FileSystem {
             let prepared = match self.prepare(address, &base_shards)? {
                 None => return Ok(false),
                 Some(Prep::NeedBase(wanted)) => {
-                    self.read_base_shards(address, &wanted, &mut base_shards).await?;
+                    if let Err(e) = self.read_base_shards(address, &wanted, &mut base_shards).await {
+                        // Another writer replaced (and removed) a shard of
+                        // the version this one builds on: build on its version.
+                        self.catch_up(address).await.map_err(|_| e)?;
+                        base_shards.clear();
+                    }
                     continue;
                 }
                 Some(Prep::Ready(prepared)) => prepared,
@@ -976,7 +1033,7 @@ impl FileSystem {
                         return Ok(true);
                     }
                     let Block::Acl(current) = *current else {
-                        self.discard_shards(&new);
+                        self.discard_shards(&new, false);
                         return Err(FsError::Corrupt(format!(
                             "{address} became a {} block, not a node",
                             current.kind()
@@ -985,13 +1042,16 @@ impl FileSystem {
                     // Our new shards are unreferenced, unless an earlier
                     // attempt landed and the version that won builds on it.
                     let named = shards_named(&Node::decode(&current.read(&self.keys)?)?);
-                    self.discard_shards(&new.into_iter().filter(|a| !named.contains(a)).collect::<Vec<_>>());
-                    let loaded = self.decode_node(address, &current).await?;
-                    self.rebase(address, current, loaded);
+                    self.discard_shards(&new.into_iter().filter(|a| !named.contains(a)).collect::<Vec<_>>(), false);
+                    match self.decode_node(address, &current).await {
+                        Ok(loaded) => self.rebase(address, current, loaded),
+                        // Its shards were replaced meanwhile: the latest version, then.
+                        Err(_) => self.catch_up(address).await?,
+                    }
                     base_shards.clear();
                 }
                 Err(ConsensusError::Removed { .. } | ConsensusError::Missing { .. }) => {
-                    self.discard_shards(&new);
+                    self.discard_shards(&new, false);
                     self.report(&format!(
                         "node {address} was removed by another writer; its pending changes are dropped"
                     ));
@@ -1004,7 +1064,7 @@ impl FileSystem {
                     | ConsensusError::VersionOverflow { .. }),
                 ) => {
                     // Refused outright: nothing names the new shards.
-                    self.discard_shards(&new);
+                    self.discard_shards(&new, false);
                     return Err(e.into());
                 }
                 // (The outcome may be unknown: the new shards may be named.)
@@ -1012,6 +1072,25 @@ impl FileSystem {
             }
         }
         Err(FsError::Storage(format!("node {address} keeps changing under concurrent writers; will retry")))
+    }
+
+    /// Replay the pending intents of the node at `address` on its latest
+    /// stored version; an error if that is the version they are built on.
+    async fn catch_up(&self, address: Address) -> FsResult<()> {
+        let (block, loaded) = self.fetch_node(address, None).await?;
+        let loaded = match loaded {
+            Some(loaded) => loaded,
+            None => self.decode_node(address, &block).await?,
+        };
+        let known = match lock(&self.nodes.slots).get(&address).map(|s| &s.base) {
+            Some(Base::Stored(b)) => Some(b.version),
+            _ => None,
+        };
+        if known == Some(block.version) {
+            return Err(FsError::Storage(format!("node {address} cannot be read whole at version {}", block.version)));
+        }
+        self.rebase(address, block, loaded);
+        Ok(())
     }
 
     /// Read the shards `wanted` of the stored version of directory
@@ -1085,17 +1164,28 @@ impl FileSystem {
             }
         }
         if let Some(e) = failure {
-            self.discard_shards(&stored);
+            self.discard_shards(&stored, false);
             return Err(e.into());
         }
         Ok((list, digests, new))
     }
 
-    /// Remove shards no stored directory names.
-    fn discard_shards(&self, shards: &[Address]) {
+    /// Remove shards no stored directory names (nor will): those a stored
+    /// version replaced after [`SHARD_GRACE`], others (never named) at once.
+    fn discard_shards(&self, shards: &[Address], replaced: bool) {
+        let mut doomed = lock(&self.nodes.doomed);
         for &address in shards {
-            self.remove_chunk(address, Vec::new());
+            let item =
+                if replaced { Doomed::Shard(address, Instant::now() + SHARD_GRACE) } else { Doomed::Chunk(address) };
+            doomed.push((item, Vec::new()));
         }
+    }
+
+    /// The final sync of an unmount: replaced shards are removed now, not
+    /// after their grace period.
+    pub async fn sync_for_unmount(&self) -> FsResult<()> {
+        self.nodes.draining.store(true, Ordering::SeqCst);
+        self.sync(None).await
     }
 
     /// Store `block`, retrying the same bytes while the outcome may change.
@@ -1117,7 +1207,7 @@ impl FileSystem {
     /// `block` holding `prepared` is stored, naming shards `list` of
     /// `digests`: it is the new base; the shards it replaced go.
     fn stored(&self, address: Address, block: AclBlock, prepared: &Prepared, list: Vec<Chunk>, digests: Vec<[u8; 32]>) {
-        self.discard_shards(&prepared.replaced);
+        self.discard_shards(&prepared.replaced, true);
         let mut slots = lock(&self.nodes.slots);
         let Some(slot) = slots.get_mut(&address) else { return };
         if slot.is_new() {
@@ -1257,8 +1347,14 @@ impl FileSystem {
         let ready: Vec<(Doomed, Vec<Dep>)> = {
             let slots = lock(&self.nodes.slots);
             let mut doomed = lock(&self.nodes.doomed);
-            let (ready, waiting) =
-                std::mem::take(&mut *doomed).into_iter().partition(|(_, deps)| satisfied(&slots, deps));
+            let (now, draining) = (Instant::now(), self.nodes.draining.load(Ordering::SeqCst));
+            let (ready, waiting) = std::mem::take(&mut *doomed).into_iter().partition(|(item, deps)| {
+                let due = match item {
+                    Doomed::Shard(_, at) => *at <= now || draining,
+                    Doomed::Node(_) | Doomed::Chunk(_) => true,
+                };
+                due && satisfied(&slots, deps)
+            });
             *doomed = waiting;
             ready
         };
@@ -1266,7 +1362,9 @@ impl FileSystem {
         let mut retry = Vec::new();
         for (item, deps) in ready {
             let done = match item {
-                Doomed::Chunk(address) => self.store.remove(Tombstone::for_content(&self.keys, address)).await,
+                Doomed::Chunk(address) | Doomed::Shard(address, _) => {
+                    self.store.remove(Tombstone::for_content(&self.keys, address)).await
+                }
                 Doomed::Node(address) => {
                     self.drop_slot(address);
                     match self.store.fetch(address, ReadLevel::Latest).await {
@@ -1284,7 +1382,7 @@ impl FileSystem {
                                 };
                                 let removed = self.store.remove(tombstone).await;
                                 if removed.is_ok() {
-                                    self.discard_shards(&shards);
+                                    self.discard_shards(&shards, false);
                                 }
                                 removed
                             }

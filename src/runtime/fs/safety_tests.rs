@@ -1002,6 +1002,10 @@ async fn a_large_directory_is_stored_in_shards_and_one_more_name_rewrites_one_sh
     assert_eq!(before, shards.iter().map(|c| c.address).collect(), "every shard stored, nothing else");
     fs.create(root, "one-more", 0o644, 0, 0).await.unwrap();
     fs.sync(None).await.unwrap();
+    let kept = rig.contents().await;
+    assert_eq!(kept.difference(&before).count(), 1, "one shard is rewritten");
+    assert!(before.is_subset(&kept), "the shard it replaces outlives it a little, for readers of the version before");
+    fs.sync_for_unmount().await.unwrap();
     let after = rig.contents().await;
     assert_eq!(after.difference(&before).count(), 1, "one shard is rewritten");
     assert_eq!(before.difference(&after).count(), 1, "and the shard it replaces removed");
@@ -1014,7 +1018,7 @@ async fn a_large_directory_is_stored_in_shards_and_one_more_name_rewrites_one_sh
     for i in 2..300 {
         other.unlink(root, &format!("f{i}")).await.unwrap();
     }
-    other.sync(None).await.unwrap();
+    other.sync_for_unmount().await.unwrap();
     let Node::Directory { entries, shards, .. } = rig.stored_node(root).await else { panic!("a directory") };
     assert!(shards.is_empty());
     assert_eq!(entries.keys().collect::<Vec<_>>(), ["f0", "one-more", "renamed"]);
