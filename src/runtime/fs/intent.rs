@@ -52,8 +52,9 @@ pub enum Intent {
     /// The node's first state (a new node).
     Create(Box<Node>),
     /// Name `entry` `name` in a directory; it may replace the entry naming
-    /// `replaces` (rename over an existing target).
-    InsertEntry { name: String, entry: Entry, replaces: Option<Address>, time: Time },
+    /// `replaces` (rename over an existing target). `stale`: other names of
+    /// the same directory it took out when applied (see below).
+    InsertEntry { name: String, entry: Entry, replaces: Option<Address>, time: Time, stale: Vec<String> },
     /// Remove `name` if it names `address`.
     RemoveEntry { name: String, address: Address, time: Time },
     /// Rename within one directory: `from` (naming `entry`) becomes `to`,
@@ -108,7 +109,10 @@ impl Intent {
     /// The directory entry names this intent may change.
     pub fn entry_names(&self) -> Vec<&str> {
         match self {
-            Intent::InsertEntry { name, .. } | Intent::RemoveEntry { name, .. } => vec![name.as_str()],
+            Intent::InsertEntry { name, stale, .. } => {
+                std::iter::once(name.as_str()).chain(stale.iter().map(String::as_str)).collect()
+            }
+            Intent::RemoveEntry { name, .. } => vec![name.as_str()],
             Intent::MoveEntry { from, to, .. } => vec![from.as_str(), to.as_str()],
             _ => Vec::new(),
         }
@@ -120,7 +124,7 @@ impl Intent {
             Intent::Create(initial) => {
                 *node = (**initial).clone();
             }
-            Intent::InsertEntry { name, entry, replaces, time } => {
+            Intent::InsertEntry { name, entry, replaces, time, stale } => {
                 let (entries, meta) = entries_of(node)?;
                 match entries.get(name.as_str()) {
                     None => {}
@@ -141,7 +145,17 @@ impl Intent {
                 if entry.kind == NodeKind::Directory {
                     // One directory names another at most once: a stale name
                     // a crashed rename left here goes with the new one.
-                    entries.retain(|_, e| e.address != entry.address);
+                    let others: Vec<String> = entries
+                        .iter()
+                        .filter(|(n, e)| e.address == entry.address && **n != *name)
+                        .map(|(n, _)| n.clone())
+                        .collect();
+                    for other in others {
+                        entries.remove(&other);
+                        if !stale.contains(&other) {
+                            stale.push(other);
+                        }
+                    }
                 }
                 entries.insert(name.clone(), *entry);
                 touch(meta, *time);
@@ -309,7 +323,7 @@ mod tests {
     }
 
     fn insert(name: &str, n: u8) -> Intent {
-        Intent::InsertEntry { name: name.into(), entry: entry(n), replaces: None, time: Time::now() }
+        Intent::InsertEntry { name: name.into(), entry: entry(n), replaces: None, time: Time::now(), stale: Vec::new() }
     }
 
     #[test]
@@ -366,7 +380,7 @@ mod tests {
         let sub = Entry { address: Address([4; 32]), kind: NodeKind::Directory };
         let mut node = dir();
         let insert_sub = |name: &str, node: &mut Node| {
-            Intent::InsertEntry { name: name.into(), entry: sub, replaces: None, time: Time::now() }
+            Intent::InsertEntry { name: name.into(), entry: sub, replaces: None, time: Time::now(), stale: Vec::new() }
                 .apply(node, Mode::Op)
                 .unwrap()
         };
@@ -374,6 +388,16 @@ mod tests {
         insert_sub("again", &mut node);
         let Node::Directory { entries, .. } = &node else { unreachable!() };
         assert_eq!(entries.keys().collect::<Vec<_>>(), vec!["again"], "the older name of the directory is gone");
+        // The insert says which names it changed, the stale one too (its shard is rewritten).
+        let mut third = Intent::InsertEntry {
+            name: "third".into(),
+            entry: sub,
+            replaces: None,
+            time: Time::now(),
+            stale: Vec::new(),
+        };
+        third.apply(&mut node, Mode::Op).unwrap();
+        assert_eq!(third.entry_names(), ["third", "again"]);
 
         let (p, q, r) = (Address([1; 32]), Address([2; 32]), Address([3; 32]));
         let mut moved = dir();

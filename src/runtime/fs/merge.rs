@@ -124,7 +124,13 @@ fn diff(base: Option<&Node>, mine: &Node) -> Option<Vec<Intent>> {
                 let old = before.get(name);
                 if old.is_none_or(|o| o.address != entry.address) {
                     let replaces = old.map(|o| o.address);
-                    out.push(Intent::InsertEntry { name: name.clone(), entry: *entry, replaces, time });
+                    out.push(Intent::InsertEntry {
+                        name: name.clone(),
+                        entry: *entry,
+                        replaces,
+                        time,
+                        stale: Vec::new(),
+                    });
                 }
             }
         }

@@ -204,7 +204,7 @@ fn check_name(name: &str) -> FsResult<()> {
 
 /// Name `entry` `name`, replacing the entry naming `replaces` if any.
 fn insert_entry(name: &str, entry: Entry, replaces: Option<Address>) -> Intent {
-    Intent::InsertEntry { name: name.to_string(), entry, replaces, time: Time::now() }
+    Intent::InsertEntry { name: name.to_string(), entry, replaces, time: Time::now(), stale: Vec::new() }
 }
 
 /// Remove `name` if it names `address`.

@@ -741,6 +741,12 @@ impl FileSystem {
             Node::Directory { shards, .. } => shards,
             _ => &[],
         };
+        if k == slot.pending.len()
+            && !stored.is_empty()
+            && let Some(prep) = self.prepare_shards_in_place(address, &slots, slot)?
+        {
+            return Ok(Some(prep));
+        }
         let partial = k < slot.pending.len() && !stored.is_empty();
         let mut touched = BTreeSet::new();
         let mut state = if k == slot.pending.len() {
@@ -819,6 +825,79 @@ impl FileSystem {
             base: slot.base.clone(),
             state,
             shards,
+            replaced,
+            last_seq: slot.pending[k - 1].seq,
+            hidden,
+            lease,
+        }))))
+    }
+
+    /// The next version of sharded directory `slot` (at `address`) with
+    /// every pending intent, its shard count unchanged, without copying its
+    /// entries: only the shards the intents touch are encoded (and written
+    /// if they changed). `None` if the shard count changes.
+    fn prepare_shards_in_place(
+        &self,
+        address: Address,
+        slots: &HashMap<Address, Slot>,
+        slot: &Slot,
+    ) -> FsResult<Option<Prep>> {
+        let Node::Directory { meta, entries, parent, lease: held, shards: stored } = &slot.node else {
+            return Ok(None);
+        };
+        let count = stored.len();
+        let touched: BTreeSet<usize> =
+            slot.pending.iter().flat_map(|p| p.intent.entry_names()).map(|n| shard::index(n, count)).collect();
+        let mut groups: BTreeMap<usize, Vec<(&String, &Entry)>> = touched.iter().map(|i| (*i, Vec::new())).collect();
+        let mut hidden = HashSet::new();
+        let mut left_out = 0;
+        if !touched.is_empty() {
+            let unborn = lock(&self.nodes.unborn);
+            for (name, entry) in entries {
+                if let Some(group) = groups.get_mut(&shard::index(name, count)) {
+                    if unborn.contains(&entry.address) || slots.get(&entry.address).is_some_and(Slot::is_new) {
+                        hidden.insert(entry.address);
+                        left_out += 1;
+                    } else {
+                        group.push((name, entry));
+                    }
+                }
+            }
+        }
+        if self.shard_policy.count(entries.len() - left_out, count) != count {
+            return Ok(None);
+        }
+        let mut state = Node::Directory {
+            meta: meta.clone(),
+            entries: BTreeMap::new(),
+            parent: *parent,
+            lease: *held,
+            shards: Vec::new(),
+        };
+        let all_in = hidden.is_empty();
+        let k = slot.pending.len();
+        let lease = if self.write_through { self.lease_to_store(address, slot, k, all_in, &mut state) } else { None };
+        let mut plan = Vec::with_capacity(count);
+        let mut replaced = Vec::new();
+        for (i, chunk) in stored.iter().enumerate() {
+            let digest = slot.digests.get(i).copied().unwrap_or_default();
+            let Some(group) = groups.get(&i) else {
+                plan.push(ShardPlan::Keep(*chunk, digest));
+                continue;
+            };
+            let plain = shard::encode(group)?;
+            let new = shard::digest(&plain);
+            if new == digest {
+                plan.push(ShardPlan::Keep(*chunk, digest));
+            } else {
+                replaced.push(chunk.address);
+                plan.push(ShardPlan::New(plain, new));
+            }
+        }
+        Ok(Some(Prep::Ready(Box::new(Prepared {
+            base: slot.base.clone(),
+            state,
+            shards: plan,
             replaced,
             last_seq: slot.pending[k - 1].seq,
             hidden,
