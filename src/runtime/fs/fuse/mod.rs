@@ -22,10 +22,6 @@ use crate::runtime::block::Address;
 
 /// How long the kernel may cache attributes and entries.
 const TTL: Duration = Duration::from_secs(1);
-/// Children of a listed directory read ahead of the kernel's requests.
-const STAT_AHEAD: usize = 2048;
-/// Of which read at once.
-const STAT_AHEAD_PARALLEL: usize = 32;
 const EROFS: i32 = 30;
 
 /// Inode numbers handed to the kernel, the node each one names, and how
@@ -108,9 +104,6 @@ type Listing = Arc<Vec<(String, super::Entry)>>;
 struct DirHandles {
     next: u64,
     open: HashMap<u64, Option<Listing>>,
-    /// How far into its listing each handle's children are being read
-    /// ahead of the kernel's `readdirplus` requests.
-    ahead: HashMap<u64, usize>,
 }
 
 /// The kernel-facing side of a mounted volume.
@@ -339,41 +332,6 @@ impl FuseVolume {
             *slot = Some(listing.clone());
         }
         Ok(listing)
-    }
-
-    /// Read the children of `listing` ahead of the kernel, from entry
-    /// `at` (past those its current `readdirplus` request reads) up to
-    /// [`STAT_AHEAD`] further, in the background and in parallel: the
-    /// kernel asks for a few dozen entries per request, one request at a
-    /// time, so a fresh `ls -l` would otherwise wait for each batch of
-    /// reads in turn.
-    fn read_ahead(fs: &Arc<FileSystem>, dirs: &Mutex<DirHandles>, fh: u64, listing: &Listing, at: usize) {
-        use futures_util::StreamExt as _;
-        let end = listing.len().min(at + STAT_AHEAD);
-        let from = {
-            let mut dirs = lock(dirs);
-            let ahead = dirs.ahead.entry(fh).or_insert(at);
-            let from = (*ahead).max(at);
-            // A quarter of the window at a time, not a few entries per request.
-            if from >= end || (end - from < STAT_AHEAD / 4 && end < listing.len()) {
-                return;
-            }
-            *ahead = end;
-            from
-        };
-        let (fs, listing) = (fs.clone(), listing.clone());
-        tokio::spawn(async move {
-            futures_util::stream::iter(from..end)
-                .for_each_concurrent(STAT_AHEAD_PARALLEL, |i| {
-                    let fs = fs.clone();
-                    let address = listing[i].1.address;
-                    // (An unreadable child is reported when the kernel asks for it.)
-                    async move {
-                        let _ = fs.stat(address).await;
-                    }
-                })
-                .await;
-        });
     }
 
     fn writable(&self) -> Result<(), Errno> {

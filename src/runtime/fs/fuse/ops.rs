@@ -311,10 +311,7 @@ impl Filesystem for FuseVolume {
     }
 
     fn releasedir(&self, _req: &Request, _ino: INodeNo, fh: FileHandle, _flags: OpenFlags, reply: ReplyEmpty) {
-        let mut dirs = lock(&self.dirs);
-        dirs.open.remove(&fh.0);
-        dirs.ahead.remove(&fh.0);
-        drop(dirs);
+        lock(&self.dirs).open.remove(&fh.0);
         reply.ok();
     }
 
@@ -366,8 +363,6 @@ impl Filesystem for FuseVolume {
                 Ok(s) => s,
                 Err(e) => return reply.error(errno(&e)),
             };
-            let at = (offset as usize).saturating_sub(2) + READDIRPLUS_BATCH;
-            FuseVolume::read_ahead(&fs, &dirs, fh.0, &listing, at);
             let mut all: Vec<(u64, String, Stat, bool)> =
                 vec![(ino.0, ".".into(), own, true), (ino.0, "..".into(), own, true)];
             // A reply holds a few dozen entries: stat about that many, in
