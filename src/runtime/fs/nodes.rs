@@ -332,14 +332,7 @@ impl FileSystem {
         let count = shards.len();
         let missing: Vec<(usize, Chunk)> =
             shards.iter().copied().enumerate().filter(|(i, _)| !known.contains_key(i)).collect();
-        let fetched: Vec<(usize, FsResult<ShardRead>)> = futures_util::stream::iter(missing)
-            .map(|(index, chunk)| async move { (index, self.read_shard(dir, index, count, chunk).await) })
-            .buffer_unordered(PARALLEL_SHARDS)
-            .collect()
-            .await;
-        for (index, result) in fetched {
-            known.insert(index, result?);
-        }
+        known.extend(self.read_shards(dir, count, missing).await?);
         let mut digests = Vec::with_capacity(count);
         for index in 0..count {
             let (part, digest) = known.remove(&index).expect("every shard is known or fetched");
@@ -347,6 +340,22 @@ impl FileSystem {
             digests.push(digest);
         }
         Ok(digests)
+    }
+
+    /// Read shards `which` (index and reference) of the `count` of
+    /// directory `dir`, several at once.
+    async fn read_shards(
+        &self,
+        dir: Address,
+        count: usize,
+        which: Vec<(usize, Chunk)>,
+    ) -> FsResult<Vec<(usize, ShardRead)>> {
+        let read: Vec<(usize, FsResult<ShardRead>)> = futures_util::stream::iter(which)
+            .map(|(index, chunk)| async move { (index, self.read_shard(dir, index, count, chunk).await) })
+            .buffer_unordered(PARALLEL_SHARDS)
+            .collect()
+            .await;
+        read.into_iter().map(|(index, result)| result.map(|r| (index, r))).collect()
     }
 
     /// Fetch, decrypt and decode shard `index` of `count` of directory `dir`.
@@ -1186,14 +1195,7 @@ impl FileSystem {
         };
         let count = stored.len();
         let wanted: Vec<(usize, Chunk)> = wanted.iter().filter_map(|&i| stored.get(i).map(|c| (i, *c))).collect();
-        let read: Vec<(usize, FsResult<ShardRead>)> = futures_util::stream::iter(wanted)
-            .map(|(i, chunk)| async move { (i, self.read_shard(address, i, count, chunk).await) })
-            .buffer_unordered(PARALLEL_SHARDS)
-            .collect()
-            .await;
-        for (i, result) in read {
-            into.insert(i, result?.0);
-        }
+        into.extend(self.read_shards(address, count, wanted).await?.into_iter().map(|(i, (part, _))| (i, part)));
         Ok(())
     }
 
