@@ -81,21 +81,30 @@ fn network_run_stores_what_a_crashed_async_run_journaled() {
     fs::write(v.path("big"), &data).unwrap();
     fs::File::open(v.path("big")).unwrap().sync_all().unwrap();
     v.kill9();
-    let mut node = v
-        .home
-        .cmd(&["network", "run", "--name", "net"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn network run");
-    let mut lines = BufReader::new(node.stdout.take().expect("stdout")).lines();
+    let mut node = KillOnDrop(
+        v.home
+            .cmd(&["network", "run", "--name", "net"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn network run"),
+    );
+    let mut lines = BufReader::new(node.0.stdout.take().expect("stdout")).lines();
     let first = lines.next().expect("a line").expect("utf-8");
     assert_eq!(first, "Running network \"alice/net\".");
     let second = lines.next().expect("a line").expect("utf-8");
-    assert_eq!(second, "Stored the journaled operations of network \"alice/net\" (0 refused).");
+    if second != "Stored the journaled operations of network \"alice/net\" (0 refused)." {
+        // Say why: the node's log, once it is stopped.
+        let _ = node.0.kill();
+        let mut log = String::new();
+        if let Some(mut err) = node.0.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut err, &mut log);
+        }
+        panic!("unexpected: {second:?}\nthe node's stderr:\n{log}");
+    }
     assert_eq!(journal_stat(&v).0, 0, "network run left operations in the journal");
-    signal(&node, libc::SIGTERM);
-    let status = wait_bounded(&mut node, PATIENCE).expect("network run ignored SIGTERM");
+    signal(&node.0, libc::SIGTERM);
+    let status = wait_bounded(&mut node.0, PATIENCE).expect("network run ignored SIGTERM");
     assert!(status.success());
     v.restart();
     assert_eq!(sha(&fs::read(v.path("big")).unwrap()), sha(&data));
@@ -185,4 +194,15 @@ fn cluster_init_goes_from_an_empty_home_to_a_mounted_volume_and_back() {
     assert_eq!(seen.len(), 1, "descriptors were created again: {seen:?}");
     assert_eq!(fs::read(mount.join("hello")).unwrap(), b"world");
     stop(child);
+}
+
+/// A child process killed when dropped: a failed assertion must not leave
+/// it running.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
