@@ -134,6 +134,52 @@ fn two_clients_on_one_directory_lose_no_entry_and_one_create_of_a_name_wins() {
 }
 
 #[test]
+fn two_clients_share_a_folder_large_enough_to_be_sharded() {
+    if !fuse_available("two_clients_share_a_folder_large_enough_to_be_sharded") {
+        return;
+    }
+    let mut c = Cluster::new(3);
+    c.add_storage(3);
+    let a = c.add_client(&["--revalidate", "200ms"]);
+    let b = c.add_client(&["--revalidate", "200ms"]);
+    let (da, db) = (c.clients[a].path("big"), c.clients[b].path("big"));
+    fs::create_dir(&da).expect("mkdir");
+    // Past 2,048 entries the folder is stored in shards.
+    for i in 0..2500 {
+        fs::File::create(da.join(format!("a-{i}"))).expect("create");
+    }
+    fs::File::open(&da).expect("open").sync_all().expect("fsync");
+    // Then both write into it at once: the lease changes hands.
+    let writer = |dir: std::path::PathBuf, me: &'static str| {
+        move || {
+            for i in 0..100 {
+                fs::write(dir.join(format!("{me}-new-{i}")), me.as_bytes()).expect("create");
+            }
+        }
+    };
+    let ta = std::thread::spawn(writer(da.clone(), "a"));
+    let tb = std::thread::spawn(writer(db.clone(), "b"));
+    ta.join().expect("a");
+    tb.join().expect("b");
+    // b removes some of a's first names: a sees them go.
+    for i in 0..50 {
+        fs::remove_file(db.join(format!("a-{i}"))).expect("unlink");
+    }
+    std::thread::sleep(Duration::from_millis(800));
+    let list = |d: &std::path::Path| {
+        let mut names: Vec<String> =
+            fs::read_dir(d).expect("readdir").map(|e| e.expect("entry").file_name().to_string_lossy().into()).collect();
+        names.sort();
+        names
+    };
+    let (la, lb) = (list(&da), list(&db));
+    assert_eq!(la.len(), 2500 + 200 - 50, "no entry lost or kept");
+    assert_eq!(la, lb, "both clients list the same folder");
+    assert!(!la.contains(&"a-7".to_string()) && la.contains(&"a-2499".to_string()));
+    assert_eq!(fs::read(da.join("b-new-99")).expect("b's file, read by a"), b"b");
+}
+
+#[test]
 fn a_client_killed_while_holding_a_folders_lease_holds_others_up_only_until_it_runs_out() {
     if !fuse_available("a_client_killed_while_holding_a_folders_lease_holds_others_up_only_until_it_runs_out") {
         return;
