@@ -431,6 +431,12 @@ impl Shared {
                 }
                 Err(e) if !is_transient(&e) => {
                     let why = e.to_string();
+                    tracing::warn!(
+                        "the journaled {} of block {} (operation {}) was refused, kept in rejected/: {why}",
+                        op.kind,
+                        op.address,
+                        op.sequence
+                    );
                     let dir = self.dir.clone();
                     let (sequence, reason) = (op.sequence, why.clone());
                     blocking(&self.dir, move || record::reject(&dir, sequence, &reason)).await.map(|()| Some(why))
