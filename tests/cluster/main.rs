@@ -81,15 +81,29 @@ fn a_killed_storage_node_loses_nothing_and_rejoins_with_the_latest_versions() {
     assert_tree(&after, "new files");
 }
 
+/// Three storage nodes (K=3) and two FUSE clients that revalidate every 200 ms.
+fn two_clients() -> (Cluster, usize, usize) {
+    let mut c = Cluster::new(3);
+    c.add_storage(3);
+    let a = c.add_client(&["--revalidate", "200ms"]);
+    let b = c.add_client(&["--revalidate", "200ms"]);
+    (c, a, b)
+}
+
+/// The names in folder `d`, sorted.
+fn sorted_names(d: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> =
+        fs::read_dir(d).expect("readdir").map(|e| e.expect("entry").file_name().to_string_lossy().into()).collect();
+    names.sort();
+    names
+}
+
 #[test]
 fn two_clients_on_one_directory_lose_no_entry_and_one_create_of_a_name_wins() {
     if !fuse_available("two_clients_on_one_directory_lose_no_entry_and_one_create_of_a_name_wins") {
         return;
     }
-    let mut c = Cluster::new(3);
-    c.add_storage(3);
-    let a = c.add_client(&["--revalidate", "200ms"]);
-    let b = c.add_client(&["--revalidate", "200ms"]);
+    let (c, a, b) = two_clients();
     fs::create_dir(c.clients[a].path("shared")).expect("mkdir");
     std::thread::sleep(Duration::from_millis(600));
     let (da, db) = (c.clients[a].path("shared"), c.clients[b].path("shared"));
@@ -118,13 +132,7 @@ fn two_clients_on_one_directory_lose_no_entry_and_one_create_of_a_name_wins() {
         assert!(wa.contains(&i) ^ wb.contains(&i), "same-{i}: exactly one create wins (a {wa:?}, b {wb:?})");
     }
     std::thread::sleep(Duration::from_millis(800));
-    let list = |d: &std::path::Path| {
-        let mut names: Vec<String> =
-            fs::read_dir(d).expect("readdir").map(|e| e.expect("entry").file_name().to_string_lossy().into()).collect();
-        names.sort();
-        names
-    };
-    let (la, lb) = (list(&da), list(&db));
+    let (la, lb) = (sorted_names(&da), sorted_names(&db));
     assert_eq!(la.len(), 120, "40 + 40 distinct names and 40 shared ones: {la:?}");
     assert_eq!(la, lb, "both clients list the same directory");
     for i in 0..40 {
@@ -138,10 +146,7 @@ fn two_clients_share_a_folder_large_enough_to_be_sharded() {
     if !fuse_available("two_clients_share_a_folder_large_enough_to_be_sharded") {
         return;
     }
-    let mut c = Cluster::new(3);
-    c.add_storage(3);
-    let a = c.add_client(&["--revalidate", "200ms"]);
-    let b = c.add_client(&["--revalidate", "200ms"]);
+    let (c, a, b) = two_clients();
     let (da, db) = (c.clients[a].path("big"), c.clients[b].path("big"));
     fs::create_dir(&da).expect("mkdir");
     // Past 2,048 entries the folder is stored in shards.
@@ -166,13 +171,7 @@ fn two_clients_share_a_folder_large_enough_to_be_sharded() {
         fs::remove_file(db.join(format!("a-{i}"))).expect("unlink");
     }
     std::thread::sleep(Duration::from_millis(800));
-    let list = |d: &std::path::Path| {
-        let mut names: Vec<String> =
-            fs::read_dir(d).expect("readdir").map(|e| e.expect("entry").file_name().to_string_lossy().into()).collect();
-        names.sort();
-        names
-    };
-    let (la, lb) = (list(&da), list(&db));
+    let (la, lb) = (sorted_names(&da), sorted_names(&db));
     assert_eq!(la.len(), 2500 + 200 - 50, "no entry lost or kept");
     assert_eq!(la, lb, "both clients list the same folder");
     assert!(!la.contains(&"a-7".to_string()) && la.contains(&"a-2499".to_string()));
@@ -184,10 +183,7 @@ fn a_client_killed_while_holding_a_folders_lease_holds_others_up_only_until_it_r
     if !fuse_available("a_client_killed_while_holding_a_folders_lease_holds_others_up_only_until_it_runs_out") {
         return;
     }
-    let mut c = Cluster::new(3);
-    c.add_storage(3);
-    let a = c.add_client(&["--revalidate", "200ms"]);
-    let b = c.add_client(&["--revalidate", "200ms"]);
+    let (mut c, a, b) = two_clients();
     let (da, db) = (c.clients[a].path("shared"), c.clients[b].path("shared"));
     fs::create_dir(&da).expect("mkdir");
     let mut early = fs::File::create(da.join("early")).expect("create");
@@ -204,8 +200,7 @@ fn a_client_killed_while_holding_a_folders_lease_holds_others_up_only_until_it_r
     let waited = killed.elapsed();
     assert!(waited < Duration::from_secs(10), "a dead client's lease runs out in seconds: {waited:?}");
     std::thread::sleep(Duration::from_millis(400));
-    let names: Vec<String> =
-        fs::read_dir(&db).expect("readdir").map(|e| e.expect("entry").file_name().to_string_lossy().into()).collect();
+    let names = sorted_names(&db);
     assert!(names.contains(&"early".to_string()) && names.contains(&"after".to_string()), "{names:?}");
     assert_eq!(fs::read(db.join("early")).expect("the fsynced file"), b"durable");
     for name in &names {
