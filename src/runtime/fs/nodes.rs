@@ -1077,7 +1077,7 @@ impl FileSystem {
     async fn write_slot(&self, address: Address) -> FsResult<bool> {
         let mut base_shards = HashMap::new();
         for _round in 0..8 {
-            let prepared = match self.prepare(address, &base_shards)? {
+            let mut prepared = match self.prepare(address, &base_shards)? {
                 None => return Ok(false),
                 Some(Prep::NeedBase(wanted)) => {
                     if let Err(e) = self.read_base_shards(address, &wanted, &mut base_shards).await {
@@ -1092,12 +1092,10 @@ impl FileSystem {
             };
             // New shards first: a stored directory names only stored shards.
             let (list, digests, new) = self.store_shards(address, &prepared.shards).await?;
-            let mut state = prepared.state.clone();
-            if let Node::Directory { shards, .. } = &mut state {
-                *shards = list.clone();
+            if let Node::Directory { shards, .. } = &mut prepared.state {
+                shards.clone_from(&list);
             }
-            let encoded = state.encode()?;
-            drop(state);
+            let encoded = prepared.state.encode()?;
             let next = match &prepared.base {
                 Base::New(salt, access) => AclBlock::create_at(&self.keys, *salt, access.clone(), &encoded)?,
                 Base::Stored(block) => block.write(&self.keys, &encoded)?,
