@@ -30,9 +30,19 @@ impl Rig {
         Rig { silo, single, faulty, keys: KeyPair::generate().unwrap(), policy: None }
     }
 
-    /// A rig whose file systems shard directories past 4 entries, 2 per shard.
+    /// A rig whose file systems shard every directory that has an entry
+    /// (2 per shard), so each test's directories, even of one file, are.
     fn sharded() -> Rig {
-        Rig { policy: Some(super::shard::Policy { above: 4, per_shard: 2 }), ..Rig::new() }
+        Rig { policy: Some(super::shard::Policy { above: 0, per_shard: 2 }), ..Rig::new() }
+    }
+
+    /// In a sharded rig, the stored directory at `dir` is in shards (the
+    /// test exercises what its name says).
+    async fn assert_sharded_if_asked(&self, dir: Address) {
+        if self.policy.is_some() {
+            let Node::Directory { shards, entries, .. } = self.stored_node(dir).await else { panic!("a directory") };
+            assert!(!shards.is_empty() && entries.is_empty(), "{dir} is not stored in shards");
+        }
     }
 
     fn tune(&self, fs: &mut FileSystem) {
@@ -196,6 +206,10 @@ async fn random_store_failures_and_a_crash_never_dangle_or_zero_fsynced_files_wi
         // The synced state, once the stores work again.
         rig.faulty.heal();
         fs.sync(None).await.unwrap();
+        rig.assert_sharded_if_asked(root).await;
+        for dir in dirs {
+            rig.assert_sharded_if_asked(dir).await;
+        }
         // Phase 2: more writes through failing stores, then a crash.
         rig.faulty.fail_randomly(seed + 1000, 600, &FAULTS, FaultTarget::Write);
         // The node dies after a number of writes: anywhere in the middle of a flush.
@@ -293,6 +307,7 @@ async fn two_writers_on_one_directory_both_keep_their_entries_with(make: fn() ->
     // The second writer's directory store conflicts and is replayed.
     second.sync(None).await.unwrap();
     first.sync(None).await.unwrap();
+    rig.assert_sharded_if_asked(root).await;
     let names_first: Vec<String> = first.readdir(root).await.unwrap().into_iter().map(|(n, _)| n).collect();
     let names_second: Vec<String> = second.readdir(root).await.unwrap().into_iter().map(|(n, _)| n).collect();
     assert_eq!(names_first, names_second, "both converge to one tree");
@@ -413,6 +428,7 @@ async fn with_write_through_two_writers_of_one_name_get_one_success_and_one_eexi
     }
     first.unlink(root, "a0").await.unwrap();
     assert!(matches!(second.unlink(root, "a0").await, Err(FsError::NotFound)));
+    rig.assert_sharded_if_asked(root).await;
     let mut found = BTreeMap::new();
     walk(&rig.after_crash().await, root, "", &mut found).await;
     assert_eq!(found.len(), 20, "{:?}", found.keys().collect::<Vec<_>>());
@@ -472,6 +488,9 @@ async fn a_crash_inside_a_rename_across_directories_never_undercounts_links_with
         let data = pattern(crash_at, 5000);
         write_file(&fs, a, "f", &data).await.unwrap();
         fs.sync(None).await.unwrap();
+        for dir in [root, a] {
+            rig.assert_sharded_if_asked(dir).await;
+        }
         rig.faulty.crash_after(crash_at);
         fs.rename(a, "f", b, "g", false).await.unwrap();
         let _ = fs.flush_metadata().await;
@@ -633,6 +652,9 @@ async fn a_crash_inside_a_directory_rename_leaves_exactly_one_name_with(make: fn
         let data = pattern(crash_at, 3000);
         write_file(&fs, d, "f", &data).await.unwrap();
         fs.sync(None).await.unwrap();
+        for dir in [root, a, d] {
+            rig.assert_sharded_if_asked(dir).await;
+        }
         rig.faulty.crash_after(crash_at);
         fs.rename(a, "d", b, "e", false).await.unwrap();
         let _ = fs.flush_metadata().await;
@@ -834,6 +856,9 @@ async fn a_removed_directorys_files_go_only_after_the_directory_goes_with(make: 
     let data = pattern(5, 2000);
     let f = write_file(&fs, d, "f", &data).await.unwrap();
     fs.sync(None).await.unwrap();
+    for dir in [root, d] {
+        rig.assert_sharded_if_asked(dir).await;
+    }
     rig.faulty.block_writes_to(root);
     fs.unlink(d, "f").await.unwrap();
     fs.rmdir(root, "d").await.unwrap();
@@ -937,6 +962,7 @@ async fn a_directory_lease_answers_its_holder_at_once_and_passes_to_a_writer_tha
     let _ = first.sync(None).await;
     first.sync(None).await.unwrap();
     second.sync(None).await.unwrap();
+    rig.assert_sharded_if_asked(root).await;
     let mut found = BTreeMap::new();
     walk(&rig.after_crash().await, root, "", &mut found).await;
     let expected: Vec<String> =
