@@ -1051,3 +1051,34 @@ async fn a_large_directory_is_stored_in_shards_and_one_more_name_rewrites_one_sh
     assert_eq!(entries["renamed"], moved);
     assert!(rig.contents().await.is_empty(), "no shard left behind");
 }
+
+#[tokio::test]
+async fn a_tampered_or_swapped_shard_makes_its_directory_eio_never_a_wrong_listing() {
+    use crate::runtime::silo::SetMode;
+    for swap in [false, true] {
+        let rig = Rig::sharded();
+        let fs = rig.faulty_fs().await;
+        let root = fs.root();
+        for i in 0..12 {
+            fs.create(root, &format!("f{i}"), 0o644, 0, 0).await.unwrap();
+        }
+        fs.sync_for_unmount().await.unwrap();
+        let Node::Directory { shards, .. } = rig.stored_node(root).await else { panic!("a directory") };
+        assert!(shards.len() >= 2);
+        let (victim, other) = (shards[0].address, shards[1].address);
+        let bytes = if swap {
+            // A store answering with another (valid) shard of the directory.
+            rig.silo.get(other).await.unwrap()
+        } else {
+            let mut bytes = rig.silo.get(victim).await.unwrap();
+            let last = bytes.len() - 1;
+            bytes[last] ^= 1;
+            bytes
+        };
+        rig.silo.set(victim, bytes, SetMode::Update).await.unwrap();
+        let after = rig.after_crash().await;
+        let listed = after.readdir(root).await;
+        assert!(matches!(listed, Err(FsError::Corrupt(_))), "swap {swap}: {listed:?}");
+        assert!(matches!(after.create(root, "new", 0o644, 0, 0).await, Err(FsError::Corrupt(_))), "swap {swap}");
+    }
+}

@@ -7,13 +7,15 @@
 //! that writers compare-and-swap, so leases, intents and conflict replay
 //! work as for any node. A change rewrites the shards it touches and the
 //! small block naming them: one name added to a directory of 100,000
-//! rewrites about 1,000 entries, not 100,000.
+//! (256 shards) rewrites about 400 entries, not 100,000.
 //!
 //! Shards are stored before the directory block that names them and
-//! removed once a stored version no longer names them, so a crash leaves
-//! at worst an unreferenced shard. The shard count doubles when shards
-//! average twice [`Policy::per_shard`] entries and shrinks when they hold
-//! a quarter of it (all shards are rewritten then, as a hash table grows).
+//! removed once a stored version no longer names them (a little later,
+//! for readers of the version before), so a crash leaves at worst an
+//! unreferenced shard. The shard count is set again, to about
+//! [`Policy::per_shard`] entries per shard, when shards average more than
+//! four times that or less than a quarter of it (all shards are rewritten
+//! then, as a hash table grows).
 
 use std::collections::BTreeMap;
 
