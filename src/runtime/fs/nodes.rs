@@ -812,21 +812,21 @@ impl FileSystem {
         let (shards, replaced) = match &mut state {
             Node::Directory { entries, shards: list, .. } => {
                 let count = if partial { stored.len() } else { self.shard_policy.count(entries.len(), stored.len()) };
-                let plan = self.plan_shards(slot, entries, count, partial.then_some(&touched))?;
+                let groups = match count {
+                    0 => BTreeMap::new(),
+                    _ => shard::split(entries, count)
+                        .into_iter()
+                        .enumerate()
+                        .filter(|(i, _)| !partial || touched.contains(i))
+                        .collect(),
+                };
+                let planned = self.plan_shards(slot, count, &groups)?;
                 if count > 0 {
                     // They are in the shards.
                     entries.clear();
                 }
                 list.clear();
-                let kept: HashSet<Address> = plan
-                    .iter()
-                    .filter_map(|p| match p {
-                        ShardPlan::Keep(chunk, _) => Some(chunk.address),
-                        ShardPlan::New(..) => None,
-                    })
-                    .collect();
-                let replaced = stored.iter().map(|c| c.address).filter(|a| !kept.contains(a)).collect();
-                (plan, replaced)
+                planned
             }
             _ => (Vec::new(), Vec::new()),
         };
@@ -886,23 +886,7 @@ impl FileSystem {
         let all_in = hidden.is_empty();
         let k = slot.pending.len();
         let lease = if self.write_through { self.lease_to_store(address, slot, k, all_in, &mut state) } else { None };
-        let mut plan = Vec::with_capacity(count);
-        let mut replaced = Vec::new();
-        for (i, chunk) in stored.iter().enumerate() {
-            let digest = slot.digests.get(i).copied().unwrap_or_default();
-            let Some(group) = groups.get(&i) else {
-                plan.push(ShardPlan::Keep(*chunk, digest));
-                continue;
-            };
-            let plain = shard::encode(group)?;
-            let new = shard::digest(&plain);
-            if new == digest {
-                plan.push(ShardPlan::Keep(*chunk, digest));
-            } else {
-                replaced.push(chunk.address);
-                plan.push(ShardPlan::New(plain, new));
-            }
-        }
+        let (plan, replaced) = self.plan_shards(slot, count, &groups)?;
         Ok(Some(Prep::Ready(Box::new(Prepared {
             base: slot.base.clone(),
             state,
@@ -914,41 +898,46 @@ impl FileSystem {
         }))))
     }
 
-    /// The `count` shards of directory `slot` holding `entries`: a shard
-    /// whose content is as stored is kept; with `only` (a version built from
-    /// some shards), the others are kept as stored.
+    /// The `count` shards of directory `slot`, given the entries of those
+    /// that may have changed (`groups`, by index): a shard whose content is
+    /// as stored, or that `groups` leaves out while the count is unchanged,
+    /// is kept. Also the stored shards the plan no longer names.
     fn plan_shards(
         &self,
         slot: &Slot,
-        entries: &BTreeMap<String, Entry>,
         count: usize,
-        only: Option<&BTreeSet<usize>>,
-    ) -> FsResult<Vec<ShardPlan>> {
-        if count == 0 {
-            return Ok(Vec::new());
-        }
+        groups: &BTreeMap<usize, Vec<(&String, &Entry)>>,
+    ) -> FsResult<(Vec<ShardPlan>, Vec<Address>)> {
         let stored: &[Chunk] = match &slot.node {
             Node::Directory { shards, .. } => shards,
             _ => &[],
         };
         let same_layout = count == stored.len();
-        let digest_of = |i: usize| slot.digests.get(i).copied().unwrap_or_default();
-        shard::split(entries, count)
+        let mut plan = Vec::with_capacity(count);
+        for i in 0..count {
+            let digest = slot.digests.get(i).copied().unwrap_or_default();
+            let as_stored = stored.get(i).copied().filter(|_| same_layout);
+            let group = groups.get(&i);
+            if let (Some(chunk), None) = (as_stored, group) {
+                plan.push(ShardPlan::Keep(chunk, digest));
+                continue;
+            }
+            let plain = shard::encode(group.map_or(&[][..], Vec::as_slice))?;
+            let new = shard::digest(&plain);
+            plan.push(match as_stored {
+                Some(chunk) if new == digest => ShardPlan::Keep(chunk, digest),
+                _ => ShardPlan::New(plain, new),
+            });
+        }
+        let kept: HashSet<Address> = plan
             .iter()
-            .enumerate()
-            .map(|(i, group)| {
-                if same_layout && only.is_some_and(|only| !only.contains(&i)) {
-                    return Ok(ShardPlan::Keep(stored[i], digest_of(i)));
-                }
-                let plain = shard::encode(group)?;
-                let digest = shard::digest(&plain);
-                Ok(if same_layout && slot.digests.get(i) == Some(&digest) {
-                    ShardPlan::Keep(stored[i], digest)
-                } else {
-                    ShardPlan::New(plain, digest)
-                })
+            .filter_map(|p| match p {
+                ShardPlan::Keep(chunk, _) => Some(chunk.address),
+                ShardPlan::New(..) => None,
             })
-            .collect()
+            .collect();
+        let replaced = stored.iter().map(|c| c.address).filter(|a| !kept.contains(a)).collect();
+        Ok((plan, replaced))
     }
 
     /// The lease the next version of a directory carries, set in `state`

@@ -76,7 +76,7 @@ pub fn index(name: &str, count: usize) -> usize {
     ((u128::from(top) * count as u128) >> 64) as usize
 }
 
-/// The entries of each of `count` shards, by shard.
+/// The entries of each of `count` shards (at least one), by shard.
 pub fn split(entries: &BTreeMap<String, Entry>, count: usize) -> Vec<Vec<(&String, &Entry)>> {
     let mut shards = vec![Vec::new(); count];
     for (name, entry) in entries {
