@@ -354,6 +354,7 @@ async fn check_stored(
         FreshnessFloor::open(floor)
             .map_err(|e| anyhow::anyhow!("cannot read the versions this node has seen: {e}"))?
             .snapshot()
+            .map_err(|e| anyhow::anyhow!("cannot read the versions this node has seen: {e}"))?
             .into_iter()
             .collect()
     } else {

@@ -3,14 +3,19 @@
 //! removes), so that an older version returned later, by a storage node or a
 //! restored bucket rolling a block back, is refused as a [`Rollback`].
 //!
-//! The floors live in memory, sharded by address, and that map is the
-//! authority: [`FreshnessFloor::observe`] only takes a shard lock and never
-//! touches the disk. Raised floors are queued and written to a redb file in
-//! batches by a background thread (every [`FlushPolicy::batch`] raised floors
-//! or every [`FlushPolicy::every`]), with non-durable commits, plus a durable
-//! commit at most every [`FlushPolicy::durable_every`];
+//! On a file, the floors live in a redb table: a floor is the higher of
+//! the table's and one queued in memory and not written yet, and a bounded
+//! cache of the floors used lately (two generations per shard of the
+//! address space, [`CACHE_ENTRIES`] in all) answers most reads without
+//! touching the file, so memory stays flat however many blocks the node
+//! has seen (a million blocks would take 100 MB as a map). Raised floors are
+//! queued and written in batches by a background thread (every
+//! [`FlushPolicy::batch`] raised floors or every [`FlushPolicy::every`]),
+//! with non-durable commits, plus a durable commit at most every
+//! [`FlushPolicy::durable_every`]; a queued floor leaves the queue only once
+//! its batch is committed, so no read ever falls between queue and file.
 //! [`FreshnessFloor::sync`] writes what is still queued and commits durably.
-//! The whole file is read into memory at open.
+//! A floor kept in memory only (tests, memory silos) is a plain map.
 //!
 //! Crash semantics: every observation made before the last successful
 //! `sync()` survives `kill -9` (and power loss, as far as `fsync` holds);
@@ -36,8 +41,7 @@
 #[cfg(test)]
 mod tests;
 
-use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -45,9 +49,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use redb::{
-    Database, DatabaseError, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
-};
+use redb::{Database, DatabaseError, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 
 use super::block::Address;
 
@@ -56,11 +58,15 @@ const FLOORS: TableDefinition<&[u8; 32], u64> = TableDefinition::new("freshness_
 /// Block address → version of its tombstone, erased from the silo since.
 const COLLECTED: TableDefinition<&[u8; 32], u64> = TableDefinition::new("collected_tombstones_v1");
 
-/// Number of independently locked parts of the in-memory map.
+/// Number of independently locked parts of the address space.
 const SHARDS: usize = 64;
 
-/// redb's page cache: the map in memory already answers every read, so the
-/// cache only serves the writes of a batch.
+/// Floors of a file-backed floor kept in memory, at most (about 60 bytes
+/// each): the blocks a node works on at a time, not every block it has seen.
+const CACHE_ENTRIES: usize = 131_072;
+
+/// redb's page cache: the B-tree pages of the floors read lately and of
+/// the batches written.
 const CACHE_BYTES: usize = 16 << 20;
 
 /// A block was offered at a version older than one already seen.
@@ -75,6 +81,17 @@ pub struct Rollback {
     pub got: u64,
 }
 
+/// Why an observed version was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// Older than the floor.
+    #[error(transparent)]
+    Rollback(#[from] Rollback),
+    /// The floor could not be read: nothing is accepted unchecked.
+    #[error(transparent)]
+    Unreadable(#[from] FreshnessError),
+}
+
 /// What went wrong with the file holding the floors.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FreshnessError {
@@ -87,6 +104,9 @@ pub enum FreshnessError {
     /// The file is not a freshness floor, or is damaged.
     #[error("freshness floor {} is corrupt: {why}", path.display())]
     Corrupt { path: PathBuf, why: String },
+    /// A floor could not be read from the file.
+    #[error("freshness floor {}: cannot read: {why}", path.display())]
+    Read { path: PathBuf, why: String },
     /// Raised floors could not be written or committed.
     #[error("freshness floor {}: cannot write: {why}", path.display())]
     Write { path: PathBuf, why: String },
@@ -117,27 +137,41 @@ pub struct FreshnessFloor {
     writer: Option<JoinHandle<()>>,
 }
 
-/// The in-memory map and, for a file-backed floor, its store.
+/// The floors in memory and, for a file-backed floor, its store.
 struct Floors {
     shards: Box<[Mutex<Shard>]>,
     store: Option<Store>,
+    /// Entries of a shard's young generation before it turns old.
+    young_max: usize,
+}
+
+/// What is known of one block's floor.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Known {
+    /// Highest version seen.
+    floor: Option<u64>,
+    /// Removed, and its tombstone (at version `floor`) collected.
+    collected: bool,
 }
 
 #[derive(Default)]
 struct Shard {
-    /// Highest version seen per block: the authority.
-    floors: HashMap<Address, u64>,
-    /// Floors raised since the last batch was taken (file-backed only).
+    /// Floors used lately; in memory only, every floor (the authority).
+    young: HashMap<Address, Known>,
+    /// The generation before `young` (file-backed only): a floor used again
+    /// moves back to `young`, the rest is dropped at the next turn.
+    old: HashMap<Address, Known>,
+    /// Floors raised and not committed to the file yet (file-backed only):
+    /// above the file's, and kept until the batch writing them commits.
     queued: HashMap<Address, u64>,
-    /// Removed blocks whose tombstone was collected: their floor is the
-    /// tombstone's version.
-    collected: HashSet<Address>,
 }
 
 /// The redb file and the background writer's signals.
 struct Store {
     path: PathBuf,
     policy: FlushPolicy,
+    /// The file, read without `disk`'s lock (redb reads never wait for a writer).
+    db: Arc<Database>,
     /// Serialises batches: `sync` waits for a batch the writer is committing.
     disk: Mutex<Disk>,
     /// Number of entries in the shards' `queued` maps.
@@ -148,7 +182,6 @@ struct Store {
 }
 
 struct Disk {
-    db: Database,
     /// Some commits since the last durable one were non-durable.
     unsynced: bool,
     last_durable: Instant,
@@ -162,7 +195,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl FreshnessFloor {
     /// A floor kept in memory only (tests, memory silos).
     pub fn in_memory() -> Self {
-        FreshnessFloor { floors: Arc::new(Floors::new(None)), writer: None }
+        FreshnessFloor { floors: Arc::new(Floors::new(None, usize::MAX)), writer: None }
     }
 
     /// Open the floor stored at `path` (created if absent), with the default policy.
@@ -170,27 +203,26 @@ impl FreshnessFloor {
         Self::open_with(path, FlushPolicy::default())
     }
 
-    /// Open the floor stored at `path` (created if absent), reading it all into memory.
+    /// Open the floor stored at `path` (created if absent).
     pub fn open_with(path: &Path, policy: FlushPolicy) -> Result<Self, FreshnessError> {
-        let (db, loaded) = open_database(path)?;
-        let floors = Floors::new(Some(Store {
-            path: path.to_owned(),
-            policy,
-            disk: Mutex::new(Disk { db, unsynced: false, last_durable: Instant::now() }),
-            queued: AtomicUsize::new(0),
-            stop: Mutex::new(false),
-            wake: Condvar::new(),
-        }));
-        for (address, version) in loaded.floors {
-            lock(floors.shard(&address)).floors.insert(address, version);
-        }
-        for (address, version) in loaded.collected {
-            let mut shard = lock(floors.shard(&address));
-            let floor = shard.floors.entry(address).or_insert(version);
-            *floor = (*floor).max(version);
-            shard.collected.insert(address);
-        }
-        let floors = Arc::new(floors);
+        Self::open_with_cache(path, policy, CACHE_ENTRIES)
+    }
+
+    /// [`FreshnessFloor::open_with`], keeping at most about `cache_entries` floors in memory.
+    fn open_with_cache(path: &Path, policy: FlushPolicy, cache_entries: usize) -> Result<Self, FreshnessError> {
+        let db = open_database(path)?;
+        let floors = Arc::new(Floors::new(
+            Some(Store {
+                path: path.to_owned(),
+                policy,
+                db: Arc::new(db),
+                disk: Mutex::new(Disk { unsynced: false, last_durable: Instant::now() }),
+                queued: AtomicUsize::new(0),
+                stop: Mutex::new(false),
+                wake: Condvar::new(),
+            }),
+            (cache_entries / SHARDS / 2).max(1),
+        ));
         let background = Arc::clone(&floors);
         let writer = std::thread::Builder::new()
             .name("infinit-freshness".into())
@@ -203,30 +235,26 @@ impl FreshnessFloor {
     }
 
     /// The highest version seen of `address`, if any.
-    pub fn floor(&self, address: &Address) -> Option<u64> {
-        lock(self.floors.shard(address)).floors.get(address).copied()
+    pub fn floor(&self, address: &Address) -> Result<Option<u64>, FreshnessError> {
+        let mut shard = lock(self.floors.shard(address));
+        Ok(self.floors.known(&mut shard, address)?.floor)
     }
 
     /// A version of `address` was observed (fetched and validated, or
     /// stored): refuse it as a rollback if below the floor, else raise the
     /// floor to it. An equal version is accepted.
-    pub fn observe(&self, address: Address, version: u64) -> Result<(), Rollback> {
+    pub fn observe(&self, address: Address, version: u64) -> Result<(), Refusal> {
         let mut shard = lock(self.floors.shard(&address));
-        match shard.floors.entry(address) {
-            Entry::Occupied(mut seen) => {
-                let floor = *seen.get();
-                if version < floor {
-                    return Err(Rollback { address, floor, got: version });
-                }
-                if version == floor {
-                    return Ok(());
-                }
-                seen.insert(version);
+        let known = self.floors.known(&mut shard, &address)?;
+        if let Some(floor) = known.floor {
+            if version < floor {
+                return Err(Refusal::Rollback(Rollback { address, floor, got: version }));
             }
-            Entry::Vacant(unseen) => {
-                unseen.insert(version);
+            if version == floor {
+                return Ok(());
             }
         }
+        shard.young.insert(address, Known { floor: Some(version), ..known });
         if let Some(store) = &self.floors.store
             && shard.queued.insert(address, version).is_none()
         {
@@ -246,13 +274,39 @@ impl FreshnessFloor {
         }
     }
 
-    /// Every block with a floor, and its floor (for `infinit volume check`).
-    pub fn snapshot(&self) -> Vec<(Address, u64)> {
-        self.floors
-            .shards
-            .iter()
-            .flat_map(|s| lock(s).floors.iter().map(|(a, v)| (*a, *v)).collect::<Vec<_>>())
-            .collect()
+    /// Every block with a floor, and its floor, in address order (for
+    /// `infinit volume check`; reads the whole file).
+    pub fn snapshot(&self) -> Result<Vec<(Address, u64)>, FreshnessError> {
+        let Some(store) = &self.floors.store else {
+            let mut all: Vec<(Address, u64)> = self
+                .floors
+                .shards
+                .iter()
+                .flat_map(|s| lock(s).young.iter().filter_map(|(a, k)| Some((*a, k.floor?))).collect::<Vec<_>>())
+                .collect();
+            all.sort_unstable();
+            return Ok(all);
+        };
+        let read = |why: String| FreshnessError::Read { path: store.path.clone(), why };
+        let mut all = std::collections::BTreeMap::new();
+        {
+            let txn = store.db.begin_read().map_err(|e| read(e.to_string()))?;
+            for definition in [FLOORS, COLLECTED] {
+                let table = txn.open_table(definition).map_err(|e| read(e.to_string()))?;
+                for entry in table.iter().map_err(|e| read(e.to_string()))? {
+                    let (address, version) = entry.map_err(|e| read(e.to_string()))?;
+                    let floor = all.entry(Address(*address.value())).or_insert(0);
+                    *floor = version.value().max(*floor);
+                }
+            }
+        }
+        for shard in self.floors.shards.iter() {
+            for (address, version) in lock(shard).queued.iter() {
+                let floor = all.entry(*address).or_insert(0);
+                *floor = (*version).max(*floor);
+            }
+        }
+        Ok(all.into_iter().collect())
     }
 
     /// The tombstones removing these blocks (address, tombstone version) are
@@ -262,33 +316,34 @@ impl FreshnessFloor {
     /// collected and the tombstones must stay.
     pub fn collect(&self, removed: &[(Address, u64)]) -> Result<(), FreshnessError> {
         for &(address, version) in removed {
-            // A higher floor (impossible after a removal, but harmless) stays.
-            let _ = self.observe(address, version);
+            match self.observe(address, version) {
+                // A higher floor (impossible after a removal, but harmless) stays.
+                Ok(()) | Err(Refusal::Rollback(_)) => {}
+                Err(Refusal::Unreadable(e)) => return Err(e),
+            }
         }
         if let Some(store) = &self.floors.store {
             self.floors.write_batch(store, Durability::Immediate, removed)?;
         }
         for &(address, _) in removed {
-            lock(self.floors.shard(&address)).collected.insert(address);
+            let mut shard = lock(self.floors.shard(&address));
+            let known = self.floors.known(&mut shard, &address)?;
+            shard.young.insert(address, Known { collected: true, ..known });
         }
         Ok(())
     }
 
     /// If `address` was removed and its tombstone collected, the
     /// tombstone's version.
-    pub fn collected(&self, address: &Address) -> Option<u64> {
-        let shard = lock(self.floors.shard(address));
-        shard.collected.contains(address).then(|| shard.floors.get(address).copied()).flatten()
+    pub fn collected(&self, address: &Address) -> Result<Option<u64>, FreshnessError> {
+        let mut shard = lock(self.floors.shard(address));
+        let known = self.floors.known(&mut shard, address)?;
+        Ok(known.floor.filter(|_| known.collected))
     }
 
-    /// Number of blocks with a floor.
-    pub fn len(&self) -> usize {
-        self.floors.shards.iter().map(|s| lock(s).floors.len()).sum()
-    }
-
-    /// Whether no block has a floor yet.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    /// Number of blocks with a floor (reads the whole file).
+    pub fn count(&self) -> Result<usize, FreshnessError> {
+        Ok(self.snapshot()?.len())
     }
 
     /// The file holding the floors, if any.
@@ -299,7 +354,7 @@ impl FreshnessFloor {
 
 impl std::fmt::Debug for FreshnessFloor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FreshnessFloor").field("path", &self.path()).field("blocks", &self.len()).finish()
+        f.debug_struct("FreshnessFloor").field("path", &self.path()).finish()
     }
 }
 
@@ -318,13 +373,39 @@ impl Drop for FreshnessFloor {
 }
 
 impl Floors {
-    fn new(store: Option<Store>) -> Self {
-        Floors { shards: (0..SHARDS).map(|_| Mutex::default()).collect(), store }
+    fn new(store: Option<Store>, young_max: usize) -> Self {
+        Floors { shards: (0..SHARDS).map(|_| Mutex::default()).collect(), store, young_max }
     }
 
     fn shard(&self, address: &Address) -> &Mutex<Shard> {
         // Addresses are BLAKE3 outputs: any byte spreads them evenly.
         &self.shards[usize::from(address.0[0]) % SHARDS]
+    }
+
+    /// What is known of `address`'s floor: from the cache, else from the
+    /// file and the queue (then cached).
+    fn known(&self, shard: &mut Shard, address: &Address) -> Result<Known, FreshnessError> {
+        if let Some(known) = shard.young.get(address) {
+            return Ok(*known);
+        }
+        let Some(store) = &self.store else {
+            return Ok(Known::default());
+        };
+        let known = match shard.old.remove(address) {
+            Some(known) => known,
+            None => {
+                let mut known = read_known(store, address)?;
+                if let Some(&queued) = shard.queued.get(address) {
+                    known.floor = Some(known.floor.map_or(queued, |f| f.max(queued)));
+                }
+                known
+            }
+        };
+        if shard.young.len() >= self.young_max {
+            shard.old = std::mem::take(&mut shard.young);
+        }
+        shard.young.insert(*address, known);
+        Ok(known)
     }
 
     /// The background writer: a batch whenever enough floors are queued or
@@ -358,8 +439,8 @@ impl Floors {
         }
     }
 
-    /// Take every queued floor and write it, with `collected` tombstones,
-    /// in one transaction.
+    /// Write every queued floor, with `collected` tombstones, in one
+    /// transaction; the written floors leave the queue once it commits.
     fn write_batch(
         &self,
         store: &Store,
@@ -369,10 +450,8 @@ impl Floors {
         let mut disk = lock(&store.disk);
         let mut batch = Vec::new();
         for shard in self.shards.iter() {
-            let mut shard = lock(shard);
-            batch.extend(shard.queued.drain());
+            batch.extend(lock(shard).queued.iter().map(|(a, v)| (*a, *v)));
         }
-        store.queued.fetch_sub(batch.len(), Ordering::Relaxed);
         let durable = matches!(durability, Durability::Immediate);
         if batch.is_empty() && collected.is_empty() && !(durable && disk.unsynced) {
             if durable {
@@ -382,39 +461,42 @@ impl Floors {
         }
         // In key order, each B-tree page is visited once.
         batch.sort_unstable_by_key(|(address, _)| *address);
-        match write_floors(&disk.db, &batch, collected, durability) {
-            Ok(()) => {
-                if durable {
-                    disk.unsynced = false;
-                    disk.last_durable = Instant::now();
-                } else {
-                    disk.unsynced = true;
-                }
-                Ok(())
-            }
-            Err(why) => {
-                self.requeue(store, batch);
-                Err(FreshnessError::Write { path: store.path.clone(), why })
-            }
+        write_floors(&store.db, &batch, collected, durability)
+            .map_err(|why| FreshnessError::Write { path: store.path.clone(), why })?;
+        if durable {
+            disk.unsynced = false;
+            disk.last_durable = Instant::now();
+        } else {
+            disk.unsynced = true;
         }
-    }
-
-    /// Put back a batch that could not be written, unless a newer floor was queued meanwhile.
-    fn requeue(&self, store: &Store, batch: Vec<(Address, u64)>) {
+        // Written: out of the queue, unless raised again meanwhile.
+        let mut written = 0;
         for (address, version) in batch {
             let mut shard = lock(self.shard(&address));
-            match shard.queued.entry(address) {
-                Entry::Occupied(mut newer) => {
-                    let v = newer.get_mut();
-                    *v = (*v).max(version);
-                }
-                Entry::Vacant(slot) => {
-                    slot.insert(version);
-                    store.queued.fetch_add(1, Ordering::Relaxed);
-                }
+            if shard.queued.get(&address) == Some(&version) {
+                shard.queued.remove(&address);
+                written += 1;
             }
         }
+        store.queued.fetch_sub(written, Ordering::Relaxed);
+        Ok(())
     }
+}
+
+/// What the file says of `address`'s floor.
+fn read_known(store: &Store, address: &Address) -> Result<Known, FreshnessError> {
+    let read = |why: String| FreshnessError::Read { path: store.path.clone(), why };
+    let txn = store.db.begin_read().map_err(|e| read(e.to_string()))?;
+    let mut known = Known::default();
+    for (definition, collected) in [(FLOORS, false), (COLLECTED, true)] {
+        let table = txn.open_table(definition).map_err(|e| read(e.to_string()))?;
+        if let Some(version) = table.get(&address.0).map_err(|e| read(e.to_string()))? {
+            let version = version.value();
+            known.floor = Some(known.floor.map_or(version, |f| f.max(version)));
+            known.collected |= collected;
+        }
+    }
+    Ok(known)
 }
 
 /// Write `batch` and `collected` in one transaction; a stored floor is never lowered.
@@ -444,20 +526,13 @@ fn write_floors(
     txn.commit().map_err(|e| e.to_string())
 }
 
-/// What the file holds, read at open.
-#[derive(Default)]
-struct Loaded {
-    floors: Vec<(Address, u64)>,
-    collected: Vec<(Address, u64)>,
-}
-
-/// Open (or create) the redb file and read every floor in it.
-fn open_database(path: &Path) -> Result<(Database, Loaded), FreshnessError> {
+/// Open (or create) the redb file, checking it.
+fn open_database(path: &Path) -> Result<Database, FreshnessError> {
     // redb checks every page against its checksum at open, but it documents
     // that a plain open of a damaged file may panic, and in debug builds its
     // internal consistency checks are assertions: turn any panic while opening
-    // and reading the file into a corruption error rather than trusting it.
-    match catch_unwind(AssertUnwindSafe(|| open_and_load(path))) {
+    // the file into a corruption error rather than trusting it.
+    match catch_unwind(AssertUnwindSafe(|| open_and_check(path))) {
         Ok(result) => result,
         Err(panic) => {
             let why = panic
@@ -470,7 +545,7 @@ fn open_database(path: &Path) -> Result<(Database, Loaded), FreshnessError> {
     }
 }
 
-fn open_and_load(path: &Path) -> Result<(Database, Loaded), FreshnessError> {
+fn open_and_check(path: &Path) -> Result<Database, FreshnessError> {
     let corrupt = |why: String| FreshnessError::Corrupt { path: path.to_owned(), why };
     let db = redb::Builder::new().set_cache_size(CACHE_BYTES).set_check_integrity_on_open(true).create(path).map_err(
         |e| match e {
@@ -488,16 +563,15 @@ fn open_and_load(path: &Path) -> Result<(Database, Loaded), FreshnessError> {
     txn.open_table(COLLECTED).map_err(|e| corrupt(e.to_string()))?;
     txn.commit().map_err(|e| FreshnessError::Open { path: path.to_owned(), why: e.to_string() })?;
 
+    // Read every entry once (without keeping them): a damaged table is
+    // refused now rather than found by the first read that reaches it.
     let txn = db.begin_read().map_err(|e| FreshnessError::Open { path: path.to_owned(), why: e.to_string() })?;
-    let mut loaded = Loaded::default();
-    for (definition, out) in [(FLOORS, &mut loaded.floors), (COLLECTED, &mut loaded.collected)] {
+    for definition in [FLOORS, COLLECTED] {
         let table = txn.open_table(definition).map_err(|e| corrupt(e.to_string()))?;
-        out.reserve(usize::try_from(table.len().unwrap_or(0)).unwrap_or(0));
         for entry in table.iter().map_err(|e| corrupt(e.to_string()))? {
-            let (address, version) = entry.map_err(|e| corrupt(e.to_string()))?;
-            out.push((Address(*address.value()), version.value()));
+            entry.map_err(|e| corrupt(e.to_string()))?;
         }
     }
     drop(txn);
-    Ok((db, loaded))
+    Ok(db)
 }

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use super::{Consensus, ConsensusError, ConsensusFuture, Expect, Fetched, ReadLevel, Usage};
 use crate::runtime::block::{Address, Block, Tombstone};
-use crate::runtime::freshness::FreshnessFloor;
+use crate::runtime::freshness::{FreshnessFloor, Refusal};
 use crate::runtime::silo::SiloError;
 
 /// A consensus whose mutable blocks never go back in time.
@@ -33,9 +33,12 @@ impl Fresh {
     }
 
     fn observe(&self, address: Address, version: u64) -> Result<(), ConsensusError> {
-        self.floor.observe(address, version).map_err(|r| {
-            tracing::error!("{r}");
-            ConsensusError::Rollback { address, floor: r.floor, got: r.got }
+        self.floor.observe(address, version).map_err(|refusal| {
+            tracing::error!("{refusal}");
+            match refusal {
+                Refusal::Rollback(r) => ConsensusError::Rollback { address, floor: r.floor, got: r.got },
+                Refusal::Unreadable(e) => ConsensusError::Floor(e),
+            }
         })
     }
 }
@@ -49,11 +52,11 @@ impl Consensus for Fresh {
                 Fetched::Removed(tombstone) => self.observe(address, tombstone.version)?,
                 Fetched::Collected { version } => self.observe(address, *version)?,
                 Fetched::Absent => {
-                    if let Some(version) = self.floor.collected(&address) {
+                    if let Some(version) = self.floor.collected(&address)? {
                         // The layer below may not know about collection: the floor does.
                         return Ok(Fetched::Collected { version });
                     }
-                    if let Some(floor) = self.floor.floor(&address) {
+                    if let Some(floor) = self.floor.floor(&address)? {
                         // Something was stored here and the silo lost it.
                         tracing::error!("block {address}: version {floor} was seen, but the silo holds nothing");
                         return Err(ConsensusError::Rollback { address, floor, got: 0 });
@@ -68,10 +71,10 @@ impl Consensus for Fresh {
     fn store(&self, block: Block, expect: Expect) -> ConsensusFuture<'_, ()> {
         Box::pin(async move {
             let (address, version, mutable) = (block.address(), block.version(), block.is_mutable());
-            if mutable && self.floor.collected(&address).is_some() {
+            if mutable && self.floor.collected(&address)?.is_some() {
                 return Err(ConsensusError::Removed { address });
             }
-            if mutable && let Some(floor) = self.floor.floor(&address) {
+            if mutable && let Some(floor) = self.floor.floor(&address)? {
                 // The silo must hold at least the floor: storing over less
                 // would hide a rollback under a new write.
                 let expected = match expect {
@@ -94,7 +97,7 @@ impl Consensus for Fresh {
     fn remove(&self, tombstone: Tombstone) -> ConsensusFuture<'_, ()> {
         Box::pin(async move {
             let (address, version) = (tombstone.address, tombstone.version);
-            if self.floor.collected(&address).is_some() {
+            if self.floor.collected(&address)?.is_some() {
                 // Removed already, and its tombstone collected.
                 return Ok(());
             }
@@ -160,6 +163,6 @@ mod tests {
         fresh.remove(tombstone).await.unwrap();
         silo.erase(v1.address()).await.unwrap();
         assert!(matches!(fresh.fetch(v1.address(), ReadLevel::Latest).await, Err(ConsensusError::Rollback { .. })));
-        assert_eq!(floor.floor(&v1.address()), Some(3));
+        assert_eq!(floor.floor(&v1.address()).unwrap(), Some(3));
     }
 }

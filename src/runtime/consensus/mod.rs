@@ -179,6 +179,10 @@ pub enum ConsensusError {
     /// The silo failed (full, I/O).
     #[error(transparent)]
     Silo(#[from] SiloError),
+    /// The versions this node has seen could not be read: nothing is
+    /// served or stored unchecked.
+    #[error(transparent)]
+    Floor(#[from] crate::runtime::freshness::FreshnessError),
 }
 
 impl From<BlockError> for ConsensusError {

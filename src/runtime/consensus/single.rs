@@ -116,8 +116,11 @@ impl SingleNode {
     }
 
     /// The collected tombstone's version, if `address` was removed and collected.
-    fn collected(&self, address: &Address) -> Option<u64> {
-        self.collection.as_ref().and_then(|c| c.floor.collected(address))
+    fn collected(&self, address: &Address) -> Result<Option<u64>, ConsensusError> {
+        match &self.collection {
+            Some(c) => Ok(c.floor.collected(address)?),
+            None => Ok(None),
+        }
     }
 
     /// Queue the tombstones already in the silo (stored before this start)
@@ -208,7 +211,7 @@ impl Consensus for SingleNode {
         // One node holds the only copy: every read is the latest.
         Box::pin(async move {
             match self.load(address).await? {
-                None => match self.collected(&address) {
+                None => match self.collected(&address)? {
                     Some(version) => Ok(Fetched::Collected { version }),
                     None => Ok(Fetched::Absent),
                 },
@@ -228,7 +231,7 @@ impl Consensus for SingleNode {
             }
             let _guard = self.stripe(&address).lock().await;
             let previous = self.load_checked(address, false).await?;
-            if previous.is_none() && block.is_mutable() && self.collected(&address).is_some() {
+            if previous.is_none() && block.is_mutable() && self.collected(&address)?.is_some() {
                 return Err(ConsensusError::Removed { address });
             }
             if check_expectation(&block, expect, previous.as_ref())? {
@@ -260,7 +263,7 @@ impl Consensus for SingleNode {
                 Block::Content(content) => match content.owner {
                     Some(owner) => {
                         let loaded = self.load(owner).await?;
-                        owner_collected = loaded.is_none() && self.collected(&owner).is_some();
+                        owner_collected = loaded.is_none() && self.collected(&owner)?.is_some();
                         loaded
                     }
                     None => None,

@@ -188,7 +188,7 @@ mod collection {
             self.inner.set(key, bytes, mode)
         }
         fn erase(&self, key: Address) -> SiloFuture<'_, ()> {
-            self.erased.lock().unwrap().push((key, self.floor.collected(&key)));
+            self.erased.lock().unwrap().push((key, self.floor.collected(&key).unwrap()));
             self.inner.erase(key)
         }
         fn list(&self) -> SiloFuture<'_, Vec<Address>> {

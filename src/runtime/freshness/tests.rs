@@ -20,16 +20,16 @@ fn manual() -> FlushPolicy {
 
 fn assert_floor_rules(floor: &FreshnessFloor) {
     let a = address(1);
-    assert_eq!(floor.floor(&a), None);
+    assert_eq!(floor.floor(&a).unwrap(), None);
     floor.observe(a, 3).unwrap();
-    assert_eq!(floor.floor(&a), Some(3));
+    assert_eq!(floor.floor(&a).unwrap(), Some(3));
     floor.observe(a, 3).unwrap();
     floor.observe(a, 7).unwrap();
-    assert_eq!(floor.floor(&a), Some(7));
+    assert_eq!(floor.floor(&a).unwrap(), Some(7));
     let refused = floor.observe(a, 6).unwrap_err();
-    assert_eq!(refused, Rollback { address: a, floor: 7, got: 6 });
-    assert_eq!(floor.floor(&a), Some(7), "a refused version leaves the floor alone");
-    assert_eq!(floor.floor(&address(2)), None, "other blocks are unaffected");
+    assert_eq!(refused, Refusal::Rollback(Rollback { address: a, floor: 7, got: 6 }));
+    assert_eq!(floor.floor(&a).unwrap(), Some(7), "a refused version leaves the floor alone");
+    assert_eq!(floor.floor(&address(2)).unwrap(), None, "other blocks are unaffected");
 }
 
 #[test]
@@ -65,10 +65,13 @@ fn synced_floors_survive_reopen_and_still_refuse_rollbacks() {
         floor.sync().unwrap();
     }
     let floor = FreshnessFloor::open_with(&path, manual()).unwrap();
-    assert_eq!(floor.len(), 500);
-    assert_eq!(floor.floor(&address(0)), Some(99));
-    assert_eq!(floor.floor(&address(321)), Some(331));
-    assert_eq!(floor.observe(address(0), 98), Err(Rollback { address: address(0), floor: 99, got: 98 }));
+    assert_eq!(floor.count().unwrap(), 500);
+    assert_eq!(floor.floor(&address(0)).unwrap(), Some(99));
+    assert_eq!(floor.floor(&address(321)).unwrap(), Some(331));
+    assert_eq!(
+        floor.observe(address(0), 98),
+        Err(Refusal::Rollback(Rollback { address: address(0), floor: 99, got: 98 }))
+    );
     floor.observe(address(321), 331).unwrap();
 }
 
@@ -84,9 +87,9 @@ fn drop_without_sync_writes_what_was_observed_and_nothing_higher() {
         floor.observe(address(2), 1).unwrap();
     }
     let floor = FreshnessFloor::open_with(&path, manual()).unwrap();
-    assert_eq!(floor.floor(&address(1)), Some(6));
-    assert_eq!(floor.floor(&address(2)), Some(1));
-    assert_eq!(floor.floor(&address(3)), None);
+    assert_eq!(floor.floor(&address(1)).unwrap(), Some(6));
+    assert_eq!(floor.floor(&address(2)).unwrap(), Some(1));
+    assert_eq!(floor.floor(&address(3)).unwrap(), None);
 }
 
 #[test]
@@ -185,16 +188,16 @@ fn concurrent_observers_leave_the_highest_version_of_each_block() {
             }
         });
         for i in 0..16 {
-            assert_eq!(floor.floor(&address(i)), Some(199 * 4 + 3));
+            assert_eq!(floor.floor(&address(i)).unwrap(), Some(199 * 4 + 3));
         }
         floor.sync().unwrap();
     }
     let floor = FreshnessFloor::open_with(&path, manual()).unwrap();
     for i in 0..16 {
-        assert_eq!(floor.floor(&address(i)), Some(199 * 4 + 3));
+        assert_eq!(floor.floor(&address(i)).unwrap(), Some(199 * 4 + 3));
     }
     for t in 0..4 {
-        assert_eq!(floor.floor(&address(1000 + t)), Some(199));
+        assert_eq!(floor.floor(&address(1000 + t)).unwrap(), Some(199));
     }
 }
 
@@ -311,10 +314,10 @@ fn a_killed_process_keeps_exactly_what_it_synced() {
     crash_child_killed_after(&path, "manual", "ready");
     let floor = FreshnessFloor::open_with(&path, manual()).unwrap();
     for i in 0..SYNCED {
-        assert_eq!(floor.floor(&address(i)), Some(10), "block {i}");
+        assert_eq!(floor.floor(&address(i)).unwrap(), Some(10), "block {i}");
     }
     for i in SYNCED..SYNCED + UNSYNCED + 100 {
-        assert_eq!(floor.floor(&address(i)), None, "block {i}");
+        assert_eq!(floor.floor(&address(i)).unwrap(), None, "block {i}");
     }
 }
 
@@ -327,12 +330,12 @@ fn a_killed_process_keeps_background_commits_and_never_a_higher_floor() {
     let highest = output.iter().filter_map(|l| l.strip_prefix("round ")?.parse::<u64>().ok()).max().unwrap();
     let floor = FreshnessFloor::open_with(&path, manual()).unwrap();
     for i in 0..SYNCED + UNSYNCED {
-        let v = floor.floor(&address(i)).unwrap_or_else(|| panic!("the floor of block {i} was lost"));
+        let v = floor.floor(&address(i)).unwrap().unwrap_or_else(|| panic!("the floor of block {i} was lost"));
         assert!(v >= DURABLE_ROUND, "block {i}: the durable floor {DURABLE_ROUND} was lost ({v})");
         assert!(v <= highest, "block {i} has floor {v}, above any version seen ({highest})");
     }
     for i in SYNCED + UNSYNCED..SYNCED + UNSYNCED + 100 {
-        assert_eq!(floor.floor(&address(i)), None, "block {i} was never observed");
+        assert_eq!(floor.floor(&address(i)).unwrap(), None, "block {i} was never observed");
     }
 }
 
@@ -343,21 +346,21 @@ fn collected_tombstones_are_durable_when_collect_returns_and_survive_reopen() {
     crash_child_killed_after(&path, "collect", "ready");
     let floor = FreshnessFloor::open_with(&path, manual()).unwrap();
     let removed = address(SYNCED + UNSYNCED);
-    assert_eq!(floor.collected(&removed), Some(7), "collect returned before the mark was durable");
-    assert_eq!(floor.floor(&removed), Some(7));
-    assert_eq!(floor.observe(removed, 6), Err(Rollback { address: removed, floor: 7, got: 6 }));
-    assert_eq!(floor.collected(&address(0)), None, "only collected tombstones are marked");
+    assert_eq!(floor.collected(&removed).unwrap(), Some(7), "collect returned before the mark was durable");
+    assert_eq!(floor.floor(&removed).unwrap(), Some(7));
+    assert_eq!(floor.observe(removed, 6), Err(Refusal::Rollback(Rollback { address: removed, floor: 7, got: 6 })));
+    assert_eq!(floor.collected(&address(0)).unwrap(), None, "only collected tombstones are marked");
 }
 
 #[test]
 fn collect_marks_in_memory_too() {
     let floor = FreshnessFloor::in_memory();
     floor.observe(address(1), 4).unwrap();
-    assert_eq!(floor.collected(&address(1)), None);
+    assert_eq!(floor.collected(&address(1)).unwrap(), None);
     floor.collect(&[(address(1), 4), (address(2), 9)]).unwrap();
-    assert_eq!(floor.collected(&address(1)), Some(4));
-    assert_eq!(floor.collected(&address(2)), Some(9));
-    assert_eq!(floor.floor(&address(2)), Some(9));
+    assert_eq!(floor.collected(&address(1)).unwrap(), Some(4));
+    assert_eq!(floor.collected(&address(2)).unwrap(), Some(9));
+    assert_eq!(floor.floor(&address(2)).unwrap(), Some(9));
 }
 
 /// `cargo test --release --lib freshness::tests::bench -- --ignored --nocapture`
@@ -427,7 +430,7 @@ fn bench() {
     let start = Instant::now();
     let floor = FreshnessFloor::open(&path).unwrap();
     println!("open with 1M floors: {:?} (file {} MiB)", start.elapsed(), size >> 20);
-    assert_eq!(floor.len(), n as usize);
+    assert_eq!(floor.count().unwrap(), n as usize);
 
     let start = Instant::now();
     std::thread::scope(|s| {
@@ -442,4 +445,54 @@ fn bench() {
         }
     });
     println!("4 threads: {:.0} raised floors/s", f64::from(n) / start.elapsed().as_secs_f64());
+}
+
+/// Floors held in memory by a file-backed floor (both generations and the queue).
+fn in_memory(floor: &FreshnessFloor) -> usize {
+    floor
+        .floors
+        .shards
+        .iter()
+        .map(|s| {
+            let s = lock(s);
+            s.young.len() + s.old.len()
+        })
+        .sum()
+}
+
+#[test]
+fn a_floor_of_many_more_blocks_than_its_cache_still_refuses_every_rollback() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("floor.redb");
+    let blocks = 5_000;
+    let floor = FreshnessFloor::open_with_cache(&path, manual(), 256).unwrap();
+    for i in 0..blocks {
+        floor.observe(address(i), u64::from(i) + 10).unwrap();
+    }
+    // Nothing written yet: the floors that left the cache are found in the queue.
+    assert!(in_memory(&floor) <= 2 * 256, "the cache grew to {} floors", in_memory(&floor));
+    for i in (0..blocks).step_by(7) {
+        assert_eq!(
+            floor.observe(address(i), u64::from(i) + 9),
+            Err(Refusal::Rollback(Rollback { address: address(i), floor: u64::from(i) + 10, got: u64::from(i) + 9 }))
+        );
+    }
+    // Written: found in the file, and raised again above what it holds.
+    floor.sync().unwrap();
+    assert!(floor.floors.shards.iter().all(|s| lock(s).queued.is_empty()), "sync left floors queued");
+    for i in (0..blocks).step_by(5) {
+        assert_eq!(floor.floor(&address(i)).unwrap(), Some(u64::from(i) + 10), "block {i}");
+        floor.observe(address(i), u64::from(i) + 20).unwrap();
+    }
+    for i in (0..blocks).step_by(5) {
+        assert_eq!(floor.floor(&address(i)).unwrap(), Some(u64::from(i) + 20), "block {i}");
+    }
+    assert!(in_memory(&floor) <= 2 * 256, "the cache grew to {} floors", in_memory(&floor));
+    assert_eq!(floor.count().unwrap(), blocks as usize);
+    drop(floor);
+    let floor = FreshnessFloor::open_with_cache(&path, manual(), 256).unwrap();
+    for i in 0..blocks {
+        let expected = if i % 5 == 0 { u64::from(i) + 20 } else { u64::from(i) + 10 };
+        assert_eq!(floor.floor(&address(i)).unwrap(), Some(expected), "block {i} after reopening");
+    }
 }

@@ -4,14 +4,17 @@
 //! torn one. With [`Durability::EveryWrite`] the file and its folder are
 //! fsynced before the write returns; with [`Durability::OnSync`] writes
 //! reach the disk at the next [`Silo::sync`] (one `syncfs`), the way a local
-//! file system makes data durable at `fsync`. Sizes are indexed in memory
-//! (rebuilt by scanning at open, which also deletes temporary files left by
-//! a crash) to account usage and enforce capacity before writing. The root
-//! holds the silo's marker, checked before anything else ([`identity`]).
+//! file system makes data durable at `fsync`. Usage is one sum in memory,
+//! counted by scanning at open (which also deletes temporary files left by
+//! a crash) and kept up to date by each write and erase, which read the size
+//! of the file they replace or remove from the disk: nothing is kept per
+//! block, so a silo of millions of blocks costs no memory. Listing scans the
+//! folder. The root holds the silo's marker, checked before anything else
+//! ([`identity`]).
 
 mod identity;
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
@@ -49,8 +52,9 @@ struct Inner {
     name: String,
     root: PathBuf,
     capacity: Option<u64>,
-    /// Held for the whole of a write or erase, on a blocking thread, so the
-    /// index always matches the disk even if the caller stops waiting.
+    /// Usage and the keys being changed. Writes and erases run to the end
+    /// on a blocking thread, so usage matches the disk even if the caller
+    /// stops waiting.
     index: Mutex<Index>,
     /// Copy of `index.usage`, readable without waiting for a write.
     usage: AtomicU64,
@@ -68,12 +72,25 @@ struct Inner {
 
 #[derive(Debug, Default)]
 struct Index {
-    sizes: HashMap<Address, u64>,
+    /// Bytes of every block file.
     usage: u64,
     /// Bytes of writes under way, counted against the capacity.
     reserved: u64,
-    /// Keys being written.
-    writing: std::collections::HashSet<Address>,
+    /// Keys being written or erased: one change of a key at a time, so the
+    /// size read from its file before the change is the one it replaces.
+    busy: HashSet<Address>,
+}
+
+/// Marks a key busy in the index while alive.
+struct Claim<'a> {
+    inner: &'a Inner,
+    key: Address,
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        self.inner.index().busy.remove(&self.key);
+    }
 }
 
 impl FilesystemSilo {
@@ -110,7 +127,7 @@ impl FilesystemSilo {
             if let Some(marker) = adopt {
                 identity::write_marker(&scan_root, &marker)?;
             }
-            Ok((scan(&scan_root)?, lock))
+            Ok((usage_at_open(&scan_root)?, lock))
         })
         .await?;
         Ok(FilesystemSilo {
@@ -154,32 +171,46 @@ impl Inner {
         self.index.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Wait until no other write or erase of `key` is under way, then mark it busy.
+    fn claim(&self, key: Address) -> Claim<'_> {
+        loop {
+            let mut index = self.index();
+            if index.busy.insert(key) {
+                return Claim { inner: self, key };
+            }
+            drop(index);
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
+    }
+
+    /// The size of `key`'s block file, if there is one.
+    fn stored_size(&self, key: &Address) -> Result<Option<u64>, SiloError> {
+        let path = self.block_path(key);
+        match fs::symlink_metadata(&path) {
+            Ok(metadata) => Ok(Some(metadata.len())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(SiloError::Io { path, source: e }),
+        }
+    }
+
     fn set_blocking(&self, key: Address, bytes: &[u8], mode: SetMode) -> Result<(), SiloError> {
         let new = bytes.len() as u64;
-        // Check and reserve under the index lock, write without it (writes
-        // of different keys run in parallel), record under it again. A key
-        // being written is marked so that a second write of it waits.
-        let old = loop {
+        // The key is claimed for the whole change (writes of different keys
+        // run in parallel); capacity is checked and reserved under the
+        // index lock, the file written without it, usage recorded under it.
+        let _claim = self.claim(key);
+        let old = self.stored_size(&key)?;
+        check_mode(key, mode, old.is_some())?;
+        let old = old.unwrap_or(0);
+        {
             let mut index = self.index();
-            if index.writing.contains(&key) {
-                drop(index);
-                std::thread::sleep(std::time::Duration::from_micros(200));
-                continue;
-            }
-            let old = index.sizes.get(&key).copied();
-            check_mode(key, mode, old.is_some())?;
-            let old = old.unwrap_or(0);
             check_capacity(&self.name, self.capacity, index.usage + index.reserved, old, new)?;
-            index.writing.insert(key);
             index.reserved += new;
-            break old;
-        };
+        }
         let written = self.write_block(key, bytes);
         let mut index = self.index();
-        index.writing.remove(&key);
         index.reserved -= new;
         written?;
-        index.sizes.insert(key, new);
         index.usage = index.usage - old + new;
         self.usage.store(index.usage, Ordering::Relaxed);
         drop(index);
@@ -234,27 +265,30 @@ impl Inner {
     }
 
     fn erase_blocking(&self, key: Address) -> Result<(), SiloError> {
-        let mut index = self.index();
-        let Some(&size) = index.sizes.get(&key) else {
+        let _claim = self.claim(key);
+        let Some(size) = self.stored_size(&key)? else {
             return Err(SiloError::NotFound { key });
         };
         let path = self.block_path(&key);
         match fs::remove_file(&path) {
             Ok(()) => {}
-            // Removed behind our back: the index catches up below.
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            // Removed behind our back between the two calls: not ours to count.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(SiloError::NotFound { key }),
             Err(e) => return Err(SiloError::Io { path, source: e }),
         }
-        index.sizes.remove(&key);
-        index.usage -= size;
+        let mut index = self.index();
+        index.usage = index.usage.saturating_sub(size);
         self.usage.store(index.usage, Ordering::Relaxed);
+        drop(index);
         self.settle(&self.shard(&key))
     }
 
-    fn list_blocking(&self) -> Vec<Address> {
-        let mut keys: Vec<Address> = self.index().sizes.keys().copied().collect();
-        keys.sort();
-        keys
+    /// Every block and its size, in address order, by scanning the folder.
+    fn list_blocking(&self) -> Result<Vec<(Address, u64)>, SiloError> {
+        let mut blocks = Vec::new();
+        scan(&self.root, Leftovers::Keep, |address, size| blocks.push((address, size)))?;
+        blocks.sort_unstable();
+        Ok(blocks)
     }
 }
 
@@ -290,19 +324,15 @@ impl Silo for FilesystemSilo {
 
     fn list(&self) -> SiloFuture<'_, Vec<Address>> {
         let inner = self.inner.clone();
-        Box::pin(async move { blocking(&self.inner.root, move || Ok(inner.list_blocking())).await })
+        Box::pin(async move {
+            let blocks = blocking(&self.inner.root, move || inner.list_blocking()).await?;
+            Ok(blocks.into_iter().map(|(address, _)| address).collect())
+        })
     }
 
     fn list_sized(&self) -> SiloFuture<'_, Vec<(Address, u64)>> {
         let inner = self.inner.clone();
-        Box::pin(async move {
-            blocking(&self.inner.root, move || {
-                let mut sized: Vec<(Address, u64)> = inner.index().sizes.iter().map(|(k, s)| (*k, *s)).collect();
-                sized.sort();
-                Ok(sized)
-            })
-            .await
-        })
+        Box::pin(async move { blocking(&self.inner.root, move || inner.list_blocking()).await })
     }
 
     fn usage(&self) -> u64 {
@@ -382,36 +412,58 @@ fn block_address(shard_name: &str, file_name: &str) -> Option<Address> {
     (address.to_hex() == file_name && file_name.starts_with(shard_name)).then_some(address)
 }
 
-/// Index the blocks under `root`, deleting leftover temporary files and
-/// ignoring anything that is not a block file in its shard.
-fn scan(root: &Path) -> Result<Index, SiloError> {
-    let mut index = Index::default();
+/// What a scan does with the temporary files it finds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Leftovers {
+    /// Delete them: left by a crash (at open, before any write).
+    Delete,
+    /// Leave them: writes under way.
+    Keep,
+}
+
+/// Call `found` with each block under `root` and its size, ignoring
+/// anything that is not a block file in its shard.
+fn scan(root: &Path, leftovers: Leftovers, mut found: impl FnMut(Address, u64)) -> Result<(), SiloError> {
     for (shard_name, shard_path) in shards(root)? {
         for entry in fs::read_dir(&shard_path).map_err(io_at(&shard_path))? {
             let entry = entry.map_err(io_at(&shard_path))?;
-            let path = entry.path();
             let file_name = entry.file_name();
             let Some(file_name) = file_name.to_str() else {
                 continue;
             };
             if file_name.starts_with('.') && file_name.ends_with(TEMP_SUFFIX) {
-                match fs::remove_file(&path) {
-                    Err(e) if e.kind() != io::ErrorKind::NotFound => {
-                        return Err(SiloError::Io { path, source: e });
+                if leftovers == Leftovers::Delete {
+                    let path = entry.path();
+                    match fs::remove_file(&path) {
+                        Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                            return Err(SiloError::Io { path, source: e });
+                        }
+                        _ => {}
                     }
-                    _ => continue,
                 }
+                continue;
             }
             let Some(address) = block_address(&shard_name, file_name) else {
                 continue;
             };
-            let metadata = entry.metadata().map_err(io_at(&path))?;
+            let metadata = match entry.metadata() {
+                Ok(metadata) => metadata,
+                // Erased while listing.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(SiloError::Io { path: entry.path(), source: e }),
+            };
             if metadata.is_file() {
-                index.sizes.insert(address, metadata.len());
-                index.usage += metadata.len();
+                found(address, metadata.len());
             }
         }
     }
+    Ok(())
+}
+
+/// Count the bytes of the blocks under `root`, deleting leftover temporary files.
+fn usage_at_open(root: &Path) -> Result<Index, SiloError> {
+    let mut index = Index::default();
+    scan(root, Leftovers::Delete, |_, size| index.usage += size)?;
     Ok(index)
 }
 

@@ -27,58 +27,119 @@ const EROFS: i32 = 30;
 /// Inode numbers handed to the kernel, the node each one names, and how
 /// many lookups the kernel holds on it (released by `forget`, after which
 /// the number and the node's memory are freed).
+///
+/// The kernel keeps an inode for every file it has seen until memory is
+/// short, so this table holds millions of entries on a large volume: it
+/// is one slot of 40 bytes per inode (number = position + 1, freed
+/// numbers reused) and a reverse index of slot numbers hashed by address:
+/// 50–100 bytes per inode where two std maps took 100–200.
 #[derive(Debug, Default)]
 struct Inodes {
-    by_ino: HashMap<u64, (Address, u64)>,
-    by_address: HashMap<Address, u64>,
-    next: u64,
+    /// Inode `n` is `slots[n - 1]`; a free slot has no lookups and is in `free`.
+    slots: Vec<Inode>,
+    /// Slots of the inodes, by address.
+    by_address: hashbrown::HashTable<u64>,
+    /// Free slots, reused first.
+    free: Vec<u64>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Inode {
+    address: Address,
+    /// Lookups the kernel holds; `FREE` for a free slot.
+    lookups: u64,
+}
+
+/// `Inode::lookups` of a free slot.
+const FREE: u64 = u64::MAX;
+
+/// The hash of an address in the reverse index: addresses are BLAKE3
+/// outputs, so any eight bytes of one are evenly spread.
+fn address_hash(address: &Address) -> u64 {
+    let mut bytes = [0; 8];
+    bytes.copy_from_slice(&address.0[..8]);
+    u64::from_le_bytes(bytes)
 }
 
 impl Inodes {
+    /// The slot of `address`, if it has an inode number.
+    fn slot(&self, address: &Address) -> Option<u64> {
+        self.by_address.find(address_hash(address), |&s| self.slots[s as usize].address == *address).copied()
+    }
+
+    /// The inode number of `address`, if it has one.
+    fn known(&self, address: &Address) -> Option<u64> {
+        self.slot(address).map(|slot| slot + 1)
+    }
+
     /// The inode number of `address`, without counting a lookup.
     fn ino(&mut self, address: Address) -> u64 {
-        if let Some(&ino) = self.by_address.get(&address) {
-            return ino;
-        }
-        self.next += 1;
-        let ino = self.next;
-        self.by_ino.insert(ino, (address, 0));
-        self.by_address.insert(address, ino);
-        ino
+        let slot = match self.slot(&address) {
+            Some(slot) => slot,
+            None => self.insert(address),
+        };
+        slot + 1
+    }
+
+    /// A new inode for `address` (which has none), with no lookup yet.
+    fn insert(&mut self, address: Address) -> u64 {
+        let inode = Inode { address, lookups: 0 };
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot as usize] = inode;
+                slot
+            }
+            None => {
+                self.slots.push(inode);
+                self.slots.len() as u64 - 1
+            }
+        };
+        let slots = &self.slots;
+        self.by_address.insert_unique(address_hash(&address), slot, |&s| address_hash(&slots[s as usize].address));
+        slot
+    }
+
+    /// The slot of inode number `ino`, if it is in use.
+    fn live(&mut self, ino: u64) -> Option<&mut Inode> {
+        let index = usize::try_from(ino.checked_sub(1)?).ok()?;
+        self.slots.get_mut(index).filter(|i| i.lookups != FREE)
     }
 
     /// The inode number of `address`, handed to the kernel in an entry reply.
     fn looked_up(&mut self, address: Address) -> u64 {
         let ino = self.ino(address);
-        if let Some((_, count)) = self.by_ino.get_mut(&ino) {
-            *count += 1;
-        }
+        self.looked_up_ino(ino);
         ino
     }
 
     /// One more lookup of inode `ino` (a `readdirplus` entry).
     fn looked_up_ino(&mut self, ino: u64) {
-        if let Some((_, count)) = self.by_ino.get_mut(&ino) {
-            *count += 1;
+        if let Some(inode) = self.live(ino) {
+            inode.lookups += 1;
         }
     }
 
     /// The kernel dropped `n` lookups of `ino`; the node it named once none is left.
     fn forget(&mut self, ino: u64, n: u64) -> Option<Address> {
-        let (address, count) = self.by_ino.get_mut(&ino)?;
-        *count = count.saturating_sub(n);
-        if *count > 0 || ino == 1 {
+        let inode = self.live(ino)?;
+        inode.lookups = inode.lookups.saturating_sub(n);
+        if inode.lookups > 0 || ino == 1 {
             return None;
         }
-        let address = *address;
-        self.by_ino.remove(&ino);
-        self.by_address.remove(&address);
+        inode.lookups = FREE;
+        let address = inode.address;
+        let slot = ino - 1;
+        if let Ok(entry) = self.by_address.find_entry(address_hash(&address), |&s| s == slot) {
+            entry.remove();
+        }
+        self.free.push(slot);
         Some(address)
     }
 
     /// The node inode `ino` names.
     fn address(&self, ino: u64) -> Option<Address> {
-        self.by_ino.get(&ino).map(|(a, _)| *a)
+        let index = usize::try_from(ino.checked_sub(1)?).ok()?;
+        self.slots.get(index).filter(|i| i.lookups != FREE).map(|i| i.address)
     }
 }
 
@@ -198,7 +259,7 @@ fn invalidate_on_changes(
                 super::Change::Node(a) => (*a, None),
                 super::Change::Entry(a, n) => (*a, Some(n)),
             };
-            let Some(ino) = lock(&inodes).by_address.get(&address).copied() else { continue };
+            let Some(ino) = lock(&inodes).known(&address) else { continue };
             // The kernel may not know the inode or name any more: nothing to drop.
             let _ = match name {
                 None => notifier.inval_inode(INodeNo(ino), 0, 0),
@@ -215,9 +276,9 @@ pub fn mount(
     mountpoint: &Path,
     settings: &MountSettings,
 ) -> std::io::Result<Mounted> {
-    let mut inodes = Inodes { next: 1, ..Default::default() };
-    inodes.by_ino.insert(1, (fs.root(), 1));
-    inodes.by_address.insert(fs.root(), 1);
+    let mut inodes = Inodes::default();
+    // The root is inode 1, with the one lookup the kernel never forgets.
+    inodes.looked_up(fs.root());
     let volume = FuseVolume {
         fs,
         runtime,
