@@ -63,11 +63,11 @@ const SHARDS: usize = 64;
 
 /// Floors of a file-backed floor kept in memory, at most (about 60 bytes
 /// each): the blocks a node works on at a time, not every block it has seen.
-const CACHE_ENTRIES: usize = 131_072;
+const CACHE_ENTRIES: usize = 65_536;
 
 /// redb's page cache: the B-tree pages of the floors read lately and of
-/// the batches written.
-const CACHE_BYTES: usize = 16 << 20;
+/// the batches written (the kernel's page cache holds the rest of the file).
+const CACHE_BYTES: usize = 4 << 20;
 
 /// A block was offered at a version older than one already seen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -36,9 +36,24 @@ use crate::runtime::silo::{SetMode, Silo, SiloError};
 /// How long a tombstone stays in the silo by default before collection.
 pub const TOMBSTONE_GRACE: Duration = Duration::from_secs(10 * 60);
 
-/// Stored blocks at most this large may be tombstones (a tombstone encodes
-/// to about 200 bytes); recovery reads only those.
-pub(super) const TOMBSTONE_MAX_BYTES: u64 = 1024;
+/// Stored blocks at most this large may be tombstones: the encoded size
+/// of the largest possible tombstone (every field at its widest), about
+/// 200 bytes, below any file or directory node (about 480). Recovery at
+/// start reads only those, not every node of the volume.
+pub(super) fn tombstone_max_bytes() -> u64 {
+    static MAX: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *MAX.get_or_init(|| {
+        let widest = Tombstone {
+            address: Address([0xff; 32]),
+            version: u64::MAX,
+            removes: [0xff; 32],
+            signer: crate::crypto::PublicKey { ed25519: [0xff; 32], x25519: [0xff; 32] },
+            signature: crate::crypto::Signature([0xff; 64]),
+        };
+        // Encoding plain fields cannot fail; if it did, read every block up to 1 KiB.
+        Block::Tombstone(widest).encode().map_or(1024, |bytes| bytes.len() as u64)
+    })
+}
 
 /// All blocks on one node.
 #[derive(Debug)]
@@ -130,10 +145,7 @@ impl SingleNode {
         let Some(collection) = &self.collection else { return Ok(0) };
         let now = Instant::now();
         let mut found = 0;
-        for (address, size) in self.silo.list_sized().await? {
-            if size > TOMBSTONE_MAX_BYTES {
-                continue;
-            }
+        for (address, _) in self.silo.list_up_to(tombstone_max_bytes()).await? {
             // A block that does not decode is for `volume check` to report, not for us to erase.
             if let Ok(Some(Block::Tombstone(t))) = self.load(address).await {
                 collection.enqueue(address, t.version, now);

@@ -232,7 +232,7 @@ mod collection {
         let tombstone = Tombstone::for_block(&keys, &Block::Acl(v2.clone())).unwrap();
         s.fresh.remove(tombstone.clone()).await.unwrap();
         let stored = s.silo.get(address).await.unwrap();
-        assert!(stored.len() as u64 <= single::TOMBSTONE_MAX_BYTES, "a tombstone takes {} bytes", stored.len());
+        assert!(stored.len() as u64 <= single::tombstone_max_bytes(), "a tombstone takes {} bytes", stored.len());
 
         let now = Instant::now();
         let early = s.single.collect_tombstones(now + GRACE - Duration::from_secs(1)).await.unwrap();

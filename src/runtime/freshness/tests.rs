@@ -496,3 +496,33 @@ fn a_floor_of_many_more_blocks_than_its_cache_still_refuses_every_rollback() {
         assert_eq!(floor.floor(&address(i)).unwrap(), Some(expected), "block {i} after reopening");
     }
 }
+
+/// Resident memory of this process, in KiB.
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+#[ignore = "measures memory: cargo test --release --lib floor_memory -- --ignored --nocapture"]
+fn floor_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("floor.redb");
+    let n: u32 = 1_000_000;
+    {
+        let floor = FreshnessFloor::open_with(&path, FlushPolicy::default()).unwrap();
+        for i in 0..n {
+            floor.observe(Address::content(None, &i.to_le_bytes()), 1).unwrap();
+        }
+        floor.sync().unwrap();
+        println!("after {n} new floors: {} KiB", rss_kib());
+    }
+    let before = rss_kib();
+    let floor = FreshnessFloor::open(&path).unwrap();
+    println!("reopened: {} KiB (was {before})", rss_kib());
+    for i in 0..n {
+        floor.observe(Address::content(None, &i.to_le_bytes()), 1).unwrap();
+    }
+    println!("after reading {n} floors: {} KiB", rss_kib());
+}

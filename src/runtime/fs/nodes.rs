@@ -147,6 +147,10 @@ impl Slot {
     }
 }
 
+/// The node table: slots boxed, so the table's own array (sized for twice
+/// the nodes at worst) holds a pointer per node, not a whole slot.
+type Slots = HashMap<Address, Box<Slot>>;
+
 /// Something to remove once the changes that stop referencing it are stored.
 #[derive(Debug, Clone, Copy)]
 enum Doomed {
@@ -161,7 +165,7 @@ enum Doomed {
 /// Nodes in memory, clean and dirty, and pending removals.
 #[derive(Debug, Default)]
 pub struct NodeTable {
-    slots: Mutex<HashMap<Address, Slot>>,
+    slots: Mutex<Slots>,
     doomed: Mutex<Vec<(Doomed, Vec<Dep>)>>,
     /// Nodes destroyed before they were ever stored: never name them.
     unborn: Mutex<HashSet<Address>>,
@@ -183,7 +187,7 @@ pub struct NodeTable {
 /// earlier intent kept back (an entry naming a node not stored yet) does
 /// not hold up what depends on a later one. (A node leaves the table with
 /// pending changes only if it was never stored: nothing waits for those.)
-fn satisfied(slots: &HashMap<Address, Slot>, deps: &[Dep]) -> bool {
+fn satisfied(slots: &Slots, deps: &[Dep]) -> bool {
     deps.iter().all(|(address, seq)| match slots.get(address) {
         None => true,
         Some(slot) => slot.pending.iter().all(|p| p.seq != *seq),
@@ -191,12 +195,12 @@ fn satisfied(slots: &HashMap<Address, Slot>, deps: &[Dep]) -> bool {
 }
 
 /// How many pending intents up to sequence `barrier` the table holds.
-fn pending_up_to(slots: &HashMap<Address, Slot>, barrier: u64) -> usize {
+fn pending_up_to(slots: &Slots, barrier: u64) -> usize {
     slots.values().map(|s| s.pending.iter().filter(|p| p.seq <= barrier).count()).sum()
 }
 
 /// How many leading pending intents of `slot` may be stored now.
-fn ready_prefix(slots: &HashMap<Address, Slot>, slot: &Slot) -> usize {
+fn ready_prefix(slots: &Slots, slot: &Slot) -> usize {
     slot.pending.iter().take_while(|p| satisfied(slots, &p.after)).count()
 }
 
@@ -422,7 +426,7 @@ impl FileSystem {
                     }
                     slots.insert(
                         address,
-                        Slot {
+                        Box::new(Slot {
                             base: Base::Stored(Box::new(block)),
                             subdirs: count_subdirs(&node),
                             lease: lease::of(&node),
@@ -431,7 +435,7 @@ impl FileSystem {
                             checked: Instant::now(),
                             attempt: None,
                             digests,
-                        },
+                        }),
                     );
                 }
                 (Err(FsError::NotFound), Some(slot)) if slot.pending.is_empty() && !slot.is_new() => {
@@ -472,7 +476,7 @@ impl FileSystem {
 
     /// Drop clean nodes no file handle uses, oldest checked first, down to
     /// half of [`KEEP_CLEAN`].
-    fn prune(&self, slots: &mut HashMap<Address, Slot>) {
+    fn prune(&self, slots: &mut Slots) {
         let open = lock(&self.open);
         let mut clean: Vec<(Instant, Address)> = slots
             .iter()
@@ -604,7 +608,7 @@ impl FileSystem {
             lease: None,
             digests: Vec::new(),
         };
-        slots.insert(address, slot);
+        slots.insert(address, Box::new(slot));
         self.nodes.backlog.fetch_add(1, Ordering::Relaxed);
         Ok(address)
     }
@@ -800,7 +804,7 @@ impl FileSystem {
         if let Node::Directory { entries, .. } = &mut state {
             let unborn = lock(&self.nodes.unborn);
             entries.retain(|_, e| {
-                let unstored = unborn.contains(&e.address) || slots.get(&e.address).is_some_and(Slot::is_new);
+                let unstored = unborn.contains(&e.address) || slots.get(&e.address).is_some_and(|s| s.is_new());
                 if unstored {
                     hidden.insert(e.address);
                 }
@@ -845,12 +849,7 @@ impl FileSystem {
     /// every pending intent, its shard count unchanged, without copying its
     /// entries: only the shards the intents touch are encoded (and written
     /// if they changed). `None` if the shard count changes.
-    fn prepare_shards_in_place(
-        &self,
-        address: Address,
-        slots: &HashMap<Address, Slot>,
-        slot: &Slot,
-    ) -> FsResult<Option<Prep>> {
+    fn prepare_shards_in_place(&self, address: Address, slots: &Slots, slot: &Slot) -> FsResult<Option<Prep>> {
         let Node::Directory { meta, entries, parent, lease: held, shards: stored } = &slot.node else {
             return Ok(None);
         };
@@ -864,7 +863,7 @@ impl FileSystem {
             let unborn = lock(&self.nodes.unborn);
             for (name, entry) in entries {
                 if let Some(group) = groups.get_mut(&shard::index(name, count)) {
-                    if unborn.contains(&entry.address) || slots.get(&entry.address).is_some_and(Slot::is_new) {
+                    if unborn.contains(&entry.address) || slots.get(&entry.address).is_some_and(|s| s.is_new()) {
                         hidden.insert(entry.address);
                         left_out += 1;
                     } else {

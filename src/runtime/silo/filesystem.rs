@@ -283,10 +283,15 @@ impl Inner {
         self.settle(&self.shard(&key))
     }
 
-    /// Every block and its size, in address order, by scanning the folder.
-    fn list_blocking(&self) -> Result<Vec<(Address, u64)>, SiloError> {
+    /// Every block of at most `max` bytes and its size, in address order,
+    /// by scanning the folder.
+    fn list_blocking(&self, max: u64) -> Result<Vec<(Address, u64)>, SiloError> {
         let mut blocks = Vec::new();
-        scan(&self.root, Leftovers::Keep, |address, size| blocks.push((address, size)))?;
+        scan(&self.root, Leftovers::Keep, |address, size| {
+            if size <= max {
+                blocks.push((address, size));
+            }
+        })?;
         blocks.sort_unstable();
         Ok(blocks)
     }
@@ -325,14 +330,19 @@ impl Silo for FilesystemSilo {
     fn list(&self) -> SiloFuture<'_, Vec<Address>> {
         let inner = self.inner.clone();
         Box::pin(async move {
-            let blocks = blocking(&self.inner.root, move || inner.list_blocking()).await?;
+            let blocks = blocking(&self.inner.root, move || inner.list_blocking(u64::MAX)).await?;
             Ok(blocks.into_iter().map(|(address, _)| address).collect())
         })
     }
 
     fn list_sized(&self) -> SiloFuture<'_, Vec<(Address, u64)>> {
         let inner = self.inner.clone();
-        Box::pin(async move { blocking(&self.inner.root, move || inner.list_blocking()).await })
+        Box::pin(async move { blocking(&self.inner.root, move || inner.list_blocking(u64::MAX)).await })
+    }
+
+    fn list_up_to(&self, max: u64) -> SiloFuture<'_, Vec<(Address, u64)>> {
+        let inner = self.inner.clone();
+        Box::pin(async move { blocking(&self.inner.root, move || inner.list_blocking(max)).await })
     }
 
     fn usage(&self) -> u64 {

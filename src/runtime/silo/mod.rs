@@ -109,8 +109,15 @@ pub trait Silo: Send + Sync + std::fmt::Debug {
     fn list(&self) -> SiloFuture<'_, Vec<Address>>;
 
     /// Every key stored with the size of its bytes, in ascending key order
-    /// (from the silo's index: nothing is read).
+    /// (no block is read).
     fn list_sized(&self) -> SiloFuture<'_, Vec<(Address, u64)>>;
+
+    /// The keys of blocks of at most `max` bytes, with their sizes, in
+    /// ascending key order: what [`Silo::list_sized`] gives, without
+    /// holding the list of every block where the silo can avoid it.
+    fn list_up_to(&self, max: u64) -> SiloFuture<'_, Vec<(Address, u64)>> {
+        Box::pin(async move { Ok(self.list_sized().await?.into_iter().filter(|(_, size)| *size <= max).collect()) })
+    }
 
     /// Bytes currently stored (payload sizes, not disk blocks).
     fn usage(&self) -> u64;
