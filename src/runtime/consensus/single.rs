@@ -37,8 +37,11 @@ use crate::runtime::silo::{SetMode, Silo, SiloError};
 pub const TOMBSTONE_GRACE: Duration = Duration::from_secs(10 * 60);
 
 /// Stored blocks at most this large may be tombstones (a tombstone encodes
-/// to about 200 bytes); recovery reads only those.
-pub(super) const TOMBSTONE_MAX_BYTES: u64 = 1024;
+/// to at most 204 bytes: format byte, variant, address, version varint,
+/// digest, key and signature); recovery reads only those. Kept below the
+/// smallest node block (an empty file's is about 480 bytes): recovery at
+/// every start must not read every small node of the volume.
+pub(super) const TOMBSTONE_MAX_BYTES: u64 = 256;
 
 /// All blocks on one node.
 #[derive(Debug)]

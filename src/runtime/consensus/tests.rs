@@ -220,6 +220,18 @@ mod collection {
         Stack { silo, single, fresh }
     }
 
+    #[test]
+    fn the_largest_tombstone_is_within_what_recovery_reads_and_a_node_is_beyond_it() {
+        let keys = KeyPair::generate().unwrap();
+        let largest = Block::Tombstone(Tombstone::sign(&keys, Address([0xff; 32]), u64::MAX, [0xff; 32]));
+        let bytes = largest.encode().unwrap().len() as u64;
+        assert!(bytes <= single::TOMBSTONE_MAX_BYTES, "a tombstone takes {bytes} bytes");
+        // The smallest node block (no data at all) is not read at every start.
+        let node = Block::Acl(AclBlock::create(&keys, AccessList::default(), b"").unwrap());
+        let bytes = node.encode().unwrap().len() as u64;
+        assert!(bytes > single::TOMBSTONE_MAX_BYTES, "an empty node block takes only {bytes} bytes");
+    }
+
     #[tokio::test]
     async fn a_tombstone_is_collected_after_the_grace_period_and_not_before() {
         let s = stack();
