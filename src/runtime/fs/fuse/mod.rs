@@ -104,6 +104,16 @@ type Listing = Arc<Vec<(String, super::Entry)>>;
 struct DirHandles {
     next: u64,
     open: HashMap<u64, Option<Listing>>,
+    /// The nodes of the next entries of a `readdirplus` listing, loading
+    /// while the kernel consumes the reply before (by handle).
+    ahead: HashMap<u64, ReadAhead>,
+}
+
+/// Entries `range` of a listing, whose nodes a task is loading.
+#[derive(Debug)]
+struct ReadAhead {
+    range: std::ops::Range<usize>,
+    task: tokio::task::JoinHandle<()>,
 }
 
 /// The kernel-facing side of a mounted volume.
