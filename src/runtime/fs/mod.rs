@@ -51,7 +51,7 @@ pub const NAME_MAX: usize = 255;
 /// Nodes read in one batch by [`FileSystem::prefetch`]: few enough that
 /// a listing's batches keep both cores and the disk busy, many enough
 /// that a batch's hand-offs cost little next to its reads.
-const PREFETCH_CHUNK: usize = 16;
+const PREFETCH_CHUNK: usize = 8;
 
 /// Attribute changes requested by `setattr`.
 #[derive(Debug, Clone, Default)]

@@ -277,11 +277,23 @@ impl Silo for FilesystemSilo {
         Box::pin(async move {
             let count = keys.len();
             let read = tokio::task::spawn_blocking(move || {
-                keys.into_iter()
+                // Open them all and ask for their pages first: blocks not
+                // in memory are then read from the disk side by side, not
+                // one after the other.
+                let opened: Vec<_> = keys
+                    .into_iter()
                     .map(|key| {
                         let path = inner.block_path(&key);
-                        fs::read(&path).map_err(|source| read_failure(key, path, source))
+                        let file = File::open(&path);
+                        if let Ok(file) = &file {
+                            disk::will_need(file);
+                        }
+                        (key, path, file)
                     })
+                    .collect();
+                opened
+                    .into_iter()
+                    .map(|(key, path, file)| read_whole(file).map_err(|source| read_failure(key, path, source)))
                     .collect()
             })
             .await;
@@ -344,6 +356,14 @@ where
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| SiloError::Io { path: root.to_owned(), source: io::Error::other(e) })?
+}
+
+/// The content of `file` (a block: a page or a few; no `stat` for its size).
+fn read_whole(file: io::Result<File>) -> io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut bytes = Vec::with_capacity(4096);
+    file?.read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// What a failed read of `key`'s file at `path` means.
