@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::{Consensus, ConsensusError, ConsensusFuture, Expect, Fetched, ReadLevel, Usage};
+use super::{BatchFuture, Consensus, ConsensusError, ConsensusFuture, Expect, Fetched, ReadLevel, Usage};
 use crate::crypto::PublicKey;
 use crate::runtime::block::{Address, Block, BlockError, Tombstone};
 
@@ -81,6 +81,10 @@ impl Authorized {
 impl Consensus for Authorized {
     fn fetch(&self, address: Address, level: ReadLevel) -> ConsensusFuture<'_, Fetched> {
         self.inner.fetch(address, level)
+    }
+
+    fn fetch_many(&self, addresses: Vec<Address>, level: ReadLevel) -> BatchFuture<'_> {
+        self.inner.fetch_many(addresses, level)
     }
 
     fn store(&self, block: Block, expect: Expect) -> ConsensusFuture<'_, ()> {

@@ -14,7 +14,7 @@
 
 use std::sync::Arc;
 
-use super::{Consensus, ConsensusError, ConsensusFuture, Expect, Fetched, ReadLevel, Usage};
+use super::{BatchFuture, Consensus, ConsensusError, ConsensusFuture, Expect, Fetched, ReadLevel, Usage};
 use crate::runtime::block::{Address, Block, Tombstone};
 use crate::runtime::freshness::{FreshnessFloor, Refusal};
 use crate::runtime::silo::SiloError;
@@ -32,6 +32,29 @@ impl Fresh {
         Fresh { inner, floor }
     }
 
+    /// What the layer below fetched at `address`, checked against the
+    /// floor: an older version than one seen is a rollback.
+    fn check(&self, address: Address, fetched: Fetched) -> Result<Fetched, ConsensusError> {
+        match &fetched {
+            Fetched::Found(block) if block.is_mutable() => self.observe(address, block.version())?,
+            Fetched::Removed(tombstone) => self.observe(address, tombstone.version)?,
+            Fetched::Collected { version } => self.observe(address, *version)?,
+            Fetched::Absent => {
+                if let Some(version) = self.floor.collected(&address)? {
+                    // The layer below may not know about collection: the floor does.
+                    return Ok(Fetched::Collected { version });
+                }
+                if let Some(floor) = self.floor.floor(&address)? {
+                    // Something was stored here and the silo lost it.
+                    tracing::error!("block {address}: version {floor} was seen, but the silo holds nothing");
+                    return Err(ConsensusError::Rollback { address, floor, got: 0 });
+                }
+            }
+            Fetched::Found(_) => {}
+        }
+        Ok(fetched)
+    }
+
     fn observe(&self, address: Address, version: u64) -> Result<(), ConsensusError> {
         self.floor.observe(address, version).map_err(|refusal| {
             tracing::error!("{refusal}");
@@ -45,26 +68,13 @@ impl Fresh {
 
 impl Consensus for Fresh {
     fn fetch(&self, address: Address, level: ReadLevel) -> ConsensusFuture<'_, Fetched> {
+        Box::pin(async move { self.check(address, self.inner.fetch(address, level).await?) })
+    }
+
+    fn fetch_many(&self, addresses: Vec<Address>, level: ReadLevel) -> BatchFuture<'_> {
         Box::pin(async move {
-            let fetched = self.inner.fetch(address, level).await?;
-            match &fetched {
-                Fetched::Found(block) if block.is_mutable() => self.observe(address, block.version())?,
-                Fetched::Removed(tombstone) => self.observe(address, tombstone.version)?,
-                Fetched::Collected { version } => self.observe(address, *version)?,
-                Fetched::Absent => {
-                    if let Some(version) = self.floor.collected(&address)? {
-                        // The layer below may not know about collection: the floor does.
-                        return Ok(Fetched::Collected { version });
-                    }
-                    if let Some(floor) = self.floor.floor(&address)? {
-                        // Something was stored here and the silo lost it.
-                        tracing::error!("block {address}: version {floor} was seen, but the silo holds nothing");
-                        return Err(ConsensusError::Rollback { address, floor, got: 0 });
-                    }
-                }
-                Fetched::Found(_) => {}
-            }
-            Ok(fetched)
+            let fetched = self.inner.fetch_many(addresses.clone(), level).await;
+            addresses.into_iter().zip(fetched).map(|(address, fetched)| self.check(address, fetched?)).collect()
         })
     }
 

@@ -44,6 +44,9 @@ use super::silo::SiloError;
 /// A boxed future returned by [`Consensus`] methods.
 pub type ConsensusFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ConsensusError>> + Send + 'a>>;
 
+/// The future of [`Consensus::fetch_many`]: one result per address.
+pub type BatchFuture<'a> = Pin<Box<dyn Future<Output = Vec<Result<Fetched, ConsensusError>>> + Send + 'a>>;
+
 /// How fresh a fetched mutable block must be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReadLevel {
@@ -294,6 +297,15 @@ pub struct Usage {
 pub trait Consensus: Send + Sync + std::fmt::Debug {
     /// Fetch and validate the block at `address` at read level `level`.
     fn fetch(&self, address: Address, level: ReadLevel) -> ConsensusFuture<'_, Fetched>;
+
+    /// Fetch and validate the blocks at `addresses`, each exactly as
+    /// [`Consensus::fetch`] would (same checks, same errors), one result
+    /// per address in order. Layers that can read several blocks for the
+    /// price of one hand-off override it; the default fetches them
+    /// concurrently.
+    fn fetch_many(&self, addresses: Vec<Address>, level: ReadLevel) -> BatchFuture<'_> {
+        Box::pin(futures_util::future::join_all(addresses.into_iter().map(move |a| self.fetch(a, level))))
+    }
 
     /// Store a new block or a new version of one, if `expect` holds.
     fn store(&self, block: Block, expect: Expect) -> ConsensusFuture<'_, ()>;

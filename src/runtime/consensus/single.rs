@@ -28,7 +28,9 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Mutex;
 
-use super::{Consensus, ConsensusError, ConsensusFuture, Expect, Fetched, ReadLevel, Usage, check_expectation};
+use super::{
+    BatchFuture, Consensus, ConsensusError, ConsensusFuture, Expect, Fetched, ReadLevel, Usage, check_expectation,
+};
 use crate::runtime::block::{Address, Block, BlockError, Tombstone};
 use crate::runtime::freshness::FreshnessFloor;
 use crate::runtime::silo::{SetMode, Silo, SiloError};
@@ -195,6 +197,17 @@ impl SingleNode {
         Ok(Swept { collected: due.len(), waiting: collection.queue().len() })
     }
 
+    /// What a fetch of `address` answers when the silo holds `stored` there.
+    fn fetched(&self, address: Address, stored: Option<Block>) -> Result<Fetched, ConsensusError> {
+        match stored {
+            None => match self.collected(&address)? {
+                Some(version) => Ok(Fetched::Collected { version }),
+                None => Ok(Fetched::Absent),
+            },
+            stored => Ok(Fetched::from_stored(stored)),
+        }
+    }
+
     /// The stored block at `address`, tombstones included, validated.
     async fn load(&self, address: Address) -> Result<Option<Block>, ConsensusError> {
         self.load_checked(address, true).await
@@ -204,7 +217,17 @@ impl SingleNode {
     /// (every fetch does; a store only needs the predecessor's version and
     /// rights, which it validated when it stored it).
     async fn load_checked(&self, address: Address, validate: bool) -> Result<Option<Block>, ConsensusError> {
-        let bytes = match self.silo.get(address).await {
+        Self::parse(address, self.silo.get(address).await, validate)
+    }
+
+    /// The block the silo answered for `address` (`None` if it holds
+    /// nothing there), decoded and, if `validate`, checked alone.
+    fn parse(
+        address: Address,
+        read: Result<Vec<u8>, SiloError>,
+        validate: bool,
+    ) -> Result<Option<Block>, ConsensusError> {
+        let bytes = match read {
             Ok(b) => b,
             Err(SiloError::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(e.into()),
@@ -221,14 +244,17 @@ impl SingleNode {
 impl Consensus for SingleNode {
     fn fetch(&self, address: Address, _level: ReadLevel) -> ConsensusFuture<'_, Fetched> {
         // One node holds the only copy: every read is the latest.
+        Box::pin(async move { self.fetched(address, self.load(address).await?) })
+    }
+
+    fn fetch_many(&self, addresses: Vec<Address>, _level: ReadLevel) -> BatchFuture<'_> {
         Box::pin(async move {
-            match self.load(address).await? {
-                None => match self.collected(&address)? {
-                    Some(version) => Ok(Fetched::Collected { version }),
-                    None => Ok(Fetched::Absent),
-                },
-                stored => Ok(Fetched::from_stored(stored)),
-            }
+            let read = self.silo.get_many(addresses.clone()).await;
+            addresses
+                .into_iter()
+                .zip(read)
+                .map(|(address, read)| self.fetched(address, Self::parse(address, read, true)?))
+                .collect()
         })
     }
 

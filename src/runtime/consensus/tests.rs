@@ -127,6 +127,46 @@ async fn a_block_altered_at_rest_is_an_error_never_returned() {
 }
 
 #[tokio::test]
+async fn a_batched_fetch_answers_each_block_as_a_fetch_would() {
+    use crate::runtime::freshness::FreshnessFloor;
+    let silo = Arc::new(MemorySilo::new("mem", None));
+    let fresh = Fresh::new(Arc::new(SingleNode::new(silo.clone())), Arc::new(FreshnessFloor::in_memory()));
+    let keys = KeyPair::generate().unwrap();
+    let found = AclBlock::create(&keys, AccessList::default(), b"found").unwrap();
+    let altered = AclBlock::create(&keys, AccessList::default(), b"altered").unwrap();
+    let removed = Block::Acl(AclBlock::create(&keys, AccessList::default(), b"removed").unwrap());
+    let v1 = AclBlock::create(&keys, AccessList::default(), b"one").unwrap();
+    let v2 = v1.write(&keys, b"two").unwrap();
+    for block in [Block::Acl(found.clone()), Block::Acl(altered.clone()), removed.clone(), Block::Acl(v1.clone())] {
+        fresh.store_next(block).await.unwrap();
+    }
+    fresh.store_next(Block::Acl(v2.clone())).await.unwrap();
+    let tombstone = Tombstone::for_block(&keys, &removed).unwrap();
+    fresh.remove(tombstone.clone()).await.unwrap();
+    // Altered at rest, and rolled back to a version older than one seen.
+    let mut bytes = silo.get(altered.address()).await.unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    silo.set(altered.address(), bytes, SetMode::Update).await.unwrap();
+    silo.set(v1.address(), Block::Acl(v1.clone()).encode().unwrap(), SetMode::Update).await.unwrap();
+    let absent = Address([9; 32]);
+
+    let addresses = vec![found.address(), altered.address(), removed.address(), v1.address(), absent, found.address()];
+    let many = fresh.fetch_many(addresses.clone(), ReadLevel::Latest).await;
+    assert_eq!(many.len(), addresses.len());
+    assert_eq!(many[0].as_ref().unwrap(), &Fetched::Found(Block::Acl(found.clone())));
+    assert!(matches!(many[1], Err(ConsensusError::Corrupt { .. })), "{:?}", many[1]);
+    assert_eq!(many[2].as_ref().unwrap(), &Fetched::Removed(tombstone));
+    assert!(matches!(many[3], Err(ConsensusError::Rollback { floor: 2, got: 1, .. })), "{:?}", many[3]);
+    assert_eq!(many[4].as_ref().unwrap(), &Fetched::Absent);
+    assert_eq!(many[5].as_ref().unwrap(), &Fetched::Found(Block::Acl(found)));
+    for (address, batched) in addresses.into_iter().zip(many) {
+        let alone = fresh.fetch(address, ReadLevel::Latest).await;
+        assert_eq!(format!("{alone:?}"), format!("{batched:?}"), "{address}");
+    }
+}
+
+#[tokio::test]
 async fn versions_only_go_up_and_a_lost_race_returns_the_current_block() {
     let (consensus, _) = node();
     let keys = KeyPair::generate().unwrap();
@@ -218,6 +258,18 @@ mod collection {
         let single = Arc::new(SingleNode::collecting(silo.clone(), floor.clone(), GRACE));
         let fresh = Fresh::new(single.clone(), floor);
         Stack { silo, single, fresh }
+    }
+
+    #[test]
+    fn the_largest_tombstone_is_within_what_recovery_reads_and_a_node_is_beyond_it() {
+        let keys = KeyPair::generate().unwrap();
+        let largest = Block::Tombstone(Tombstone::sign(&keys, Address([0xff; 32]), u64::MAX, [0xff; 32]));
+        let bytes = largest.encode().unwrap().len() as u64;
+        assert!(bytes <= single::tombstone_max_bytes(), "a tombstone takes {bytes} bytes");
+        // The smallest node block (no data at all) is not read at every start.
+        let node = Block::Acl(AclBlock::create(&keys, AccessList::default(), b"").unwrap());
+        let bytes = node.encode().unwrap().len() as u64;
+        assert!(bytes > single::tombstone_max_bytes(), "an empty node block takes only {bytes} bytes");
     }
 
     #[tokio::test]

@@ -223,6 +223,27 @@ enum ShardPlan {
     New(Vec<u8>, [u8; 32]),
 }
 
+/// The node block a fetch of `address` found: a removed node is gone
+/// (`ENOENT`), a missing one or another kind of block is damage (`EIO`).
+fn node_block(address: Address, fetched: Fetched) -> FsResult<AclBlock> {
+    match fetched {
+        Fetched::Found(Block::Acl(b)) => Ok(b),
+        Fetched::Found(other) => Err(FsError::Corrupt(format!("{address} is a {} block, not a node", other.kind()))),
+        Fetched::Removed(_) | Fetched::Collected { .. } => Err(FsError::NotFound),
+        Fetched::Absent => Err(FsError::Corrupt(format!("node {address} is missing from the store"))),
+    }
+}
+
+/// Whether the table's copy of a node can be used as it is.
+#[derive(Debug, Clone, Copy)]
+enum Check {
+    /// It has pending changes, or was checked within the revalidation TTL.
+    Current,
+    /// It must be fetched; the version held, if any (a fetch of no newer
+    /// version need not be decoded).
+    Fetch(Option<u64>),
+}
+
 /// What [`FileSystem::prepare`] found.
 enum Prep {
     /// A version to store.
@@ -259,14 +280,7 @@ impl FileSystem {
     async fn fetch_node(&self, address: Address, known: Option<u64>) -> FsResult<(AclBlock, Option<Loaded>)> {
         let mut failed: Option<(u64, FsError)> = None;
         for attempt in 0.. {
-            let block = match self.store.fetch(address, ReadLevel::Latest).await? {
-                Fetched::Found(Block::Acl(b)) => b,
-                Fetched::Found(other) => {
-                    return Err(FsError::Corrupt(format!("{address} is a {} block, not a node", other.kind())));
-                }
-                Fetched::Removed(_) | Fetched::Collected { .. } => return Err(FsError::NotFound),
-                Fetched::Absent => return Err(FsError::Corrupt(format!("node {address} is missing from the store"))),
-            };
+            let block = node_block(address, self.store.fetch(address, ReadLevel::Latest).await?)?;
             if let Some((version, e)) = failed.take()
                 && block.version == version
             {
@@ -377,78 +391,123 @@ impl FileSystem {
         }
     }
 
+    /// Whether the node at `address` must be fetched before use.
+    fn check(&self, address: Address) -> Check {
+        match lock(&self.nodes.slots).get(&address) {
+            Some(slot) if !slot.pending.is_empty() || slot.checked.elapsed() < self.revalidate => Check::Current,
+            Some(slot) => Check::Fetch(match &slot.base {
+                Base::Stored(b) => Some(b.version),
+                Base::New(..) => None,
+            }),
+            None => Check::Fetch(None),
+        }
+    }
+
     /// Make sure the node at `address` is in the table and, if it has no
     /// pending change, no older than the revalidation TTL.
     async fn ensure_loaded(&self, address: Address) -> FsResult<()> {
-        let (stale, mut known) = match lock(&self.nodes.slots).get(&address) {
-            Some(slot) => {
-                let known = match &slot.base {
-                    Base::Stored(b) => Some(b.version),
-                    Base::New(..) => None,
-                };
-                (slot.pending.is_empty() && slot.checked.elapsed() >= self.revalidate, known)
-            }
-            None => (true, None),
-        };
-        if !stale {
-            return Ok(());
-        }
+        let Check::Fetch(mut known) = self.check(address) else { return Ok(()) };
         loop {
             let fetched = self.fetch_node(address, known).await;
-            let mut slots = lock(&self.nodes.slots);
-            match (fetched, slots.get_mut(&address)) {
-                (Ok((_, None)), Some(slot)) => slot.checked = Instant::now(),
-                (Ok((block, Some((node, digests)))), Some(slot)) => {
-                    let newer = match &slot.base {
-                        Base::Stored(b) => block.version > b.version,
-                        Base::New(..) => false,
-                    };
-                    if newer && slot.pending.is_empty() {
-                        slot.base = Base::Stored(Box::new(block));
-                        slot.lease = lease::of(&node);
-                        slot.digests = digests;
-                        let old = std::mem::replace(&mut slot.node, node);
-                        slot.subdirs = count_subdirs(&slot.node);
-                        self.changed(address, &old, &slot.node);
-                    }
-                    slot.checked = Instant::now();
-                }
-                (Ok((_, None)), None) => {
-                    // Pruned while it was fetched: read it whole.
-                    known = None;
-                    continue;
-                }
-                (Ok((block, Some((node, digests)))), None) => {
-                    if slots.len() >= self.nodes.prune_at.load(Ordering::Relaxed).max(KEEP_CLEAN) {
-                        self.prune(&mut slots);
-                        // Dirty nodes cannot go: do not sort the table again at every load.
-                        self.nodes.prune_at.store(slots.len() + KEEP_CLEAN / 2, Ordering::Relaxed);
-                    }
-                    slots.insert(
-                        address,
-                        Box::new(Slot {
-                            base: Base::Stored(Box::new(block)),
-                            subdirs: count_subdirs(&node),
-                            lease: lease::of(&node),
-                            node,
-                            pending: Vec::new(),
-                            checked: Instant::now(),
-                            attempt: None,
-                            digests,
-                        }),
-                    );
-                }
-                (Err(FsError::NotFound), Some(slot)) if slot.pending.is_empty() && !slot.is_new() => {
-                    // Another writer removed it.
-                    slots.remove(&address);
-                    return Err(FsError::NotFound);
-                }
-                // Keep serving what is known while the store cannot answer.
-                (Err(_), Some(_)) => {}
-                (Err(e), None) => return Err(e),
+            match self.install(address, fetched) {
+                Some(result) => return result,
+                // Pruned while it was fetched: read it whole.
+                None => known = None,
             }
-            return Ok(());
         }
+    }
+
+    /// Those of `addresses` whose nodes must be fetched before use.
+    pub(super) fn to_fetch(&self, addresses: &[Address]) -> Vec<Address> {
+        addresses.iter().copied().filter(|a| matches!(self.check(*a), Check::Fetch(_))).collect()
+    }
+
+    /// Load the nodes at `addresses` that are not current in the table
+    /// with one batched fetch ([`crate::runtime::consensus::Consensus::fetch_many`]),
+    /// each fetched block validated below and decoded here as
+    /// [`FileSystem::fetch_node`] does. Best effort: a node that fails
+    /// here is left out, and its next access fetches it alone (retrying a
+    /// directory whose shards changed underneath) and reports the error.
+    pub(super) async fn preload(&self, addresses: &[Address]) {
+        let wanted: Vec<(Address, Option<u64>)> = addresses
+            .iter()
+            .filter_map(|&a| match self.check(a) {
+                Check::Fetch(known) => Some((a, known)),
+                Check::Current => None,
+            })
+            .collect();
+        if wanted.is_empty() {
+            return;
+        }
+        let fetched = self.store.fetch_many(wanted.iter().map(|(a, _)| *a).collect(), ReadLevel::Latest).await;
+        for ((address, known), fetched) in wanted.into_iter().zip(fetched) {
+            let Ok(block) = fetched.map_err(FsError::from).and_then(|f| node_block(address, f)) else { continue };
+            let loaded = if known.is_some_and(|v| block.version <= v) {
+                None
+            } else {
+                match self.decode_node(address, &block).await {
+                    Ok(loaded) => Some(loaded),
+                    Err(_) => continue,
+                }
+            };
+            // A node pruned meanwhile (`None`) is fetched again at its next access.
+            let _ = self.install(address, Ok((block, loaded)));
+        }
+    }
+
+    /// Put what a fetch of the node at `address` found in the table.
+    /// `None` if the table dropped the node meanwhile and the fetch
+    /// skipped decoding a version it held: fetch it whole.
+    fn install(&self, address: Address, fetched: FsResult<(AclBlock, Option<Loaded>)>) -> Option<FsResult<()>> {
+        let mut slots = lock(&self.nodes.slots);
+        match (fetched, slots.get_mut(&address)) {
+            (Ok((_, None)), Some(slot)) => slot.checked = Instant::now(),
+            (Ok((block, Some((node, digests)))), Some(slot)) => {
+                let newer = match &slot.base {
+                    Base::Stored(b) => block.version > b.version,
+                    Base::New(..) => false,
+                };
+                if newer && slot.pending.is_empty() {
+                    slot.base = Base::Stored(Box::new(block));
+                    slot.lease = lease::of(&node);
+                    slot.digests = digests;
+                    let old = std::mem::replace(&mut slot.node, node);
+                    slot.subdirs = count_subdirs(&slot.node);
+                    self.changed(address, &old, &slot.node);
+                }
+                slot.checked = Instant::now();
+            }
+            (Ok((_, None)), None) => return None,
+            (Ok((block, Some((node, digests)))), None) => {
+                if slots.len() >= self.nodes.prune_at.load(Ordering::Relaxed).max(KEEP_CLEAN) {
+                    self.prune(&mut slots);
+                    // Dirty nodes cannot go: do not sort the table again at every load.
+                    self.nodes.prune_at.store(slots.len() + KEEP_CLEAN / 2, Ordering::Relaxed);
+                }
+                slots.insert(
+                    address,
+                    Box::new(Slot {
+                        base: Base::Stored(Box::new(block)),
+                        subdirs: count_subdirs(&node),
+                        lease: lease::of(&node),
+                        node,
+                        pending: Vec::new(),
+                        checked: Instant::now(),
+                        attempt: None,
+                        digests,
+                    }),
+                );
+            }
+            (Err(FsError::NotFound), Some(slot)) if slot.pending.is_empty() && !slot.is_new() => {
+                // Another writer removed it.
+                slots.remove(&address);
+                return Some(Err(FsError::NotFound));
+            }
+            // Keep serving what is known while the store cannot answer.
+            (Err(_), Some(_)) => {}
+            (Err(e), None) => return Some(Err(e)),
+        }
+        Some(Ok(()))
     }
 
     /// Tell the watcher (the kernel's caches) that another writer changed

@@ -1,6 +1,6 @@
 //! The behaviour every silo must show, run against each backend by its own
-//! tests: insert/update/upsert semantics, erase, list, usage accounting,
-//! concurrent writers and the capacity limit.
+//! tests: insert/update/upsert semantics, reads of several keys at once,
+//! erase, list, usage accounting, concurrent writers and the capacity limit.
 
 use std::sync::Arc;
 
@@ -49,6 +49,15 @@ async fn semantics(silo: &dyn Silo) {
 
     assert_eq!(silo.list().await.unwrap(), vec![a, b, c]);
     assert_eq!(silo.list_sized().await.unwrap(), vec![(a, 7), (b, 3), (c, 0)]);
+    // Several keys at once: each as `get` answers it, in the order asked, missing ones included.
+    let many = silo.get_many(vec![c, key(9), a, b, a]).await;
+    assert_eq!(many.len(), 5);
+    assert_eq!(many[0].as_ref().unwrap(), b"");
+    assert!(matches!(&many[1], Err(SiloError::NotFound { key: missing }) if *missing == key(9)));
+    assert_eq!(many[2].as_ref().unwrap(), b"second!");
+    assert_eq!(many[3].as_ref().unwrap(), b"bbb");
+    assert_eq!(many[4].as_ref().unwrap(), b"second!");
+    assert!(silo.get_many(Vec::new()).await.is_empty());
     assert_eq!(silo.usage(), 7 + 3);
 
     silo.erase(a).await.unwrap();

@@ -27,6 +27,9 @@ use super::block::Address;
 /// The future returned by silo operations.
 pub type SiloFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, SiloError>> + Send + 'a>>;
 
+/// The future of [`Silo::get_many`]: one result per key.
+pub type BatchFuture<'a, T> = Pin<Box<dyn Future<Output = Vec<Result<T, SiloError>>> + Send + 'a>>;
+
 /// How [`Silo::set`] treats an existing or missing key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SetMode {
@@ -98,6 +101,13 @@ pub trait Silo: Send + Sync + std::fmt::Debug {
 
     /// The bytes stored under `key`.
     fn get(&self, key: Address) -> SiloFuture<'_, Vec<u8>>;
+
+    /// The bytes stored under each of `keys`, in order, each as
+    /// [`Silo::get`] would answer. Backends that can read several keys for
+    /// the price of one hand-off (one blocking task) override it.
+    fn get_many(&self, keys: Vec<Address>) -> BatchFuture<'_, Vec<u8>> {
+        Box::pin(futures_util::future::join_all(keys.into_iter().map(|key| self.get(key))))
+    }
 
     /// Store `bytes` under `key` following `mode`, within capacity.
     fn set(&self, key: Address, bytes: Vec<u8>, mode: SetMode) -> SiloFuture<'_, ()>;

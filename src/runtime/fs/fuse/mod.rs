@@ -165,6 +165,16 @@ type Listing = Arc<Vec<(String, super::Entry)>>;
 struct DirHandles {
     next: u64,
     open: HashMap<u64, Option<Listing>>,
+    /// The nodes of the next entries of a `readdirplus` listing, loading
+    /// while the kernel consumes the reply before (by handle).
+    ahead: HashMap<u64, ReadAhead>,
+}
+
+/// Entries `range` of a listing, whose nodes a task is loading.
+#[derive(Debug)]
+struct ReadAhead {
+    range: std::ops::Range<usize>,
+    task: tokio::task::JoinHandle<()>,
 }
 
 /// The kernel-facing side of a mounted volume.
@@ -465,3 +475,64 @@ macro_rules! check {
 }
 
 mod ops;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn address(i: u32) -> Address {
+        Address::content(None, &i.to_le_bytes())
+    }
+
+    #[test]
+    fn an_address_keeps_its_inode_number_until_the_kernel_forgets_every_lookup() {
+        let mut inodes = Inodes::default();
+        assert_eq!(inodes.looked_up(address(0)), 1, "the root is inode 1");
+        let a = inodes.looked_up(address(1));
+        assert_eq!(inodes.looked_up(address(1)), a, "a second lookup names the same inode");
+        let b = inodes.looked_up(address(2));
+        assert_ne!(a, b);
+        assert_eq!(inodes.address(a), Some(address(1)));
+        assert_eq!(inodes.forget(a, 1), None, "one lookup is still held");
+        assert_eq!(inodes.known(&address(1)), Some(a));
+        assert_eq!(inodes.forget(a, 1), Some(address(1)));
+        assert_eq!(inodes.address(a), None, "a forgotten number names nothing");
+        assert_eq!(inodes.known(&address(1)), None);
+        assert_eq!(inodes.forget(a, 1), None, "a second forget of a free number is ignored");
+        // The freed number is reused, for another address; the others are untouched.
+        assert_eq!(inodes.looked_up(address(3)), a);
+        assert_eq!(inodes.address(a), Some(address(3)));
+        assert_eq!(inodes.address(b), Some(address(2)));
+        assert_eq!(inodes.known(&address(2)), Some(b));
+        assert_eq!(inodes.forget(1, 5), None, "the root is never forgotten");
+        assert_eq!(inodes.address(1), Some(address(0)));
+        assert_eq!(inodes.address(0), None);
+        assert_eq!(inodes.address(u64::MAX), None);
+    }
+
+    #[test]
+    fn many_inodes_come_and_go_and_each_address_finds_its_own() {
+        let mut inodes = Inodes::default();
+        inodes.looked_up(address(0));
+        let numbers: Vec<u64> = (1..20_000).map(|i| inodes.looked_up(address(i))).collect();
+        for (i, &ino) in (1..20_000).zip(&numbers) {
+            if i % 2 == 0 {
+                assert_eq!(inodes.forget(ino, 1), Some(address(i)));
+            }
+        }
+        for (i, &ino) in (1..20_000).zip(&numbers) {
+            let expected = (i % 2 == 1).then_some(ino);
+            assert_eq!(inodes.known(&address(i)), expected, "address {i}");
+        }
+        // New addresses fill the 9,999 freed numbers before the table grows.
+        let before = inodes.slots.len();
+        for i in 20_000..29_999 {
+            inodes.looked_up(address(i));
+        }
+        assert_eq!(inodes.slots.len(), before);
+        for i in 20_000..29_999 {
+            let ino = inodes.known(&address(i)).unwrap();
+            assert_eq!(inodes.address(ino), Some(address(i)));
+        }
+    }
+}

@@ -4,6 +4,7 @@
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt as _;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use fuser::{
@@ -12,12 +13,12 @@ use fuser::{
     ReplyWrite, ReplyXattr, Request, TimeOrNow, WriteFlags,
 };
 
-use super::{FuseVolume, TTL, attr, errno, kind_of, name_of, to_time};
+use super::{DirHandles, FuseVolume, Listing, ReadAhead, TTL, attr, errno, kind_of, name_of, to_time};
 use crate::runtime::fs::error::libc_errno;
-use crate::runtime::fs::{FsError, NodeKind, SetAttr, Stat, Time, lock};
+use crate::runtime::fs::{FileSystem, FsError, NodeKind, SetAttr, Stat, Time, lock};
 
 /// Entries `readdirplus` prepares per reply (a reply rarely holds more).
-const READDIRPLUS_BATCH: usize = 64;
+const READDIRPLUS_BATCH: usize = 512;
 
 /// What a listing shows of a child that cannot be read.
 fn unreadable_stat(kind: NodeKind) -> Stat {
@@ -311,7 +312,13 @@ impl Filesystem for FuseVolume {
     }
 
     fn releasedir(&self, _req: &Request, _ino: INodeNo, fh: FileHandle, _flags: OpenFlags, reply: ReplyEmpty) {
-        lock(&self.dirs).open.remove(&fh.0);
+        let mut dirs = lock(&self.dirs);
+        dirs.open.remove(&fh.0);
+        // Loading ahead for nobody: stop it (what it loaded stays).
+        if let Some(ahead) = dirs.ahead.remove(&fh.0) {
+            ahead.task.abort();
+        }
+        drop(dirs);
         reply.ok();
     }
 
@@ -363,46 +370,34 @@ impl Filesystem for FuseVolume {
                 Ok(s) => s,
                 Err(e) => return reply.error(errno(&e)),
             };
-            let mut all: Vec<(u64, String, Stat, bool)> =
-                vec![(ino.0, ".".into(), own, true), (ino.0, "..".into(), own, true)];
-            // A reply holds a few dozen entries: stat about that many, in
-            // parallel (each may need a fetch and a decryption).
-            let batch: Vec<(String, crate::runtime::fs::Entry)> =
-                listing.iter().skip((offset as usize).saturating_sub(2)).take(READDIRPLUS_BATCH).cloned().collect();
-            let stats: Vec<_> = batch
-                .iter()
-                .map(|(_, entry)| {
-                    let fs = fs.clone();
-                    let address = entry.address;
-                    tokio::spawn(async move { fs.stat(address).await })
-                })
-                .collect();
-            for ((name, entry), stat) in batch.into_iter().zip(stats) {
+            let block_size = fs.block_size();
+            for (i, name) in [".", ".."].into_iter().enumerate().skip(offset as usize) {
+                if reply.add(ino, i as u64 + 1, name, &TTL, &attr(ino.0, &own, block_size), Generation(0)) {
+                    return reply.ok();
+                }
+            }
+            let first = (offset as usize).saturating_sub(2).min(listing.len());
+            load_entries(&fs, &dirs, fh.0, &listing, first).await;
+            for (index, (name, entry)) in listing.iter().enumerate().skip(first).take(READDIRPLUS_BATCH) {
                 // A child that cannot be read is still listed (with no cached
                 // attributes): the listing never hides an entry, and the
                 // access itself reports EIO.
-                let stat = stat.await.map_err(|e| FsError::Storage(e.to_string())).and_then(|r| r);
-                let (stat, readable) = match stat {
-                    Ok(stat) => (stat, true),
+                let (stat, ttl) = match fs.stat(entry.address).await {
+                    Ok(stat) => (stat, TTL),
                     Err(e) => {
                         tracing::warn!("{name:?} in a listed directory cannot be read: {e}");
-                        (unreadable_stat(entry.kind), false)
+                        (unreadable_stat(entry.kind), std::time::Duration::ZERO)
                     }
                 };
                 let child = lock(&inodes).ino(entry.address);
-                all.push((child, name, stat, readable));
-            }
-            let first = offset.min(2) as usize;
-            for (i, (child, name, stat, readable)) in all.into_iter().enumerate().skip(first) {
-                let next = if i < 2 { i as u64 + 1 } else { offset.max(2) + (i as u64 - 2) + 1 };
-                let ttl = if readable { TTL } else { std::time::Duration::ZERO };
-                if reply.add(INodeNo(child), next, &name, &ttl, &attr(child, &stat, fs.block_size()), Generation(0)) {
+                let attr = attr(child, &stat, block_size);
+                if reply.add(INodeNo(child), index as u64 + 3, name, &ttl, &attr, Generation(0)) {
+                    // Not sent: a number no lookup holds would never be forgotten.
+                    lock(&inodes).forget(child, 0);
                     break;
                 }
-                if i >= 2 {
-                    // The kernel holds a lookup on every entry it was given.
-                    lock(&inodes).looked_up_ino(child);
-                }
+                // The kernel holds a lookup on every entry it was given.
+                lock(&inodes).looked_up_ino(child);
             }
             reply.ok();
         });
@@ -542,6 +537,41 @@ impl Filesystem for FuseVolume {
                 Err(e) => reply.error(errno(&e)),
             }
         });
+    }
+}
+
+/// Load the nodes of the entries of `listing` (read through directory
+/// handle `fh`) that a `readdirplus` reply from entry `first` on may hold,
+/// so that their `stat`s are found in memory: in batched reads side by
+/// side, and the next entries' meanwhile, in the background, while the
+/// kernel consumes this reply.
+async fn load_entries(fs: &Arc<FileSystem>, dirs: &Mutex<DirHandles>, fh: u64, listing: &Listing, first: usize) {
+    let this = first..(first + READDIRPLUS_BATCH).min(listing.len());
+    let ahead = lock(dirs).ahead.remove(&fh);
+    if let Some(ahead) = ahead
+        && ahead.range.start < this.end
+        && this.start < ahead.range.end
+    {
+        // Some of these are loading already: fetching them again would cost more than waiting.
+        let _ = ahead.task.await;
+    }
+    let addresses: Vec<_> = listing[this.clone()].iter().map(|(_, entry)| entry.address).collect();
+    fs.prefetch(&addresses).await;
+    let next = this.end..(this.end + READDIRPLUS_BATCH).min(listing.len());
+    if next.is_empty() {
+        return;
+    }
+    let (fs, listing, range) = (fs.clone(), listing.clone(), next.clone());
+    let task = tokio::spawn(async move {
+        let addresses: Vec<_> = listing[range].iter().map(|(_, entry)| entry.address).collect();
+        fs.prefetch(&addresses).await;
+    });
+    let mut dirs = lock(dirs);
+    // (The read-ahead of a handle released meanwhile finishes alone.)
+    if dirs.open.contains_key(&fh)
+        && let Some(old) = dirs.ahead.insert(fh, ReadAhead { range: next, task })
+    {
+        old.task.abort();
     }
 }
 
