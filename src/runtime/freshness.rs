@@ -205,12 +205,18 @@ impl FreshnessFloor {
 
     /// Open the floor stored at `path` (created if absent).
     pub fn open_with(path: &Path, policy: FlushPolicy) -> Result<Self, FreshnessError> {
-        Self::open_with_cache(path, policy, CACHE_ENTRIES)
+        Self::open_with_cache(path, policy, CACHE_ENTRIES, CACHE_BYTES)
     }
 
-    /// [`FreshnessFloor::open_with`], keeping at most about `cache_entries` floors in memory.
-    fn open_with_cache(path: &Path, policy: FlushPolicy, cache_entries: usize) -> Result<Self, FreshnessError> {
-        let db = open_database(path)?;
+    /// [`FreshnessFloor::open_with`], keeping at most about `cache_entries`
+    /// floors in memory and `cache_bytes` of the file's pages.
+    fn open_with_cache(
+        path: &Path,
+        policy: FlushPolicy,
+        cache_entries: usize,
+        cache_bytes: usize,
+    ) -> Result<Self, FreshnessError> {
+        let db = open_database(path, cache_bytes)?;
         let floors = Arc::new(Floors::new(
             Some(Store {
                 path: path.to_owned(),
@@ -367,8 +373,9 @@ impl Drop for FreshnessFloor {
             // The writer never panics on its own; if it did, the final batch below still runs.
             let _ = writer.join();
         }
-        // No caller left to tell: whoever needs the error calls sync() before dropping.
-        let _ = self.floors.write_batch(store, Durability::Immediate, &[]);
+        // No caller left to tell: whoever needs the error calls sync() before
+        // dropping; a file damaged since open may make redb panic: not here.
+        let _ = catch_unwind(AssertUnwindSafe(|| self.floors.write_batch(store, Durability::Immediate, &[])));
     }
 }
 
@@ -483,8 +490,15 @@ impl Floors {
     }
 }
 
-/// What the file says of `address`'s floor.
+/// What the file says of `address`'s floor. redb may panic on a page
+/// damaged since the file was opened: that is an unreadable floor too.
 fn read_known(store: &Store, address: &Address) -> Result<Known, FreshnessError> {
+    catch_unwind(AssertUnwindSafe(|| read_known_unguarded(store, address))).unwrap_or_else(|panic| {
+        Err(FreshnessError::Read { path: store.path.clone(), why: panic_message(panic.as_ref()).to_owned() })
+    })
+}
+
+fn read_known_unguarded(store: &Store, address: &Address) -> Result<Known, FreshnessError> {
     let read = |why: String| FreshnessError::Read { path: store.path.clone(), why };
     let txn = store.db.begin_read().map_err(|e| read(e.to_string()))?;
     let mut known = Known::default();
@@ -527,27 +541,31 @@ fn write_floors(
 }
 
 /// Open (or create) the redb file, checking it.
-fn open_database(path: &Path) -> Result<Database, FreshnessError> {
+fn open_database(path: &Path, cache_bytes: usize) -> Result<Database, FreshnessError> {
     // redb checks every page against its checksum at open, but it documents
     // that a plain open of a damaged file may panic, and in debug builds its
     // internal consistency checks are assertions: turn any panic while opening
     // the file into a corruption error rather than trusting it.
-    match catch_unwind(AssertUnwindSafe(|| open_and_check(path))) {
+    match catch_unwind(AssertUnwindSafe(|| open_and_check(path, cache_bytes))) {
         Ok(result) => result,
         Err(panic) => {
-            let why = panic
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| panic.downcast_ref::<&str>().copied())
-                .unwrap_or("the database engine gave up reading it");
-            Err(FreshnessError::Corrupt { path: path.to_owned(), why: why.to_owned() })
+            Err(FreshnessError::Corrupt { path: path.to_owned(), why: panic_message(panic.as_ref()).to_owned() })
         }
     }
 }
 
-fn open_and_check(path: &Path) -> Result<Database, FreshnessError> {
+/// What a panic of the database engine said.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("the database engine gave up reading it")
+}
+
+fn open_and_check(path: &Path, cache_bytes: usize) -> Result<Database, FreshnessError> {
     let corrupt = |why: String| FreshnessError::Corrupt { path: path.to_owned(), why };
-    let db = redb::Builder::new().set_cache_size(CACHE_BYTES).set_check_integrity_on_open(true).create(path).map_err(
+    let db = redb::Builder::new().set_cache_size(cache_bytes).set_check_integrity_on_open(true).create(path).map_err(
         |e| match e {
             DatabaseError::DatabaseAlreadyOpen => FreshnessError::Locked { path: path.to_owned() },
             DatabaseError::Storage(redb::StorageError::Io(io)) if io.kind() == std::io::ErrorKind::InvalidData => {

@@ -465,7 +465,7 @@ fn a_floor_of_many_more_blocks_than_its_cache_still_refuses_every_rollback() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("floor.redb");
     let blocks = 5_000;
-    let floor = FreshnessFloor::open_with_cache(&path, manual(), 256).unwrap();
+    let floor = FreshnessFloor::open_with_cache(&path, manual(), 256, CACHE_BYTES).unwrap();
     for i in 0..blocks {
         floor.observe(address(i), u64::from(i) + 10).unwrap();
     }
@@ -490,7 +490,7 @@ fn a_floor_of_many_more_blocks_than_its_cache_still_refuses_every_rollback() {
     assert!(in_memory(&floor) <= 2 * 256, "the cache grew to {} floors", in_memory(&floor));
     assert_eq!(floor.count().unwrap(), blocks as usize);
     drop(floor);
-    let floor = FreshnessFloor::open_with_cache(&path, manual(), 256).unwrap();
+    let floor = FreshnessFloor::open_with_cache(&path, manual(), 256, CACHE_BYTES).unwrap();
     for i in 0..blocks {
         let expected = if i % 5 == 0 { u64::from(i) + 20 } else { u64::from(i) + 10 };
         assert_eq!(floor.floor(&address(i)).unwrap(), Some(expected), "block {i} after reopening");
@@ -525,4 +525,43 @@ fn floor_memory() {
         floor.observe(Address::content(None, &i.to_le_bytes()), 1).unwrap();
     }
     println!("after reading {n} floors: {} KiB", rss_kib());
+}
+
+#[test]
+fn a_floor_that_cannot_be_read_from_its_file_refuses_instead_of_accepting() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("floor.redb");
+    let blocks = 20_000;
+    {
+        let floor = FreshnessFloor::open_with(&path, manual()).unwrap();
+        for i in 0..blocks {
+            floor.observe(address(i), 5).unwrap();
+        }
+        floor.sync().unwrap();
+    }
+    let floor = FreshnessFloor::open_with_cache(&path, manual(), 256, 0).unwrap();
+    // No page of the file in memory, then the file is damaged under the
+    // running node (a failing disk, a bad restore).
+    let length = std::fs::metadata(&path).unwrap().len();
+    std::fs::write(&path, vec![0xa5; length as usize]).unwrap();
+    let mut refused = 0;
+    for i in 0..blocks {
+        match std::panic::catch_unwind(AssertUnwindSafe(|| floor.observe(address(i), 1))) {
+            Ok(Ok(())) => panic!("block {i}: version 1 accepted below a floor of 5 that could not be read"),
+            Ok(Err(Refusal::Rollback(_))) => {}
+            Ok(Err(Refusal::Unreadable(e))) => {
+                assert!(e.to_string().contains("cannot read"), "{e}");
+                refused += 1;
+                if refused == 10 {
+                    // Each refusal prints redb's panic: enough of them.
+                    break;
+                }
+            }
+            Err(_) => panic!("block {i}: reading the damaged file panicked"),
+        }
+    }
+    assert!(refused > 0, "every floor came from memory: the damage was never read");
+    // redb itself panics closing a file damaged under it (in its own
+    // `Drop`, out of our reach): not what this test is about.
+    std::mem::forget(floor);
 }
