@@ -515,3 +515,72 @@ fn other_users_reach_a_volume_root_mounted_and_modes_are_enforced() {
     let write = as_nobody(&format!("echo x > {}/new", v.path("").display()));
     assert!(!write.status.success(), "nobody wrote in a 0755 root-owned folder");
 }
+
+/// The mount drops set-ID bits and file capabilities itself
+/// (`FUSE_HANDLE_KILLPRIV_V2`): what the kernel does on a local file system
+/// must still happen, and nothing more.
+#[test]
+fn set_id_bits_and_capabilities_drop_on_chown_write_and_truncate_as_on_a_local_disk() {
+    let Some(v) = Volume::start("set_id_bits_and_capabilities_drop_on_chown_write_and_truncate_as_on_a_local_disk")
+    else {
+        return;
+    };
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root to act as another user");
+        return;
+    }
+    let mode = |rel: &str| fs::metadata(v.path(rel)).unwrap().mode() & 0o7777;
+    let set = |rel: &str, m: u32| fs::set_permissions(v.path(rel), fs::Permissions::from_mode(m)).unwrap();
+    let as_nobody = |script: &str| {
+        let out = std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-c", script])
+            .output()
+            .expect("setpriv");
+        assert!(out.status.success(), "{script}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    fs::set_permissions(v.path(""), fs::Permissions::from_mode(0o777)).unwrap();
+
+    // A write by root (CAP_FSETID) keeps both bits.
+    fs::write(v.path("root"), b"x").unwrap();
+    set("root", 0o6755);
+    OpenOptions::new().append(true).open(v.path("root")).unwrap().write_all(b"more").unwrap();
+    assert_eq!(mode("root"), 0o6755, "a write by root dropped a set-ID bit");
+
+    // A write by another user drops set-user-ID, and set-group-ID when the
+    // group may execute; the data is written.
+    for (name, before, after) in [("gx", 0o6775, 0o0775), ("g", 0o6764, 0o2764)] {
+        fs::write(v.path(name), b"x").unwrap();
+        std::os::unix::fs::chown(v.path(name), Some(65534), Some(65534)).unwrap();
+        set(name, before);
+        as_nobody(&format!("printf more >> {}", v.path(name).display()));
+        assert_eq!(mode(name), after, "{name}: mode {before:o} after a write by its owner");
+        assert_eq!(fs::read(v.path(name)).unwrap(), b"xmore");
+    }
+    // So does a truncation by another user.
+    fs::write(v.path("t"), b"content").unwrap();
+    std::os::unix::fs::chown(v.path("t"), Some(65534), Some(65534)).unwrap();
+    set("t", 0o4777);
+    as_nobody(&format!("truncate -s 3 {}", v.path("t").display()));
+    assert_eq!((mode("t"), fs::read(v.path("t")).unwrap()), (0o0777, b"con".to_vec()));
+
+    // A change of owner drops them even by root, on files, not on folders;
+    // with the file's capabilities.
+    fs::write(v.path("c"), b"x").unwrap();
+    set("c", 0o6755);
+    set_xattr(&v.path("c"), "security.capability", &[1, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 0)
+        .unwrap();
+    std::os::unix::fs::chown(v.path("c"), Some(1), None).unwrap();
+    assert_eq!(mode("c"), 0o0755, "chown kept a set-ID bit");
+    assert!(
+        !list_xattr(&v.path("c")).unwrap().iter().any(|n| n == "security.capability"),
+        "chown kept the file capabilities"
+    );
+    fs::create_dir(v.path("d")).unwrap();
+    set("d", 0o2775);
+    std::os::unix::fs::chown(v.path("d"), Some(1), Some(1)).unwrap();
+    assert_eq!(mode("d"), 0o2775, "chown of a folder dropped its set-group-ID bit");
+    // chmod alone keeps what it sets.
+    set("c", 0o4711);
+    assert_eq!(mode("c"), 0o4711);
+}

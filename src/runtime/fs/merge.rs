@@ -174,6 +174,7 @@ fn meta_diff(base: Option<&Meta>, mine: &Meta) -> Vec<Intent> {
         gid: changed(|m| m.gid),
         atime: base.is_none_or(|b| b.atime != mine.atime).then_some(mine.atime),
         mtime: base.is_none_or(|b| b.mtime != mine.mtime).then_some(mine.mtime),
+        drop_privileges: false,
     };
     let mut out = Vec::new();
     if change != Attributes::default() {

@@ -68,6 +68,9 @@ pub struct SetAttr {
     pub atime: Option<Time>,
     /// New modification time.
     pub mtime: Option<Time>,
+    /// Drop the privileges a change of owner or content takes away
+    /// (see [`Attributes::drop_privileges`]).
+    pub drop_privileges: bool,
 }
 
 /// What `stat` shows of a node.
@@ -868,9 +871,24 @@ impl FileSystem {
             gid: change.gid,
             atime: change.atime,
             mtime: change.mtime,
+            drop_privileges: change.drop_privileges,
         };
         self.change(address, Intent::SetAttributes { change: attributes, time: Time::now() }, Vec::new()).await?;
         self.stat(address).await
+    }
+
+    /// After a write by a caller without `CAP_FSETID`: drop the set-user-ID
+    /// bit, the set-group-ID bit of a group-executable file and the file
+    /// capabilities, as the kernel does on a local file system. A file
+    /// that has none of them (nearly every file) is left untouched, at the
+    /// cost of a look at its cached node.
+    pub async fn drop_privileges(&self, address: Address) -> FsResult<()> {
+        let privileged = self.view(address, |node| intent::holds_privileges(node)).await?;
+        if privileged {
+            let change = Attributes { drop_privileges: true, ..Default::default() };
+            self.change(address, Intent::SetAttributes { change, time: Time::now() }, Vec::new()).await?;
+        }
+        Ok(())
     }
 
     /// `fallocate` (mode 0 or keep-size): the file grows to cover

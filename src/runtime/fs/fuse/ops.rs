@@ -35,6 +35,11 @@ impl Filesystem for FuseVolume {
         }
         // `ls -l` gets names and attributes in one round trip per batch.
         let _ = config.add_capabilities(InitFlags::FUSE_DO_READDIRPLUS | InitFlags::FUSE_READDIRPLUS_AUTO);
+        // Set-ID bits and file capabilities are dropped here on chown,
+        // write and truncate: without it the kernel asks for
+        // `security.capability` before every write and chown, and for the
+        // attributes before every chown (three round trips for one).
+        let _ = config.add_capabilities(InitFlags::FUSE_HANDLE_KILLPRIV_V2);
         Ok(())
     }
 
@@ -58,7 +63,7 @@ impl Filesystem for FuseVolume {
 
     fn setattr(
         &self,
-        _req: &Request,
+        req: &Request,
         ino: INodeNo,
         mode: Option<u32>,
         uid: Option<u32>,
@@ -76,7 +81,12 @@ impl Filesystem for FuseVolume {
     ) {
         let address = resolve!(self, reply, ino);
         check!(reply, self.writable());
-        let change = SetAttr { mode, uid, gid, size, atime: atime.map(to_time), mtime: mtime.map(to_time) };
+        // What the kernel asks with `FATTR_KILL_SUIDGID` (which fuser does
+        // not pass on): always on a change of owner, on a truncation when
+        // the caller lacks `CAP_FSETID` (here: is not root).
+        let drop_privileges = uid.is_some() || gid.is_some() || (size.is_some() && req.uid() != 0);
+        let change =
+            SetAttr { mode, uid, gid, size, atime: atime.map(to_time), mtime: mtime.map(to_time), drop_privileges };
         let fs = self.fs.clone();
         self.serve(async move {
             match fs.setattr(address, change).await {
@@ -234,7 +244,7 @@ impl Filesystem for FuseVolume {
         _fh: FileHandle,
         offset: u64,
         data: &[u8],
-        _write_flags: WriteFlags,
+        write_flags: WriteFlags,
         _flags: OpenFlags,
         _lock_owner: Option<LockOwner>,
         reply: ReplyWrite,
@@ -243,8 +253,13 @@ impl Filesystem for FuseVolume {
         check!(reply, self.writable());
         let data = data.to_vec();
         let fs = self.fs.clone();
+        let drop_privileges = write_flags.contains(WriteFlags::FUSE_WRITE_KILL_SUIDGID);
         self.serve(async move {
-            match fs.write(address, offset, &data).await {
+            let written = match fs.write(address, offset, &data).await {
+                Ok(n) if drop_privileges => fs.drop_privileges(address).await.map(|()| n),
+                other => other,
+            };
+            match written {
                 Ok(n) => reply.written(n),
                 Err(e) => reply.error(errno(&e)),
             }
