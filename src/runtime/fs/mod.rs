@@ -883,7 +883,7 @@ impl FileSystem {
     /// that has none of them (nearly every file) is left untouched, at the
     /// cost of a look at its cached node.
     pub async fn drop_privileges(&self, address: Address) -> FsResult<()> {
-        let privileged = self.view(address, |node| intent::holds_privileges(node)).await?;
+        let privileged = self.view(address, intent::holds_privileges).await?;
         if privileged {
             let change = Attributes { drop_privileges: true, ..Default::default() };
             self.change(address, Intent::SetAttributes { change, time: Time::now() }, Vec::new()).await?;
