@@ -10,11 +10,13 @@
 //! of the file they replace or remove from the disk: nothing is kept per
 //! block, so a silo of millions of blocks costs no memory. Listing scans the
 //! folder. The root holds the silo's marker, checked before anything else
-//! ([`identity`]).
+//! ([`identity`]). Writes and erases queue for a few blocking threads
+//! ([`Changes`]): a burst of small writes (a flush of many nodes) costs one
+//! hand-off to a blocking thread, not one each.
 
 mod identity;
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::fs::{self, File};
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
@@ -26,6 +28,10 @@ use crate::runtime::disk;
 use super::{Address, BatchFuture, SetMode, Silo, SiloError, SiloFuture, SiloId, check_capacity, check_mode};
 
 pub use identity::{check_erasable, create};
+
+/// Blocking threads that may take queued writes and erases at once: two,
+/// so a large block being written does not hold up the small ones behind it.
+const CHANGERS: usize = 2;
 
 /// Suffix of temporary files; their names also start with a dot.
 const TEMP_SUFFIX: &str = ".tmp";
@@ -68,6 +74,29 @@ struct Inner {
     durability: Durability,
     /// Writes happened since the last sync.
     unsynced: std::sync::atomic::AtomicBool,
+    /// Writes and erases waiting for a blocking thread (shared with the
+    /// threads, which hold the silo only while they run one).
+    changes: Arc<Mutex<Changes>>,
+}
+
+/// A write or erase for a blocking thread, which runs it to the end (so
+/// usage matches the disk even if the caller stops waiting); what it
+/// returns sends the caller its result, called once the thread no longer
+/// holds the silo (a caller that drops the silo and opens it again at once
+/// must find its lock released).
+type Change = Box<dyn FnOnce(&Inner) -> Box<dyn FnOnce() + Send> + Send>;
+
+/// Queued writes and erases, and how many blocking threads take them.
+#[derive(Default)]
+struct Changes {
+    queue: VecDeque<Change>,
+    changers: usize,
+}
+
+impl std::fmt::Debug for Changes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Changes").field("queued", &self.queue.len()).field("changers", &self.changers).finish()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -141,6 +170,7 @@ impl FilesystemSilo {
                 lock,
                 durability,
                 unsynced: std::sync::atomic::AtomicBool::new(false),
+                changes: Arc::default(),
             }),
         })
     }
@@ -157,6 +187,60 @@ impl FilesystemSilo {
 }
 
 impl Inner {
+    /// Run `work` on a blocking thread, after the writes and erases queued
+    /// before it (up to [`CHANGERS`] at once); a thread is handed work only
+    /// when none is taking it already, or a backlog waits.
+    async fn queued<T: Send + 'static>(
+        self: &Arc<Self>,
+        work: impl FnOnce(&Inner) -> Result<T, SiloError> + Send + 'static,
+    ) -> Result<T, SiloError> {
+        let (done, result) = tokio::sync::oneshot::channel();
+        let change: Change = Box::new(move |inner: &Inner| {
+            // A panic is this change's failure, not the end of the queue.
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(inner)))
+                .unwrap_or_else(|_| Err(inner.io_failure("a write or erase panicked")));
+            Box::new(move || {
+                let _ = done.send(outcome);
+            })
+        });
+        let start = {
+            let mut changes = lock(&self.changes);
+            changes.queue.push_back(change);
+            let start = changes.changers == 0 || (changes.changers < CHANGERS && changes.queue.len() > 1);
+            changes.changers += usize::from(start);
+            start
+        };
+        if start {
+            let (queue, silo) = (self.changes.clone(), Arc::downgrade(self));
+            tokio::task::spawn_blocking(move || Inner::take_changes(&queue, &silo));
+        }
+        result.await.unwrap_or_else(|_| Err(self.io_failure("the silo stopped before the write or erase ran")))
+    }
+
+    /// A blocking thread's loop: run queued changes until none is left (or
+    /// the silo is gone: nobody waits for them then).
+    fn take_changes(queue: &Mutex<Changes>, silo: &std::sync::Weak<Inner>) {
+        loop {
+            let next = {
+                let mut changes = lock(queue);
+                let next = changes.queue.pop_front();
+                if next.is_none() {
+                    changes.changers -= 1;
+                }
+                next
+            };
+            let Some(change) = next else { return };
+            let Some(inner) = silo.upgrade() else { return };
+            let deliver = change(&inner);
+            drop(inner);
+            deliver();
+        }
+    }
+
+    fn io_failure(&self, why: &str) -> SiloError {
+        SiloError::Io { path: self.root.clone(), source: io::Error::other(why.to_owned()) }
+    }
+
     fn shard(&self, key: &Address) -> PathBuf {
         self.root.join(&key.to_hex()[..2])
     }
@@ -345,8 +429,7 @@ impl Silo for FilesystemSilo {
     }
 
     fn set(&self, key: Address, bytes: Vec<u8>, mode: SetMode) -> SiloFuture<'_, ()> {
-        let inner = self.inner.clone();
-        Box::pin(async move { blocking(&self.inner.root, move || inner.set_blocking(key, &bytes, mode)).await })
+        Box::pin(self.inner.queued(move |inner| inner.set_blocking(key, &bytes, mode)))
     }
 
     fn sync(&self) -> SiloFuture<'_, ()> {
@@ -355,8 +438,7 @@ impl Silo for FilesystemSilo {
     }
 
     fn erase(&self, key: Address) -> SiloFuture<'_, ()> {
-        let inner = self.inner.clone();
-        Box::pin(async move { blocking(&self.inner.root, move || inner.erase_blocking(key)).await })
+        Box::pin(self.inner.queued(move |inner| inner.erase_blocking(key)))
     }
 
     fn list(&self) -> SiloFuture<'_, Vec<Address>> {
@@ -530,6 +612,7 @@ mod tests {
     use super::super::conformance;
     use super::super::marker::MARKER_NAME;
     use super::*;
+    use std::time::Duration;
 
     fn key(n: u8) -> Address {
         Address([n; 32])
@@ -561,6 +644,45 @@ mod tests {
         }
         out.sort();
         out
+    }
+
+    /// Writes and erases queue for two blocking threads: a burst of them
+    /// lands whole, with usage exact; a write whose caller stopped waiting
+    /// still runs to the end; the silo opens again at once after its last
+    /// change (no thread keeps its lock).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_burst_of_queued_changes_lands_whole_and_releases_the_silo() {
+        let root = tempfile::tempdir().unwrap();
+        let id = create("burst", root.path()).unwrap();
+        let silo = Arc::new(FilesystemSilo::open("burst", root.path(), Some(id), None).await.unwrap());
+        let mut tasks = Vec::new();
+        for n in 0..=255u8 {
+            let silo = silo.clone();
+            tasks.push(tokio::spawn(async move {
+                silo.set(key(n), vec![n; usize::from(n) * 97 + 1], SetMode::Insert).await?;
+                if n % 3 == 0 { silo.erase(key(n)).await } else { Ok(()) }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        let kept = (0..=255u8).filter(|n| n % 3 != 0);
+        assert_eq!(silo.usage(), kept.clone().map(|n| u64::from(n) * 97 + 1).sum::<u64>());
+        for n in kept {
+            assert_eq!(silo.get(key(n)).await.unwrap(), vec![n; usize::from(n) * 97 + 1]);
+        }
+        // A caller that gives up at once: the write still lands.
+        let gone = silo.set(key(0), vec![7; 5000], SetMode::Insert);
+        drop(tokio::time::timeout(Duration::ZERO, gone).await);
+        let wait = std::time::Instant::now();
+        while silo.get(key(0)).await.is_err() {
+            assert!(wait.elapsed() < Duration::from_secs(10), "an abandoned write never landed");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        silo.set(key(1), vec![1; 10], SetMode::Upsert).await.unwrap();
+        drop(silo);
+        let again = FilesystemSilo::open("burst", root.path(), Some(id), None).await.unwrap();
+        assert_eq!(again.get(key(1)).await.unwrap(), vec![1; 10]);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -663,4 +785,10 @@ mod tests {
             other => panic!("expected an I/O error, got {other:?}"),
         }
     }
+}
+
+/// Lock `mutex`: the queue of changes holds no state a panic could leave
+/// half-changed (changes run outside the lock).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
