@@ -607,6 +607,12 @@ fn usage_at_open(root: &Path) -> Result<Index, SiloError> {
     Ok(index)
 }
 
+/// Lock `mutex`: the queue of changes holds no state a panic could leave
+/// half-changed (changes run outside the lock).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::conformance;
@@ -785,10 +791,4 @@ mod tests {
             other => panic!("expected an I/O error, got {other:?}"),
         }
     }
-}
-
-/// Lock `mutex`: the queue of changes holds no state a panic could leave
-/// half-changed (changes run outside the lock).
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
