@@ -23,8 +23,10 @@ use crate::runtime::consensus::{Expect, Fetched, ReadLevel};
 pub const INLINE_MAX: u64 = 64 * 1024;
 /// Decrypted chunks kept for sequential reads.
 const CHUNK_CACHE: usize = 16;
-/// Bytes of decoded patches kept for reads and compaction.
-const PATCH_CACHE_BYTES: u64 = 16 << 20;
+/// Bytes of decoded patches kept for reads and compaction: enough for a
+/// sequential read of a file written at random, which needs a consolidated
+/// patch of each run of merges (see [`patch::Bounds`]) at once.
+const PATCH_CACHE_BYTES: u64 = 32 << 20;
 
 /// The in-memory state of a file being read or written. Its `Debug` shows
 /// sizes and chunk indices, never content or chunk keys.
@@ -886,11 +888,13 @@ impl FileSystem {
                 })
                 .collect();
             let new_bytes = extents_bytes(&extents);
-            if self.patch_bounds.needs_compaction(&patches, new_bytes) {
+            if self.patch_bounds.needs_compaction(&patches, new_bytes, size) {
                 let mut table: BTreeMap<u64, Chunk> = old_chunks.range(..kept).map(|(i, c)| (*i, *c)).collect();
                 table.extend(stored.range(..last).map(|(i, c)| (*i, *c)));
-                patches = self.compact(address, size, &table, &patches, extents).await?;
-                new_patches.extend(patches.iter().map(|p| p.address));
+                let (kept_patches, merged) = self.compact(address, size, &table, patches, extents).await?;
+                new_patches.extend(merged.iter().map(|p| p.address));
+                patches = kept_patches;
+                patches.extend(merged);
             } else if new_bytes > 0 {
                 let patch = self.store_patch(address, extents).await?;
                 new_patches.push(patch.address);
@@ -944,20 +948,29 @@ impl FileSystem {
     }
 
     /// Compact the patches of file `address` (of `size` bytes, chunk table
-    /// `table`) with its new `extents`: the chunks [`patch::Bounds::plan_folds`]
-    /// picks are rewritten with their patched bytes (recorded as stored),
-    /// and the rest is stored again as a few consolidated patches, returned.
+    /// `table`) with its new `extents`: the newest patches
+    /// [`patch::Bounds::plan_merge`] picks are merged with them; the chunks
+    /// [`patch::Bounds::plan_folds`] picks among the merged ones are
+    /// rewritten with every patched byte (recorded as stored) and leave the
+    /// older patches' lists; the rest of the merge is stored again as a few
+    /// consolidated patches. Returns the older patches (as they stay) and
+    /// the consolidated ones, to follow them.
     async fn compact(
         &self,
         address: Address,
         size: u64,
         table: &BTreeMap<u64, Chunk>,
-        patches: &[Patch],
+        patches: Vec<Patch>,
         extents: FileExtents,
-    ) -> FsResult<Vec<Patch>> {
+    ) -> FsResult<(Vec<Patch>, Vec<Patch>)> {
         let bs = self.block_size;
+        let _one_at_a_time =
+            self.compacting.acquire().await.map_err(|_| FsError::Storage("the file system is shutting down".into()))?;
+        let start = self.patch_bounds.plan_merge(&patches, extents_bytes(&extents));
+        let mut older = patches;
+        let newer = older.split_off(start);
         let mut merged = FileExtents::new();
-        for p in patches {
+        for p in &newer {
             let decoded = self.fetch_patch(address, p.address, p.key).await?;
             for index in &p.chunks {
                 if let Some(e) = decoded.get(index) {
@@ -973,13 +986,50 @@ impl FileSystem {
                 }
             }
         }
-        let live: BTreeMap<u64, u64> = merged.iter().map(|(i, e)| (*i, e.bytes())).collect();
-        for index in self.patch_bounds.plan_folds(&live) {
+        // Live bytes of each merged chunk: its merged extents, and an
+        // even share of each older patch listing it.
+        let mut live: BTreeMap<u64, u64> = merged.iter().map(|(i, e)| (*i, e.bytes())).collect();
+        for p in &older {
+            let share = p.bytes / p.chunks.len().max(1) as u64;
+            for index in &p.chunks {
+                if let Some(bytes) = live.get_mut(index) {
+                    *bytes += share;
+                }
+            }
+        }
+        let held = older.iter().map(|p| p.bytes).sum::<u64>() + merged.values().map(Extents::bytes).sum::<u64>();
+        // Older patches decoded for the folds, kept while a later fold (in
+        // chunk order) may need them: the patch cache is shared by every
+        // file and would drop them between folds.
+        let last_listed: Vec<Option<u64>> = older.iter().map(|p| p.chunks.last().copied()).collect();
+        let mut decoded: BTreeMap<usize, Arc<FileExtents>> = BTreeMap::new();
+        for index in self.patch_bounds.plan_folds(&live, held, size) {
+            decoded.retain(|k, _| last_listed[*k].is_some_and(|last| last >= index));
             let Some(e) = merged.remove(&index) else { continue };
             let mut plain = match table.get(&index) {
                 Some(c) => Arc::unwrap_or_clone(self.fetch_chunk(address, index, *c).await?),
                 None => Vec::new(),
             };
+            // The older patches listing the chunk first, oldest first.
+            let mut absorbed = Vec::new();
+            for (k, p) in older.iter().enumerate() {
+                if p.chunks.binary_search(&index).is_ok() {
+                    let extents = match decoded.get(&k) {
+                        Some(extents) => extents.clone(),
+                        None => {
+                            let extents = self.fetch_patch(address, p.address, p.key).await?;
+                            decoded.insert(k, extents.clone());
+                            extents
+                        }
+                    };
+                    if let Some(old) = extents.get(&index) {
+                        old.apply(&mut plain);
+                        absorbed.push((k, old.bytes()));
+                    } else {
+                        absorbed.push((k, 0));
+                    }
+                }
+            }
             e.apply(&mut plain);
             plain.truncate((size - index * bs).min(bs) as usize);
             let chunk = self.store_chunk(address, index, &plain).await?;
@@ -990,7 +1040,14 @@ impl FileSystem {
             if let Some(old) = superseded {
                 self.remove_unnamed_chunk(address, old.address);
             }
+            for (k, bytes) in absorbed {
+                let p = &mut older[k];
+                p.chunks.retain(|i| *i != index);
+                p.bytes = p.bytes.saturating_sub(bytes);
+            }
         }
+        // An older patch no longer listing any chunk is released with the header.
+        older.retain(|p| !p.chunks.is_empty());
         let mut consolidated = Vec::new();
         for part in self.patch_bounds.consolidate(merged) {
             match self.store_patch(address, part).await {
@@ -1003,7 +1060,7 @@ impl FileSystem {
                 }
             }
         }
-        Ok(consolidated)
+        Ok((older, consolidated))
     }
 
     /// Set the size to `size`, dropping or zero-extending content.

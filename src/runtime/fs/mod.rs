@@ -126,6 +126,9 @@ pub struct FileSystem {
     chunks: Mutex<file::ChunkCache>,
     /// How much a file keeps in patches before it is compacted.
     patch_bounds: patch::Bounds,
+    /// One compaction at a time: each holds up to a merge's worth of
+    /// decoded patches, and they are bound by the processor anyway.
+    compacting: tokio::sync::Semaphore,
     /// Serialises content operations on each file (its buffers are shared
     /// state); operations on different files run side by side.
     io: Mutex<HashMap<Address, Arc<tokio::sync::Mutex<()>>>>,
@@ -260,6 +263,7 @@ impl FileSystem {
             open: Mutex::new(HashMap::new()),
             chunks: Mutex::new(file::ChunkCache::default()),
             patch_bounds: patch::Bounds::for_block_size(block_size.max(4096)),
+            compacting: tokio::sync::Semaphore::new(1),
             io: Mutex::new(HashMap::new()),
             syncs: SyncGate::default(),
             revalidate: REVALIDATE,

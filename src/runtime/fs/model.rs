@@ -148,7 +148,9 @@ pub struct Patch {
     /// The chunks it still applies to, ascending: a chunk rewritten since
     /// (it holds the patch's bytes, or newer ones) is no longer listed.
     pub chunks: Vec<u64>,
-    /// Bytes of data its extents hold, listed chunks or not.
+    /// Bytes of data its extents hold, less what folds took out of it
+    /// since (a chunk rewritten by a whole-chunk write leaves its bytes
+    /// counted): what the compaction policy weighs.
     pub bytes: u64,
 }
 
