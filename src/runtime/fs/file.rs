@@ -26,7 +26,7 @@ const CHUNK_CACHE: usize = 16;
 /// Bytes of decoded patches kept for reads and compaction: enough for a
 /// sequential read of a file written at random, which needs a consolidated
 /// patch of each run of merges (see [`patch::Bounds`]) at once.
-const PATCH_CACHE_BYTES: u64 = 32 << 20;
+const PATCH_CACHE_BYTES: u64 = 16 << 20;
 
 /// The in-memory state of a file being read or written. Its `Debug` shows
 /// sizes and chunk indices, never content or chunk keys.
