@@ -190,10 +190,10 @@ impl Inner {
     /// Run `work` on a blocking thread, after the writes and erases queued
     /// before it (up to [`CHANGERS`] at once); a thread is handed work only
     /// when none is taking it already, or a backlog waits.
-    async fn queued<T: Send + 'static>(
+    async fn queued(
         self: &Arc<Self>,
-        work: impl FnOnce(&Inner) -> Result<T, SiloError> + Send + 'static,
-    ) -> Result<T, SiloError> {
+        work: impl FnOnce(&Inner) -> Result<(), SiloError> + Send + 'static,
+    ) -> Result<(), SiloError> {
         let (done, result) = tokio::sync::oneshot::channel();
         let change: Change = Box::new(move |inner: &Inner| {
             // A panic is this change's failure, not the end of the queue.
@@ -252,7 +252,7 @@ impl Inner {
     fn index(&self) -> MutexGuard<'_, Index> {
         // The index is only changed after the disk operation it records
         // succeeded, so a lock poisoned by a panic still holds valid data.
-        self.index.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.index)
     }
 
     /// Wait until no other write or erase of `key` is under way, then mark it busy.
@@ -607,8 +607,8 @@ fn usage_at_open(root: &Path) -> Result<Index, SiloError> {
     Ok(index)
 }
 
-/// Lock `mutex`: the queue of changes holds no state a panic could leave
-/// half-changed (changes run outside the lock).
+/// Lock `mutex`, poisoned or not: the index and the queue of changes are
+/// never left half-changed by a panic (see where they are changed).
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
