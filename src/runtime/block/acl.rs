@@ -2,9 +2,13 @@
 //! owner signs the access part (access-list version, world bits, entries);
 //! a writer (the owner, an entry with write, anyone if world-writable) signs
 //! the data part, which covers the owner's signature so data cannot be moved
-//! under another access list. Each data version is encrypted under a fresh
-//! secret sealed to the owner and every reader, with address and version as
-//! associated data, so revoking a reader takes effect at the next version.
+//! under another access list. When nobody but the owner may write (the
+//! usual case: a user's own files and folders), the owner signs both parts
+//! at once and the block carries one signature, so storing a new file costs
+//! each replica one verification instead of two. Each data version is
+//! encrypted under a fresh secret sealed to the owner and every reader,
+//! with address and version as associated data, so revoking a reader takes
+//! effect at the next version.
 
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -16,6 +20,12 @@ use crate::crypto::{Canonical, KeyPair, PublicKey, Signature, random_bytes, seal
 const ACCESS_SIGNED: &str = "infinit/block/acl/access/v1";
 /// Domain of the writer's signature over the data part.
 const DATA_SIGNED: &str = "infinit/block/acl/data/v1";
+/// Domain of the owner's one signature over both parts, when the owner is
+/// the only writer.
+const SOLE_SIGNED: &str = "infinit/block/acl/sole/v1";
+/// The owner signature of a block whose data signature covers the access
+/// part too (an all-zero Ed25519 signature never verifies under a valid key).
+const SOLE: Signature = Signature([0; 64]);
 /// Domain of the associated data binding ciphertexts to address and version.
 const DATA_AAD: &str = "infinit/block/acl/aad/v1";
 
@@ -68,7 +78,9 @@ pub struct AclBlock {
     pub access_version: u64,
     /// Who may read and write.
     pub access: AccessList,
-    /// The owner's signature over address, access version and access list.
+    /// The owner's signature over address, access version and access list;
+    /// all zeros when the owner is the only writer and the data signature
+    /// covers the access part too.
     #[serde(with = "wire::signature")]
     pub owner_signature: Signature,
     /// Block version, strictly increasing from 1 on every change.
@@ -81,7 +93,8 @@ pub struct AclBlock {
     pub data: Vec<u8>,
     /// The data secret sealed to the owner, then to each reader entry in order.
     pub secrets: Vec<serde_bytes::ByteBuf>,
-    /// The editor's signature over the data part.
+    /// The editor's signature over the data part (over both parts when
+    /// `owner_signature` is all zeros).
     #[serde(with = "wire::signature")]
     pub data_signature: Signature,
 }
@@ -111,7 +124,7 @@ impl AclBlock {
             salt,
             access_version: 1,
             access,
-            owner_signature: Signature([0; 64]),
+            owner_signature: SOLE,
             version: 1,
             editor: owner.public(),
             data: Vec::new(),
@@ -206,19 +219,42 @@ impl AclBlock {
                 self.invalid(format!("access version {} is not within 1..={}", self.access_version, self.version))
             );
         }
-        self.owner
-            .verify(&self.access_bytes(), &self.owner_signature)
-            .map_err(|_| BlockError::BadSignature { address: *address, what: "access list" })?;
-        if !self.can_write(&self.editor) {
-            return Err(self.denied(&self.editor, "write"));
+        let sole = self.owner_signature == SOLE;
+        if sole {
+            // One signature for both parts: only the owner may have made it,
+            // and only while nobody else may write (another writer would
+            // need an access signature of its own to sign under).
+            if self.editor != self.owner {
+                return Err(self.denied(&self.editor, "write"));
+            }
+            if !self.sole_writer() {
+                return Err(
+                    self.invalid("the access list grants others write but carries no signature of its own".into())
+                );
+            }
+        } else {
+            self.owner
+                .verify(&self.access_bytes(), &self.owner_signature)
+                .map_err(|_| BlockError::BadSignature { address: *address, what: "access list" })?;
+            if !self.can_write(&self.editor) {
+                return Err(self.denied(&self.editor, "write"));
+            }
         }
         let expected = if self.access.world_read { 0 } else { self.readers().len() };
         if self.secrets.len() != expected {
             return Err(self.invalid(format!("{} sealed secrets for {expected} readers", self.secrets.len())));
         }
+        let (message, what) =
+            if sole { (self.sole_bytes(), "access list and data") } else { (self.data_bytes(), "data") };
         self.editor
-            .verify(&self.data_bytes(), &self.data_signature)
-            .map_err(|_| BlockError::BadSignature { address: *address, what: "data" })
+            .verify(&message, &self.data_signature)
+            .map_err(|_| BlockError::BadSignature { address: *address, what })
+    }
+
+    /// Whether nobody but the owner may write: the owner then signs both
+    /// parts with one signature.
+    fn sole_writer(&self) -> bool {
+        !self.access.world_write && !self.access.entries.iter().any(|e| e.write)
     }
 
     fn check_access_list(&self) -> Result<(), BlockError> {
@@ -233,8 +269,10 @@ impl AclBlock {
         Ok(())
     }
 
+    /// Sign the access part on its own, unless the owner is the only
+    /// writer (then [`AclBlock::seal_data`] signs both parts at once).
     fn sign_access(&mut self, owner: &KeyPair) {
-        self.owner_signature = owner.sign(&self.access_bytes());
+        self.owner_signature = if self.sole_writer() { SOLE } else { owner.sign(&self.access_bytes()) };
     }
 
     fn seal_data(&mut self, writer: &KeyPair, plaintext: &[u8]) -> Result<(), BlockError> {
@@ -262,12 +300,25 @@ impl AclBlock {
                 .map_err(crypto)?;
         }
         self.editor = writer.public();
-        self.data_signature = writer.sign(&self.data_bytes());
+        if self.editor == self.owner && self.sole_writer() {
+            self.owner_signature = SOLE;
+            self.data_signature = writer.sign(&self.sole_bytes());
+        } else if self.owner_signature == SOLE {
+            // Only reachable from a block that lets others write without an
+            // access signature, which validation refuses.
+            return Err(self.invalid("the access list carries no signature to write under".into()));
+        } else {
+            self.data_signature = writer.sign(&self.data_bytes());
+        }
         Ok(())
     }
 
     fn access_bytes(&self) -> Vec<u8> {
-        let mut c = Canonical::new(ACCESS_SIGNED)
+        self.access_fields(Canonical::new(ACCESS_SIGNED)).finish()
+    }
+
+    fn access_fields(&self, c: Canonical) -> Canonical {
+        let mut c = c
             .bytes(&self.address().0)
             .u64(self.access_version)
             .bool(self.access.world_read)
@@ -276,21 +327,26 @@ impl AclBlock {
         for entry in &self.access.entries {
             c = c.bytes(&entry.key.to_bytes()).bool(entry.read).bool(entry.write);
         }
-        c.finish()
+        c
     }
 
     fn data_bytes(&self) -> Vec<u8> {
-        let mut c = Canonical::new(DATA_SIGNED)
-            .bytes(&self.address().0)
-            .u64(self.version)
-            .bytes(&self.owner_signature.0)
-            .bytes(&self.editor.to_bytes())
-            .bytes(&self.data)
-            .u64(self.secrets.len() as u64);
+        let c = Canonical::new(DATA_SIGNED).bytes(&self.address().0).u64(self.version).bytes(&self.owner_signature.0);
+        self.data_fields(c).finish()
+    }
+
+    /// What the owner signs when it is the only writer: both parts.
+    fn sole_bytes(&self) -> Vec<u8> {
+        self.data_fields(self.access_fields(Canonical::new(SOLE_SIGNED)).u64(self.version)).finish()
+    }
+
+    /// The data part after address, version and what it is bound to.
+    fn data_fields(&self, c: Canonical) -> Canonical {
+        let mut c = c.bytes(&self.editor.to_bytes()).bytes(&self.data).u64(self.secrets.len() as u64);
         for secret in &self.secrets {
             c = c.bytes(secret);
         }
-        c.finish()
+        c
     }
 
     fn invalid(&self, why: String) -> BlockError {
@@ -440,6 +496,85 @@ mod tests {
         block.access.entries[0].key = weak;
         let bytes = crate::runtime::block::Block::Acl(block).encode().unwrap();
         assert!(crate::runtime::block::Block::decode(&bytes).is_err());
+    }
+
+    fn sole_block(c: &Cast) -> AclBlock {
+        let access = AccessList { entries: vec![AclEntry::new(c.reader.public(), true, false)], ..Default::default() };
+        AclBlock::create(&c.owner, access, b"my own folder").unwrap()
+    }
+
+    #[test]
+    fn a_block_only_its_owner_writes_carries_one_signature_over_both_parts() {
+        let c = cast();
+        let block = sole_block(&c);
+        assert_eq!(block.owner_signature, SOLE, "the access part was signed on its own");
+        block.validate(&block.address()).unwrap();
+        let v2 = block.write(&c.owner, b"two").unwrap();
+        assert_eq!(v2.owner_signature, SOLE);
+        v2.validate(&block.address()).unwrap();
+        assert_eq!(v2.read(&c.reader).unwrap(), b"two");
+        // The one signature covers the access part: nothing in it can change.
+        let mut granted = v2.clone();
+        granted.access.entries[0].write = true;
+        assert!(granted.validate(&block.address()).is_err());
+        let mut widened = v2.clone();
+        widened.access.entries.push(AclEntry::new(c.stranger.public(), true, false));
+        widened.secrets.push(widened.secrets[0].clone());
+        assert!(matches!(widened.validate(&block.address()), Err(BlockError::BadSignature { .. })));
+        let mut reversioned = v2.clone();
+        reversioned.access_version = 2;
+        assert!(matches!(reversioned.validate(&block.address()), Err(BlockError::BadSignature { .. })));
+        let mut edited = v2.clone();
+        edited.data[0] ^= 1;
+        assert!(matches!(edited.validate(&block.address()), Err(BlockError::BadSignature { .. })));
+        // Nor is it an access signature a writer could sign under.
+        let mut as_access = v2.clone();
+        as_access.owner_signature = v2.data_signature;
+        assert!(matches!(as_access.validate(&block.address()), Err(BlockError::BadSignature { .. })));
+    }
+
+    #[test]
+    fn only_the_owner_signs_the_single_signature_and_only_while_nobody_else_writes() {
+        let c = cast();
+        let block = sole_block(&c);
+        // Another key cannot sign in the owner's place, even the reader.
+        let mut forged = block.clone();
+        forged.version = 2;
+        forged.editor = c.reader.public();
+        forged.data_signature = c.reader.sign(&forged.sole_bytes());
+        assert!(matches!(forged.validate(&block.address()), Err(BlockError::Denied { .. })));
+        assert!(matches!(block.write(&c.reader, b"no"), Err(BlockError::Denied { .. })));
+        // An owner granting write signs the access list on its own, so the
+        // writer can write; taking the right back returns to one signature.
+        let access = AccessList { entries: vec![AclEntry::new(c.writer.public(), true, true)], ..Default::default() };
+        let shared = block.set_access(&c.owner, access).unwrap();
+        assert_ne!(shared.owner_signature, SOLE);
+        shared.validate(&block.address()).unwrap();
+        let edited = shared.write(&c.writer, b"shared").unwrap();
+        edited.validate(&block.address()).unwrap();
+        let by_owner = edited.write(&c.owner, b"owner again").unwrap();
+        assert_ne!(by_owner.owner_signature, SOLE, "others may still write under this access list");
+        by_owner.validate(&block.address()).unwrap();
+        let revoked = by_owner.set_access(&c.owner, AccessList::default()).unwrap();
+        assert_eq!(revoked.owner_signature, SOLE);
+        revoked.validate(&block.address()).unwrap();
+        assert_eq!(revoked.read(&c.owner).unwrap(), b"owner again");
+        // A single signature under an access list granting others write is
+        // refused: they would have nothing to sign under.
+        let mut lax = edited.clone();
+        lax.version = 9;
+        lax.editor = c.owner.public();
+        lax.owner_signature = SOLE;
+        lax.data_signature = c.owner.sign(&lax.sole_bytes());
+        assert!(matches!(lax.validate(&block.address()), Err(BlockError::Invalid { .. })));
+        // A block signed the old way (two signatures) stays valid.
+        let mut two = block.write(&c.owner, b"old way").unwrap();
+        two.owner_signature = c.owner.sign(&two.access_bytes());
+        two.data_signature = c.owner.sign(&two.data_bytes());
+        two.validate(&block.address()).unwrap();
+        let next = two.write(&c.owner, b"new way").unwrap();
+        assert_eq!(next.owner_signature, SOLE);
+        next.validate(&block.address()).unwrap();
     }
 
     #[test]
