@@ -1,10 +1,80 @@
 //! Local-disk helpers shared by the filesystem silo and the write-back
 //! journal: durable folder changes, the lock that keeps two processes
-//! from serving one folder, and read-ahead hints.
+//! from serving one folder, read-ahead hints, and writes that bypass the
+//! page cache.
 
+use std::cell::RefCell;
 use std::fs::{File, TryLockError};
-use std::io;
+use std::io::{self, Write as _};
+use std::os::fd::AsRawFd as _;
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
+
+/// Alignment direct I/O asks of buffers, offsets and lengths: the largest
+/// logical block size disks use.
+const DIRECT_ALIGN: usize = 4096;
+/// The aligned copy buffer a thread keeps between direct writes, at most
+/// (a 1 MiB chunk and its overhead fit).
+const DIRECT_KEPT: usize = (4 << 20) + DIRECT_ALIGN;
+
+thread_local! {
+    /// Where a thread copies what it writes with direct I/O (which needs an
+    /// aligned buffer), kept so that its pages are not faulted in again.
+    static DIRECT_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Create `path`, which must not exist, holding `bytes`: their whole 4 KiB
+/// pages written with direct I/O (`O_DIRECT`: from memory to the disk
+/// without a copy in the page cache) and the rest as usual. For large
+/// blocks nothing reads back soon, filling the page cache costs more CPU
+/// than everything else a node does with them (the kernel finds, zeroes
+/// and charges a fresh page per 4 KiB), and their cached pages only push
+/// out the small blocks worth keeping. The data is on the disk when this
+/// returns (not yet durable: the file's size and extents are metadata,
+/// made durable by an fsync). `Ok(None)` when the file system does not do
+/// direct I/O (tmpfs, some FUSE file systems): nothing is left at `path`,
+/// and the caller writes it the usual way.
+pub fn create_direct(path: &Path, bytes: &[u8]) -> io::Result<Option<File>> {
+    let refused = |e: &io::Error| e.raw_os_error() == Some(libc::EINVAL);
+    let mut file = match File::options().write(true).create_new(true).custom_flags(libc::O_DIRECT).open(path) {
+        Ok(file) => file,
+        Err(e) if refused(&e) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let whole = bytes.len() / DIRECT_ALIGN * DIRECT_ALIGN;
+    let written = DIRECT_BUFFER.with_borrow_mut(|buffer| {
+        let mut start = buffer.as_ptr().align_offset(DIRECT_ALIGN);
+        if start.saturating_add(whole) > buffer.len() {
+            *buffer = vec![0; whole + DIRECT_ALIGN];
+            start = buffer.as_ptr().align_offset(DIRECT_ALIGN);
+        }
+        let aligned = buffer.get_mut(start..start + whole).ok_or_else(|| io::Error::other("no aligned buffer"))?;
+        aligned.copy_from_slice(&bytes[..whole]);
+        let written = file.write_all(aligned);
+        if buffer.len() > DIRECT_KEPT {
+            *buffer = Vec::new();
+        }
+        written
+    });
+    if let Err(e) = written {
+        drop(file);
+        let _ = std::fs::remove_file(path);
+        return if refused(&e) { Ok(None) } else { Err(e) };
+    }
+    // The tail, less than a page, through the page cache.
+    // SAFETY: fcntl only reads and sets the open descriptor's flags;
+    // `file` keeps it open for the duration of both calls.
+    let flags = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETFL) };
+    // SAFETY: as above.
+    if flags < 0 || unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETFL, flags & !libc::O_DIRECT) } < 0 {
+        let e = io::Error::last_os_error();
+        drop(file);
+        let _ = std::fs::remove_file(path);
+        return Err(e);
+    }
+    file.write_all(&bytes[whole..])?;
+    Ok(Some(file))
+}
 
 /// Make renames and removals in `dir` durable.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
@@ -43,5 +113,60 @@ pub fn lock_folder(dir: &Path, name: &str) -> Result<File, LockError> {
         Ok(()) => Ok(file),
         Err(TryLockError::WouldBlock) => Err(LockError::Busy),
         Err(TryLockError::Error(e)) => Err(LockError::Io(path, e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// How many of `file`'s pages are in the page cache.
+    fn cached_pages(file: &File, len: usize) -> usize {
+        let page = 4096;
+        let pages = len.div_ceil(page);
+        let mut resident = vec![0u8; pages];
+        // SAFETY: a shared read-only mapping of `len` bytes of an open file
+        // (len > 0), unmapped below; mincore writes one byte per page into
+        // `resident`, which holds `pages` bytes.
+        unsafe {
+            let map = libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ, libc::MAP_SHARED, file.as_raw_fd(), 0);
+            assert_ne!(map, libc::MAP_FAILED);
+            assert_eq!(libc::mincore(map, len, resident.as_mut_ptr()), 0);
+            libc::munmap(map, len);
+        }
+        resident.iter().filter(|r| *r & 1 == 1).count()
+    }
+
+    #[test]
+    fn direct_writes_keep_every_byte_and_skip_the_page_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        // Sizes around the alignment, from a source that is not aligned.
+        let source: Vec<u8> = (0..(1 << 20) + 9000).map(|i| (i * 7 + i / 4096) as u8).collect();
+        for (n, len) in
+            [DIRECT_ALIGN, 3 * DIRECT_ALIGN + 1, (1 << 20) + 40, (1 << 20) + 8999, 100].into_iter().enumerate()
+        {
+            let bytes = &source[1..1 + len];
+            let path = dir.path().join(format!("b{n}"));
+            let Some(file) = create_direct(&path, bytes).unwrap() else {
+                eprintln!("no direct I/O in {}: nothing to check", dir.path().display());
+                assert!(!path.exists());
+                return;
+            };
+            drop(file);
+            assert_eq!(std::fs::read(&path).unwrap(), bytes, "{len} bytes");
+            assert!(create_direct(&path, bytes).is_err(), "an existing file is not replaced");
+        }
+        // A large block leaves at most its tail page in the page cache.
+        let path = dir.path().join("cold");
+        drop(create_direct(&path, &source[..(1 << 20) + 40]).unwrap().unwrap());
+        let cached = cached_pages(&File::open(&path).unwrap(), (1 << 20) + 40);
+        assert!(cached <= 1, "{cached} of 257 pages went through the page cache");
+        // Where direct I/O is refused (tmpfs, in kernels before 6.6) nothing is left.
+        let shm = Path::new("/dev/shm").join(format!("infinit-direct-{}", std::process::id()));
+        match create_direct(&shm, &source[..3 * DIRECT_ALIGN]).unwrap() {
+            Some(_) => assert_eq!(std::fs::read(&shm).unwrap(), &source[..3 * DIRECT_ALIGN]),
+            None => assert!(!shm.exists()),
+        }
+        let _ = std::fs::remove_file(&shm);
     }
 }

@@ -33,6 +33,11 @@ pub use identity::{check_erasable, create};
 /// so a large block being written does not hold up the small ones behind it.
 const CHANGERS: usize = 2;
 
+/// Blocks at least this large (content chunks) are written with direct
+/// I/O ([`disk::create_direct`]); smaller ones (headers, folders, small
+/// files) go through the page cache, where a later read finds them.
+const DIRECT_MIN: usize = 128 << 10;
+
 /// Suffix of temporary files; their names also start with a dot.
 const TEMP_SUFFIX: &str = ".tmp";
 /// File in the root that the serving process holds an exclusive lock on.
@@ -74,6 +79,9 @@ struct Inner {
     durability: Durability,
     /// Writes happened since the last sync.
     unsynced: std::sync::atomic::AtomicBool,
+    /// Large blocks are written with direct I/O: until the file system
+    /// refuses it once.
+    direct: std::sync::atomic::AtomicBool,
     /// Writes and erases waiting for a blocking thread (shared with the
     /// threads, which hold the silo only while they run one).
     changes: Arc<Mutex<Changes>>,
@@ -170,6 +178,7 @@ impl FilesystemSilo {
                 lock,
                 durability,
                 unsynced: std::sync::atomic::AtomicBool::new(false),
+                direct: std::sync::atomic::AtomicBool::new(true),
                 changes: Arc::default(),
             }),
         })
@@ -314,12 +323,28 @@ impl Inner {
         let counter = self.temp_counter.fetch_add(1, Ordering::Relaxed);
         let temp = shard.join(format!(".{}.{}-{counter}{TEMP_SUFFIX}", key.to_hex(), std::process::id()));
         let path = self.block_path(&key);
-        let written =
-            write_file(&temp, bytes, every_write).and_then(|()| fs::rename(&temp, &path).map_err(io_at(&path)));
+        let written = self.write_block_file(&temp, bytes).and_then(|()| fs::rename(&temp, &path).map_err(io_at(&path)));
         if written.is_err() {
             let _ = fs::remove_file(&temp);
         }
         written
+    }
+
+    /// Create `path` (which must not exist) holding `bytes`, durable now
+    /// or at the next sync.
+    fn write_block_file(&self, path: &Path, bytes: &[u8]) -> Result<(), SiloError> {
+        let mut direct = None;
+        if bytes.len() >= DIRECT_MIN && self.direct.load(Ordering::Relaxed) {
+            direct = disk::create_direct(path, bytes).map_err(io_at(path))?;
+            if direct.is_none() && self.direct.swap(false, Ordering::Relaxed) {
+                tracing::debug!("{} refuses direct I/O: large blocks go through the page cache", self.root.display());
+            }
+        }
+        let sync = self.durability == Durability::EveryWrite;
+        match direct {
+            Some(file) => settle_file(path, &file, sync),
+            None => write_file(path, bytes, sync),
+        }
     }
 
     /// Make a change to `dir` durable now, or at the next sync.
@@ -500,10 +525,16 @@ fn io_at(path: &Path) -> impl FnOnce(io::Error) -> SiloError + '_ {
     move |source| SiloError::Io { path: path.to_owned(), source }
 }
 
-/// Create `path` (which must not exist), write `bytes` and fsync it.
+/// Create `path` (which must not exist) holding `bytes`, durable now
+/// (`sync`) or at the next sync.
 fn write_file(path: &Path, bytes: &[u8], sync: bool) -> Result<(), SiloError> {
     let mut file = File::create_new(path).map_err(io_at(path))?;
     file.write_all(bytes).map_err(io_at(path))?;
+    settle_file(path, &file, sync)
+}
+
+/// Make a written file durable now (`sync`), or start writing it back.
+fn settle_file(path: &Path, file: &File, sync: bool) -> Result<(), SiloError> {
     if sync {
         file.sync_all().map_err(io_at(path))?;
     } else {
