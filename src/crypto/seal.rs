@@ -9,7 +9,7 @@
 //! first half — the identity point, which no real ephemeral key can be.
 //! Opening it costs a symmetric decryption instead of a scalar product.
 
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::aead::{Aead, AeadInOut, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use x25519_dalek::{PublicKey as XPublic, StaticSecret};
 
@@ -40,11 +40,14 @@ pub fn seal_to_self(keys: &KeyPair, plaintext: &[u8], aad: &[u8]) -> Result<Vec<
 pub fn encrypt(key: &[u8; 32], plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
     let nonce: [u8; 24] = random_bytes()?;
     let cipher = XChaCha20Poly1305::new(&(*key).into());
-    let ct =
-        cipher.encrypt(&XNonce::from(nonce), Payload { msg: plaintext, aad }).map_err(|_| CryptoError::Decryption)?;
-    let mut out = Vec::with_capacity(24 + ct.len());
+    // Encrypted where it lands (a chunk is 1 MiB: one copy, not two).
+    let mut out = Vec::with_capacity(24 + plaintext.len() + 16);
     out.extend_from_slice(&nonce);
-    out.extend_from_slice(&ct);
+    out.extend_from_slice(plaintext);
+    let tag = cipher
+        .encrypt_inout_detached(&XNonce::from(nonce), aad, (&mut out[24..]).into())
+        .map_err(|_| CryptoError::Decryption)?;
+    out.extend_from_slice(&tag);
     Ok(out)
 }
 
