@@ -3,25 +3,26 @@
 //! from serving one folder, read-ahead hints, and writes that bypass the
 //! page cache.
 
-use std::cell::RefCell;
 use std::fs::{File, TryLockError};
 use std::io::{self, Write as _};
 use std::os::fd::AsRawFd as _;
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// Alignment direct I/O asks of buffers, offsets and lengths: the largest
 /// logical block size disks use.
 const DIRECT_ALIGN: usize = 4096;
-/// The aligned copy buffer a thread keeps between direct writes, at most
-/// (a 1 MiB chunk and its overhead fit).
-const DIRECT_KEPT: usize = (4 << 20) + DIRECT_ALIGN;
+/// Aligned copy buffers kept between direct writes (as many as the
+/// filesystem silo has writing threads), and the size of each at most.
+const DIRECT_KEPT: usize = 2;
+const DIRECT_KEPT_BYTES: usize = (4 << 20) + DIRECT_ALIGN;
 
-thread_local! {
-    /// Where a thread copies what it writes with direct I/O (which needs an
-    /// aligned buffer), kept so that its pages are not faulted in again.
-    static DIRECT_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-}
+/// Where direct writes copy their data (direct I/O needs an aligned
+/// buffer), kept so that their pages are not faulted in at every write.
+/// Shared, not per thread: any of the runtime's many blocking threads may
+/// write, and a buffer each would hold megabytes per thread.
+static DIRECT_BUFFERS: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
 
 /// Create `path`, which must not exist, holding `bytes`: their whole 4 KiB
 /// pages written with direct I/O (`O_DIRECT`: from memory to the disk
@@ -42,20 +43,26 @@ pub fn create_direct(path: &Path, bytes: &[u8]) -> io::Result<Option<File>> {
         Err(e) => return Err(e),
     };
     let whole = bytes.len() / DIRECT_ALIGN * DIRECT_ALIGN;
-    let written = DIRECT_BUFFER.with_borrow_mut(|buffer| {
-        let mut start = buffer.as_ptr().align_offset(DIRECT_ALIGN);
-        if start.saturating_add(whole) > buffer.len() {
-            *buffer = vec![0; whole + DIRECT_ALIGN];
-            start = buffer.as_ptr().align_offset(DIRECT_ALIGN);
+    let kept = DIRECT_BUFFERS.lock().unwrap_or_else(|e| e.into_inner()).pop();
+    let mut buffer = kept.unwrap_or_default();
+    let mut start = buffer.as_ptr().align_offset(DIRECT_ALIGN);
+    if start.saturating_add(whole) > buffer.len() {
+        buffer = vec![0; whole + DIRECT_ALIGN];
+        start = buffer.as_ptr().align_offset(DIRECT_ALIGN);
+    }
+    let written = match buffer.get_mut(start..start + whole) {
+        Some(aligned) => {
+            aligned.copy_from_slice(&bytes[..whole]);
+            file.write_all(aligned)
         }
-        let aligned = buffer.get_mut(start..start + whole).ok_or_else(|| io::Error::other("no aligned buffer"))?;
-        aligned.copy_from_slice(&bytes[..whole]);
-        let written = file.write_all(aligned);
-        if buffer.len() > DIRECT_KEPT {
-            *buffer = Vec::new();
+        None => Err(io::Error::other("no aligned buffer")),
+    };
+    if buffer.len() <= DIRECT_KEPT_BYTES {
+        let mut buffers = DIRECT_BUFFERS.lock().unwrap_or_else(|e| e.into_inner());
+        if buffers.len() < DIRECT_KEPT {
+            buffers.push(buffer);
         }
-        written
-    });
+    }
     if let Err(e) = written {
         drop(file);
         let _ = std::fs::remove_file(path);
