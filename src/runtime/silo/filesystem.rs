@@ -4,7 +4,7 @@
 //! torn one. With [`Durability::EveryWrite`] the file and its folder are
 //! fsynced before the write returns; with [`Durability::OnSync`] writes
 //! reach the disk at the next [`Silo::sync`] (one `syncfs`), the way a local
-//! file system makes data durable at `fsync`. Blocks of [`DIRECT_MIN`] or
+//! file system makes data durable at `fsync`. Blocks of 128 KiB or
 //! more (content chunks) are written with direct I/O, past the page cache
 //! ([`disk::create_direct`]). Usage is one sum in memory,
 //! counted by scanning at open (which also deletes temporary files left by
