@@ -33,15 +33,28 @@ static DIRECT_BUFFERS: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
 /// out the small blocks worth keeping. The data is on the disk when this
 /// returns (not yet durable: the file's size and extents are metadata,
 /// made durable by an fsync). `Ok(None)` when the file system does not do
-/// direct I/O (tmpfs, some FUSE file systems): nothing is left at `path`,
-/// and the caller writes it the usual way.
+/// direct I/O (tmpfs before Linux 6.6, some FUSE file systems): the caller
+/// writes it the usual way. On `Ok(None)` or an error nothing is left at
+/// `path`.
 pub fn create_direct(path: &Path, bytes: &[u8]) -> io::Result<Option<File>> {
     let refused = |e: &io::Error| e.raw_os_error() == Some(libc::EINVAL);
-    let mut file = match File::options().write(true).create_new(true).custom_flags(libc::O_DIRECT).open(path) {
+    let file = match File::options().write(true).create_new(true).custom_flags(libc::O_DIRECT).open(path) {
         Ok(file) => file,
         Err(e) if refused(&e) => return Ok(None),
         Err(e) => return Err(e),
     };
+    match write_direct(file, bytes) {
+        Ok(file) => Ok(Some(file)),
+        Err(e) => {
+            let _ = std::fs::remove_file(path);
+            if refused(&e) { Ok(None) } else { Err(e) }
+        }
+    }
+}
+
+/// Write `bytes` to `file`, opened with `O_DIRECT`: the whole pages from
+/// an aligned copy, then the tail through the page cache.
+fn write_direct(mut file: File, bytes: &[u8]) -> io::Result<File> {
     let whole = bytes.len() / DIRECT_ALIGN * DIRECT_ALIGN;
     let kept = DIRECT_BUFFERS.lock().unwrap_or_else(|e| e.into_inner()).pop();
     let mut buffer = kept.unwrap_or_default();
@@ -63,24 +76,16 @@ pub fn create_direct(path: &Path, bytes: &[u8]) -> io::Result<Option<File>> {
             buffers.push(buffer);
         }
     }
-    if let Err(e) = written {
-        drop(file);
-        let _ = std::fs::remove_file(path);
-        return if refused(&e) { Ok(None) } else { Err(e) };
-    }
-    // The tail, less than a page, through the page cache.
+    written?;
     // SAFETY: fcntl only reads and sets the open descriptor's flags;
     // `file` keeps it open for the duration of both calls.
     let flags = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETFL) };
     // SAFETY: as above.
     if flags < 0 || unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETFL, flags & !libc::O_DIRECT) } < 0 {
-        let e = io::Error::last_os_error();
-        drop(file);
-        let _ = std::fs::remove_file(path);
-        return Err(e);
+        return Err(io::Error::last_os_error());
     }
     file.write_all(&bytes[whole..])?;
-    Ok(Some(file))
+    Ok(file)
 }
 
 /// Make renames and removals in `dir` durable.
@@ -92,7 +97,6 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
 /// be read): a hint, that returns without waiting, and whose failure
 /// changes nothing but speed.
 pub fn will_need(file: &File) {
-    use std::os::fd::AsRawFd as _;
     // SAFETY: posix_fadvise only reads its integer arguments; the
     // descriptor is open for the duration of the call (`file` is borrowed).
     let _ = unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_WILLNEED) };
@@ -123,26 +127,28 @@ pub fn lock_folder(dir: &Path, name: &str) -> Result<File, LockError> {
     }
 }
 
+/// How many of the pages of the file at `path` are in the page cache.
+#[cfg(test)]
+pub(crate) fn cached_pages(path: &Path) -> usize {
+    let file = File::open(path).unwrap();
+    let len = usize::try_from(file.metadata().unwrap().len()).unwrap();
+    assert!(len > 0, "{} is empty", path.display());
+    let mut resident = vec![0u8; len.div_ceil(4096)];
+    // SAFETY: a shared read-only mapping of `len` bytes (len > 0) of an
+    // open file, unmapped below; mincore writes one byte per page into
+    // `resident`, which holds one byte per page of `len`.
+    unsafe {
+        let map = libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ, libc::MAP_SHARED, file.as_raw_fd(), 0);
+        assert_ne!(map, libc::MAP_FAILED);
+        assert_eq!(libc::mincore(map, len, resident.as_mut_ptr()), 0);
+        libc::munmap(map, len);
+    }
+    resident.iter().filter(|r| *r & 1 == 1).count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// How many of `file`'s pages are in the page cache.
-    fn cached_pages(file: &File, len: usize) -> usize {
-        let page = 4096;
-        let pages = len.div_ceil(page);
-        let mut resident = vec![0u8; pages];
-        // SAFETY: a shared read-only mapping of `len` bytes of an open file
-        // (len > 0), unmapped below; mincore writes one byte per page into
-        // `resident`, which holds `pages` bytes.
-        unsafe {
-            let map = libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ, libc::MAP_SHARED, file.as_raw_fd(), 0);
-            assert_ne!(map, libc::MAP_FAILED);
-            assert_eq!(libc::mincore(map, len, resident.as_mut_ptr()), 0);
-            libc::munmap(map, len);
-        }
-        resident.iter().filter(|r| *r & 1 == 1).count()
-    }
 
     #[test]
     fn direct_writes_keep_every_byte_and_skip_the_page_cache() {
@@ -166,7 +172,7 @@ mod tests {
         // A large block leaves at most its tail page in the page cache.
         let path = dir.path().join("cold");
         drop(create_direct(&path, &source[..(1 << 20) + 40]).unwrap().unwrap());
-        let cached = cached_pages(&File::open(&path).unwrap(), (1 << 20) + 40);
+        let cached = cached_pages(&path);
         assert!(cached <= 1, "{cached} of 257 pages went through the page cache");
         // Where direct I/O is refused (tmpfs, in kernels before 6.6) nothing is left.
         let shm = Path::new("/dev/shm").join(format!("infinit-direct-{}", std::process::id()));

@@ -724,6 +724,36 @@ mod tests {
         assert_eq!(again.get(key(1)).await.unwrap(), vec![1; 10]);
     }
 
+    /// A chunk-sized block goes to the disk past the page cache, a small
+    /// one through it; both read back whole, count in usage and survive
+    /// reopening, in both durability modes, with no temporary file left.
+    #[tokio::test]
+    async fn large_blocks_skip_the_page_cache_and_read_back_whole() {
+        let large: Vec<u8> = (0..(1 << 20) + 40).map(|i: u32| (i % 251) as u8).collect();
+        for durability in [Durability::EveryWrite, Durability::OnSync] {
+            let dir = tempfile::tempdir().unwrap();
+            let id = create("disk", dir.path()).unwrap();
+            let silo = FilesystemSilo::open_with("disk", dir.path(), Some(id), None, durability).await.unwrap();
+            silo.set(key(1), large.clone(), SetMode::Insert).await.unwrap();
+            silo.set(key(2), vec![2; 1000], SetMode::Insert).await.unwrap();
+            silo.set(key(1), large[1..].to_vec(), SetMode::Update).await.unwrap();
+            silo.sync().await.unwrap();
+            if silo.inner.direct.load(Ordering::Relaxed) {
+                let cached = disk::cached_pages(&silo.inner.block_path(&key(1)));
+                assert!(cached <= 1, "{durability:?}: {cached} pages of the large block are cached");
+            }
+            assert_eq!(disk::cached_pages(&silo.inner.block_path(&key(2))), 1, "{durability:?}: small block");
+            assert_eq!(silo.get(key(1)).await.unwrap(), large[1..]);
+            assert_eq!(silo.usage(), large.len() as u64 - 1 + 1000);
+            drop(silo);
+            let again = FilesystemSilo::open_with("disk", dir.path(), Some(id), None, durability).await.unwrap();
+            assert_eq!(again.get(key(1)).await.unwrap(), large[1..]);
+            assert_eq!(again.get(key(2)).await.unwrap(), vec![2; 1000]);
+            assert_eq!(again.usage(), large.len() as u64 - 1 + 1000);
+            assert!(files(dir.path()).iter().all(|f| !f.contains(TEMP_SUFFIX)), "{:?}", files(dir.path()));
+        }
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn filesystem_silo_passes_the_conformance_suite() {
         let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
