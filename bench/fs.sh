@@ -45,8 +45,11 @@ w = json.load(open(sys.argv[1]))["jobs"][0]["write"]
 print(w["iops"], w["io_bytes"])' "$work/fio.json")
 }
 
-# Sample `du -sk $1` every second into $2 until killed.
-du_sampler() { while :; do { du -sk "$1" 2>/dev/null || true; } | cut -f1 >>"$2"; sleep 1; done; }
+# KiB used under $1. A file the node renames or removes while du walks the
+# folder makes du complain and fail, though its total stands: not an error here.
+du_kb() { { du -sk "$1" 2>/dev/null || true; } | cut -f1; }
+# Sample `du_kb $1` every second into $2 until killed.
+du_sampler() { while :; do du_kb "$1" >>"$2"; sleep 1; done; }
 
 # One run of every test in $1 ("local" or "volume"); sets OUT (seconds per
 # test, then fio IOPS, then space in KiB before / at peak / after fio).
@@ -75,7 +78,7 @@ bench_dir() {
   sync
   local space=$local_dir samples=$work/du.$kind
   [ "$kind" = volume ] && space=$silo_dir
-  base=$(du -sk "$space" | cut -f1)
+  base=$(du_kb "$space")
   : >"$samples"
   du_sampler "$space" "$samples" &
   sampler=$!
@@ -85,7 +88,7 @@ bench_dir() {
   kill "$sampler" 2>/dev/null || true
   wait "$sampler" 2>/dev/null || true
   sampler=
-  after=$(du -sk "$space" | cut -f1)
+  after=$(du_kb "$space")
   peak=$( (cat "$samples"; echo "$after") | sort -n | tail -1)
   OUT+=("$FIO_IOPS" "$base" "$peak" "$after" "$FIO_BYTES")
   rm -rf "$d/fio"
