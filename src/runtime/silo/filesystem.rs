@@ -754,6 +754,72 @@ mod tests {
         }
     }
 
+    /// A disk that fills up (a 1 MiB tmpfs, mounted for the test): the
+    /// write that does not fit fails with the disk's error, large
+    /// (direct I/O) or small, and leaves no temporary file; what was
+    /// stored reads back whole, usage counts only what is stored, and
+    /// once space is freed writes succeed again.
+    #[tokio::test]
+    async fn a_full_disk_fails_the_write_that_does_not_fit_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=1m", "infinit-test", &dir.path().display().to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !mounted {
+            assert!(std::env::var_os("CI").is_none(), "CI: cannot mount a tmpfs (run as root)");
+            eprintln!("cannot mount a tmpfs here (not root?): nothing to check");
+            return;
+        }
+        struct Unmount<'a>(&'a Path);
+        impl Drop for Unmount<'_> {
+            fn drop(&mut self) {
+                let _ = std::process::Command::new("umount").arg(self.0).status();
+            }
+        }
+        let _unmount = Unmount(dir.path());
+        let root = dir.path().join("silo");
+        let id = create("full", &root).unwrap();
+        let silo = FilesystemSilo::open_with("full", &root, Some(id), None, Durability::OnSync).await.unwrap();
+        let large: Vec<u8> = (0..600 << 10).map(|i: u32| (i % 253) as u8).collect();
+        silo.set(key(1), large.clone(), SetMode::Insert).await.unwrap();
+        silo.set(key(2), vec![2; 1000], SetMode::Insert).await.unwrap();
+        let full = |k: u8, e: Result<(), SiloError>| match e {
+            Err(SiloError::Io { source, .. }) => {
+                assert_eq!(source.raw_os_error(), Some(libc::ENOSPC), "block {k}: {source}")
+            }
+            other => panic!("block {k} on a full disk: {other:?}"),
+        };
+        // A second large block (written with direct I/O) does not fit.
+        full(3, silo.set(key(3), large.clone(), SetMode::Insert).await);
+        // Small blocks (through the page cache) until one does not fit.
+        let mut k = 10;
+        loop {
+            match silo.set(key(k), vec![k; 100_000], SetMode::Insert).await {
+                Ok(()) => k += 1,
+                failed => break full(k, failed),
+            }
+            assert!(k < 20, "1 MiB held more than ten blocks of 100 KB");
+        }
+        assert!(files(&root).iter().all(|f| !f.contains(TEMP_SUFFIX)), "{:?}", files(&root));
+        for gone in [3, k] {
+            assert!(matches!(silo.get(key(gone)).await, Err(SiloError::NotFound { .. })), "block {gone}");
+        }
+        let used = large.len() as u64 + 1000 + u64::from(k - 10) * 100_000;
+        assert_eq!(silo.usage(), used);
+        assert_eq!(silo.get(key(1)).await.unwrap(), large);
+        assert_eq!(silo.get(key(2)).await.unwrap(), vec![2; 1000]);
+        silo.sync().await.unwrap();
+        // Space freed: the write that failed now fits.
+        silo.erase(key(1)).await.unwrap();
+        silo.set(key(3), large.clone(), SetMode::Insert).await.unwrap();
+        assert_eq!(silo.get(key(3)).await.unwrap(), large);
+        assert_eq!(silo.usage(), used);
+        for small in 10..k {
+            assert_eq!(silo.get(key(small)).await.unwrap(), vec![small; 100_000]);
+        }
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn filesystem_silo_passes_the_conformance_suite() {
         let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
