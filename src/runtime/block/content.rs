@@ -39,6 +39,14 @@ impl ContentBlock {
         ContentBlock { owner, data, address: std::sync::OnceLock::new() }
     }
 
+    /// A stand-in for the content block stored at `address` with `owner`,
+    /// its data not read: what a removal needs of it (who may remove it,
+    /// the address its tombstone names). Only removals make one; it is
+    /// never stored or served.
+    pub(crate) fn stand_in(owner: Option<Address>, address: Address) -> Self {
+        ContentBlock { owner, data: Vec::new(), address: std::sync::OnceLock::from(address) }
+    }
+
     /// The address derived from the content.
     pub fn address(&self) -> Address {
         *self.address.get_or_init(|| Address::content(self.owner.as_ref(), &self.data))

@@ -175,6 +175,29 @@ impl Block {
         wire::encode(self)
     }
 
+    /// The content block at `address` as a removal needs it, from the
+    /// first bytes of its encoding: a stand-in holding its owner
+    /// ([`ContentBlock::stand_in`]). `None` if `head` does not start a
+    /// content block of this format.
+    pub fn content_head(head: &[u8], address: Address) -> Option<Block> {
+        /// The start of [`Block`]'s encoding when it is content: the
+        /// variant, then [`ContentBlock`]'s first field.
+        #[derive(Deserialize)]
+        enum Head {
+            Content(Owner),
+        }
+        #[derive(Deserialize)]
+        struct Owner {
+            owner: Option<Address>,
+        }
+        let (&version, body) = head.split_first()?;
+        if version != wire::FORMAT_VERSION {
+            return None;
+        }
+        let (Head::Content(Owner { owner }), _) = postcard::take_from_bytes::<Head>(body).ok()?;
+        Some(Block::Content(ContentBlock::stand_in(owner, address)))
+    }
+
     /// Parse [`Block::encode`]'s output; unknown versions and trailing bytes are refused.
     pub fn decode(bytes: &[u8]) -> Result<Block, BlockError> {
         wire::decode(bytes)

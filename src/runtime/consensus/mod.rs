@@ -284,6 +284,45 @@ pub fn check_expectation(block: &Block, expect: Expect, previous: Option<&Block>
     }
 }
 
+/// Bytes of a stored block a removal reads first: every node, directory
+/// shard and tombstone fits, a file chunk does not.
+const REMOVAL_HEAD: usize = 4096;
+
+/// What a removal read of the block stored at an address.
+#[derive(Debug)]
+pub(super) enum ForRemoval {
+    /// Nothing is stored there.
+    Absent,
+    /// A content block larger than [`REMOVAL_HEAD`], as its stand-in
+    /// ([`Block::content_head`]): the removal checks its owner and erases
+    /// it, so its data is neither read nor hashed.
+    Content(Box<Block>),
+    /// The whole stored encoding, for the caller to decode.
+    Whole(Vec<u8>),
+}
+
+/// Read the block stored at `address` in `silo` as far as its removal
+/// needs: the first [`REMOVAL_HEAD`] bytes, and the rest only if they are
+/// not the start of a content block.
+pub(super) async fn read_for_removal(silo: &dyn super::silo::Silo, address: Address) -> Result<ForRemoval, SiloError> {
+    let head = match silo.get_head(address, REMOVAL_HEAD + 1).await {
+        Ok(head) => head,
+        Err(SiloError::NotFound { .. }) => return Ok(ForRemoval::Absent),
+        Err(e) => return Err(e),
+    };
+    if head.len() <= REMOVAL_HEAD {
+        return Ok(ForRemoval::Whole(head));
+    }
+    if let Some(stand_in) = Block::content_head(&head, address) {
+        return Ok(ForRemoval::Content(Box::new(stand_in)));
+    }
+    match silo.get(address).await {
+        Ok(whole) => Ok(ForRemoval::Whole(whole)),
+        Err(SiloError::NotFound { .. }) => Ok(ForRemoval::Absent),
+        Err(e) => Err(e),
+    }
+}
+
 /// Space used and offered by the nodes storing a network's blocks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Usage {

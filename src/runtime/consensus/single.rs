@@ -29,7 +29,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
 use super::{
-    BatchFuture, Consensus, ConsensusError, ConsensusFuture, Expect, Fetched, ReadLevel, Usage, check_expectation,
+    BatchFuture, Consensus, ConsensusError, ConsensusFuture, Expect, Fetched, ForRemoval, ReadLevel, Usage,
+    check_expectation, read_for_removal,
 };
 use crate::runtime::block::{Address, Block, BlockError, Tombstone};
 use crate::runtime::freshness::FreshnessFloor;
@@ -287,7 +288,12 @@ impl Consensus for SingleNode {
         Box::pin(async move {
             let address = tombstone.address;
             let _guard = self.stripe(&address).lock().await;
-            let previous = match self.load(address).await? {
+            let stored = match read_for_removal(self.silo.as_ref(), address).await? {
+                ForRemoval::Absent => None,
+                ForRemoval::Content(stand_in) => Some(*stand_in),
+                ForRemoval::Whole(bytes) => Self::parse(address, Ok(bytes), true)?,
+            };
+            let previous = match stored {
                 None => return Ok(()),
                 Some(Block::Tombstone(t)) if t == tombstone => return Ok(()),
                 Some(Block::Tombstone(_)) => return Err(ConsensusError::Removed { address }),

@@ -198,6 +198,121 @@ async fn removal_needs_a_valid_tombstone_and_frees_content() {
     assert!(matches!(silo.get(address).await, Err(SiloError::NotFound { .. })));
 }
 
+/// A RAM silo that counts the bytes its reads hand out.
+#[derive(Debug)]
+struct Counted {
+    inner: MemorySilo,
+    read: std::sync::atomic::AtomicUsize,
+}
+
+impl Counted {
+    fn count(&self, read: Result<Vec<u8>, SiloError>) -> Result<Vec<u8>, SiloError> {
+        if let Ok(bytes) = &read {
+            self.read.fetch_add(bytes.len(), std::sync::atomic::Ordering::SeqCst);
+        }
+        read
+    }
+
+    fn take(&self) -> usize {
+        self.read.swap(0, std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Silo for Counted {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn get(&self, key: Address) -> crate::runtime::silo::SiloFuture<'_, Vec<u8>> {
+        Box::pin(async move { self.count(self.inner.get(key).await) })
+    }
+    fn get_head(&self, key: Address, len: usize) -> crate::runtime::silo::SiloFuture<'_, Vec<u8>> {
+        Box::pin(async move { self.count(self.inner.get_head(key, len).await) })
+    }
+    fn set(&self, key: Address, bytes: Vec<u8>, mode: SetMode) -> crate::runtime::silo::SiloFuture<'_, ()> {
+        self.inner.set(key, bytes, mode)
+    }
+    fn erase(&self, key: Address) -> crate::runtime::silo::SiloFuture<'_, ()> {
+        self.inner.erase(key)
+    }
+    fn list(&self) -> crate::runtime::silo::SiloFuture<'_, Vec<Address>> {
+        self.inner.list()
+    }
+    fn list_sized(&self) -> crate::runtime::silo::SiloFuture<'_, Vec<(Address, u64)>> {
+        self.inner.list_sized()
+    }
+    fn usage(&self) -> u64 {
+        self.inner.usage()
+    }
+    fn capacity(&self) -> Option<u64> {
+        None
+    }
+}
+
+#[tokio::test]
+async fn a_chunk_is_removed_from_its_first_bytes_under_the_same_rules() {
+    let silo = Arc::new(Counted { inner: MemorySilo::new("mem", None), read: Default::default() });
+    let consensus = SingleNode::new(silo.clone());
+    let keys = KeyPair::generate().unwrap();
+    let stranger = KeyPair::generate().unwrap();
+    let header = AclBlock::create(&keys, AccessList::default(), b"h").unwrap();
+    consensus.store(Block::Acl(header.clone()), Expect::Absent).await.unwrap();
+    let chunk = ContentBlock::new(Some(header.address()), vec![7; 1 << 20]);
+    let address = chunk.address();
+    consensus.store(Block::Content(chunk), Expect::Absent).await.unwrap();
+    silo.take();
+
+    // Who may remove it and what a tombstone must name are checked as before.
+    let denied = consensus.remove(Tombstone::for_content(&stranger, address)).await.unwrap_err();
+    assert!(matches!(denied, ConsensusError::Unauthorized { .. }), "{denied}");
+    let wrong_version = Tombstone::sign(&keys, address, 2, address.0);
+    assert!(consensus.remove(wrong_version).await.unwrap_err().is_conflict());
+    let wrong_digest = Tombstone::sign(&keys, address, 1, [9; 32]);
+    assert!(consensus.remove(wrong_digest).await.unwrap_err().is_conflict());
+    assert_eq!(silo.inner.get(address).await.unwrap().len(), (1 << 20) + 38, "a refused removal touched the chunk");
+    consensus.remove(Tombstone::for_content(&keys, address)).await.unwrap();
+    assert!(matches!(silo.inner.get(address).await, Err(SiloError::NotFound { .. })));
+    // Five removals, each reading the chunk's first page and the header: no megabyte.
+    let read = silo.take();
+    assert!(read < 5 * 8192, "removals read {read} bytes");
+
+    // A large mutable block is still read whole and removed by its writer only.
+    let big = AclBlock::create(&keys, AccessList::default(), &vec![1; 64 << 10]).unwrap();
+    consensus.store(Block::Acl(big.clone()), Expect::Absent).await.unwrap();
+    let denied = Tombstone::sign(&stranger, big.address(), 2, Block::Acl(big.clone()).digest());
+    assert!(consensus.remove(denied).await.is_err());
+    consensus.remove(Tombstone::for_block(&keys, &Block::Acl(big.clone())).unwrap()).await.unwrap();
+    assert!(matches!(consensus.fetch(big.address(), ReadLevel::Any).await.unwrap(), Fetched::Removed(_)));
+    // Content nobody owns may be removed by any key, also when large.
+    let free = ContentBlock::new(None, vec![3; 100 << 10]);
+    let free_address = free.address();
+    consensus.store(Block::Content(free), Expect::Absent).await.unwrap();
+    consensus.remove(Tombstone::for_content(&stranger, free_address)).await.unwrap();
+    assert_eq!(consensus.fetch(free_address, ReadLevel::Any).await.unwrap(), Fetched::Absent);
+}
+
+#[test]
+fn a_content_head_names_the_owner_and_nothing_else_passes_for_content() {
+    let owner = Address([5; 32]);
+    for owner in [Some(owner), None] {
+        let chunk = ContentBlock::new(owner, vec![1; 10_000]);
+        let bytes = Block::Content(chunk.clone()).encode().unwrap();
+        let Some(Block::Content(head)) = Block::content_head(&bytes[..40], chunk.address()) else {
+            panic!("no head for {owner:?}")
+        };
+        assert_eq!((head.owner, head.address()), (owner, chunk.address()));
+        // Too short to hold the owner, or another format.
+        assert_eq!(Block::content_head(&bytes[..20], chunk.address()).is_none(), owner.is_some());
+        let mut other = bytes[..40].to_vec();
+        other[0] ^= 0xff;
+        assert!(Block::content_head(&other, chunk.address()).is_none());
+    }
+    let keys = KeyPair::generate().unwrap();
+    let node = Block::Acl(AclBlock::create(&keys, AccessList::default(), &[0; 5000]).unwrap()).encode().unwrap();
+    assert!(Block::content_head(&node, Address([1; 32])).is_none());
+    let tombstone = Block::Tombstone(Tombstone::sign(&keys, Address([1; 32]), 1, [1; 32])).encode().unwrap();
+    assert!(Block::content_head(&tombstone, Address([1; 32])).is_none());
+}
+
 /// Tombstone collection: a single node over a RAM silo and floor, behind the
 /// freshness check as a node assembles them, with a one-minute grace.
 mod collection {

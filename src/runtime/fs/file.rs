@@ -73,6 +73,69 @@ impl OpenFile {
 /// Chunks of one file stored concurrently while writing goes on.
 const UPLOADS_IN_FLIGHT: usize = 4;
 
+/// Chunks a compaction rewrites at once: one per core of the machines we
+/// run on, with the disk reads and writes of one overlapping the
+/// encryption of the other.
+const FOLDS_AT_ONCE: usize = 2;
+
+/// One chunk to rewrite with every patched byte: what is stored of it
+/// (`base`), the extents of the older patches listing it (`under`, by
+/// their place in the file's list, oldest first), then the merged newer
+/// extents (`over`), cut to the chunk's `len`.
+struct Fold {
+    base: FoldBase,
+    under: Vec<(usize, Arc<FileExtents>)>,
+    over: Extents,
+    len: usize,
+}
+
+/// What a fold starts from.
+enum FoldBase {
+    /// The stored chunk, to fetch and decrypt.
+    Stored(Chunk),
+    /// The stored chunk, decrypted already (from the cache).
+    Plain(Arc<Vec<u8>>),
+    /// A hole: nothing stored.
+    Hole,
+}
+
+/// A fold's outcome: the chunk stored for `index`, and the bytes it took
+/// from each older patch (by place in the file's list).
+struct Folded {
+    index: u64,
+    chunk: Chunk,
+    absorbed: Vec<(usize, u64)>,
+}
+
+impl Fold {
+    async fn run(
+        self,
+        store: Arc<dyn crate::runtime::consensus::Consensus>,
+        file: Address,
+        index: u64,
+    ) -> FsResult<Folded> {
+        let mut plain = match self.base {
+            FoldBase::Stored(chunk) => Arc::unwrap_or_clone(load_chunk(store.clone(), file, index, chunk).await?),
+            FoldBase::Plain(plain) => Arc::unwrap_or_clone(plain),
+            FoldBase::Hole => Vec::new(),
+        };
+        let mut absorbed = Vec::with_capacity(self.under.len());
+        for (k, extents) in &self.under {
+            match extents.get(&index) {
+                Some(old) => {
+                    old.apply(&mut plain);
+                    absorbed.push((*k, old.bytes()));
+                }
+                None => absorbed.push((*k, 0)),
+            }
+        }
+        self.over.apply(&mut plain);
+        plain.truncate(self.len);
+        let chunk = store_chunk(store, file, index, &plain).await?;
+        Ok(Folded { index, chunk, absorbed })
+    }
+}
+
 /// Recently decrypted chunks (plain, or with their patches laid over) and
 /// decoded patches (`Debug` shows their addresses only).
 #[derive(Default)]
@@ -404,6 +467,13 @@ impl FileSystem {
             lock(&self.chunks).chunks.retain(|(a, _)| *a != name);
             FsError::Corrupt(why)
         })
+    }
+
+    /// Chunk `address`, if the cache holds it decrypted.
+    fn cached_chunk(&self, address: Address) -> Option<Arc<Vec<u8>>> {
+        let cache = lock(&self.chunks);
+        let (_, cell) = cache.chunks.iter().find(|(a, _)| *a == address)?;
+        cell.get()?.as_ref().ok().cloned()
     }
 
     /// The shared cell of chunk `address` in the cache (created if absent).
@@ -998,53 +1068,66 @@ impl FileSystem {
             }
         }
         let held = older.iter().map(|p| p.bytes).sum::<u64>() + merged.values().map(Extents::bytes).sum::<u64>();
-        // Older patches decoded for the folds, kept while a later fold (in
-        // chunk order) may need them: the patch cache is shared by every
-        // file and would drop them between folds.
+        // Folds run [`FOLDS_AT_ONCE`] at a time, each on its own task (a
+        // chunk's read, decryption, encryption and write). The older
+        // patches they lay over are decoded here, in chunk order, and kept
+        // while a later fold may need them: the patch cache is shared by
+        // every file and would drop them between folds.
         let last_listed: Vec<Option<u64>> = older.iter().map(|p| p.chunks.last().copied()).collect();
         let mut decoded: BTreeMap<usize, Arc<FileExtents>> = BTreeMap::new();
+        let mut running = VecDeque::new();
+        let mut failed = None;
         for index in self.patch_bounds.plan_folds(&live, held, size) {
             decoded.retain(|k, _| last_listed[*k].is_some_and(|last| last >= index));
-            let Some(e) = merged.remove(&index) else { continue };
-            let mut plain = match table.get(&index) {
-                Some(c) => Arc::unwrap_or_clone(self.fetch_chunk(address, index, *c).await?),
-                None => Vec::new(),
-            };
-            // The older patches listing the chunk first, oldest first.
-            let mut absorbed = Vec::new();
+            let Some(over) = merged.remove(&index) else { continue };
+            // The older patches listing the chunk, oldest first.
+            let mut under = Vec::new();
             for (k, p) in older.iter().enumerate() {
                 if p.chunks.binary_search(&index).is_ok() {
                     let extents = match decoded.get(&k) {
                         Some(extents) => extents.clone(),
-                        None => {
-                            let extents = self.fetch_patch(address, p.address, p.key).await?;
-                            decoded.insert(k, extents.clone());
-                            extents
-                        }
+                        None => match self.fetch_patch(address, p.address, p.key).await {
+                            Ok(extents) => {
+                                decoded.insert(k, extents.clone());
+                                extents
+                            }
+                            Err(e) => {
+                                failed = Some(e);
+                                break;
+                            }
+                        },
                     };
-                    if let Some(old) = extents.get(&index) {
-                        old.apply(&mut plain);
-                        absorbed.push((k, old.bytes()));
-                    } else {
-                        absorbed.push((k, 0));
-                    }
+                    under.push((k, extents));
                 }
             }
-            e.apply(&mut plain);
-            plain.truncate((size - index * bs).min(bs) as usize);
-            let chunk = self.store_chunk(address, index, &plain).await?;
-            let superseded = match lock(&self.open).get_mut(&address) {
-                Some(f) => f.stored.insert(index, chunk),
-                None => Some(chunk),
+            if failed.is_some() {
+                break;
+            }
+            if running.len() == FOLDS_AT_ONCE
+                && let Err(e) = self.folded(address, &mut older, running.pop_front()).await
+            {
+                failed = Some(e);
+                break;
+            }
+            let base = match table.get(&index) {
+                Some(chunk) => match self.cached_chunk(chunk.address) {
+                    Some(plain) => FoldBase::Plain(plain),
+                    None => FoldBase::Stored(*chunk),
+                },
+                None => FoldBase::Hole,
             };
-            if let Some(old) = superseded {
-                self.remove_unnamed_chunk(address, old.address);
+            let fold = Fold { base, under, over, len: (size - index * bs).min(bs) as usize };
+            running.push_back(tokio::spawn(fold.run(self.store.clone(), address, index)));
+        }
+        // Every fold started is waited for, also after a failure: a chunk
+        // stored is recorded in the open file, never left unnamed.
+        while !running.is_empty() {
+            if let Err(e) = self.folded(address, &mut older, running.pop_front()).await {
+                failed.get_or_insert(e);
             }
-            for (k, bytes) in absorbed {
-                let p = &mut older[k];
-                p.chunks.retain(|i| *i != index);
-                p.bytes = p.bytes.saturating_sub(bytes);
-            }
+        }
+        if let Some(e) = failed {
+            return Err(e);
         }
         // An older patch no longer listing any chunk is released with the header.
         older.retain(|p| !p.chunks.is_empty());
@@ -1061,6 +1144,32 @@ impl FileSystem {
             }
         }
         Ok((older, consolidated))
+    }
+
+    /// Record the chunk a fold stored (the open file names it from now
+    /// on) and take it out of the lists of the older patches it absorbed.
+    async fn folded(
+        &self,
+        address: Address,
+        older: &mut [Patch],
+        fold: Option<tokio::task::JoinHandle<FsResult<Folded>>>,
+    ) -> FsResult<()> {
+        let Some(fold) = fold else { return Ok(()) };
+        let Folded { index, chunk, absorbed } =
+            fold.await.map_err(|e| FsError::Storage(format!("a chunk's compaction stopped: {e}")))??;
+        let superseded = match lock(&self.open).get_mut(&address) {
+            Some(f) => f.stored.insert(index, chunk),
+            None => Some(chunk),
+        };
+        if let Some(old) = superseded {
+            self.remove_unnamed_chunk(address, old.address);
+        }
+        for (k, bytes) in absorbed {
+            let p = &mut older[k];
+            p.chunks.retain(|i| *i != index);
+            p.bytes = p.bytes.saturating_sub(bytes);
+        }
+        Ok(())
     }
 
     /// Set the size to `size`, dropping or zero-extending content.

@@ -59,6 +59,12 @@ async fn semantics(silo: &dyn Silo) {
     assert_eq!(many[4].as_ref().unwrap(), b"second!");
     assert!(silo.get_many(Vec::new()).await.is_empty());
     assert_eq!(silo.usage(), 7 + 3);
+    // The first bytes only: a prefix, the whole value when it is shorter.
+    assert_eq!(silo.get_head(a, 3).await.unwrap(), b"sec");
+    assert_eq!(silo.get_head(a, 7).await.unwrap(), b"second!");
+    assert_eq!(silo.get_head(a, 100).await.unwrap(), b"second!");
+    assert_eq!(silo.get_head(c, 10).await.unwrap(), b"");
+    assert!(matches!(silo.get_head(key(9), 10).await, Err(SiloError::NotFound { key: missing }) if missing == key(9)));
 
     silo.erase(a).await.unwrap();
     assert!(matches!(silo.get(a).await, Err(SiloError::NotFound { .. })));

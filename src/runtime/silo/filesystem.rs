@@ -4,7 +4,7 @@
 //! torn one. With [`Durability::EveryWrite`] the file and its folder are
 //! fsynced before the write returns; with [`Durability::OnSync`] writes
 //! reach the disk at the next [`Silo::sync`] (one `syncfs`), the way a local
-//! file system makes data durable at `fsync`. Blocks of 128 KiB or
+//! file system makes data durable at `fsync`. Blocks of 512 KiB or
 //! more (content chunks) are written with direct I/O, past the page cache
 //! ([`disk::create_direct`]). Usage is one sum in memory,
 //! counted by scanning at open (which also deletes temporary files left by
@@ -37,8 +37,12 @@ const CHANGERS: usize = 2;
 
 /// Blocks at least this large (content chunks) are written with direct
 /// I/O ([`disk::create_direct`]); smaller ones (headers, folders, small
-/// files) go through the page cache, where a later read finds them.
-const DIRECT_MIN: usize = 128 << 10;
+/// files, and the patches of small writes, which compaction soon reads
+/// back) go through the page cache, where a later read finds them. At
+/// 128 KiB, the patch of 32 random 4 KiB writes went to the disk and came
+/// back from it: fio read 2.8 GiB from the disk for 1 GiB written, 1.9
+/// GiB at 512 KiB.
+const DIRECT_MIN: usize = 512 << 10;
 
 /// Suffix of temporary files; their names also start with a dot.
 const TEMP_SUFFIX: &str = ".tmp";
@@ -417,6 +421,20 @@ impl Silo for FilesystemSilo {
         Box::pin(async move {
             let path = self.inner.block_path(&key);
             tokio::fs::read(&path).await.map_err(|source| read_failure(key, path, source))
+        })
+    }
+
+    fn get_head(&self, key: Address, len: usize) -> SiloFuture<'_, Vec<u8>> {
+        let path = self.inner.block_path(&key);
+        let root = self.inner.root.clone();
+        Box::pin(async move {
+            blocking(&root, move || {
+                use std::io::Read as _;
+                let mut bytes = Vec::with_capacity(len.min(4096));
+                let read = File::open(&path).and_then(|file| file.take(len as u64).read_to_end(&mut bytes));
+                read.map(|_| bytes).map_err(|source| read_failure(key, path, source))
+            })
+            .await
         })
     }
 

@@ -109,6 +109,18 @@ pub trait Silo: Send + Sync + std::fmt::Debug {
         Box::pin(futures_util::future::join_all(keys.into_iter().map(|key| self.get(key))))
     }
 
+    /// The first `len` bytes stored under `key` (all of them if fewer):
+    /// what a removal reads of a block it erases, to learn the block's kind
+    /// and owner without reading a megabyte of chunk. Backends that can
+    /// read part of a value override it.
+    fn get_head(&self, key: Address, len: usize) -> SiloFuture<'_, Vec<u8>> {
+        Box::pin(async move {
+            let mut bytes = self.get(key).await?;
+            bytes.truncate(len);
+            Ok(bytes)
+        })
+    }
+
     /// Store `bytes` under `key` following `mode`, within capacity.
     fn set(&self, key: Address, bytes: Vec<u8>, mode: SetMode) -> SiloFuture<'_, ()>;
 

@@ -22,6 +22,7 @@ use crate::runtime::block::{Address, Block, BlockError};
 use crate::runtime::consensus::paxos::{
     self, Acceptor, AcceptorState, KeyNotary, NodeId, Notary, RedbStore, Refusal, Transition, Value,
 };
+use crate::runtime::consensus::{ForRemoval, read_for_removal};
 use crate::runtime::overlay::Overlay;
 use crate::runtime::rpc::PeerId;
 use crate::runtime::silo::{SetMode, Silo, SiloError};
@@ -114,6 +115,13 @@ impl std::fmt::Debug for Replica {
 /// A request slower than this to answer is logged.
 const SLOW: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// The reply for block `address`, which the silo holds but does not
+/// decode (`why`, logged here).
+fn damaged(address: Address, why: BlockError) -> BlockReply {
+    tracing::error!("block {address} in the silo does not decode: {why}");
+    refused(Refused::Storage(format!("block {address} is damaged here")))
+}
+
 fn refused(r: Refused) -> BlockReply {
     BlockReply::Refused(r)
 }
@@ -202,10 +210,7 @@ impl Replica {
 
     async fn stored(&self, address: Address) -> Result<Option<Block>, BlockReply> {
         match self.silo.get(address).await {
-            Ok(bytes) => Block::decode(&bytes).map(Some).map_err(|e| {
-                tracing::error!("block {address} in the silo does not decode: {e}");
-                refused(Refused::Storage(format!("block {address} is damaged here")))
-            }),
+            Ok(bytes) => Block::decode(&bytes).map(Some).map_err(|e| damaged(address, e)),
             Err(SiloError::NotFound { .. }) => Ok(None),
             Err(e) => Err(storage(e)),
         }
@@ -288,7 +293,13 @@ impl Replica {
         };
         let address = tombstone.address;
         let _guard = self.stripe(&address).lock().await;
-        let previous = match self.stored(address).await {
+        let stored = match read_for_removal(self.silo.as_ref(), address).await {
+            Ok(ForRemoval::Absent) => Ok(None),
+            Ok(ForRemoval::Content(stand_in)) => Ok(Some(*stand_in)),
+            Ok(ForRemoval::Whole(bytes)) => Block::decode(&bytes).map(Some).map_err(|e| damaged(address, e)),
+            Err(e) => Err(storage(e)),
+        };
+        let previous = match stored {
             Err(reply) => return reply,
             Ok(None) => return BlockReply::Done,
             Ok(Some(Block::Tombstone(_))) => return BlockReply::Done,

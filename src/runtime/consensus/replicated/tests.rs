@@ -144,6 +144,23 @@ async fn blocks_and_registers_are_shared_by_every_node_and_survive_one_node_down
     assert!(c.nodes[0].consensus.fetch(address, ReadLevel::Latest).await.unwrap().is_removed());
     let never = Block::Content(ContentBlock::new(None, b"never stored".to_vec()));
     assert_eq!(client.fetch(never.address(), ReadLevel::Latest).await.unwrap(), Fetched::Absent);
+    // A chunk larger than what a replica reads of it to remove it: only
+    // its owner's writers may, and then it is gone from every replica up.
+    let file = AclBlock::create(&c.user, AccessList::default(), b"file").unwrap();
+    client.store_next(Block::Acl(file.clone())).await.unwrap();
+    let big = ContentBlock::new(Some(file.address()), vec![9; 300 << 10]);
+    let big_address = big.address();
+    client.store(Block::Content(big), Expect::Absent).await.unwrap();
+    let stranger = KeyPair::generate().unwrap();
+    assert!(client.remove(Tombstone::for_content(&stranger, big_address)).await.is_err());
+    for i in 0..2 {
+        assert!(c.silos[i].as_ref().unwrap().get(big_address).await.is_ok(), "node {i} lost the chunk");
+    }
+    client.remove(Tombstone::for_content(&c.user, big_address)).await.unwrap();
+    for i in 0..2 {
+        let gone = c.silos[i].as_ref().unwrap().get(big_address).await;
+        assert!(matches!(gone, Err(crate::runtime::silo::SiloError::NotFound { .. })), "node {i} kept the chunk");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
