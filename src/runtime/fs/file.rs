@@ -958,10 +958,17 @@ impl FileSystem {
                 })
                 .collect();
             let new_bytes = extents_bytes(&extents);
-            if self.patch_bounds.needs_compaction(&patches, new_bytes, size) {
+            let compact_now = self.patch_bounds.needs_compaction(&patches, new_bytes, size)
+                && !(self.background_compaction.load(std::sync::atomic::Ordering::Relaxed)
+                    && self.patch_bounds.may_wait(&patches, new_bytes, size));
+            if self.patch_bounds.needs_compaction(&patches, new_bytes, size) && !compact_now {
+                // The background compactor does it, off this flush's path.
+                lock(&self.compactions).insert(address);
+            }
+            if compact_now {
                 let mut table: BTreeMap<u64, Chunk> = old_chunks.range(..kept).map(|(i, c)| (*i, *c)).collect();
                 table.extend(stored.range(..last).map(|(i, c)| (*i, *c)));
-                let (kept_patches, merged) = self.compact(address, size, &table, patches, extents).await?;
+                let (kept_patches, merged) = self.compact(address, size, &table, patches, extents, None).await?;
                 new_patches.extend(merged.iter().map(|p| p.address));
                 patches = kept_patches;
                 patches.extend(merged);
@@ -1032,6 +1039,7 @@ impl FileSystem {
         table: &BTreeMap<u64, Chunk>,
         patches: Vec<Patch>,
         extents: FileExtents,
+        mut folds: Option<&mut BTreeMap<u64, Chunk>>,
     ) -> FsResult<(Vec<Patch>, Vec<Patch>)> {
         let bs = self.block_size;
         let _one_at_a_time =
@@ -1104,7 +1112,7 @@ impl FileSystem {
                 break;
             }
             if running.len() == FOLDS_AT_ONCE
-                && let Err(e) = self.folded(address, &mut older, running.pop_front()).await
+                && let Err(e) = self.folded(address, &mut older, running.pop_front(), folds.as_deref_mut()).await
             {
                 failed = Some(e);
                 break;
@@ -1122,7 +1130,7 @@ impl FileSystem {
         // Every fold started is waited for, also after a failure: a chunk
         // stored is recorded in the open file, never left unnamed.
         while !running.is_empty() {
-            if let Err(e) = self.folded(address, &mut older, running.pop_front()).await {
+            if let Err(e) = self.folded(address, &mut older, running.pop_front(), folds.as_deref_mut()).await {
                 failed.get_or_insert(e);
             }
         }
@@ -1146,6 +1154,121 @@ impl FileSystem {
         Ok((older, consolidated))
     }
 
+    /// Let flushes leave compactions to [`FileSystem::compact_waiting`]
+    /// (the flusher turns this on), for tests that run it themselves.
+    #[cfg(test)]
+    pub(super) fn set_background_compaction(&self, on: bool) {
+        self.background_compaction.store(on, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Compact, one after the other, the files whose flushes left their
+    /// compaction to the background ([`FileSystem::spawn_flusher`] starts
+    /// this while some wait), until none waits or the volume unmounts.
+    pub(super) async fn compact_waiting(&self) {
+        let _running = self.compactor.lock().await;
+        while !self.nodes.draining.load(std::sync::atomic::Ordering::SeqCst) {
+            let Some(address) = lock(&self.compactions).pop_first() else { return };
+            if let Err(e) = self.compact_in_background(address).await {
+                // The file's next flush over the bounds asks again.
+                self.report(&format!("compaction of file {address} failed (its flushes will retry): {e}"));
+            }
+        }
+    }
+
+    /// Compact file `address` without holding its content lock for the
+    /// work: its writes and `fsync`s go on meanwhile. The chunks and
+    /// patches of its header are read under the lock, compacted without
+    /// it, and the result is recorded under it again only if the header
+    /// still has those chunks and starts with those patches (flushes
+    /// meanwhile may have added patches, which stay after the compacted
+    /// ones). Otherwise, or on a failure, what the compaction stored is
+    /// removed again; nothing else changes.
+    async fn compact_in_background(&self, address: Address) -> FsResult<()> {
+        let (size, table, patches) = {
+            let _io = self.file_io(address).await;
+            match self.load_node(address).await? {
+                Node::File { size, inline, chunks, patches, .. } if inline.is_empty() => (size, chunks, patches),
+                _ => return Ok(()),
+            }
+        };
+        if !self.patch_bounds.needs_compaction(&patches, 0, size) {
+            return Ok(());
+        }
+        let mut folds = BTreeMap::new();
+        let compacted =
+            self.compact(address, size, &table, patches.clone(), FileExtents::new(), Some(&mut folds)).await;
+        let (older, consolidated) = match compacted {
+            Ok(parts) => parts,
+            Err(e) => {
+                for chunk in folds.values() {
+                    self.remove_unnamed_chunk(address, chunk.address);
+                }
+                return Err(e);
+            }
+        };
+        let made: Vec<Address> =
+            folds.values().map(|c| c.address).chain(consolidated.iter().map(|p| p.address)).collect();
+        #[cfg(test)]
+        {
+            self.at_install.notify_one();
+            drop(self.install_gate.lock().await);
+        }
+        let _io = self.file_io(address).await;
+        let unchanged = |now: &Node| match now {
+            Node::File { size: now_size, inline, chunks, patches: now_patches, .. } => {
+                *now_size == size
+                    && inline.is_empty()
+                    && *chunks == table
+                    && now_patches.starts_with(&patches)
+                    && lock(&self.open).get(&address).is_none_or(|f| f.cut.is_none())
+            }
+            _ => false,
+        };
+        let recorded = match self.load_node(address).await {
+            Ok(now @ Node::File { .. }) if unchanged(&now) => {
+                let Node::File { chunks, patches: now_patches, .. } = now else { unreachable!() };
+                let mut new_chunks = chunks;
+                new_chunks.extend(folds.iter().map(|(i, c)| (*i, *c)));
+                let mut new_patches = older;
+                new_patches.extend(consolidated);
+                new_patches.extend_from_slice(&now_patches[patches.len()..]);
+                let named: std::collections::HashSet<Address> = new_patches.iter().map(|p| p.address).collect();
+                let dropped: Vec<Address> = folds
+                    .keys()
+                    .filter_map(|i| table.get(i))
+                    .map(|c| c.address)
+                    .chain(patches.iter().map(|p| p.address).filter(|a| !named.contains(a)))
+                    .collect();
+                // No new time: `Content` only ever moves times forward.
+                let intent = Intent::Content {
+                    size,
+                    inline: Vec::new(),
+                    chunks: new_chunks,
+                    patches: new_patches,
+                    time: Time::default(),
+                };
+                self.change(address, intent, Vec::new()).await.map(|recorded| Some((recorded, dropped)))
+            }
+            Ok(_) => Ok(None),
+            Err(e) => Err(e),
+        };
+        match recorded {
+            Ok(Some((recorded, dropped))) => {
+                for block in dropped {
+                    // The stored header names them until this change is stored.
+                    self.remove_chunk(block, vec![recorded]);
+                }
+                Ok(())
+            }
+            other => {
+                for block in made {
+                    self.remove_unnamed_chunk(address, block);
+                }
+                other.map(|_| ())
+            }
+        }
+    }
+
     /// Record the chunk a fold stored (the open file names it from now
     /// on) and take it out of the lists of the older patches it absorbed.
     async fn folded(
@@ -1153,13 +1276,17 @@ impl FileSystem {
         address: Address,
         older: &mut [Patch],
         fold: Option<tokio::task::JoinHandle<FsResult<Folded>>>,
+        into: Option<&mut BTreeMap<u64, Chunk>>,
     ) -> FsResult<()> {
         let Some(fold) = fold else { return Ok(()) };
         let Folded { index, chunk, absorbed } =
             fold.await.map_err(|e| FsError::Storage(format!("a chunk's compaction stopped: {e}")))??;
-        let superseded = match lock(&self.open).get_mut(&address) {
-            Some(f) => f.stored.insert(index, chunk),
-            None => Some(chunk),
+        let superseded = match into {
+            Some(folds) => folds.insert(index, chunk),
+            None => match lock(&self.open).get_mut(&address) {
+                Some(f) => f.stored.insert(index, chunk),
+                None => Some(chunk),
+            },
         };
         if let Some(old) = superseded {
             self.remove_unnamed_chunk(address, old.address);

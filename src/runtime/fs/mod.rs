@@ -129,6 +129,22 @@ pub struct FileSystem {
     /// One compaction at a time: each holds up to a merge's worth of
     /// decoded patches, and they are bound by the processor anyway.
     compacting: tokio::sync::Semaphore,
+    /// Whether flushes may leave compactions to the background compactor
+    /// (set when the flusher starts, which runs it).
+    background_compaction: std::sync::atomic::AtomicBool,
+    /// Files whose flushes left their compaction to the background.
+    compactions: Mutex<std::collections::BTreeSet<Address>>,
+    /// Held while the background compactor works: an unmount waits for it.
+    compactor: tokio::sync::Mutex<()>,
+    /// Whether a background compactor task is running.
+    compactor_busy: std::sync::atomic::AtomicBool,
+    /// Tests: a background compaction signals `at_install` once its work
+    /// is done, then waits for `install_gate` before recording it, so a
+    /// test can change the file in between.
+    #[cfg(test)]
+    at_install: tokio::sync::Notify,
+    #[cfg(test)]
+    install_gate: tokio::sync::Mutex<()>,
     /// Serialises content operations on each file (its buffers are shared
     /// state); operations on different files run side by side.
     io: Mutex<HashMap<Address, Arc<tokio::sync::Mutex<()>>>>,
@@ -264,6 +280,14 @@ impl FileSystem {
             chunks: Mutex::new(file::ChunkCache::default()),
             patch_bounds: patch::Bounds::for_block_size(block_size.max(4096)),
             compacting: tokio::sync::Semaphore::new(1),
+            background_compaction: std::sync::atomic::AtomicBool::new(false),
+            compactions: Mutex::new(std::collections::BTreeSet::new()),
+            compactor: tokio::sync::Mutex::new(()),
+            compactor_busy: std::sync::atomic::AtomicBool::new(false),
+            #[cfg(test)]
+            at_install: tokio::sync::Notify::new(),
+            #[cfg(test)]
+            install_gate: tokio::sync::Mutex::new(()),
             io: Mutex::new(HashMap::new()),
             syncs: SyncGate::default(),
             revalidate: REVALIDATE,

@@ -180,7 +180,7 @@ pub struct NodeTable {
     /// One flush at a time.
     flushing: tokio::sync::Mutex<()>,
     /// Unmounting: replaced shards go at once.
-    draining: std::sync::atomic::AtomicBool,
+    pub(super) draining: std::sync::atomic::AtomicBool,
 }
 
 /// Whether every change `deps` names is stored. Exactly that change: an
@@ -1311,6 +1311,8 @@ impl FileSystem {
     /// after their grace period.
     pub async fn sync_for_unmount(&self) -> FsResult<()> {
         self.nodes.draining.store(true, Ordering::SeqCst);
+        // A background compaction under way installs its result first.
+        let _compactor = self.compactor.lock().await;
         self.sync(None).await
     }
 
@@ -1545,6 +1547,9 @@ impl FileSystem {
     /// Flush dirty nodes every [`FLUSH_INTERVAL`] while `fs` lives; a failure
     /// is reported at once and again to the next `fsync`.
     pub fn spawn_flusher(fs: Weak<FileSystem>) {
+        if let Some(fs) = fs.upgrade() {
+            fs.background_compaction.store(true, Ordering::SeqCst);
+        }
         tokio::spawn(async move {
             loop {
                 // A large backlog is flushed again at once: creates wait for room.
@@ -1558,6 +1563,13 @@ impl FileSystem {
                 if let Err(e) = fs.flush_metadata().await {
                     fs.report(&format!("write-back failed (will retry): {e}"));
                     *lock(&fs.last_error) = Some(e.to_string());
+                }
+                if !lock(&fs.compactions).is_empty() && !fs.compactor_busy.swap(true, Ordering::SeqCst) {
+                    let fs = fs.clone();
+                    tokio::spawn(async move {
+                        fs.compact_waiting().await;
+                        fs.compactor_busy.store(false, Ordering::SeqCst);
+                    });
                 }
                 // Nodes created here become clean once stored: bound them
                 // like nodes loaded from the store.

@@ -303,6 +303,17 @@ impl Bounds {
             || held.saturating_add(new_bytes) > self.held_bound(size)
     }
 
+    /// Whether a flush that [`Bounds::needs_compaction`] may store its
+    /// extents as one more patch and leave the compaction to the
+    /// background: while the patches stay within twice the bounds. Past
+    /// that, the flush compacts itself, so a compactor that falls behind
+    /// slows writers instead of letting patches pile up.
+    pub fn may_wait(&self, patches: &[Patch], new_bytes: u64, size: u64) -> bool {
+        let held: u64 = patches.iter().map(|p| p.bytes).sum();
+        patches.len() + usize::from(new_bytes > 0) <= 2 * self.max_patches
+            && held.saturating_add(new_bytes) <= 2 * self.held_bound(size)
+    }
+
     /// Where the patches a compaction merges start (it merges
     /// `patches[start..]` with `new_bytes` of new extents): walking back
     /// from the newest, a run is taken while what is merged stays within

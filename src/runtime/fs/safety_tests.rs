@@ -593,6 +593,106 @@ async fn failed_compactions_leave_no_block_unnamed() {
     assert_eq!(after.read(f, 0, model.len() as u32).await.unwrap(), model);
 }
 
+/// Background compactions (read the header, compact without the file's
+/// lock, record the result if the header did not change under it) alone
+/// and racing small writes, whole-chunk writes and `fsync`s: every round
+/// the file reads as written; a compaction alone brings the patches back
+/// within bounds; one raced by a whole-chunk write is dropped, with what
+/// it stored; and at the end the offline check finds nothing unnamed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn background_compactions_racing_writes_keep_every_byte_and_leave_nothing_unnamed() {
+    use crate::runtime::fs::check::{Floors, check};
+    let rig = Rig::new();
+    let (fs, f, mut model) = patched_file(&rig).await;
+    fs.set_background_compaction(true);
+    let fs = Arc::new(fs);
+    let bounds = super::patch::Bounds::tight(4096);
+    let (mut waited, mut solo, mut raced) = (0, 0, 0);
+    for round in 0..48u64 {
+        scatter(&fs, f, &mut model, round).await.unwrap();
+        fs.sync(Some(f)).await.unwrap();
+        let Node::File { patches, .. } = fs.load_node(f).await.unwrap() else { panic!("a file") };
+        assert!(patches.len() <= 2 * bounds.max_patches, "round {round}: {} patches", patches.len());
+        if lock(&fs.compactions).is_empty() {
+            continue;
+        }
+        waited += 1;
+        let gate = fs.install_gate.lock().await;
+        let compactor = {
+            let fs = fs.clone();
+            tokio::spawn(async move { fs.compact_waiting().await })
+        };
+        // The compaction's work is done, its result not recorded yet.
+        fs.at_install.notified().await;
+        if round % 2 == 0 {
+            drop(gate);
+            compactor.await.unwrap();
+            let Node::File { patches, size, .. } = fs.load_node(f).await.unwrap() else { panic!("a file") };
+            assert!(!bounds.needs_compaction(&patches, 0, size), "round {round}: still {} patches", patches.len());
+            solo += 1;
+        } else {
+            // Racing: more scattered writes, a whole chunk rewritten, fsync.
+            scatter(&fs, f, &mut model, round + 1000).await.unwrap();
+            let chunk = (round * 7 % 64) as usize * 4096;
+            let whole = pattern(round + 5000, 4096);
+            model[chunk..chunk + 4096].copy_from_slice(&whole);
+            fs.write(f, chunk as u64, &whole).await.unwrap();
+            fs.sync(Some(f)).await.unwrap();
+            drop(gate);
+            compactor.await.unwrap();
+            raced += 1;
+        }
+        assert_eq!(fs.read(f, 0, model.len() as u32).await.unwrap(), model, "round {round}");
+    }
+    assert!(
+        waited >= 8 && solo >= 4 && raced >= 4,
+        "compactions left to the background: {waited}, run alone: {solo}, raced: {raced}"
+    );
+    fs.release(f).await.unwrap();
+    fs.sync(None).await.unwrap();
+    drop(fs);
+    let report = check(&*rig.silo, &rig.keys, "v", &Floors::new()).await.unwrap();
+    assert!(report.findings.is_empty(), "{:?}", report.findings);
+    let after = rig.after_crash().await;
+    assert_eq!(after.read(f, 0, model.len() as u32).await.unwrap(), model);
+}
+
+/// A crash at any write of a background compaction (its chunks, its
+/// patches, the header recording them, the removals after) and of the
+/// flushes beside it leaves a file that reads as one of the states an
+/// `fsync` was writing, never a mix, zeros or a missing block.
+#[tokio::test]
+async fn a_crash_during_a_background_compaction_reads_a_synced_state() {
+    for crash_at in 0..40u64 {
+        let rig = Rig::new();
+        let (fs, f, mut model) = patched_file(&rig).await;
+        fs.set_background_compaction(true);
+        let mut states = vec![model.clone()];
+        // Enough patches that a compaction waits, then the crash.
+        for round in 0..12 {
+            scatter(&fs, f, &mut model, round).await.unwrap();
+            fs.sync(Some(f)).await.unwrap();
+            states.push(model.clone());
+        }
+        assert!(!lock(&fs.compactions).is_empty(), "no compaction was left to the background");
+        rig.faulty.crash_after(crash_at);
+        for round in 12..20 {
+            fs.compact_waiting().await;
+            if scatter(&fs, f, &mut model, round).await.is_err() {
+                break;
+            }
+            // A failed `fsync` may have stored its state all the same.
+            let _ = fs.sync(Some(f)).await;
+            states.push(model.clone());
+        }
+        drop(fs);
+        rig.faulty.heal();
+        let after = rig.after_crash().await;
+        let got = after.read(f, 0, model.len() as u32).await.unwrap_or_else(|e| panic!("crash at {crash_at}: {e}"));
+        assert!(states.contains(&got), "crash after {crash_at} writes: the file reads as none of the states flushed");
+    }
+}
+
 /// A crash at any write of patch flushes and compactions (chunks, patches,
 /// the header, the removals of what they replace), after random failed
 /// stores, leaves a stored file
