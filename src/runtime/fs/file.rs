@@ -1186,9 +1186,11 @@ impl FileSystem {
     async fn compact_in_background(&self, address: Address) -> FsResult<()> {
         let (size, table, patches) = {
             let _io = self.file_io(address).await;
-            match self.load_node(address).await? {
-                Node::File { size, inline, chunks, patches, .. } if inline.is_empty() => (size, chunks, patches),
-                _ => return Ok(()),
+            match self.load_node(address).await {
+                Ok(Node::File { size, inline, chunks, patches, .. }) if inline.is_empty() => (size, chunks, patches),
+                // Removed, or small again, since the flush asked.
+                Ok(_) | Err(FsError::NotFound) => return Ok(()),
+                Err(e) => return Err(e),
             }
         };
         if !self.patch_bounds.needs_compaction(&patches, 0, size) {
@@ -1249,7 +1251,7 @@ impl FileSystem {
                 };
                 self.change(address, intent, Vec::new()).await.map(|recorded| Some((recorded, dropped)))
             }
-            Ok(_) => Ok(None),
+            Ok(_) | Err(FsError::NotFound) => Ok(None),
             Err(e) => Err(e),
         };
         match recorded {
