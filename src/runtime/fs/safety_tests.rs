@@ -544,18 +544,34 @@ async fn scatter(fs: &FileSystem, f: Address, model: &mut [u8], round: u64) -> F
     Ok(())
 }
 
+/// `rounds` rounds of scattered writes to `f` (and `model`), each with
+/// failures armed by `fail(round)` for its `fsync`; then the injector
+/// heals, an `fsync` succeeds, and the file reads as `model`.
+async fn rounds_with_failures(
+    rig: &Rig,
+    fs: &FileSystem,
+    f: Address,
+    model: &mut [u8],
+    rounds: u64,
+    fail: impl Fn(u64),
+) {
+    for round in 0..rounds {
+        scatter(fs, f, model, round).await.unwrap();
+        fail(round);
+        let _ = fs.sync(Some(f)).await;
+        rig.faulty.heal();
+        fs.sync(Some(f)).await.unwrap_or_else(|e| panic!("round {round}: {e}"));
+        assert_eq!(fs.read(f, 0, model.len() as u32).await.unwrap(), model, "round {round}");
+    }
+}
+
 #[tokio::test]
 async fn a_failed_patch_store_keeps_the_extents_for_the_next_fsync() {
     let rig = Rig::new();
     let (fs, f, mut model) = patched_file(&rig).await;
-    for round in 0..30 {
-        scatter(&fs, f, &mut model, round).await.unwrap();
-        // The patch (or, past the bounds, a compaction's chunk) fails to store.
-        rig.faulty.fail_next(FaultTarget::Write, FAULTS[(round % 4) as usize]);
-        let _ = fs.sync(Some(f)).await;
-        while fs.sync(Some(f)).await.is_err() {}
-        assert_eq!(fs.read(f, 0, model.len() as u32).await.unwrap(), model, "round {round}");
-    }
+    // The patch (or, past the bounds, a compaction's chunk) fails to store.
+    let fail = |round: u64| rig.faulty.fail_next(FaultTarget::Write, FAULTS[(round % 4) as usize]);
+    rounds_with_failures(&rig, &fs, f, &mut model, 30, fail).await;
     assert!(rig.faulty.injected() >= 30);
     fs.release(f).await.unwrap();
     fs.sync(None).await.unwrap();
@@ -572,18 +588,18 @@ async fn a_failed_patch_store_keeps_the_extents_for_the_next_fsync() {
 /// for and recorded, not left behind).
 #[tokio::test]
 async fn failed_compactions_leave_no_block_unnamed() {
-    use crate::runtime::fs::check::{Floors, check};
     let rig = Rig::new();
     let (fs, f, mut model) = patched_file(&rig).await;
-    for round in 0..40 {
-        scatter(&fs, f, &mut model, round).await.unwrap();
-        rig.faulty.fail_randomly(round, 300, &[Fault::SiloIo], FaultTarget::Write);
-        let _ = fs.sync(Some(f)).await;
-        rig.faulty.heal();
-        fs.sync(Some(f)).await.unwrap_or_else(|e| panic!("round {round}: {e}"));
-        assert_eq!(fs.read(f, 0, model.len() as u32).await.unwrap(), model, "round {round}");
-    }
+    let fail = |round: u64| rig.faulty.fail_randomly(round, 300, &[Fault::SiloIo], FaultTarget::Write);
+    rounds_with_failures(&rig, &fs, f, &mut model, 40, fail).await;
     assert!(rig.faulty.injected() >= 20, "only {} failures injected", rig.faulty.injected());
+    closes_clean(&rig, fs, f, &model).await;
+}
+
+/// Close `f`, sync `fs` and drop it; then the offline check finds nothing
+/// to report, and the file stored reads as `model`.
+async fn closes_clean(rig: &Rig, fs: FileSystem, f: Address, model: &[u8]) {
+    use crate::runtime::fs::check::{Floors, check};
     fs.release(f).await.unwrap();
     fs.sync(None).await.unwrap();
     drop(fs);
@@ -601,7 +617,6 @@ async fn failed_compactions_leave_no_block_unnamed() {
 /// it stored; and at the end the offline check finds nothing unnamed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn background_compactions_racing_writes_keep_every_byte_and_leave_nothing_unnamed() {
-    use crate::runtime::fs::check::{Floors, check};
     let rig = Rig::new();
     let (fs, f, mut model) = patched_file(&rig).await;
     fs.set_background_compaction(true);
@@ -648,13 +663,8 @@ async fn background_compactions_racing_writes_keep_every_byte_and_leave_nothing_
         waited >= 8 && solo >= 4 && raced >= 4,
         "compactions left to the background: {waited}, run alone: {solo}, raced: {raced}"
     );
-    fs.release(f).await.unwrap();
-    fs.sync(None).await.unwrap();
-    drop(fs);
-    let report = check(&*rig.silo, &rig.keys, "v", &Floors::new()).await.unwrap();
-    assert!(report.findings.is_empty(), "{:?}", report.findings);
-    let after = rig.after_crash().await;
-    assert_eq!(after.read(f, 0, model.len() as u32).await.unwrap(), model);
+    let fs = Arc::into_inner(fs).expect("no compactor holds the file system");
+    closes_clean(&rig, fs, f, &model).await;
 }
 
 /// A crash at any write of a background compaction (its chunks, its
@@ -685,12 +695,23 @@ async fn a_crash_during_a_background_compaction_reads_a_synced_state() {
             let _ = fs.sync(Some(f)).await;
             states.push(model.clone());
         }
-        drop(fs);
-        rig.faulty.heal();
-        let after = rig.after_crash().await;
-        let got = after.read(f, 0, model.len() as u32).await.unwrap_or_else(|e| panic!("crash at {crash_at}: {e}"));
-        assert!(states.contains(&got), "crash after {crash_at} writes: the file reads as none of the states flushed");
+        reads_a_flushed_state(&rig, fs, f, &states, crash_at).await;
     }
+}
+
+/// After the crash that ends `fs` (its store healed), file `f` stored on
+/// `rig` reads whole as one of `states`.
+async fn reads_a_flushed_state(rig: &Rig, fs: FileSystem, f: Address, states: &[Vec<u8>], crash_at: u64) {
+    drop(fs);
+    rig.faulty.heal();
+    let after = rig.after_crash().await;
+    let len = states.last().map_or(0, Vec::len) as u32;
+    let got = after.read(f, 0, len).await.unwrap_or_else(|e| panic!("crash at {crash_at}: {e}"));
+    assert!(
+        states.contains(&got),
+        "crash after {crash_at} writes: the file reads as none of the {} states flushed",
+        states.len()
+    );
 }
 
 /// A crash at any write of patch flushes and compactions (chunks, patches,
@@ -715,15 +736,7 @@ async fn a_crash_during_patch_flushes_and_compactions_reads_old_or_new_content()
             let _ = fs.sync(Some(f)).await;
             states.push(model.clone());
         }
-        drop(fs);
-        rig.faulty.heal();
-        let after = rig.after_crash().await;
-        let got = after.read(f, 0, model.len() as u32).await.unwrap_or_else(|e| panic!("crash at {crash_at}: {e}"));
-        assert!(
-            states.contains(&got),
-            "crash after {crash_at} writes: the file reads as none of the {} states flushed",
-            states.len()
-        );
+        reads_a_flushed_state(&rig, fs, f, &states, crash_at).await;
     }
 }
 
