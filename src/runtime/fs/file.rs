@@ -5,8 +5,10 @@
 //! release, truncate) stores the file's extents as one patch block
 //! ([`super::patch`]) and records the header (size, chunk table, patches,
 //! or inline data for small files); compaction rewrites dense chunks from
-//! time to time. Replaced chunks and patches are removed once the new header
-//! no longer references them, so nothing leaks.
+//! time to time, in the background on a mounted volume (the flusher runs
+//! the compactor; a flush compacts itself only past twice the bounds).
+//! Replaced chunks and patches are removed once the new header no longer
+//! references them, so nothing leaks.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -958,14 +960,15 @@ impl FileSystem {
                 })
                 .collect();
             let new_bytes = extents_bytes(&extents);
-            let compact_now = self.patch_bounds.needs_compaction(&patches, new_bytes, size)
-                && !(self.background_compaction.load(std::sync::atomic::Ordering::Relaxed)
-                    && self.patch_bounds.may_wait(&patches, new_bytes, size));
-            if self.patch_bounds.needs_compaction(&patches, new_bytes, size) && !compact_now {
+            let over_bounds = self.patch_bounds.needs_compaction(&patches, new_bytes, size);
+            let deferred = over_bounds
+                && self.background_compaction.load(std::sync::atomic::Ordering::Relaxed)
+                && self.patch_bounds.may_wait(&patches, new_bytes, size);
+            if deferred {
                 // The background compactor does it, off this flush's path.
                 lock(&self.compactions).insert(address);
             }
-            if compact_now {
+            if over_bounds && !deferred {
                 let mut table: BTreeMap<u64, Chunk> = old_chunks.range(..kept).map(|(i, c)| (*i, *c)).collect();
                 table.extend(stored.range(..last).map(|(i, c)| (*i, *c)));
                 let (kept_patches, merged) = self.compact(address, size, &table, patches, extents, None).await?;

@@ -22,9 +22,12 @@
 //! - Compaction, when a file has more than [`Bounds::max_patches`] patches
 //!   or they hold more than [`Bounds::held_bound`]
 //!   ([`Bounds::needs_compaction`]), is planned by [`Bounds::plan_merge`]
-//!   and [`Bounds::plan_folds`], sans IO, and carried out by the next
-//!   flush: the newest patches (size-tiered, see [`Bounds`]) are merged
-//!   with the new extents (newest wins); merged chunks that are dense (at
+//!   and [`Bounds::plan_folds`], sans IO, and carried out by the
+//!   background compactor while the patches are within twice the bounds
+//!   ([`Bounds::may_wait`]; it records its result only if the file's
+//!   chunks and patches did not change under it), else by the next flush:
+//!   the newest patches (size-tiered, see [`Bounds`]) are merged with the
+//!   new extents, if any (newest wins); merged chunks that are dense (at
 //!   least half a chunk) are rewritten with every patched byte, older
 //!   patches' included, and so are the densest others while the patches
 //!   hold too much; what remains of the merge is written again as a few
