@@ -667,6 +667,49 @@ async fn background_compactions_racing_writes_keep_every_byte_and_leave_nothing_
     closes_clean(&rig, fs, f, &model).await;
 }
 
+/// An unmount that starts while a background compaction is between its
+/// work and its install waits for it: the compaction is recorded and
+/// stored by the unmount's sync, and nothing it wrote is left unnamed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unmount_waits_for_the_background_compaction_under_way() {
+    let rig = Rig::new();
+    let (fs, f, mut model) = patched_file(&rig).await;
+    fs.set_background_compaction(true);
+    let fs = Arc::new(fs);
+    let mut round = 0;
+    while lock(&fs.compactions).is_empty() {
+        scatter(&fs, f, &mut model, round).await.unwrap();
+        fs.sync(Some(f)).await.unwrap();
+        round += 1;
+        assert!(round < 64, "no compaction was left to the background");
+    }
+    let gate = fs.install_gate.lock().await;
+    let compactor = {
+        let fs = fs.clone();
+        tokio::spawn(async move { fs.compact_waiting().await })
+    };
+    fs.at_install.notified().await;
+    let unmount = {
+        let fs = fs.clone();
+        tokio::spawn(async move { fs.sync_for_unmount().await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(!unmount.is_finished(), "the unmount did not wait for the compaction");
+    drop(gate);
+    compactor.await.unwrap();
+    unmount.await.unwrap().unwrap();
+    let stored = rig.after_crash().await;
+    let Node::File { patches, size, .. } = stored.load_node(f).await.unwrap() else { panic!("a file") };
+    assert!(
+        !super::patch::Bounds::tight(4096).needs_compaction(&patches, 0, size),
+        "the compaction was not stored by the unmount: {} patches",
+        patches.len()
+    );
+    drop(stored);
+    let fs = Arc::into_inner(fs).expect("no compactor holds the file system");
+    closes_clean(&rig, fs, f, &model).await;
+}
+
 /// A crash at any write of a background compaction (its chunks, its
 /// patches, the header recording them, the removals after) and of the
 /// flushes beside it leaves a file that reads as one of the states an
