@@ -102,6 +102,13 @@ pub fn will_need(file: &File) {
     let _ = unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_WILLNEED) };
 }
 
+/// Tell the kernel that `file` is read at random: no read-ahead, so a
+/// read of its first bytes does not bring in the next hundred kilobytes.
+pub fn read_at_random(file: &File) {
+    // SAFETY: as in `will_need`.
+    let _ = unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_RANDOM) };
+}
+
 /// Why a folder could not be locked.
 #[derive(Debug)]
 pub enum LockError {

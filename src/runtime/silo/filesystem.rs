@@ -431,7 +431,11 @@ impl Silo for FilesystemSilo {
             blocking(&root, move || {
                 use std::io::Read as _;
                 let mut bytes = Vec::with_capacity(len.min(4096));
-                let read = File::open(&path).and_then(|file| file.take(len as u64).read_to_end(&mut bytes));
+                // Without read-ahead: the head of a 1 MiB chunk cost 40 KiB of reads with it.
+                let read = File::open(&path).and_then(|file| {
+                    disk::read_at_random(&file);
+                    file.take(len as u64).read_to_end(&mut bytes)
+                });
                 read.map(|_| bytes).map_err(|source| read_failure(key, path, source))
             })
             .await

@@ -30,6 +30,11 @@ pub enum BlockRequest {
     Paxos { register: Address, request: paxos::Request },
     /// Make what this node stored durable.
     Sync,
+    /// Whose the immutable block at an address is, read from its first
+    /// bytes: what a removal must send along (a chunk's file), learned
+    /// without moving the chunk. (Last, so nodes that predate it refuse
+    /// it as unreadable and the asker falls back to [`BlockRequest::Fetch`].)
+    Owner { address: Address },
 }
 
 impl BlockRequest {
@@ -41,6 +46,7 @@ impl BlockRequest {
             BlockRequest::Remove { .. } => "remove",
             BlockRequest::Paxos { .. } => "paxos",
             BlockRequest::Sync => "sync",
+            BlockRequest::Owner { .. } => "owner",
         }
     }
 }
@@ -54,6 +60,18 @@ pub enum Held {
     Absent,
     /// Removed: the encoded tombstone.
     Removed(#[serde(with = "serde_bytes")] Vec<u8>),
+}
+
+/// What a replica stores at an address, as a removal needs to know it
+/// ([`BlockRequest::Owner`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OwnerOf {
+    /// A content block, owned by the file at that address or by no one.
+    Content(Option<Address>),
+    /// An immutable block of another kind: it has no owner.
+    Other,
+    /// Nothing, or a tombstone.
+    Absent,
 }
 
 /// Why a replica refused a request (the consensus error it maps to).
@@ -85,4 +103,6 @@ pub enum BlockReply {
     Paxos(paxos::Reply),
     /// Refused.
     Refused(Refused),
+    /// The answer to [`BlockRequest::Owner`].
+    Owner(OwnerOf),
 }

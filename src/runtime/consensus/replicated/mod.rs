@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt as _;
 use futures_util::stream::FuturesUnordered;
 
-use self::message::{BlockReply, BlockRequest, Held, Refused};
+use self::message::{BlockReply, BlockRequest, Held, OwnerOf, Refused};
 pub use self::replica::{GroupCommit, Replica};
 use super::paxos::{
     self, Accepted, Change, Decided, NodeId, Operation, PaxosError, Payload, Proposer, ReplicaSet, Step,
@@ -490,12 +490,75 @@ impl Replicated {
     async fn remove_immutable(&self, tombstone: Tombstone) -> Result<(), ConsensusError> {
         let address = tombstone.address;
         let until = Instant::now() + self.deadline;
-        // A chunk's removal is authorized by its file: send the file along.
-        let owner = match self.fetch_any(address, ReadLevel::Any).await? {
+        let replicas = self.replicas(&address);
+        // A chunk's removal is authorized by its file: the replicas say
+        // which from the chunk's first bytes. What they say is not
+        // verifiable, so if the removal is refused with it, the owner is
+        // learned again from the chunk itself, which is.
+        match self.owner_from_replicas(address, &replicas, until).await {
+            Some(Told::Absent) => Ok(()),
+            Some(Told::Owner(owner)) => {
+                let told = self.remove_with_owner(tombstone.clone(), owner, &replicas, until).await;
+                match told {
+                    Err(ConsensusError::Unauthorized(_) | ConsensusError::Refused(_)) => {
+                        tracing::warn!(
+                            "block {address}: removal refused with the owner its replicas named; reading the block to learn it"
+                        );
+                        self.remove_verified(tombstone, &replicas, until).await
+                    }
+                    other => other,
+                }
+            }
+            None => self.remove_verified(tombstone, &replicas, until).await,
+        }
+    }
+
+    /// What the replicas of `address` say it holds, from the first of them
+    /// that knows it: `None` if none could say (too few answered, or the
+    /// nodes predate [`BlockRequest::Owner`]).
+    async fn owner_from_replicas(&self, address: Address, replicas: &[PeerId], until: Instant) -> Option<Told> {
+        let request = BlockRequest::Owner { address };
+        let mut answers = self.ask_all(replicas, &request, until);
+        let mut absent = 0usize;
+        while let Some((from, answer)) = answers.next().await {
+            match answer {
+                Ok(BlockReply::Owner(OwnerOf::Content(owner))) => return Some(Told::Owner(owner)),
+                Ok(BlockReply::Owner(OwnerOf::Other)) => return Some(Told::Owner(None)),
+                Ok(BlockReply::Owner(OwnerOf::Absent)) => absent += 1,
+                Ok(other) => tracing::debug!("node {from} could not name the owner of {address}: {other:?}"),
+                Err(e) => tracing::debug!("node {from} could not name the owner of {address}: {e}"),
+            }
+        }
+        let needed = replicas.len() / 2 + 1;
+        (absent >= needed).then_some(Told::Absent)
+    }
+
+    /// Remove the immutable block at the tombstone's address, learning its
+    /// owner from the block itself (fetched and verified against its address).
+    async fn remove_verified(
+        &self,
+        tombstone: Tombstone,
+        replicas: &[PeerId],
+        until: Instant,
+    ) -> Result<(), ConsensusError> {
+        let owner = match self.fetch_any(tombstone.address, ReadLevel::Any).await? {
             Fetched::Found(Block::Content(c)) => c.owner,
             Fetched::Found(_) => None,
             Fetched::Absent | Fetched::Removed(_) | Fetched::Collected { .. } => return Ok(()),
         };
+        self.remove_with_owner(tombstone, owner, replicas, until).await
+    }
+
+    /// Send the removal to `replicas`, with the current block of `owner`
+    /// (the file of a chunk), which authorizes it.
+    async fn remove_with_owner(
+        &self,
+        tombstone: Tombstone,
+        owner: Option<Address>,
+        replicas: &[PeerId],
+        until: Instant,
+    ) -> Result<(), ConsensusError> {
+        let address = tombstone.address;
         let owner = match owner {
             Some(owner) => match self.fetch_any(owner, ReadLevel::Latest).await? {
                 Fetched::Found(b) => b.encode()?,
@@ -504,11 +567,18 @@ impl Replicated {
             },
             None => Vec::new(),
         };
-        let replicas = self.replicas(&address);
         let needed = replicas.len() / 2 + 1;
         let request = BlockRequest::Remove { tombstone: Block::Tombstone(tombstone).encode()?, owner };
-        self.settle(address, &replicas, request, needed, until).await
+        self.settle(address, replicas, request, needed, until).await
     }
+}
+
+/// What replicas told of an immutable block before its removal.
+enum Told {
+    /// None of them holds it.
+    Absent,
+    /// It is owned by the block at that address, or by none.
+    Owner(Option<Address>),
 }
 
 /// The value a majority of its own replica set reports at one ballot, if

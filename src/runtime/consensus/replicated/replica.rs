@@ -16,7 +16,7 @@
 
 use std::sync::Arc;
 
-use super::message::{BlockReply, BlockRequest, Held, Refused};
+use super::message::{BlockReply, BlockRequest, Held, OwnerOf, Refused};
 use crate::crypto::KeyPair;
 use crate::runtime::block::{Address, Block, BlockError};
 use crate::runtime::consensus::paxos::{
@@ -104,6 +104,8 @@ pub struct Replica {
     stripes: Vec<tokio::sync::Mutex<()>>,
     /// Fetches answered since start.
     fetches: std::sync::atomic::AtomicU64,
+    /// Bytes of blocks sent in answer to fetches since start.
+    fetched_bytes: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Replica {
@@ -152,12 +154,19 @@ impl Replica {
             notary: Box::new(notary),
             stripes: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
             fetches: std::sync::atomic::AtomicU64::new(0),
+            fetched_bytes: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
     /// How many fetches this replica has answered since it started.
     pub fn fetches_answered(&self) -> u64 {
         self.fetches.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How many bytes of blocks this replica has sent in answer to
+    /// fetches since it started.
+    pub fn bytes_fetched(&self) -> u64 {
+        self.fetched_bytes.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The silo of immutable blocks.
@@ -205,7 +214,28 @@ impl Replica {
                 Ok(()) => BlockReply::Done,
                 Err(e) => storage(e),
             },
+            BlockRequest::Owner { address } => self.owner(address).await,
         }
+    }
+
+    /// Whose the block at `address` is, from its first bytes (a large
+    /// chunk is not read past them).
+    async fn owner(&self, address: Address) -> BlockReply {
+        let owner = match read_for_removal(self.silo.as_ref(), address).await {
+            Ok(ForRemoval::Absent) => OwnerOf::Absent,
+            Ok(ForRemoval::Content(stand_in)) => match *stand_in {
+                Block::Content(c) => OwnerOf::Content(c.owner),
+                _ => OwnerOf::Other,
+            },
+            Ok(ForRemoval::Whole(bytes)) => match Block::decode(&bytes) {
+                Ok(Block::Content(c)) => OwnerOf::Content(c.owner),
+                Ok(Block::Tombstone(_)) => OwnerOf::Absent,
+                Ok(_) => OwnerOf::Other,
+                Err(e) => return damaged(address, e),
+            },
+            Err(e) => return storage(e),
+        };
+        BlockReply::Owner(owner)
     }
 
     async fn stored(&self, address: Address) -> Result<Option<Block>, BlockReply> {
@@ -252,7 +282,11 @@ impl Replica {
         let held = match self.stored(address).await {
             Ok(Some(Block::Tombstone(t))) => Held::Removed(Block::Tombstone(t).encode().unwrap_or_default()),
             Ok(Some(b)) => match b.validate_alone(&address) {
-                Ok(()) => Held::Found(b.encode().unwrap_or_default()),
+                Ok(()) => {
+                    let bytes = b.encode().unwrap_or_default();
+                    self.fetched_bytes.fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                    Held::Found(bytes)
+                }
                 Err(e) => {
                     tracing::error!("block {address} in the silo is corrupt: {e}");
                     return refused(Refused::Storage(format!("block {address} is damaged here")));

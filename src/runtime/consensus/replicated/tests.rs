@@ -156,7 +156,16 @@ async fn blocks_and_registers_are_shared_by_every_node_and_survive_one_node_down
     for i in 0..2 {
         assert!(c.silos[i].as_ref().unwrap().get(big_address).await.is_ok(), "node {i} lost the chunk");
     }
+    // The owner is learned from the chunk's first bytes: the replicas
+    // send the file's header, not the chunk (they sent 300 KiB when the
+    // client fetched the chunk to learn it).
+    let sent = |c: &Cluster| -> u64 {
+        c.nodes[..3].iter().filter_map(|n| n.replica.as_ref()).map(|r| r.bytes_fetched()).sum()
+    };
+    let before = sent(&c);
     client.remove(Tombstone::for_content(&c.user, big_address)).await.unwrap();
+    let moved = sent(&c) - before;
+    assert!(moved < 32 << 10, "{moved} bytes of blocks fetched to remove a 300 KiB chunk");
     for i in 0..2 {
         let gone = c.silos[i].as_ref().unwrap().get(big_address).await;
         assert!(matches!(gone, Err(crate::runtime::silo::SiloError::NotFound { .. })), "node {i} kept the chunk");
@@ -283,6 +292,38 @@ async fn a_block_damaged_in_every_replica_is_never_returned() {
         silo(i).set(address, damaged.clone(), crate::runtime::silo::SetMode::Update).await.unwrap();
     }
     assert!(c.nodes[1].consensus.fetch(address, ReadLevel::Latest).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_naming_the_wrong_owner_of_a_chunk_does_not_stop_its_removal() {
+    let c = cluster(3, 0).await;
+    let node = c.nodes[0].consensus.clone();
+    let file = AclBlock::create(&c.user, AccessList::default(), b"file").unwrap();
+    node.store_next(Block::Acl(file.clone())).await.unwrap();
+    let chunk = Block::Content(ContentBlock::new(Some(file.address()), vec![7; 200 << 10]));
+    let address = chunk.address();
+    node.store(chunk.clone(), Expect::Absent).await.unwrap();
+    let silo = |i: usize| c.nodes[i].replica.as_ref().unwrap().silo().clone();
+    for i in 0..3 {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while silo(i).get(address).await.is_err() {
+            assert!(std::time::Instant::now() < deadline, "replica {i} never got the chunk");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    // Node 0's copy names another owner in its first bytes. Asked by
+    // itself, it answers first: the removal is tried with that owner,
+    // refused by the honest replicas, and made again with the owner read
+    // from a verified copy of the chunk.
+    let mut lying = chunk.encode().unwrap();
+    let at = lying.windows(32).position(|w| w == file.address().0).expect("the owner is in the encoding");
+    lying[at..at + 32].copy_from_slice(&[0xab; 32]);
+    silo(0).set(address, lying, crate::runtime::silo::SetMode::Update).await.unwrap();
+    node.remove(Tombstone::for_content(&c.user, address)).await.unwrap();
+    for i in 1..3 {
+        let gone = silo(i).get(address).await;
+        assert!(matches!(gone, Err(crate::runtime::silo::SiloError::NotFound { .. })), "node {i} kept the chunk");
+    }
 }
 
 /// Latency of one compare-and-swap through consensus, for `bench/cluster.sh`:
