@@ -336,7 +336,11 @@ impl Proposer {
         if reply.ballot().round == 0 && reply.ballot() != self.ballot && self.genesis_open.remove(&from) {
             // A late answer to the round-0 accept this proposer went past.
             self.effect |= matches!(reply, Reply::Accepted { .. });
-            return Step::Wait;
+            // A refusal that waited for it may now be told.
+            return match &self.phase {
+                Phase::Accepting { quorum, tally, .. } if !tally.can_reach(quorum) => self.after_accept_refusal(),
+                _ => Step::Wait,
+            };
         }
         if reply.ballot() != self.ballot {
             return Step::Wait;
@@ -513,6 +517,10 @@ impl Proposer {
         let landed = !accepted.is_empty();
         match refusal {
             Some(why) if !landed && !self.may_have_landed() => self.finish(Err(PaxosError::Refused(why))),
+            // Only the answers to the round-0 accept are missing: they
+            // tell whether it landed (a loaded replica answers late; the
+            // caller's deadline ends the wait if one never does).
+            Some(_) if !landed && !self.effect => Step::Wait,
             Some(why) => self.finish(Err(PaxosError::Indeterminate {
                 why: format!("refused ({why}), but an accept of this write reached some replicas"),
             })),

@@ -579,6 +579,58 @@ fn a_creator_stores_a_new_register_with_one_accept_round_and_falls_back_to_prepa
     assert!(matches!(c.deliver(acceptors[0], clients[0], &Request::Accept(second)), Reply::Rejected { .. }));
 }
 
+#[test]
+fn a_refused_creation_waits_for_the_late_answers_to_its_round_0_accept_before_saying_refused() {
+    let read_only: Arc<std::sync::Mutex<Vec<NodeId>>> = Arc::default();
+    let lookup = read_only.clone();
+    let validator = move |sender: &NodeId, _previous: Option<&Value>, _new: &Value| {
+        if lookup.lock().unwrap().contains(sender) {
+            Err(Refusal::Unauthorized { who: "reader".into(), why: "its passport is read-only".into() })
+        } else {
+            Ok(())
+        }
+    };
+    let (mut c, acceptors, clients) = Cluster::new(3, 2, validator);
+    let (creator, other) = (clients[0], clients[1]);
+    read_only.lock().unwrap().push(creator);
+    let set = set_of(&acceptors);
+    // The first acceptor promised another proposer a ballot: it rejects
+    // the round-0 accept, and the creator goes on to prepare while the
+    // other two have not answered it yet.
+    let _ = c.deliver(acceptors[0], other, &Request::Prepare { ballot: Ballot::new(1, other, 1) });
+    let mut p = proposer(creator, set, store(None, 1, "a"), 0, 4).with_genesis();
+    let Step::Send(round_0) = p.start() else { panic!("round-0 accepts") };
+    let mut late = Vec::new();
+    let mut step = Step::Wait;
+    for (to, request) in round_0 {
+        if to == acceptors[0] {
+            step = p.on_reply(to, c.deliver(to, creator, &request));
+        } else {
+            late.push((to, request));
+        }
+    }
+    let Step::Send(prepares) = step else { panic!("a prepare round after the rejection: {step:?}") };
+    let mut accepts = Vec::new();
+    for (to, request) in prepares {
+        if let Step::Send(sent) = p.on_reply(to, c.deliver(to, creator, &request)) {
+            accepts = sent;
+        }
+    }
+    assert!(!accepts.is_empty(), "an accept round after the promises");
+    // Two refusals of that accept: a majority refused, but the round-0
+    // accept may still land on the two that have not answered it.
+    for (to, request) in accepts.into_iter().take(2) {
+        let step = p.on_reply(to, c.deliver(to, creator, &request));
+        assert!(matches!(step, Step::Wait), "told before the round-0 answers came: {step:?}");
+    }
+    // Their late answers say it did not land: refused, not "unknown".
+    let mut last = Step::Wait;
+    for (to, request) in late {
+        last = p.on_reply(to, c.deliver(to, creator, &request));
+    }
+    assert!(matches!(last, Step::Done(Err(PaxosError::Refused(Refusal::Unauthorized { .. })))), "{last:?}");
+}
+
 fn set_of(acceptors: &[NodeId]) -> ReplicaSet {
     ReplicaSet::new(1, acceptors.to_vec())
 }

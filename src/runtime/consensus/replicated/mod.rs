@@ -24,7 +24,7 @@
 pub mod message;
 pub mod replica;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -66,7 +66,23 @@ pub struct Replicated {
     /// round 0 never carries two values (see [`Proposer::with_genesis`]).
     /// Kept until the creation is known to be chosen.
     created: std::sync::Mutex<std::collections::HashSet<Address>>,
+    /// The owner blocks (encoded) that removals of chunks sent along
+    /// lately: removing a file's chunks fetches its header once, not once
+    /// per chunk.
+    owners: std::sync::Mutex<VecDeque<KeptOwner>>,
 }
+
+/// An owner block sent along with a removal: its address, when it was
+/// fetched, and its encoding.
+type KeptOwner = (Address, Instant, Arc<Vec<u8>>);
+
+/// How long an owner block fetched for a removal is sent along for others.
+/// An older version of it authorizes no more than the replicas allow: they
+/// check the removal against the owner block they are sent, whichever
+/// version it is, so this is a matter of cost, not of rights.
+const OWNER_KEPT: Duration = Duration::from_secs(2);
+/// Owner blocks kept for removals, at most.
+const OWNERS_KEPT: usize = 16;
 
 /// Registers whose last round is remembered, at most.
 const ROUNDS_KEPT: usize = 1 << 16;
@@ -164,6 +180,7 @@ impl Replicated {
             deadline: DEADLINE,
             rounds: std::sync::Mutex::new(HashMap::new()),
             created: std::sync::Mutex::new(std::collections::HashSet::new()),
+            owners: std::sync::Mutex::new(VecDeque::new()),
         }
     }
 
@@ -498,7 +515,7 @@ impl Replicated {
         match self.owner_from_replicas(address, &replicas, until).await {
             Some(Told::Absent) => Ok(()),
             Some(Told::Owner(owner)) => {
-                let told = self.remove_with_owner(tombstone.clone(), owner, &replicas, until).await;
+                let told = self.remove_with_owner(tombstone.clone(), owner, &replicas, until, true).await;
                 match told {
                     Err(ConsensusError::Unauthorized(_) | ConsensusError::Refused(_)) => {
                         tracing::warn!(
@@ -546,30 +563,57 @@ impl Replicated {
             Fetched::Found(_) => None,
             Fetched::Absent | Fetched::Removed(_) | Fetched::Collected { .. } => return Ok(()),
         };
-        self.remove_with_owner(tombstone, owner, replicas, until).await
+        self.remove_with_owner(tombstone, owner, replicas, until, false).await
     }
 
     /// Send the removal to `replicas`, with the current block of `owner`
-    /// (the file of a chunk), which authorizes it.
+    /// (the file of a chunk), which authorizes it: the one fetched for
+    /// another removal less than [`OWNER_KEPT`] ago if `kept` allows.
     async fn remove_with_owner(
         &self,
         tombstone: Tombstone,
         owner: Option<Address>,
         replicas: &[PeerId],
         until: Instant,
+        kept: bool,
     ) -> Result<(), ConsensusError> {
         let address = tombstone.address;
         let owner = match owner {
-            Some(owner) => match self.fetch_any(owner, ReadLevel::Latest).await? {
-                Fetched::Found(b) => b.encode()?,
-                Fetched::Removed(t) => Block::Tombstone(t).encode()?,
-                Fetched::Absent | Fetched::Collected { .. } => Vec::new(),
-            },
-            None => Vec::new(),
+            Some(owner) => self.owner_block(owner, kept).await?,
+            None => Arc::new(Vec::new()),
         };
+        let owner = Arc::unwrap_or_clone(owner);
         let needed = replicas.len() / 2 + 1;
         let request = BlockRequest::Remove { tombstone: Block::Tombstone(tombstone).encode()?, owner };
         self.settle(address, replicas, request, needed, until).await
+    }
+}
+
+impl Replicated {
+    /// The latest block of `owner`, encoded (empty if it has none), to send
+    /// along with a removal: the one kept from an earlier removal if `kept`
+    /// allows and it is recent enough.
+    async fn owner_block(&self, owner: Address, kept: bool) -> Result<Arc<Vec<u8>>, ConsensusError> {
+        let now = Instant::now();
+        {
+            let mut owners = self.owners.lock().unwrap_or_else(|e| e.into_inner());
+            owners.retain(|(_, at, _)| now.duration_since(*at) < OWNER_KEPT);
+            if kept && let Some((_, _, bytes)) = owners.iter().find(|(a, _, _)| *a == owner) {
+                return Ok(bytes.clone());
+            }
+        }
+        let bytes = Arc::new(match self.fetch_any(owner, ReadLevel::Latest).await? {
+            Fetched::Found(b) => b.encode()?,
+            Fetched::Removed(t) => Block::Tombstone(t).encode()?,
+            Fetched::Absent | Fetched::Collected { .. } => Vec::new(),
+        });
+        let mut owners = self.owners.lock().unwrap_or_else(|e| e.into_inner());
+        owners.retain(|(a, _, _)| *a != owner);
+        if owners.len() == OWNERS_KEPT {
+            owners.pop_front();
+        }
+        owners.push_back((owner, now, bytes.clone()));
+        Ok(bytes)
     }
 }
 

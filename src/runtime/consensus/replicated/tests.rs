@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::crypto::KeyPair;
-use crate::runtime::block::{AccessList, AclBlock, ContentBlock, OwnerBlock};
+use crate::runtime::block::{AccessList, AclBlock, AclEntry, ContentBlock, OwnerBlock};
 use crate::runtime::consensus::ConsensusExt as _;
 use crate::runtime::network::{NetworkNode, NetworkSpec};
 use crate::runtime::overlay::{Credentials, Gatekeeper, Membership};
@@ -323,6 +323,38 @@ async fn a_replica_naming_the_wrong_owner_of_a_chunk_does_not_stop_its_removal()
     for i in 1..3 {
         let gone = silo(i).get(address).await;
         assert!(matches!(gone, Err(crate::runtime::silo::SiloError::NotFound { .. })), "node {i} kept the chunk");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chunk_removal_right_after_its_file_grants_a_writer_uses_the_new_grant() {
+    let c = cluster(3, 0).await;
+    let node = c.nodes[1].consensus.clone();
+    let v1 = AclBlock::create(&c.user, AccessList::default(), b"file").unwrap();
+    node.store_next(Block::Acl(v1.clone())).await.unwrap();
+    let chunk = |n: u8| ContentBlock::new(Some(v1.address()), vec![n; 100 << 10]);
+    let (first, second) = (chunk(1), chunk(2));
+    for c in [&first, &second] {
+        node.store(Block::Content(c.clone()), Expect::Absent).await.unwrap();
+    }
+    // Removing the first chunk keeps the file's header for the next removals.
+    node.remove(Tombstone::for_content(&c.user, first.address())).await.unwrap();
+    // The file grants a new writer, who removes the second chunk at once:
+    // refused with the header kept, the removal is made again with the
+    // latest one.
+    let writer = KeyPair::generate().unwrap();
+    let access = AccessList { entries: vec![AclEntry::new(writer.public(), true, true)], ..AccessList::default() };
+    let v2 = v1.set_access(&c.user, access).unwrap();
+    node.store(Block::Acl(v2), Expect::Version(1)).await.unwrap();
+    node.remove(Tombstone::for_content(&writer, second.address())).await.unwrap();
+    // (The removal returns once a majority removed it; the third follows.)
+    for i in 0..3 {
+        let silo = c.nodes[i].replica.as_ref().unwrap().silo().clone();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while silo.get(second.address()).await.is_ok() {
+            assert!(std::time::Instant::now() < deadline, "node {i} kept the chunk");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 }
 
