@@ -109,6 +109,20 @@ async fn cluster_with(storage: usize, clients: usize, client_passport: &[u8]) ->
     Cluster { _dir: dir, nodes, user, specs, silos }
 }
 
+/// Wait until each of the first three nodes' replicas holds the block at
+/// `address` (`held`) or no longer does: a store or removal returns once a
+/// majority did it, and the third follows.
+async fn on_every_replica(c: &Cluster, address: Address, held: bool) {
+    for i in 0..3 {
+        let silo = c.nodes[i].replica.as_ref().unwrap().silo().clone();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while silo.get(address).await.is_ok() != held {
+            assert!(std::time::Instant::now() < deadline, "replica {i}: still not held = {held}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blocks_and_registers_are_shared_by_every_node_and_survive_one_node_down() {
     let c = cluster(3, 1).await;
@@ -271,14 +285,7 @@ async fn a_block_damaged_in_every_replica_is_never_returned() {
     c.nodes[0].consensus.store(chunk.clone(), Expect::Absent).await.unwrap();
     let address = chunk.address();
     let silo = |i: usize| c.nodes[i].replica.as_ref().unwrap().silo().clone();
-    // The store returned once two copies were stored: wait for the third.
-    for i in 0..3 {
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while silo(i).get(address).await.is_err() {
-            assert!(std::time::Instant::now() < deadline, "replica {i} never got the block");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
+    on_every_replica(&c, address, true).await;
     // One damaged copy: the others answer.
     let mut damaged = chunk.encode().unwrap();
     let last = damaged.len() - 1;
@@ -304,13 +311,7 @@ async fn a_replica_naming_the_wrong_owner_of_a_chunk_does_not_stop_its_removal()
     let address = chunk.address();
     node.store(chunk.clone(), Expect::Absent).await.unwrap();
     let silo = |i: usize| c.nodes[i].replica.as_ref().unwrap().silo().clone();
-    for i in 0..3 {
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while silo(i).get(address).await.is_err() {
-            assert!(std::time::Instant::now() < deadline, "replica {i} never got the chunk");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
+    on_every_replica(&c, address, true).await;
     // Node 0's copy names another owner in its first bytes. Asked by
     // itself, it answers first: the removal is tried with that owner,
     // refused by the honest replicas, and made again with the owner read
@@ -347,15 +348,7 @@ async fn a_chunk_removal_right_after_its_file_grants_a_writer_uses_the_new_grant
     let v2 = v1.set_access(&c.user, access).unwrap();
     node.store(Block::Acl(v2), Expect::Version(1)).await.unwrap();
     node.remove(Tombstone::for_content(&writer, second.address())).await.unwrap();
-    // (The removal returns once a majority removed it; the third follows.)
-    for i in 0..3 {
-        let silo = c.nodes[i].replica.as_ref().unwrap().silo().clone();
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while silo.get(second.address()).await.is_ok() {
-            assert!(std::time::Instant::now() < deadline, "node {i} kept the chunk");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
+    on_every_replica(&c, second.address(), false).await;
 }
 
 /// Latency of one compare-and-swap through consensus, for `bench/cluster.sh`:
