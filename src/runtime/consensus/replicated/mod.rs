@@ -10,6 +10,13 @@
 //!   [`super::paxos`], driven here; the acceptors are the [`Replica`]s). A
 //!   store is a compare-and-swap on the expected version; a removal is a
 //!   compare-and-swap to the signed tombstone.
+//! - **Removals of immutable blocks** need the block's owner (a chunk's
+//!   file), whose current header goes along to authorize them: the
+//!   replicas name it from the chunk's first bytes ([`BlockRequest::Owner`]),
+//!   so deleting a file does not move its data. That answer cannot be
+//!   verified, so a removal refused with it is made again with the owner
+//!   read from a copy of the chunk checked against its address. A header
+//!   fetched for one removal serves the next ones for two seconds.
 //! - **Reads** ask every replica what it holds in one round trip: a
 //!   majority of a register's replicas reporting the very same accepted
 //!   ballot and value means that value is chosen and the latest (any newer
