@@ -609,6 +609,14 @@ async fn closes_clean(rig: &Rig, fs: FileSystem, f: Address, model: &[u8]) {
     assert_eq!(after.read(f, 0, model.len() as u32).await.unwrap(), model);
 }
 
+/// [`patched_file`] on a file system that leaves compactions to the
+/// background, shared with the compactor the test starts.
+async fn compacting_in_background(rig: &Rig) -> (Arc<FileSystem>, Address, Vec<u8>) {
+    let (fs, f, model) = patched_file(rig).await;
+    fs.set_background_compaction(true);
+    (Arc::new(fs), f, model)
+}
+
 /// Background compactions (read the header, compact without the file's
 /// lock, record the result if the header did not change under it) alone
 /// and racing small writes, whole-chunk writes and `fsync`s: every round
@@ -618,9 +626,7 @@ async fn closes_clean(rig: &Rig, fs: FileSystem, f: Address, model: &[u8]) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn background_compactions_racing_writes_keep_every_byte_and_leave_nothing_unnamed() {
     let rig = Rig::new();
-    let (fs, f, mut model) = patched_file(&rig).await;
-    fs.set_background_compaction(true);
-    let fs = Arc::new(fs);
+    let (fs, f, mut model) = compacting_in_background(&rig).await;
     let bounds = super::patch::Bounds::tight(4096);
     let (mut waited, mut solo, mut raced) = (0, 0, 0);
     for round in 0..48u64 {
@@ -673,9 +679,7 @@ async fn background_compactions_racing_writes_keep_every_byte_and_leave_nothing_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unmount_waits_for_the_background_compaction_under_way() {
     let rig = Rig::new();
-    let (fs, f, mut model) = patched_file(&rig).await;
-    fs.set_background_compaction(true);
-    let fs = Arc::new(fs);
+    let (fs, f, mut model) = compacting_in_background(&rig).await;
     let mut round = 0;
     while lock(&fs.compactions).is_empty() {
         scatter(&fs, f, &mut model, round).await.unwrap();

@@ -32,8 +32,8 @@ pub enum BlockRequest {
     Sync,
     /// Whose the immutable block at an address is, read from its first
     /// bytes: what a removal must send along (a chunk's file), learned
-    /// without moving the chunk. (Last, so nodes that predate it refuse
-    /// it as unreadable and the asker falls back to [`BlockRequest::Fetch`].)
+    /// without moving the chunk. (Added last: the variants before it keep
+    /// their encoding.)
     Owner { address: Address },
 }
 

@@ -334,12 +334,19 @@ async fn a_chunk_removal_right_after_its_file_grants_a_writer_uses_the_new_grant
     let v1 = AclBlock::create(&c.user, AccessList::default(), b"file").unwrap();
     node.store_next(Block::Acl(v1.clone())).await.unwrap();
     let chunk = |n: u8| ContentBlock::new(Some(v1.address()), vec![n; 100 << 10]);
-    let (first, second) = (chunk(1), chunk(2));
-    for c in [&first, &second] {
+    let (first, kept, second) = (chunk(1), chunk(3), chunk(2));
+    for c in [&first, &kept, &second] {
         node.store(Block::Content(c.clone()), Expect::Absent).await.unwrap();
     }
-    // Removing the first chunk keeps the file's header for the next removals.
+    // Removing the first chunk keeps the file's header for the next
+    // removals: the next one fetches nothing (the owner comes from the
+    // chunks' first bytes, the header from memory).
     node.remove(Tombstone::for_content(&c.user, first.address())).await.unwrap();
+    let fetches =
+        || -> u64 { c.nodes[..3].iter().filter_map(|n| n.replica.as_ref()).map(|r| r.fetches_answered()).sum() };
+    let before = fetches();
+    node.remove(Tombstone::for_content(&c.user, kept.address())).await.unwrap();
+    assert_eq!(fetches(), before, "the file's header was fetched again for the next chunk");
     // The file grants a new writer, who removes the second chunk at once:
     // refused with the header kept, the removal is made again with the
     // latest one.
