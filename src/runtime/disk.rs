@@ -37,18 +37,56 @@ static DIRECT_BUFFERS: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
 /// writes it the usual way. On `Ok(None)` or an error nothing is left at
 /// `path`.
 pub fn create_direct(path: &Path, bytes: &[u8]) -> io::Result<Option<File>> {
+    let written = open_direct(File::options().write(true).create_new(true), path, bytes);
+    if !matches!(written, Ok(Some(_))) {
+        let _ = std::fs::remove_file(path);
+    }
+    written
+}
+
+/// [`create_direct`] into the existing file at `path`, whose content it
+/// replaces. On `Ok(None)` or an error the file is left there, its content
+/// undefined.
+pub fn rewrite_direct(path: &Path, bytes: &[u8]) -> io::Result<Option<File>> {
+    open_direct(File::options().write(true).truncate(true), path, bytes)
+}
+
+/// Open `path` with `options` and `O_DIRECT`, then write `bytes` into it.
+fn open_direct(options: &mut std::fs::OpenOptions, path: &Path, bytes: &[u8]) -> io::Result<Option<File>> {
     let refused = |e: &io::Error| e.raw_os_error() == Some(libc::EINVAL);
-    let file = match File::options().write(true).create_new(true).custom_flags(libc::O_DIRECT).open(path) {
+    let file = match options.custom_flags(libc::O_DIRECT).open(path) {
         Ok(file) => file,
         Err(e) if refused(&e) => return Ok(None),
         Err(e) => return Err(e),
     };
     match write_direct(file, bytes) {
         Ok(file) => Ok(Some(file)),
-        Err(e) => {
-            let _ = std::fs::remove_file(path);
-            if refused(&e) { Ok(None) } else { Err(e) }
-        }
+        Err(e) if refused(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Swap the files at `a` and `b`, which must both exist, in one step
+/// (`renameat2` with `RENAME_EXCHANGE`): a reader of either path finds one
+/// file or the other, never none. `Ok(false)` when the file system cannot
+/// (some network and FUSE file systems): nothing changed.
+pub fn exchange(a: &Path, b: &Path) -> io::Result<bool> {
+    use std::os::unix::ffi::OsStrExt as _;
+    let c_path = |path: &Path| {
+        std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))
+    };
+    let (a, b) = (c_path(a)?, c_path(b)?);
+    // SAFETY: both paths are NUL-terminated strings that outlive the call,
+    // which only reads them.
+    let result =
+        unsafe { libc::renameat2(libc::AT_FDCWD, a.as_ptr(), libc::AT_FDCWD, b.as_ptr(), libc::RENAME_EXCHANGE) };
+    if result == 0 {
+        return Ok(true);
+    }
+    let error = io::Error::last_os_error();
+    match error.raw_os_error() {
+        Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP) => Ok(false),
+        _ => Err(error),
     }
 }
 

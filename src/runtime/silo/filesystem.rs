@@ -14,11 +14,12 @@
 //! folder. The root holds the silo's marker, checked before anything else
 //! ([`identity`]). Writes and erases queue for a few blocking threads
 //! ([`Changes`]): a burst of small writes (a flush of many nodes) costs one
-//! hand-off to a blocking thread, not one each.
+//! hand-off to a blocking thread, not one each. The files of replaced
+//! and erased blocks are kept, emptied, for the next blocks ([`Spares`]).
 
 mod identity;
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::fs::{self, File};
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
@@ -44,8 +45,11 @@ const CHANGERS: usize = 2;
 /// GiB at 512 KiB.
 const DIRECT_MIN: usize = 512 << 10;
 
-/// Suffix of temporary files; their names also start with a dot.
+/// Suffix of temporary files and spares; their names also start with a dot.
 const TEMP_SUFFIX: &str = ".tmp";
+/// Spare files kept at most per shard folder ([`Spare`]); past that,
+/// erased blocks' files are deleted.
+const SPARES_PER_SHARD: usize = 8;
 /// File in the root that the serving process holds an exclusive lock on.
 const LOCK_FILE: &str = ".lock";
 
@@ -77,6 +81,16 @@ struct Inner {
     usage: AtomicU64,
     /// Makes temporary file names unique within this process.
     temp_counter: AtomicU64,
+    /// Makes temporary file names unique across the processes that served
+    /// this folder (spares outlive them): the time of opening.
+    temp_generation: u64,
+    /// Reads under way, for [`Spares`].
+    readers: Mutex<Readers>,
+    /// Files of replaced and erased blocks, kept for the next blocks.
+    spares: Mutex<Spares>,
+    /// Replaced blocks' files are kept (`RENAME_EXCHANGE`): until the
+    /// file system refuses it once.
+    exchange: std::sync::atomic::AtomicBool,
     /// Exclusive lock on the root's lock file, released when dropped: two
     /// processes writing one folder would each miscount usage. Also the
     /// handle `syncfs` is called on.
@@ -124,6 +138,71 @@ struct Index {
     busy: HashSet<Address>,
 }
 
+/// Reads under way, by the epoch they started in. A spare retired at epoch
+/// `e` may still be open in a read of an epoch up to `e` (the read opened
+/// the block's path before the spare left it), never in a later one.
+#[derive(Debug, Default)]
+struct Readers {
+    /// The epoch reads starting now belong to.
+    epoch: u64,
+    /// How many reads of each epoch are under way.
+    running: BTreeMap<u64, usize>,
+}
+
+/// A read under way, counted in [`Readers`] while alive.
+struct Reading<'a> {
+    readers: &'a Mutex<Readers>,
+    epoch: u64,
+}
+
+impl Drop for Reading<'_> {
+    fn drop(&mut self) {
+        let mut readers = lock(self.readers);
+        if let Some(count) = readers.running.get_mut(&self.epoch) {
+            *count -= 1;
+            if *count == 0 {
+                readers.running.remove(&self.epoch);
+            }
+        }
+    }
+}
+
+/// The spares of each shard folder (a block's file is swapped only with a
+/// spare in its own folder: a crash then cannot leave one file under two
+/// names in two folders).
+#[derive(Debug)]
+struct Spares {
+    /// By shard: the first byte of the addresses.
+    by_shard: Vec<VecDeque<Spare>>,
+    /// How many are not emptied yet.
+    unemptied: usize,
+}
+
+impl Default for Spares {
+    fn default() -> Self {
+        Spares { by_shard: (0..=u8::MAX).map(|_| VecDeque::new()).collect(), unemptied: 0 }
+    }
+}
+
+/// The file of a replaced or erased block, kept to be written again as
+/// another block instead of deleted. ext4 without a journal (these VMs'
+/// disks) skips, one by one, every inode freed in the last minutes each
+/// time it allocates one: with one inode freed per replaced block, a
+/// silo spent a quarter of its CPU there during an untar. So a replaced
+/// block's file is swapped with the new one (`RENAME_EXCHANGE`), an
+/// erased one renamed, and the old file becomes a spare: emptied once no
+/// read that may have opened it is under way, then written as a new
+/// block. Spares are temporary files for everything else (listing, a
+/// crash); at open, the temporary files found become spares.
+#[derive(Debug)]
+struct Spare {
+    path: PathBuf,
+    /// The epoch of [`Readers`] it was retired in.
+    retired: u64,
+    /// Truncated to nothing: no read may still see its content.
+    emptied: bool,
+}
+
 /// Marks a key busy in the index while alive.
 struct Claim<'a> {
     inner: &'a Inner,
@@ -163,16 +242,18 @@ impl FilesystemSilo {
         let root = root.into();
         let scan_root = root.clone();
         let silo = name.to_owned();
-        let (index, lock) = blocking(&root, move || {
+        let (index, spares, lock) = blocking(&root, move || {
             // Refusals come before the lock, which would write in the folder.
             let adopt = identity::check(&silo, &scan_root, id)?;
             let lock = lock_root(&scan_root)?;
             if let Some(marker) = adopt {
                 identity::write_marker(&scan_root, &marker)?;
             }
-            Ok((usage_at_open(&scan_root)?, lock))
+            let (index, spares) = usage_at_open(&scan_root)?;
+            Ok((index, spares, lock))
         })
         .await?;
+        let opened = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         Ok(FilesystemSilo {
             inner: Arc::new(Inner {
                 name: name.to_owned(),
@@ -181,6 +262,10 @@ impl FilesystemSilo {
                 capacity,
                 index: Mutex::new(index),
                 temp_counter: AtomicU64::new(0),
+                temp_generation: opened.as_nanos() as u64,
+                readers: Mutex::default(),
+                spares: Mutex::new(spares),
+                exchange: std::sync::atomic::AtomicBool::new(true),
                 lock,
                 durability,
                 unsynced: std::sync::atomic::AtomicBool::new(false),
@@ -300,13 +385,14 @@ impl Inner {
         let _claim = self.claim(key);
         let old = self.stored_size(&key)?;
         check_mode(key, mode, old.is_some())?;
+        let replaces = old.is_some();
         let old = old.unwrap_or(0);
         {
             let mut index = self.index();
             check_capacity(&self.name, self.capacity, index.usage + index.reserved, old, new)?;
             index.reserved += new;
         }
-        let written = self.write_block(key, bytes);
+        let written = self.write_block(key, bytes, replaces);
         let mut index = self.index();
         index.reserved -= new;
         written?;
@@ -316,32 +402,67 @@ impl Inner {
         self.settle(&self.shard(&key))
     }
 
-    /// Write `bytes` as the block file of `key` (a temporary file renamed over it).
-    fn write_block(&self, key: Address, bytes: &[u8]) -> Result<(), SiloError> {
+    /// Write `bytes` as the block file of `key`: into a spare or a new
+    /// temporary file, then moved over the block's path. If the block
+    /// `replaces` one, the two files are swapped and the old one becomes a
+    /// spare.
+    fn write_block(&self, key: Address, bytes: &[u8], replaces: bool) -> Result<(), SiloError> {
         let shard = self.shard(&key);
-        let every_write = self.durability == Durability::EveryWrite;
         if !shard.is_dir() {
             fs::create_dir_all(&shard).map_err(io_at(&shard))?;
-            if every_write {
+            if self.durability == Durability::EveryWrite {
                 sync_dir(&self.root)?;
             }
         }
-        let counter = self.temp_counter.fetch_add(1, Ordering::Relaxed);
-        let temp = shard.join(format!(".{}.{}-{counter}{TEMP_SUFFIX}", key.to_hex(), std::process::id()));
+        let (temp, spare) = match self.take_spare(&key) {
+            Some(spare) => (spare, true),
+            None => (self.temp_path(&shard, &key), false),
+        };
         let path = self.block_path(&key);
-        let written = self.write_block_file(&temp, bytes).and_then(|()| fs::rename(&temp, &path).map_err(io_at(&path)));
+        let written = self.write_block_file(&temp, bytes, spare).and_then(|()| {
+            if replaces && self.exchange.load(Ordering::Relaxed) {
+                match disk::exchange(&temp, &path) {
+                    Ok(true) => {
+                        self.retire(&key, temp.clone());
+                        return Ok(());
+                    }
+                    Ok(false) => {
+                        self.exchange.store(false, Ordering::Relaxed);
+                        tracing::debug!(
+                            "{} cannot swap files: replaced blocks' files are deleted",
+                            self.root.display()
+                        );
+                    }
+                    // Gone behind our back: the new block takes its place.
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(SiloError::Io { path: path.clone(), source: e }),
+                }
+            }
+            fs::rename(&temp, &path).map_err(io_at(&path))
+        });
         if written.is_err() {
             let _ = fs::remove_file(&temp);
         }
         written
     }
 
-    /// Create `path` (which must not exist) holding `bytes`, durable now
-    /// or at the next sync.
-    fn write_block_file(&self, path: &Path, bytes: &[u8]) -> Result<(), SiloError> {
+    /// A new temporary file's path in `shard`, for `key`.
+    fn temp_path(&self, shard: &Path, key: &Address) -> PathBuf {
+        let counter = self.temp_counter.fetch_add(1, Ordering::Relaxed);
+        let (process, generation) = (std::process::id(), self.temp_generation);
+        shard.join(format!(".{}.{process}-{generation:x}-{counter}{TEMP_SUFFIX}", key.to_hex()))
+    }
+
+    /// Write `bytes` into `path`, durable now or at the next sync: a new
+    /// file, or the `spare` there.
+    fn write_block_file(&self, path: &Path, bytes: &[u8], spare: bool) -> Result<(), SiloError> {
         let mut direct = None;
         if bytes.len() >= DIRECT_MIN && self.direct.load(Ordering::Relaxed) {
-            direct = disk::create_direct(path, bytes).map_err(io_at(path))?;
+            direct = match spare {
+                true => disk::rewrite_direct(path, bytes),
+                false => disk::create_direct(path, bytes),
+            }
+            .map_err(io_at(path))?;
             if direct.is_none() && self.direct.swap(false, Ordering::Relaxed) {
                 tracing::debug!("{} refuses direct I/O: large blocks go through the page cache", self.root.display());
             }
@@ -349,8 +470,92 @@ impl Inner {
         let sync = self.durability == Durability::EveryWrite;
         match direct {
             Some(file) => settle_file(path, &file, sync),
-            None => write_file(path, bytes, sync),
+            None => write_file(path, bytes, sync, spare),
         }
+    }
+
+    /// Count a read under way until the returned guard is dropped: a spare
+    /// it may have opened is not written meanwhile.
+    fn reading(&self) -> Reading<'_> {
+        let mut readers = lock(&self.readers);
+        let epoch = readers.epoch;
+        *readers.running.entry(epoch).or_default() += 1;
+        Reading { readers: &self.readers, epoch }
+    }
+
+    /// Keep the file at `path` in `key`'s shard folder, no longer any
+    /// block's, as a spare (or delete it when there are enough).
+    fn retire(&self, key: &Address, path: PathBuf) {
+        let retired = {
+            let mut readers = lock(&self.readers);
+            readers.epoch += 1;
+            readers.epoch - 1
+        };
+        let mut spares = lock(&self.spares);
+        let shard = &mut spares.by_shard[usize::from(key.0[0])];
+        if shard.len() >= SPARES_PER_SHARD {
+            drop(spares);
+            let _ = fs::remove_file(&path);
+            return;
+        }
+        shard.push_back(Spare { path, retired, emptied: false });
+        spares.unemptied += 1;
+        drop(spares);
+        self.empty_spares();
+    }
+
+    /// Whether `key`'s shard folder has room for one more spare.
+    fn spare_room(&self, key: &Address) -> bool {
+        lock(&self.spares).by_shard[usize::from(key.0[0])].len() < SPARES_PER_SHARD
+    }
+
+    /// Whether no read under way may have opened a spare retired at `retired`.
+    fn unread(oldest_read: Option<u64>, retired: u64) -> bool {
+        oldest_read.is_none_or(|oldest| oldest > retired)
+    }
+
+    /// The oldest epoch of the reads under way.
+    fn oldest_read(&self) -> Option<u64> {
+        lock(&self.readers).running.keys().next().copied()
+    }
+
+    /// A spare in `key`'s shard folder that no read may still be reading,
+    /// to be written as a block.
+    fn take_spare(&self, key: &Address) -> Option<PathBuf> {
+        let oldest = self.oldest_read();
+        let mut spares = lock(&self.spares);
+        let shard = &mut spares.by_shard[usize::from(key.0[0])];
+        if !Self::unread(oldest, shard.front()?.retired) {
+            return None;
+        }
+        let spare = shard.pop_front()?;
+        spares.unemptied -= usize::from(!spare.emptied);
+        Some(spare.path)
+    }
+
+    /// Truncate the spares no read may still be reading: the space of the
+    /// blocks they held is free. One that cannot be is deleted.
+    fn empty_spares(&self) {
+        let oldest = self.oldest_read();
+        let mut spares = lock(&self.spares);
+        if spares.unemptied == 0 {
+            return;
+        }
+        let mut emptied = 0;
+        for shard in &mut spares.by_shard {
+            shard.retain_mut(|spare| {
+                if spare.emptied || !Self::unread(oldest, spare.retired) {
+                    return true;
+                }
+                emptied += 1;
+                spare.emptied = File::options().write(true).truncate(true).open(&spare.path).is_ok();
+                if !spare.emptied {
+                    let _ = fs::remove_file(&spare.path);
+                }
+                spare.emptied
+            });
+        }
+        spares.unemptied -= emptied;
     }
 
     /// Make a change to `dir` durable now, or at the next sync.
@@ -365,6 +570,7 @@ impl Inner {
     }
 
     fn sync_blocking(&self) -> Result<(), SiloError> {
+        self.empty_spares();
         if !self.unsynced.swap(false, Ordering::AcqRel) {
             return Ok(());
         }
@@ -385,8 +591,17 @@ impl Inner {
             return Err(SiloError::NotFound { key });
         };
         let path = self.block_path(&key);
-        match fs::remove_file(&path) {
-            Ok(()) => {}
+        let spare = self.spare_room(&key).then(|| self.temp_path(&self.shard(&key), &key));
+        let erased = match &spare {
+            Some(spare) => fs::rename(&path, spare),
+            None => fs::remove_file(&path),
+        };
+        match erased {
+            Ok(()) => {
+                if let Some(spare) = spare {
+                    self.retire(&key, spare);
+                }
+            }
             // Removed behind our back between the two calls: not ours to count.
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(SiloError::NotFound { key }),
             Err(e) => return Err(SiloError::Io { path, source: e }),
@@ -402,11 +617,15 @@ impl Inner {
     /// by scanning the folder.
     fn list_blocking(&self, max: u64) -> Result<Vec<(Address, u64)>, SiloError> {
         let mut blocks = Vec::new();
-        scan(&self.root, Leftovers::Keep, |address, size| {
-            if size <= max {
-                blocks.push((address, size));
-            }
-        })?;
+        scan(
+            &self.root,
+            |_| {},
+            |address, size| {
+                if size <= max {
+                    blocks.push((address, size));
+                }
+            },
+        )?;
         blocks.sort_unstable();
         Ok(blocks)
     }
@@ -420,16 +639,18 @@ impl Silo for FilesystemSilo {
     fn get(&self, key: Address) -> SiloFuture<'_, Vec<u8>> {
         Box::pin(async move {
             let path = self.inner.block_path(&key);
+            let _reading = self.inner.reading();
             tokio::fs::read(&path).await.map_err(|source| read_failure(key, path, source))
         })
     }
 
     fn get_head(&self, key: Address, len: usize) -> SiloFuture<'_, Vec<u8>> {
         let path = self.inner.block_path(&key);
-        let root = self.inner.root.clone();
+        let inner = self.inner.clone();
         Box::pin(async move {
-            blocking(&root, move || {
+            blocking(&self.inner.root, move || {
                 use std::io::Read as _;
+                let _reading = inner.reading();
                 let mut bytes = Vec::with_capacity(len.min(4096));
                 // Without read-ahead: the head of a 1 MiB chunk cost 40 KiB of reads with it.
                 let read = File::open(&path).and_then(|file| {
@@ -449,6 +670,7 @@ impl Silo for FilesystemSilo {
         Box::pin(async move {
             let count = keys.len();
             let read = tokio::task::spawn_blocking(move || {
+                let _reading = inner.reading();
                 // Open them all and ask for their pages first: blocks not
                 // in memory are then read from the disk side by side, not
                 // one after the other.
@@ -549,10 +771,15 @@ fn io_at(path: &Path) -> impl FnOnce(io::Error) -> SiloError + '_ {
     move |source| SiloError::Io { path: path.to_owned(), source }
 }
 
-/// Create `path` (which must not exist) holding `bytes`, durable now
-/// (`sync`) or at the next sync.
-fn write_file(path: &Path, bytes: &[u8], sync: bool) -> Result<(), SiloError> {
-    let mut file = File::create_new(path).map_err(io_at(path))?;
+/// Create `path` (which must not exist) holding `bytes`, or replace the
+/// content of the `existing` file there, durable now (`sync`) or at the
+/// next sync.
+fn write_file(path: &Path, bytes: &[u8], sync: bool, existing: bool) -> Result<(), SiloError> {
+    let mut file = match existing {
+        true => File::options().write(true).truncate(true).open(path),
+        false => File::create_new(path),
+    }
+    .map_err(io_at(path))?;
     file.write_all(bytes).map_err(io_at(path))?;
     settle_file(path, &file, sync)
 }
@@ -607,18 +834,10 @@ fn block_address(shard_name: &str, file_name: &str) -> Option<Address> {
     (address.to_hex() == file_name && file_name.starts_with(shard_name)).then_some(address)
 }
 
-/// What a scan does with the temporary files it finds.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Leftovers {
-    /// Delete them: left by a crash (at open, before any write).
-    Delete,
-    /// Leave them: writes under way.
-    Keep,
-}
-
-/// Call `found` with each block under `root` and its size, ignoring
-/// anything that is not a block file in its shard.
-fn scan(root: &Path, leftovers: Leftovers, mut found: impl FnMut(Address, u64)) -> Result<(), SiloError> {
+/// Call `found` with each block under `root` and its size, and
+/// `temporary` with each temporary file's path (writes under way, spares,
+/// or what a crash left), ignoring anything else.
+fn scan(root: &Path, mut temporary: impl FnMut(PathBuf), mut found: impl FnMut(Address, u64)) -> Result<(), SiloError> {
     for (shard_name, shard_path) in shards(root)? {
         for entry in fs::read_dir(&shard_path).map_err(io_at(&shard_path))? {
             let entry = entry.map_err(io_at(&shard_path))?;
@@ -627,15 +846,7 @@ fn scan(root: &Path, leftovers: Leftovers, mut found: impl FnMut(Address, u64)) 
                 continue;
             };
             if file_name.starts_with('.') && file_name.ends_with(TEMP_SUFFIX) {
-                if leftovers == Leftovers::Delete {
-                    let path = entry.path();
-                    match fs::remove_file(&path) {
-                        Err(e) if e.kind() != io::ErrorKind::NotFound => {
-                            return Err(SiloError::Io { path, source: e });
-                        }
-                        _ => {}
-                    }
-                }
+                temporary(entry.path());
                 continue;
             }
             let Some(address) = block_address(&shard_name, file_name) else {
@@ -655,11 +866,30 @@ fn scan(root: &Path, leftovers: Leftovers, mut found: impl FnMut(Address, u64)) 
     Ok(())
 }
 
-/// Count the bytes of the blocks under `root`, deleting leftover temporary files.
-fn usage_at_open(root: &Path) -> Result<Index, SiloError> {
+/// Count the bytes of the blocks under `root`; the temporary files left
+/// (by a crash, or spares of the last run) become spares, emptied, or are
+/// deleted past [`SPARES_PER_SHARD`].
+fn usage_at_open(root: &Path) -> Result<(Index, Spares), SiloError> {
     let mut index = Index::default();
-    scan(root, Leftovers::Delete, |_, size| index.usage += size)?;
-    Ok(index)
+    let mut leftovers = Vec::new();
+    scan(root, |path| leftovers.push(path), |_, size| index.usage += size)?;
+    let mut spares = Spares::default();
+    for path in leftovers {
+        let shard = path.parent().and_then(|shard| shard.file_name()).and_then(|name| name.to_str());
+        let shard = shard.and_then(|name| u8::from_str_radix(name, 16).ok()).map(usize::from);
+        let regular = fs::symlink_metadata(&path).is_ok_and(|metadata| metadata.is_file());
+        if let Some(shard) = shard.filter(|&shard| regular && spares.by_shard[shard].len() < SPARES_PER_SHARD)
+            && File::options().write(true).truncate(true).open(&path).is_ok()
+        {
+            spares.by_shard[shard].push_back(Spare { path, retired: 0, emptied: true });
+            continue;
+        }
+        match fs::remove_file(&path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(SiloError::Io { path, source: e }),
+            _ => {}
+        }
+    }
+    Ok((index, spares))
 }
 
 /// Lock `mutex`, poisoned or not: the index and the queue of changes are
@@ -705,6 +935,75 @@ mod tests {
         }
         out.sort();
         out
+    }
+
+    /// The temporary files (spares) under `root` that hold data.
+    fn temporary_data(root: &Path) -> Vec<String> {
+        let holds_data = |f: &String| fs::metadata(root.join(f)).map(|m| m.len()).unwrap_or(0) > 0;
+        files(root).into_iter().filter(|f| f.ends_with(TEMP_SUFFIX) && holds_data(f)).collect()
+    }
+
+    /// The files under `root` but temporary ones (spares).
+    fn blocks_and_marker(root: &Path) -> Vec<String> {
+        files(root).into_iter().filter(|f| !f.ends_with(TEMP_SUFFIX)).collect()
+    }
+
+    fn inode(path: &Path) -> u64 {
+        use std::os::unix::fs::MetadataExt as _;
+        fs::metadata(path).unwrap().ino()
+    }
+
+    /// An address in the shard folder of `key(n)`, distinct from it.
+    fn neighbour(n: u8) -> Address {
+        let mut bytes = [n; 32];
+        bytes[31] = n.wrapping_add(1);
+        Address(bytes)
+    }
+
+    /// The files of replaced and erased blocks are not deleted: they are
+    /// kept, emptied, in their shard folder, and the next blocks written
+    /// there are written into them (no inode freed, none allocated).
+    #[tokio::test]
+    async fn replaced_and_erased_blocks_leave_their_files_to_the_next_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let silo = new_silo("disk", dir.path(), None).await;
+        silo.set(key(1), vec![1; 5000], SetMode::Insert).await.unwrap();
+        let first = inode(&silo.block_path(&key(1)));
+        silo.set(key(1), vec![2; 3000], SetMode::Update).await.unwrap();
+        let second = inode(&silo.block_path(&key(1)));
+        assert_ne!(first, second, "a replaced block is written into another file, never over itself");
+        assert!(temporary_data(dir.path()).is_empty(), "the replaced block's file was not emptied");
+        silo.set(neighbour(1), vec![3; 100], SetMode::Insert).await.unwrap();
+        assert_eq!(inode(&silo.block_path(&neighbour(1))), first, "the next block did not reuse the spare");
+        silo.erase(key(1)).await.unwrap();
+        silo.set(key(1), vec![4; 10], SetMode::Insert).await.unwrap();
+        assert_eq!(inode(&silo.block_path(&key(1))), second, "an erased block's file was not reused");
+        assert_eq!(silo.get(key(1)).await.unwrap(), vec![4; 10]);
+        assert_eq!(silo.get(neighbour(1)).await.unwrap(), vec![3; 100]);
+        assert_eq!(silo.usage(), 110);
+        assert_eq!(silo.list().await.unwrap(), vec![key(1), neighbour(1)]);
+    }
+
+    /// A read that may have opened a block's file keeps that file from
+    /// being emptied or written as another block until it ends: it reads
+    /// the block it opened, whole.
+    #[tokio::test]
+    async fn a_read_under_way_keeps_the_file_it_opened_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let silo = new_silo("disk", dir.path(), None).await;
+        silo.set(key(1), vec![1; 5000], SetMode::Insert).await.unwrap();
+        let reading = silo.inner.reading();
+        let opened = File::open(silo.block_path(&key(1))).unwrap();
+        silo.set(key(1), vec![2; 3000], SetMode::Update).await.unwrap();
+        silo.set(neighbour(1), vec![3; 100], SetMode::Insert).await.unwrap();
+        silo.sync().await.unwrap();
+        assert_eq!(read_whole(Ok(opened)).unwrap(), vec![1; 5000], "the file being read was changed");
+        assert_eq!(temporary_data(dir.path()).len(), 1, "the old file is kept whole while read");
+        drop(reading);
+        silo.sync().await.unwrap();
+        assert!(temporary_data(dir.path()).is_empty(), "the old file was not emptied once read");
+        assert_eq!(silo.get(key(1)).await.unwrap(), vec![2; 3000]);
+        assert_eq!(silo.get(neighbour(1)).await.unwrap(), vec![3; 100]);
     }
 
     /// Writes and erases queue for two blocking threads: a burst of them
@@ -772,7 +1071,7 @@ mod tests {
             assert_eq!(again.get(key(1)).await.unwrap(), large[1..]);
             assert_eq!(again.get(key(2)).await.unwrap(), vec![2; 1000]);
             assert_eq!(again.usage(), large.len() as u64 - 1 + 1000);
-            assert!(files(dir.path()).iter().all(|f| !f.contains(TEMP_SUFFIX)), "{:?}", files(dir.path()));
+            assert!(temporary_data(dir.path()).is_empty(), "{:?}", files(dir.path()));
         }
     }
 
@@ -847,11 +1146,12 @@ mod tests {
         let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let unlimited = Arc::new(new_silo("disk", a.path(), None).await);
         let limited = Arc::new(new_silo("small", b.path(), Some(conformance::LIMIT)).await);
-        conformance::run(unlimited, limited).await;
+        conformance::run(unlimited.clone(), limited.clone()).await;
+        // Spares are emptied once no read may still be reading them.
+        unlimited.sync().await.unwrap();
+        limited.sync().await.unwrap();
         for dir in [a.path(), b.path()] {
-            for file in files(dir) {
-                assert!(!file.contains(TEMP_SUFFIX), "stray temporary file {file}");
-            }
+            assert_eq!(temporary_data(dir), Vec::<String>::new(), "temporary files holding data");
         }
     }
 
@@ -874,7 +1174,11 @@ mod tests {
             v.sort();
             v
         };
-        assert_eq!(files(dir.path()), expected);
+        assert_eq!(blocks_and_marker(dir.path()), expected);
+        // The file of v1 is kept, empty, as a spare.
+        let spares: Vec<_> = files(dir.path()).into_iter().filter(|f| f.ends_with(TEMP_SUFFIX)).collect();
+        assert!(spares.len() == 1 && spares[0].starts_with(&hex[..2]), "{spares:?}");
+        assert!(temporary_data(dir.path()).is_empty());
         assert_eq!(fs::read(silo.block_path(&address)).unwrap(), b"v2");
     }
 
@@ -903,7 +1207,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn open_removes_crash_leftovers_and_ignores_foreign_files() {
+    async fn open_empties_crash_leftovers_and_ignores_foreign_files() {
         let dir = tempfile::tempdir().unwrap();
         let hex = key(0xab).to_hex();
         fs::create_dir_all(dir.path().join("ab")).unwrap();
@@ -912,11 +1216,26 @@ mod tests {
         fs::write(dir.path().join("ab").join(hex.to_uppercase()), b"not canonical").unwrap();
         fs::write(dir.path().join("ab").join(key(0x12).to_hex()), b"wrong shard").unwrap();
         fs::write(dir.path().join("README"), b"operator notes").unwrap();
+        // A leftover that is a link is removed, never followed.
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("target"), b"not the silo's").unwrap();
+        let link = dir.path().join("ab").join(format!(".{hex}.2-0{TEMP_SUFFIX}"));
+        std::os::unix::fs::symlink(outside.path().join("target"), &link).unwrap();
+        // More leftovers in one folder than it keeps as spares.
+        fs::create_dir_all(dir.path().join("cd")).unwrap();
+        for n in 0..SPARES_PER_SHARD + 3 {
+            fs::write(dir.path().join("cd").join(format!(".{}.1-{n}{TEMP_SUFFIX}", key(0xcd).to_hex())), b"x").unwrap();
+        }
         // A folder made before markers existed: adopted for its block.
         let silo = FilesystemSilo::open("disk", dir.path(), None, None).await.unwrap();
         assert_eq!(silo.list().await.unwrap(), vec![key(0xab)]);
         assert_eq!(silo.usage(), 4);
-        assert!(!files(dir.path()).iter().any(|f| f.ends_with(TEMP_SUFFIX)), "temporary file survived open");
+        assert!(temporary_data(dir.path()).is_empty(), "a torn temporary file kept its data");
+        assert!(fs::symlink_metadata(&link).is_err(), "the link was kept");
+        assert_eq!(fs::read(outside.path().join("target")).unwrap(), b"not the silo's");
+        let kept =
+            |shard: &str| files(dir.path()).iter().filter(|f| f.starts_with(shard) && f.ends_with(TEMP_SUFFIX)).count();
+        assert_eq!((kept("ab/"), kept("cd/")), (1, SPARES_PER_SHARD));
         assert!(dir.path().join("README").exists());
     }
 

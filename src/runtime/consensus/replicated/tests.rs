@@ -341,12 +341,17 @@ async fn a_chunk_removal_right_after_its_file_grants_a_writer_uses_the_new_grant
     // Removing the first chunk keeps the file's header for the next
     // removals: the next one fetches nothing (the owner comes from the
     // chunks' first bytes, the header from memory).
+    let started = std::time::Instant::now();
     node.remove(Tombstone::for_content(&c.user, first.address())).await.unwrap();
     let fetches =
         || -> u64 { c.nodes[..3].iter().filter_map(|n| n.replica.as_ref()).map(|r| r.fetches_answered()).sum() };
     let before = fetches();
     node.remove(Tombstone::for_content(&c.user, kept.address())).await.unwrap();
-    assert_eq!(fetches(), before, "the file's header was fetched again for the next chunk");
+    // Only if both removals fit in the time a header is kept (a loaded
+    // machine can take longer: the header is then rightly fetched again).
+    if started.elapsed() < super::OWNER_KEPT {
+        assert_eq!(fetches(), before, "the file's header was fetched again for the next chunk");
+    }
     // The file grants a new writer, who removes the second chunk at once:
     // refused with the header kept, the removal is made again with the
     // latest one.

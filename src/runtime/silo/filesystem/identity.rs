@@ -121,8 +121,8 @@ fn read_marker(name: &str, root: &Path) -> Result<Option<Marker>, SiloError> {
 pub(super) fn write_marker(root: &Path, marker: &Marker) -> Result<(), SiloError> {
     let temp = root.join(format!("{MARKER_NAME}.{}{TEMP_SUFFIX}", std::process::id()));
     let path = root.join(MARKER_NAME);
-    let written =
-        write_file(&temp, &marker.to_bytes(), true).and_then(|()| fs::rename(&temp, &path).map_err(io_at(&path)));
+    let written = write_file(&temp, &marker.to_bytes(), true, false)
+        .and_then(|()| fs::rename(&temp, &path).map_err(io_at(&path)));
     if let Err(e) = written {
         let _ = fs::remove_file(&temp);
         return Err(e);
