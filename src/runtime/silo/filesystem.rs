@@ -249,6 +249,7 @@ impl FilesystemSilo {
             if let Some(marker) = adopt {
                 identity::write_marker(&scan_root, &marker)?;
             }
+            disk::spread_subfolders(&scan_root);
             let (index, spares) = usage_at_open(&scan_root)?;
             Ok((index, spares, lock))
         })
