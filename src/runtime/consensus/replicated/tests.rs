@@ -345,6 +345,12 @@ async fn a_chunk_removal_right_after_its_file_grants_a_writer_uses_the_new_grant
     node.remove(Tombstone::for_content(&c.user, first.address())).await.unwrap();
     let fetches =
         || -> u64 { c.nodes[..3].iter().filter_map(|n| n.replica.as_ref()).map(|r| r.fetches_answered()).sum() };
+    // The header was read from every replica; the answers past the
+    // majority the first removal waited for may still be on their way.
+    let settled = std::time::Instant::now();
+    while fetches() < 3 && settled.elapsed() < Duration::from_secs(1) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let before = fetches();
     node.remove(Tombstone::for_content(&c.user, kept.address())).await.unwrap();
     // Only if both removals fit in the time a header is kept (a loaded
