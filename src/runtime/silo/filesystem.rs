@@ -492,15 +492,18 @@ impl Inner {
             readers.epoch += 1;
             readers.epoch - 1
         };
+        // Usually no read is under way: the spare is emptied at once, and
+        // only the ones a read held back wait for `empty_spares`.
+        let emptied = Self::unread(self.oldest_read(), retired);
         let mut spares = lock(&self.spares);
         let shard = &mut spares.by_shard[usize::from(key.0[0])];
-        if shard.len() >= SPARES_PER_SHARD {
+        if shard.len() >= SPARES_PER_SHARD || (emptied && !empty(&path)) {
             drop(spares);
             let _ = fs::remove_file(&path);
             return;
         }
-        shard.push_back(Spare { path, retired, emptied: false });
-        spares.unemptied += 1;
+        shard.push_back(Spare { path, retired, emptied });
+        spares.unemptied += usize::from(!emptied);
         drop(spares);
         self.empty_spares();
     }
@@ -549,7 +552,7 @@ impl Inner {
                     return true;
                 }
                 emptied += 1;
-                spare.emptied = File::options().write(true).truncate(true).open(&spare.path).is_ok();
+                spare.emptied = empty(&spare.path);
                 if !spare.emptied {
                     let _ = fs::remove_file(&spare.path);
                 }
@@ -880,7 +883,7 @@ fn usage_at_open(root: &Path) -> Result<(Index, Spares), SiloError> {
         let shard = shard.and_then(|name| u8::from_str_radix(name, 16).ok()).map(usize::from);
         let regular = fs::symlink_metadata(&path).is_ok_and(|metadata| metadata.is_file());
         if let Some(shard) = shard.filter(|&shard| regular && spares.by_shard[shard].len() < SPARES_PER_SHARD)
-            && File::options().write(true).truncate(true).open(&path).is_ok()
+            && empty(&path)
         {
             spares.by_shard[shard].push_back(Spare { path, retired: 0, emptied: true });
             continue;
@@ -891,6 +894,11 @@ fn usage_at_open(root: &Path) -> Result<(Index, Spares), SiloError> {
         }
     }
     Ok((index, spares))
+}
+
+/// Truncate the file at `path` to nothing; whether it could be.
+fn empty(path: &Path) -> bool {
+    File::options().write(true).truncate(true).open(path).is_ok()
 }
 
 /// Lock `mutex`, poisoned or not: the index and the queue of changes are
