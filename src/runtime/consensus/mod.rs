@@ -330,6 +330,9 @@ pub struct Usage {
     pub used: u64,
     /// Bytes offered; `None` is unlimited.
     pub capacity: Option<u64>,
+    /// Bytes of the capacity file content may not use (kept for the
+    /// nodes and tombstones that deleting writes).
+    pub reserved: u64,
 }
 
 /// Store, fetch and remove blocks with per-block agreement.

@@ -39,6 +39,12 @@ use crate::runtime::silo::{SetMode, Silo, SiloError};
 /// How long a tombstone stays in the silo by default before collection.
 pub const TOMBSTONE_GRACE: Duration = Duration::from_secs(10 * 60);
 
+/// The part of a silo of `capacity` bytes that content blocks may not
+/// use: 1/64 of it, at most 8 MiB.
+pub fn reserve(capacity: u64) -> u64 {
+    (capacity / 64).min(8 << 20)
+}
+
 /// Stored blocks at most this large may be tombstones: the encoded size
 /// of the largest possible tombstone (every field at its widest), about
 /// 200 bytes, below any file or directory node (about 480). Recovery at
@@ -134,6 +140,21 @@ impl SingleNode {
     }
 
     /// The collected tombstone's version, if `address` was removed and collected.
+    /// Refuse content of `len` bytes that would eat into the part of the
+    /// silo's capacity kept for nodes and tombstones ([`reserve`]): on a
+    /// full silo, deleting files must still be able to store what their
+    /// deletion writes first (the header a file's chunks wait for, the
+    /// directories that stop naming it).
+    fn leave_reserve(&self, len: u64) -> Result<(), SiloError> {
+        let Some(capacity) = self.silo.capacity() else { return Ok(()) };
+        let (used, reserve) = (self.silo.usage(), reserve(capacity));
+        let free = capacity.saturating_sub(reserve).saturating_sub(used);
+        if len > free {
+            return Err(SiloError::Full { silo: self.silo.name().to_owned(), needed: len, free });
+        }
+        Ok(())
+    }
+
     fn collected(&self, address: &Address) -> Result<Option<u64>, ConsensusError> {
         match &self.collection {
             Some(c) => Ok(c.floor.collected(address)?),
@@ -278,6 +299,9 @@ impl Consensus for SingleNode {
             }
             block.validate(&address, previous.as_ref())?;
             let bytes = block.encode()?;
+            if let Block::Content(_) = block {
+                self.leave_reserve(bytes.len() as u64)?;
+            }
             let mode = if previous.is_some() { SetMode::Update } else { SetMode::Insert };
             self.silo.set(address, bytes, mode).await?;
             Ok(())
@@ -346,6 +370,11 @@ impl Consensus for SingleNode {
     }
 
     fn usage(&self) -> ConsensusFuture<'_, Usage> {
-        Box::pin(async move { Ok(Usage { used: self.silo.usage(), capacity: self.silo.capacity() }) })
+        Box::pin(async move {
+            {
+                let capacity = self.silo.capacity();
+                Ok(Usage { used: self.silo.usage(), capacity, reserved: capacity.map_or(0, reserve) })
+            }
+        })
     }
 }

@@ -493,3 +493,35 @@ mod collection {
         assert_eq!(silo.list().await.unwrap().len(), 1);
     }
 }
+
+#[tokio::test]
+async fn content_leaves_room_for_the_nodes_that_deleting_it_writes() {
+    let silo = Arc::new(MemorySilo::new("small", Some(640_000)));
+    let consensus = SingleNode::new(silo.clone());
+    let keys = KeyPair::generate().unwrap();
+    // Chunks whose file header was not stored yet (chunks go first).
+    let header = AclBlock::create(&keys, AccessList::default(), &[5; 400]).unwrap();
+    let mut chunks = Vec::new();
+    let mut size = 9_000;
+    let full = loop {
+        let chunk = ContentBlock::new(Some(header.address()), vec![chunks.len() as u8; size]);
+        let address = chunk.address();
+        match consensus.store(Block::Content(chunk), Expect::Absent).await {
+            Ok(()) => chunks.push(address),
+            // Then smaller ones, down to the last bytes.
+            Err(_) if size > 10 => size /= 3,
+            Err(e) => break e,
+        }
+        assert!(chunks.len() < 200, "{} bytes of content fit in 640 kB", silo.usage());
+    };
+    assert!(matches!(full, ConsensusError::Silo(SiloError::Full { .. })), "{full:?}");
+    let used = silo.usage();
+    assert!(used + 100 > 640_000 - single::reserve(640_000), "content stopped at {used} bytes");
+    // The header its removal needs still fits, and so does its tombstone.
+    consensus.store(Block::Acl(header.clone()), Expect::Absent).await.unwrap();
+    for chunk in chunks {
+        consensus.remove(Tombstone::for_content(&keys, chunk)).await.unwrap();
+    }
+    consensus.remove(Tombstone::for_block(&keys, &Block::Acl(header)).unwrap()).await.unwrap();
+    assert!(silo.usage() < 1_000, "{} bytes left", silo.usage());
+}

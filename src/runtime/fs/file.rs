@@ -18,7 +18,7 @@ use super::model::{Chunk, Node, Patch, Time};
 use super::patch::{self, Extents, FileExtents};
 use super::{FileSystem, FsError, FsResult, lock};
 use crate::crypto::{random_bytes, seal};
-use crate::runtime::block::{Address, Block, ContentBlock, Tombstone};
+use crate::runtime::block::{Address, Block, ContentBlock};
 use crate::runtime::consensus::{Expect, Fetched, ReadLevel};
 
 /// Files up to this size keep their content inside their header block.
@@ -60,12 +60,22 @@ pub struct OpenFile {
     cut: Option<u64>,
     /// The header must be written.
     header_dirty: bool,
+    /// A content block of this file was (or is being) stored since it was
+    /// opened: if the file was never stored, its header must be, before
+    /// those blocks can be removed (only a header authorizes that).
+    began_content: bool,
     /// When the content last changed, if not recorded in the header yet:
     /// `stat` shows it as mtime and ctime at once, the header gets it.
     pub modified: Option<Time>,
 }
 
 impl OpenFile {
+    /// Whether a content block of the file may have been stored since it
+    /// was opened.
+    pub(super) fn began_content(&self) -> bool {
+        self.began_content
+    }
+
     /// Bytes held in extents.
     fn extent_bytes(&self) -> u64 {
         self.extents.values().map(Extents::bytes).sum()
@@ -306,13 +316,24 @@ impl FileSystem {
 
     /// Close one handle: flush, and destroy the file if it was unlinked.
     pub async fn release(&self, address: Address) -> FsResult<()> {
-        let flushed = self.flush(address).await;
+        // The state goes under the content lock: a flush that comes later
+        // finds nothing to store, so no store of it outlives the state.
+        let _io = self.file_io(address).await;
+        let mut flushed = self.flush_locked(address).await;
+        if flushed.is_ok() && self.durable_close {
+            flushed = self.flush_metadata().await;
+        }
         let (destroy, closed) = {
             let mut open = lock(&self.open);
             match open.get_mut(&address) {
                 Some(f) => {
                     f.handles = f.handles.saturating_sub(1);
-                    if f.handles == 0 { (f.unlinked, open.remove(&address)) } else { (false, None) }
+                    match (f.handles, f.unlinked) {
+                        // `destroy` takes the state: what it stored decides how the file goes.
+                        (0, true) => (true, None),
+                        (0, false) => (false, open.remove(&address)),
+                        _ => (false, None),
+                    }
                 }
                 None => (false, None),
             }
@@ -335,14 +356,7 @@ impl FileSystem {
             self.remove_unnamed_chunk(address, chunk.address);
         }
         for (_, _, task) in file.uploads {
-            let store = self.store.clone();
-            let keys = self.keys.clone();
-            tokio::spawn(async move {
-                if let Ok(Ok(chunk)) = task.await {
-                    // Best effort: `volume check` reports what could not be removed.
-                    let _ = store.remove(Tombstone::for_content(&keys, chunk.address)).await;
-                }
-            });
+            self.remove_when_landed(address, task);
         }
     }
 
@@ -600,10 +614,12 @@ impl FileSystem {
         let plain = Arc::new(plain);
         let store = self.store.clone();
         let task_plain = plain.clone();
-        let task = tokio::spawn(async move { store_chunk(store, file, index, &task_plain).await });
         let waiting = {
             let mut open = lock(&self.open);
+            // Gone (destroyed meanwhile): nothing may store for it now.
             let Some(f) = open.get_mut(&file) else { return Ok(()) };
+            let task = tokio::spawn(async move { store_chunk(store, file, index, &task_plain).await });
+            f.began_content = true;
             f.upload_count += 1;
             let number = f.upload_count;
             f.sealing.insert(index, (number, plain));
@@ -859,11 +875,15 @@ impl FileSystem {
     /// patches are over their bounds: then the file is compacted.
     async fn flush_locked(&self, address: Address) -> FsResult<()> {
         self.finish_uploads(address, 0).await?;
+        let bs = self.block_size;
+        let inline_limit = INLINE_MAX.min(bs);
         let (size, cut, mut indices) = {
-            let open = lock(&self.open);
-            let Some(f) = open.get(&address).filter(|f| f.header_dirty) else {
+            let mut open = lock(&self.open);
+            let Some(f) = open.get_mut(&address).filter(|f| f.header_dirty) else {
                 return Ok(());
             };
+            // Chunks or patches may be stored below.
+            f.began_content |= f.size > inline_limit;
             (f.size, f.cut, f.dirty.keys().copied().collect::<Vec<u64>>())
         };
         let (old_inline, old_chunks, old_patches) = match self.load_node(address).await? {
@@ -871,8 +891,6 @@ impl FileSystem {
             Node::Directory { .. } => return Err(FsError::IsDirectory),
             Node::Symlink { .. } | Node::Special { .. } => return Err(FsError::Invalid("not a regular file".into())),
         };
-        let bs = self.block_size;
-        let inline_limit = INLINE_MAX.min(bs);
         let last = size.div_ceil(bs);
         // What the header stores from chunk `kept` on was truncated away.
         let kept = cut.map_or(last, |c| c.div_ceil(bs).min(last));

@@ -105,6 +105,9 @@ pub struct FsStats {
     pub used: u64,
     /// Bytes offered, if limited.
     pub capacity: Option<u64>,
+    /// Bytes of the capacity kept from file content (`df` does not show
+    /// them as available).
+    pub reserved: u64,
     /// The volume's block size.
     pub block_size: u64,
 }
@@ -992,6 +995,11 @@ impl FileSystem {
     /// Space used and offered.
     pub async fn statfs(&self) -> FsResult<FsStats> {
         let usage = self.store.usage().await?;
-        Ok(FsStats { used: usage.used, capacity: usage.capacity, block_size: self.block_size })
+        Ok(FsStats {
+            used: usage.used,
+            capacity: usage.capacity,
+            reserved: usage.reserved,
+            block_size: self.block_size,
+        })
     }
 }

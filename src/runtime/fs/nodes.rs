@@ -169,6 +169,9 @@ enum Doomed {
 pub struct NodeTable {
     slots: Mutex<Slots>,
     doomed: Mutex<Vec<(Doomed, Vec<Dep>)>>,
+    /// Chunk uploads of files closed or destroyed while they were under
+    /// way: each is removed once it lands, after the changes named.
+    landing: Mutex<Vec<(Upload, Vec<Dep>)>>,
     /// Nodes destroyed before they were ever stored: never name them.
     unborn: Mutex<HashSet<Address>>,
     /// Strict intents dropped at a conflict, by sequence: the error their
@@ -184,6 +187,9 @@ pub struct NodeTable {
     /// Unmounting: replaced shards go at once.
     pub(super) draining: std::sync::atomic::AtomicBool,
 }
+
+/// A chunk upload under way.
+pub(super) type Upload = tokio::task::JoinHandle<FsResult<Chunk>>;
 
 /// Whether every change `deps` names is stored. Exactly that change: an
 /// earlier intent kept back (an entry naming a node not stored yet) does
@@ -678,6 +684,7 @@ impl FileSystem {
     /// `after` names (which stop referencing it) are stored.
     pub(super) fn destroy(&self, address: Address, mut after: Vec<Dep>) {
         let open = lock(&self.open).remove(&address);
+        let wrote = open.as_ref().is_some_and(|f| f.began_content());
         if let Some(open) = open {
             self.discard(address, open);
         }
@@ -693,8 +700,12 @@ impl FileSystem {
             }
             _ => Vec::new(),
         };
-        let owns_doomed = lock(&self.nodes.doomed).iter().any(|(_, deps)| deps.iter().any(|(a, _)| *a == address));
-        if slot.is_new() && chunks.is_empty() && !owns_doomed {
+        let waits_for_it = |deps: &Vec<Dep>| deps.iter().any(|(a, _)| *a == address);
+        let owns_doomed = lock(&self.nodes.doomed).iter().any(|(_, deps)| waits_for_it(deps))
+            || lock(&self.nodes.landing).iter().any(|(_, deps)| waits_for_it(deps));
+        // A store of its content may still land (a flush or an upload
+        // under way): then its header is stored, to authorize the removal.
+        if slot.is_new() && chunks.is_empty() && !owns_doomed && !wrote {
             // Never stored and owns nothing stored: nothing to remove.
             lock(&self.nodes.unborn).insert(address);
             self.nodes.backlog.fetch_sub(1, Ordering::Relaxed);
@@ -719,11 +730,40 @@ impl FileSystem {
     /// Remove a content block of `file` that no header names, once `file`'s
     /// own block is stored (only a stored header can authorize the removal).
     pub(super) fn remove_unnamed_chunk(&self, file: Address, chunk: Address) {
-        let after = match lock(&self.nodes.slots).get(&file) {
+        self.remove_chunk(chunk, self.header_stored(file));
+    }
+
+    /// Remove the chunk `upload` stores for `file` once it lands (and
+    /// `file`'s own block is stored).
+    pub(super) fn remove_when_landed(&self, file: Address, upload: Upload) {
+        let after = self.header_stored(file);
+        lock(&self.nodes.landing).push((upload, after));
+    }
+
+    /// What to wait for before `file`'s header can authorize a removal: its
+    /// pending changes if it was never stored.
+    fn header_stored(&self, file: Address) -> Vec<Dep> {
+        match lock(&self.nodes.slots).get(&file) {
             Some(slot) if slot.is_new() => slot.pending.last().map(|p| vec![(file, p.seq)]).unwrap_or_default(),
             _ => Vec::new(),
+        }
+    }
+
+    /// Turn the uploads that landed (all of them, waiting, if `all`) into
+    /// removals.
+    async fn settle_landings(&self, all: bool) {
+        let landed: Vec<(Upload, Vec<Dep>)> = {
+            let mut landing = lock(&self.nodes.landing);
+            let (done, flying) = std::mem::take(&mut *landing).into_iter().partition(|(u, _)| all || u.is_finished());
+            *landing = flying;
+            done
         };
-        self.remove_chunk(chunk, after);
+        for (upload, after) in landed {
+            // A failed upload stored nothing.
+            if let Ok(Ok(chunk)) = upload.await {
+                self.remove_chunk(chunk.address, after);
+            }
+        }
     }
 
     /// Remove a content block once the changes `after` names are stored.
@@ -1462,6 +1502,7 @@ impl FileSystem {
     /// Carry out the removals whose changes are stored, and those that the
     /// removal of a node allows in turn (what a removed directory named).
     async fn reap(&self) -> FsResult<()> {
+        self.settle_landings(self.nodes.draining.load(Ordering::SeqCst)).await;
         loop {
             let (result, released) = self.reap_round().await;
             if result.is_err() || !released || lock(&self.nodes.doomed).is_empty() {

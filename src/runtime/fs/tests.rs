@@ -581,3 +581,195 @@ async fn a_prefetch_after_the_revalidation_delay_sees_another_writers_change() {
     reader.prefetch(&[file]).await;
     assert_eq!(reader.view(file, |node| node.meta().mode & 0o777).await.unwrap(), 0o644);
 }
+
+/// What `rm *` does right after a `close` that failed with ENOSPC: the
+/// kernel's RELEASE of the last file comes while the unlinks free space,
+/// so its flush may now store what it could not. Whatever lands, every
+/// content block goes once the files are deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_release_racing_the_deletions_after_enospc_leaves_no_content_behind() {
+    const BS: u64 = 64 * 1024;
+    let silo = Arc::new(MemorySilo::new("small", Some(1_000_000)));
+    let store = Arc::new(SingleNode::new(silo.clone()));
+    let fs = FileSystem::open(store, KeyPair::generate().unwrap(), "v", BS, true).await.unwrap();
+    let fs = Arc::new(fs);
+    FileSystem::spawn_flusher(Arc::downgrade(&fs));
+    fs.sync(None).await.unwrap();
+    for round in 0..40u32 {
+        let mut names = Vec::new();
+        let mut last = None;
+        for i in 0..100 {
+            let name = format!("r{round}-f{i}");
+            let f = fs.create(fs.root(), &name, 0o644, 0, 0).await.unwrap();
+            names.push(name);
+            fs.open_file(f).await.unwrap();
+            let mut failed = false;
+            for c in 0..3u64 {
+                let data = seeded((BS / 2) as usize, (i * 3 + c as usize) as u8);
+                for half in 0..2u64 {
+                    if fs.write(f, c * BS + half * BS / 2, &data).await.is_err() {
+                        failed = true;
+                    }
+                }
+            }
+            if failed || fs.flush(f).await.is_err() {
+                last = Some(f);
+                break;
+            }
+            fs.release(f).await.unwrap();
+        }
+        let last = last.expect("100 files of 192 KiB never fit in 1 MB");
+        let release = {
+            let fs = fs.clone();
+            tokio::spawn(async move {
+                if round % 2 == 0 {
+                    tokio::task::yield_now().await;
+                }
+                let _ = fs.release(last).await;
+            })
+        };
+        let unlinks: Vec<_> = names
+            .iter()
+            .rev()
+            .map(|name| {
+                let (fs, name) = (fs.clone(), name.clone());
+                tokio::spawn(async move { fs.unlink(fs.root(), &name).await })
+            })
+            .collect();
+        for u in unlinks {
+            u.await.unwrap().unwrap();
+        }
+        release.await.unwrap();
+        // A removal refused now would be refused forever: report it.
+        let mut synced = fs.sync(None).await;
+        for _ in 0..20 {
+            if synced.is_ok() && content_blocks(&silo).await.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            synced = fs.sync(None).await;
+        }
+        if let Err(e) = synced {
+            let left = content_blocks(&silo).await.len();
+            let blocks = silo.list().await.unwrap().len();
+            panic!("round {round}: {e} ({left} content blocks, {blocks} blocks, {} B)", silo.usage());
+        }
+        let left = content_blocks(&silo).await;
+        assert!(left.is_empty(), "round {round}: {} content blocks left of deleted files", left.len());
+    }
+}
+
+/// A consensus whose content stores wait until the gate opens (the
+/// chunk upload of a slow network), and which counts refused removals.
+#[derive(Debug)]
+struct Gated {
+    inner: Arc<dyn Consensus>,
+    gate: tokio::sync::Semaphore,
+    refused: std::sync::atomic::AtomicUsize,
+    landed: std::sync::atomic::AtomicUsize,
+}
+
+impl Gated {
+    fn open(&self) {
+        self.gate.add_permits(tokio::sync::Semaphore::MAX_PERMITS / 2);
+    }
+}
+
+impl Consensus for Gated {
+    fn fetch(&self, address: Address, level: ReadLevel) -> crate::runtime::consensus::ConsensusFuture<'_, Fetched> {
+        self.inner.fetch(address, level)
+    }
+
+    fn store(&self, block: Block, expect: Expect) -> crate::runtime::consensus::ConsensusFuture<'_, ()> {
+        Box::pin(async move {
+            let content = matches!(block, Block::Content(_));
+            if content {
+                drop(self.gate.acquire().await);
+            }
+            let stored = self.inner.store(block, expect).await;
+            if content {
+                self.landed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            stored
+        })
+    }
+
+    fn remove(
+        &self,
+        tombstone: crate::runtime::block::Tombstone,
+    ) -> crate::runtime::consensus::ConsensusFuture<'_, ()> {
+        Box::pin(async move {
+            let removed = self.inner.remove(tombstone).await;
+            if removed.is_err() {
+                self.refused.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            removed
+        })
+    }
+
+    fn usage(&self) -> crate::runtime::consensus::ConsensusFuture<'_, crate::runtime::consensus::Usage> {
+        self.inner.usage()
+    }
+}
+
+/// A new file whose chunk upload is still under way when it is deleted:
+/// its header was never stored, and only a stored header authorizes
+/// removing the chunk once it lands. The file's header is stored first,
+/// then the chunk and the header go; nothing is refused or left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chunk_landing_after_its_new_file_was_deleted_is_removed() {
+    const BS: u64 = 64 * 1024;
+    let silo = Arc::new(MemorySilo::new("mem", None));
+    let gated = Arc::new(Gated {
+        inner: Arc::new(SingleNode::new(silo.clone())),
+        gate: tokio::sync::Semaphore::new(0),
+        refused: Default::default(),
+        landed: Default::default(),
+    });
+    let fs = FileSystem::open(gated.clone(), KeyPair::generate().unwrap(), "v", BS, true).await.unwrap();
+    fs.sync(None).await.unwrap();
+    let f = fs.create(fs.root(), "f", 0o644, 0, 0).await.unwrap();
+    // Written without a handle (as the kernel's write-back may): a full
+    // chunk goes up in the background, held at the gate.
+    fs.write(f, 0, &seeded(BS as usize + 10, 1)).await.unwrap();
+    fs.unlink(fs.root(), "f").await.unwrap();
+    gated.open();
+    while gated.landed.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    for _ in 0..50 {
+        fs.sync(None).await.unwrap();
+        if content_blocks(&silo).await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(gated.refused.load(std::sync::atomic::Ordering::SeqCst), 0, "a removal was refused");
+    assert!(content_blocks(&silo).await.is_empty(), "the chunk of the deleted file stays");
+    assert!(matches!(fs.lookup(fs.root(), "f").await, Err(FsError::NotFound)));
+
+    // The same with a flush waiting for the upload when the file goes.
+    let fs = Arc::new(fs);
+    gated.gate.forget_permits(usize::MAX);
+    let landed = gated.landed.load(std::sync::atomic::Ordering::SeqCst);
+    let g = fs.create(fs.root(), "g", 0o644, 0, 0).await.unwrap();
+    fs.write(g, 0, &seeded(BS as usize + 10, 2)).await.unwrap();
+    let flush = {
+        let fs = fs.clone();
+        tokio::spawn(async move { fs.flush(g).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    fs.unlink(fs.root(), "g").await.unwrap();
+    gated.open();
+    let _ = flush.await.unwrap();
+    assert!(gated.landed.load(std::sync::atomic::Ordering::SeqCst) > landed);
+    for _ in 0..50 {
+        fs.sync(None).await.unwrap();
+        if content_blocks(&silo).await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(gated.refused.load(std::sync::atomic::Ordering::SeqCst), 0, "a removal was refused");
+    assert!(content_blocks(&silo).await.is_empty(), "the chunk of the deleted file stays");
+}

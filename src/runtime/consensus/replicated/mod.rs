@@ -698,7 +698,7 @@ impl Consensus for Replicated {
                 };
             }
             let k = self.factor as u64;
-            Ok(Usage { used: used / k, capacity: capacity.map(|c| c / k) })
+            Ok(Usage { used: used / k, capacity: capacity.map(|c| c / k), reserved: 0 })
         })
     }
 

@@ -441,10 +441,12 @@ impl Filesystem for FuseVolume {
                     let capacity = stats.capacity.unwrap_or(1 << 50);
                     let total = capacity / bsize;
                     let free = capacity.saturating_sub(stats.used) / bsize;
+                    // Like ext4's reserved blocks: free, but not for file content.
+                    let available = capacity.saturating_sub(stats.used).saturating_sub(stats.reserved) / bsize;
                     reply.statfs(
                         total,
                         free,
-                        free,
+                        available,
                         0,
                         0,
                         bsize as u32,
