@@ -712,6 +712,20 @@ impl Consensus for Gated {
     }
 }
 
+/// Sync until `silo` holds no content block (at most half a second): none
+/// may be left, and no removal refused on the way.
+async fn all_content_goes(fs: &FileSystem, silo: &MemorySilo, gated: &Gated) {
+    for _ in 0..50 {
+        fs.sync(None).await.unwrap();
+        if content_blocks(silo).await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(gated.refused.load(std::sync::atomic::Ordering::SeqCst), 0, "a removal was refused");
+    assert!(content_blocks(silo).await.is_empty(), "the chunk of the deleted file stays");
+}
+
 /// A new file whose chunk upload is still under way when it is deleted:
 /// its header was never stored, and only a stored header authorizes
 /// removing the chunk once it lands. The file's header is stored first,
@@ -737,15 +751,7 @@ async fn a_chunk_landing_after_its_new_file_was_deleted_is_removed() {
     while gated.landed.load(std::sync::atomic::Ordering::SeqCst) == 0 {
         tokio::time::sleep(std::time::Duration::from_millis(1)).await;
     }
-    for _ in 0..50 {
-        fs.sync(None).await.unwrap();
-        if content_blocks(&silo).await.is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    assert_eq!(gated.refused.load(std::sync::atomic::Ordering::SeqCst), 0, "a removal was refused");
-    assert!(content_blocks(&silo).await.is_empty(), "the chunk of the deleted file stays");
+    all_content_goes(&fs, &silo, &gated).await;
     assert!(matches!(fs.lookup(fs.root(), "f").await, Err(FsError::NotFound)));
 
     // The same with a flush waiting for the upload when the file goes.
@@ -763,13 +769,5 @@ async fn a_chunk_landing_after_its_new_file_was_deleted_is_removed() {
     gated.open();
     let _ = flush.await.unwrap();
     assert!(gated.landed.load(std::sync::atomic::Ordering::SeqCst) > landed);
-    for _ in 0..50 {
-        fs.sync(None).await.unwrap();
-        if content_blocks(&silo).await.is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    assert_eq!(gated.refused.load(std::sync::atomic::Ordering::SeqCst), 0, "a removal was refused");
-    assert!(content_blocks(&silo).await.is_empty(), "the chunk of the deleted file stays");
+    all_content_goes(&fs, &silo, &gated).await;
 }
