@@ -427,6 +427,18 @@ pub fn statvfs(path: &Path) -> std::io::Result<(u64, u64, u64)> {
     Ok((s.f_frsize, s.f_blocks, s.f_bfree))
 }
 
+/// Bytes free and bytes available to file content (`f_bfree` and
+/// `f_bavail`, times the fragment size).
+pub fn free_and_available(path: &Path) -> std::io::Result<(u64, u64)> {
+    let p = c_path(path);
+    let mut out = std::mem::MaybeUninit::<libc::statvfs>::zeroed();
+    // SAFETY: `out` is a valid, writable statvfs; read only after success.
+    check(unsafe { libc::statvfs(p.as_ptr(), out.as_mut_ptr()) })?;
+    // SAFETY: statvfs succeeded and filled the struct (it was zeroed anyway).
+    let s = unsafe { out.assume_init() };
+    Ok((s.f_bfree * s.f_frsize, s.f_bavail * s.f_frsize))
+}
+
 /// Close `file` and report the error close(2) returns (std ignores it):
 /// FUSE reports failed flushes there.
 pub fn close(file: std::fs::File) -> std::io::Result<()> {

@@ -139,7 +139,6 @@ impl SingleNode {
         SingleNode { silo, writes: stripes(), collection: Some(collection) }
     }
 
-    /// The collected tombstone's version, if `address` was removed and collected.
     /// Refuse content of `len` bytes that would eat into the part of the
     /// silo's capacity kept for nodes and tombstones ([`reserve`]): on a
     /// full silo, deleting files must still be able to store what their
@@ -155,6 +154,7 @@ impl SingleNode {
         Ok(())
     }
 
+    /// The collected tombstone's version, if `address` was removed and collected.
     fn collected(&self, address: &Address) -> Result<Option<u64>, ConsensusError> {
         match &self.collection {
             Some(c) => Ok(c.floor.collected(address)?),
@@ -371,10 +371,8 @@ impl Consensus for SingleNode {
 
     fn usage(&self) -> ConsensusFuture<'_, Usage> {
         Box::pin(async move {
-            {
-                let capacity = self.silo.capacity();
-                Ok(Usage { used: self.silo.usage(), capacity, reserved: capacity.map_or(0, reserve) })
-            }
+            let capacity = self.silo.capacity();
+            Ok(Usage { used: self.silo.usage(), capacity, reserved: capacity.map_or(0, reserve) })
         })
     }
 }

@@ -63,19 +63,13 @@ pub struct OpenFile {
     /// A content block of this file was (or is being) stored since it was
     /// opened: if the file was never stored, its header must be, before
     /// those blocks can be removed (only a header authorizes that).
-    began_content: bool,
+    pub(super) began_content: bool,
     /// When the content last changed, if not recorded in the header yet:
     /// `stat` shows it as mtime and ctime at once, the header gets it.
     pub modified: Option<Time>,
 }
 
 impl OpenFile {
-    /// Whether a content block of the file may have been stored since it
-    /// was opened.
-    pub(super) fn began_content(&self) -> bool {
-        self.began_content
-    }
-
     /// Bytes held in extents.
     fn extent_bytes(&self) -> u64 {
         self.extents.values().map(Extents::bytes).sum()
@@ -319,10 +313,7 @@ impl FileSystem {
         // The state goes under the content lock: a flush that comes later
         // finds nothing to store, so no store of it outlives the state.
         let _io = self.file_io(address).await;
-        let mut flushed = self.flush_locked(address).await;
-        if flushed.is_ok() && self.durable_close {
-            flushed = self.flush_metadata().await;
-        }
+        let flushed = self.flush_held(address).await;
         let (destroy, closed) = {
             let mut open = lock(&self.open);
             match open.get_mut(&address) {
@@ -855,10 +846,13 @@ impl FileSystem {
     /// closing many small files costs one write each, not two — unless
     /// closes are durable (`--async`), where the batch is written now.
     pub async fn flush(&self, address: Address) -> FsResult<()> {
-        {
-            let _io = self.file_io(address).await;
-            self.flush_locked(address).await?;
-        }
+        let _io = self.file_io(address).await;
+        self.flush_held(address).await
+    }
+
+    /// [`FileSystem::flush`], the file's content lock held.
+    async fn flush_held(&self, address: Address) -> FsResult<()> {
+        self.flush_locked(address).await?;
         if self.durable_close {
             self.flush_metadata().await?;
         }

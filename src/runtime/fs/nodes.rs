@@ -684,7 +684,7 @@ impl FileSystem {
     /// `after` names (which stop referencing it) are stored.
     pub(super) fn destroy(&self, address: Address, mut after: Vec<Dep>) {
         let open = lock(&self.open).remove(&address);
-        let wrote = open.as_ref().is_some_and(|f| f.began_content());
+        let wrote = open.as_ref().is_some_and(|f| f.began_content);
         if let Some(open) = open {
             self.discard(address, open);
         }
@@ -700,7 +700,7 @@ impl FileSystem {
             }
             _ => Vec::new(),
         };
-        let waits_for_it = |deps: &Vec<Dep>| deps.iter().any(|(a, _)| *a == address);
+        let waits_for_it = |deps: &[Dep]| deps.iter().any(|(a, _)| *a == address);
         let owns_doomed = lock(&self.nodes.doomed).iter().any(|(_, deps)| waits_for_it(deps))
             || lock(&self.nodes.landing).iter().any(|(_, deps)| waits_for_it(deps));
         // A store of its content may still land (a flush or an upload
