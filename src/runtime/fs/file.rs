@@ -60,10 +60,6 @@ pub struct OpenFile {
     cut: Option<u64>,
     /// The header must be written.
     header_dirty: bool,
-    /// A content block of this file was (or is being) stored since it was
-    /// opened: if the file was never stored, its header must be, before
-    /// those blocks can be removed (only a header authorizes that).
-    pub(super) began_content: bool,
     /// When the content last changed, if not recorded in the header yet:
     /// `stat` shows it as mtime and ctime at once, the header gets it.
     pub modified: Option<Time>,
@@ -581,6 +577,7 @@ impl FileSystem {
     }
 
     async fn store_chunk(&self, file: Address, index: u64, plain: &[u8]) -> FsResult<Chunk> {
+        self.content_began(file);
         store_chunk(self.store.clone(), file, index, plain).await
     }
 
@@ -593,6 +590,7 @@ impl FileSystem {
         drop(plain);
         let block = ContentBlock::new(Some(file), data);
         let address = block.address();
+        self.content_began(file);
         self.store.store(Block::Content(block), Expect::Absent).await?;
         let record = patch_record(address, key, &extents);
         let _ = self.patch_cell(address).set(Ok(Arc::new(extents)));
@@ -605,12 +603,12 @@ impl FileSystem {
         let plain = Arc::new(plain);
         let store = self.store.clone();
         let task_plain = plain.clone();
+        self.content_began(file);
         let waiting = {
             let mut open = lock(&self.open);
             // Gone (destroyed meanwhile): nothing may store for it now.
             let Some(f) = open.get_mut(&file) else { return Ok(()) };
             let task = tokio::spawn(async move { store_chunk(store, file, index, &task_plain).await });
-            f.began_content = true;
             f.upload_count += 1;
             let number = f.upload_count;
             f.sealing.insert(index, (number, plain));
@@ -876,8 +874,6 @@ impl FileSystem {
             let Some(f) = open.get_mut(&address).filter(|f| f.header_dirty) else {
                 return Ok(());
             };
-            // Chunks or patches may be stored below.
-            f.began_content |= f.size > inline_limit;
             (f.size, f.cut, f.dirty.keys().copied().collect::<Vec<u64>>())
         };
         let (old_inline, old_chunks, old_patches) = match self.load_node(address).await? {
@@ -1057,6 +1053,8 @@ impl FileSystem {
         mut folds: Option<&mut BTreeMap<u64, Chunk>>,
     ) -> FsResult<(Vec<Patch>, Vec<Patch>)> {
         let bs = self.block_size;
+        // Folds store chunks on tasks of their own.
+        self.content_began(address);
         let _one_at_a_time =
             self.compacting.acquire().await.map_err(|_| FsError::Storage("the file system is shutting down".into()))?;
         let start = self.patch_bounds.plan_merge(&patches, extents_bytes(&extents));

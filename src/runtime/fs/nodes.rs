@@ -123,6 +123,8 @@ struct Slot {
     /// directory (by index, as `node`'s shard list): a shard whose new
     /// content has the same digest is not written again.
     digests: Vec<[u8; 32]>,
+    /// A store of this file's content began (see [`FileSystem::content_began`]).
+    began_content: bool,
 }
 
 /// How many entries of directory `node` are directories.
@@ -503,6 +505,7 @@ impl FileSystem {
                         checked: Instant::now(),
                         attempt: None,
                         digests,
+                        began_content: false,
                     }),
                 );
             }
@@ -674,6 +677,7 @@ impl FileSystem {
             subdirs,
             lease: None,
             digests: Vec::new(),
+            began_content: false,
         };
         slots.insert(address, Box::new(slot));
         self.nodes.backlog.fetch_add(1, Ordering::Relaxed);
@@ -683,9 +687,7 @@ impl FileSystem {
     /// Forget the node at `address` and remove its blocks once the changes
     /// `after` names (which stop referencing it) are stored.
     pub(super) fn destroy(&self, address: Address, mut after: Vec<Dep>) {
-        let open = lock(&self.open).remove(&address);
-        let wrote = open.as_ref().is_some_and(|f| f.began_content);
-        if let Some(open) = open {
+        if let Some(open) = lock(&self.open).remove(&address) {
             self.discard(address, open);
         }
         let mut slots = lock(&self.nodes.slots);
@@ -705,7 +707,7 @@ impl FileSystem {
             || lock(&self.nodes.landing).iter().any(|(_, deps)| waits_for_it(deps));
         // A store of its content may still land (a flush or an upload
         // under way): then its header is stored, to authorize the removal.
-        if slot.is_new() && chunks.is_empty() && !owns_doomed && !wrote {
+        if slot.is_new() && chunks.is_empty() && !owns_doomed && !slot.began_content {
             // Never stored and owns nothing stored: nothing to remove.
             lock(&self.nodes.unborn).insert(address);
             self.nodes.backlog.fetch_sub(1, Ordering::Relaxed);
@@ -725,6 +727,19 @@ impl FileSystem {
         let mut doomed = lock(&self.nodes.doomed);
         doomed.extend(chunks.into_iter().map(|c| (Doomed::Chunk(c), after.clone())));
         doomed.push((Doomed::Node(address), after));
+    }
+
+    /// Record that a store of `file`'s content begins, before it does: if
+    /// the file was never stored, its header must then be, before those
+    /// blocks can be removed (only a stored header authorizes that), so it
+    /// can no longer go unstored when it is deleted. Kept in the node
+    /// table, not in the open file's state: the state is gone before the
+    /// removals of what it stored are queued, and a deletion in between
+    /// must still see it.
+    pub(super) fn content_began(&self, file: Address) {
+        if let Some(slot) = lock(&self.nodes.slots).get_mut(&file) {
+            slot.began_content = true;
+        }
     }
 
     /// Remove a content block of `file` that no header names, once `file`'s

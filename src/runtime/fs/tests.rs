@@ -590,8 +590,8 @@ async fn a_prefetch_after_the_revalidation_delay_sees_another_writers_change() {
 async fn a_release_racing_the_deletions_after_enospc_leaves_no_content_behind() {
     const BS: u64 = 64 * 1024;
     let silo = Arc::new(MemorySilo::new("small", Some(1_000_000)));
-    let store = Arc::new(SingleNode::new(silo.clone()));
-    let fs = FileSystem::open(store, KeyPair::generate().unwrap(), "v", BS, true).await.unwrap();
+    let store = Arc::new(Jittery::new(Arc::new(SingleNode::new(silo.clone()))));
+    let fs = FileSystem::open(store.clone(), KeyPair::generate().unwrap(), "v", BS, true).await.unwrap();
     let fs = Arc::new(fs);
     FileSystem::spawn_flusher(Arc::downgrade(&fs));
     fs.sync(None).await.unwrap();
@@ -654,8 +654,69 @@ async fn a_release_racing_the_deletions_after_enospc_leaves_no_content_behind() 
             let blocks = silo.list().await.unwrap().len();
             panic!("round {round}: {e} ({left} content blocks, {blocks} blocks, {} B)", silo.usage());
         }
+        let refused = store.refused.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(refused, 0, "round {round}: a removal was refused");
         let left = content_blocks(&silo).await;
         assert!(left.is_empty(), "round {round}: {} content blocks left of deleted files", left.len());
+    }
+}
+
+/// A consensus that takes a random few hundred microseconds over each
+/// call (so that tasks racing through it meet in ever other orders), and
+/// counts the removals refused for good.
+#[derive(Debug)]
+struct Jittery {
+    inner: Arc<dyn Consensus>,
+    refused: std::sync::atomic::AtomicUsize,
+}
+
+impl Jittery {
+    fn new(inner: Arc<dyn Consensus>) -> Self {
+        Jittery { inner, refused: Default::default() }
+    }
+}
+
+async fn jitter() {
+    let micros = u64::from(crate::crypto::random_bytes::<2>().map(u16::from_le_bytes).unwrap_or(0) % 400);
+    tokio::time::sleep(std::time::Duration::from_micros(micros)).await;
+}
+
+impl Consensus for Jittery {
+    fn fetch(&self, address: Address, level: ReadLevel) -> crate::runtime::consensus::ConsensusFuture<'_, Fetched> {
+        Box::pin(async move {
+            jitter().await;
+            self.inner.fetch(address, level).await
+        })
+    }
+
+    fn store(&self, block: Block, expect: Expect) -> crate::runtime::consensus::ConsensusFuture<'_, ()> {
+        Box::pin(async move {
+            jitter().await;
+            self.inner.store(block, expect).await
+        })
+    }
+
+    fn remove(
+        &self,
+        tombstone: crate::runtime::block::Tombstone,
+    ) -> crate::runtime::consensus::ConsensusFuture<'_, ()> {
+        Box::pin(async move {
+            jitter().await;
+            let removed = self.inner.remove(tombstone).await;
+            if let Err(e) = &removed
+                && !e.is_retryable()
+                && !e.is_conflict()
+                && !matches!(e, crate::runtime::consensus::ConsensusError::Removed { .. })
+            {
+                eprintln!("refused: {e}");
+                self.refused.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            removed
+        })
+    }
+
+    fn usage(&self) -> crate::runtime::consensus::ConsensusFuture<'_, crate::runtime::consensus::Usage> {
+        self.inner.usage()
     }
 }
 
