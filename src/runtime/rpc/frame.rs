@@ -62,7 +62,15 @@ pub async fn recv(stream: &mut RecvStream) -> Result<Vec<u8>, FrameError> {
     if header[4] != WIRE_VERSION {
         return Err(FrameError::Version(header[4]));
     }
-    let mut body = vec![0u8; len - 1];
-    stream.read_exact(&mut body).await?;
+    // Filled from the stream's own buffers as they arrive: not zeroed
+    // first (a chunk's megabyte is otherwise written twice).
+    let mut body = Vec::with_capacity(len - 1);
+    while body.len() < len - 1 {
+        match stream.read_chunk(len - 1 - body.len(), true).await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk.bytes),
+            Ok(None) => return Err(quinn::ReadExactError::FinishedEarly(body.len()).into()),
+            Err(e) => return Err(quinn::ReadExactError::ReadError(e).into()),
+        }
+    }
     Ok(body)
 }

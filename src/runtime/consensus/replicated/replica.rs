@@ -239,8 +239,17 @@ impl Replica {
     }
 
     async fn stored(&self, address: Address) -> Result<Option<Block>, BlockReply> {
+        Ok(self.stored_with_bytes(address).await?.map(|(block, _)| block))
+    }
+
+    /// [`Replica::stored`], with the bytes the block was decoded from (to
+    /// send as they are, not encoded again).
+    async fn stored_with_bytes(&self, address: Address) -> Result<Option<(Block, Vec<u8>)>, BlockReply> {
         match self.silo.get(address).await {
-            Ok(bytes) => Block::decode(&bytes).map(Some).map_err(|e| damaged(address, e)),
+            Ok(bytes) => match Block::decode(&bytes) {
+                Ok(block) => Ok(Some((block, bytes))),
+                Err(e) => Err(damaged(address, e)),
+            },
             Err(SiloError::NotFound { .. }) => Ok(None),
             Err(e) => Err(storage(e)),
         }
@@ -279,11 +288,10 @@ impl Replica {
 
     async fn fetch(&self, address: Address) -> BlockReply {
         self.fetches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let held = match self.stored(address).await {
-            Ok(Some(Block::Tombstone(t))) => Held::Removed(Block::Tombstone(t).encode().unwrap_or_default()),
-            Ok(Some(b)) => match b.validate_alone(&address) {
+        let held = match self.stored_with_bytes(address).await {
+            Ok(Some((Block::Tombstone(_), bytes))) => Held::Removed(bytes),
+            Ok(Some((b, bytes))) => match b.validate_alone(&address) {
                 Ok(()) => {
-                    let bytes = b.encode().unwrap_or_default();
                     self.fetched_bytes.fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
                     Held::Found(bytes)
                 }
