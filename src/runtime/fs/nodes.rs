@@ -149,6 +149,15 @@ impl Slot {
     fn is_new(&self) -> bool {
         matches!(self.base, Base::New(..))
     }
+
+    /// The pending change numbered `seq`, if it is not stored yet. The
+    /// list is in sequence order (numbers are drawn and changes appended
+    /// under the table's lock, and nothing reorders it), so a directory
+    /// with thousands of changes waiting is searched, not walked: `rm` of
+    /// a large directory checks one such change per deleted file.
+    fn pending_change(&self, seq: u64) -> Option<&Pending> {
+        self.pending.binary_search_by_key(&seq, |p| p.seq).ok().map(|i| &self.pending[i])
+    }
 }
 
 /// The node table: slots boxed, so the table's own array (sized for twice
@@ -198,10 +207,7 @@ pub(super) type Upload = tokio::task::JoinHandle<FsResult<Chunk>>;
 /// not hold up what depends on a later one. (A node leaves the table with
 /// pending changes only if it was never stored: nothing waits for those.)
 fn satisfied(slots: &Slots, deps: &[Dep]) -> bool {
-    deps.iter().all(|(address, seq)| match slots.get(address) {
-        None => true,
-        Some(slot) => slot.pending.iter().all(|p| p.seq != *seq),
-    })
+    deps.iter().all(|(address, seq)| slots.get(address).is_none_or(|slot| slot.pending_change(*seq).is_none()))
 }
 
 /// How many pending intents up to sequence `barrier` the table holds.
@@ -1132,7 +1138,7 @@ impl FileSystem {
         let slots = lock(&self.nodes.slots);
         let answered = slots
             .get(&dep.0)
-            .and_then(|s| s.pending.iter().find(|p| p.seq == dep.1))
+            .and_then(|s| s.pending_change(dep.1))
             .is_some_and(|p| !p.strict && p.intent.is_namespace());
         !answered
     }
