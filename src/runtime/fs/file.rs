@@ -867,11 +867,9 @@ impl FileSystem {
     /// patches are over their bounds: then the file is compacted.
     async fn flush_locked(&self, address: Address) -> FsResult<()> {
         self.finish_uploads(address, 0).await?;
-        let bs = self.block_size;
-        let inline_limit = INLINE_MAX.min(bs);
         let (size, cut, mut indices) = {
-            let mut open = lock(&self.open);
-            let Some(f) = open.get_mut(&address).filter(|f| f.header_dirty) else {
+            let open = lock(&self.open);
+            let Some(f) = open.get(&address).filter(|f| f.header_dirty) else {
                 return Ok(());
             };
             (f.size, f.cut, f.dirty.keys().copied().collect::<Vec<u64>>())
@@ -881,6 +879,8 @@ impl FileSystem {
             Node::Directory { .. } => return Err(FsError::IsDirectory),
             Node::Symlink { .. } | Node::Special { .. } => return Err(FsError::Invalid("not a regular file".into())),
         };
+        let bs = self.block_size;
+        let inline_limit = INLINE_MAX.min(bs);
         let last = size.div_ceil(bs);
         // What the header stores from chunk `kept` on was truncated away.
         let kept = cut.map_or(last, |c| c.div_ceil(bs).min(last));
