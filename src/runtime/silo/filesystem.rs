@@ -14,12 +14,13 @@
 //! folder. The root holds the silo's marker, checked before anything else
 //! ([`identity`]). Writes and erases queue for a few blocking threads
 //! ([`Changes`]): a burst of small writes (a flush of many nodes) costs one
-//! hand-off to a blocking thread, not one each. The files of replaced
+//! hand-off to a blocking thread, not one each, and small writes (what an
+//! `fsync` waits for) go ahead of content chunks and erases. The files of replaced
 //! and erased blocks are kept, emptied, for the next blocks ([`Spares`]).
 
 mod identity;
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fs::{self, File};
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
@@ -114,16 +115,89 @@ struct Inner {
 /// must find its lock released).
 type Change = Box<dyn FnOnce(&Inner) -> Box<dyn FnOnce() + Send> + Send>;
 
+/// Which queue a change waits in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lane {
+    /// Writes below [`DIRECT_MIN`]: headers, folders, small files and
+    /// patches, what a `close` or an `fsync` waits for.
+    Small,
+    /// Content chunks and erases: the bulk of a large write, of a
+    /// compaction, of a background removal.
+    Bulk,
+}
+
+/// Small changes a blocking thread takes in a row while bulk ones wait:
+/// a steady stream of small writes slows the bulk down, never stops it.
+const SMALL_STREAK: usize = 8;
+
 /// Queued writes and erases, and how many blocking threads take them.
 #[derive(Default)]
 struct Changes {
-    queue: VecDeque<Change>,
+    queue: Lanes<Change>,
     changers: usize,
+}
+
+/// Two queues of changes by key. Small writes go ahead of bulk changes
+/// queued before them (within [`SMALL_STREAK`]): an `fsync` after a few
+/// random writes used to wait behind the megabytes a compaction had
+/// queued (fio: 1 ms mean, 10 ms p99 of queueing per write of the silo,
+/// 0.24 ms mean with the lanes). Changes of one key keep their order: a
+/// change joins the lane where a change of its key already waits.
+struct Lanes<T> {
+    small: VecDeque<(Address, T)>,
+    bulk: VecDeque<(Address, T)>,
+    /// The lane of every key with a queued change, and how many it has.
+    keys: HashMap<Address, (Lane, usize)>,
+    /// Small changes taken in a row while bulk ones waited.
+    streak: usize,
+}
+
+impl<T> Default for Lanes<T> {
+    fn default() -> Self {
+        Lanes { small: VecDeque::new(), bulk: VecDeque::new(), keys: HashMap::new(), streak: 0 }
+    }
+}
+
+impl<T> Lanes<T> {
+    fn len(&self) -> usize {
+        self.small.len() + self.bulk.len()
+    }
+
+    fn push(&mut self, key: Address, lane: Lane, change: T) {
+        let entry = self.keys.entry(key).or_insert((lane, 0));
+        entry.1 += 1;
+        match entry.0 {
+            Lane::Small => self.small.push_back((key, change)),
+            Lane::Bulk => self.bulk.push_back((key, change)),
+        }
+    }
+
+    fn pop(&mut self) -> Option<T> {
+        let small_first = !self.small.is_empty() && (self.bulk.is_empty() || self.streak < SMALL_STREAK);
+        let (key, change) = if small_first {
+            self.streak = if self.bulk.is_empty() { 0 } else { self.streak + 1 };
+            self.small.pop_front()?
+        } else {
+            self.streak = 0;
+            self.bulk.pop_front()?
+        };
+        if let std::collections::hash_map::Entry::Occupied(mut e) = self.keys.entry(key) {
+            e.get_mut().1 -= 1;
+            if e.get().1 == 0 {
+                e.remove();
+            }
+        }
+        Some(change)
+    }
 }
 
 impl std::fmt::Debug for Changes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Changes").field("queued", &self.queue.len()).field("changers", &self.changers).finish()
+        f.debug_struct("Changes")
+            .field("small", &self.queue.small.len())
+            .field("bulk", &self.queue.bulk.len())
+            .field("changers", &self.changers)
+            .finish()
     }
 }
 
@@ -293,6 +367,8 @@ impl Inner {
     /// when none is taking it already, or a backlog waits.
     async fn queued(
         self: &Arc<Self>,
+        key: Address,
+        lane: Lane,
         work: impl FnOnce(&Inner) -> Result<(), SiloError> + Send + 'static,
     ) -> Result<(), SiloError> {
         let (done, result) = tokio::sync::oneshot::channel();
@@ -306,7 +382,7 @@ impl Inner {
         });
         let start = {
             let mut changes = lock(&self.changes);
-            changes.queue.push_back(change);
+            changes.queue.push(key, lane, change);
             let start = changes.changers == 0 || (changes.changers < CHANGERS && changes.queue.len() > 1);
             changes.changers += usize::from(start);
             start
@@ -324,7 +400,7 @@ impl Inner {
         loop {
             let next = {
                 let mut changes = lock(queue);
-                let next = changes.queue.pop_front();
+                let next = changes.queue.pop();
                 if next.is_none() {
                     changes.changers -= 1;
                 }
@@ -704,7 +780,8 @@ impl Silo for FilesystemSilo {
     }
 
     fn set(&self, key: Address, bytes: Vec<u8>, mode: SetMode) -> SiloFuture<'_, ()> {
-        Box::pin(self.inner.queued(move |inner| inner.set_blocking(key, &bytes, mode)))
+        let lane = if bytes.len() < DIRECT_MIN { Lane::Small } else { Lane::Bulk };
+        Box::pin(self.inner.queued(key, lane, move |inner| inner.set_blocking(key, &bytes, mode)))
     }
 
     fn sync(&self) -> SiloFuture<'_, ()> {
@@ -713,7 +790,7 @@ impl Silo for FilesystemSilo {
     }
 
     fn erase(&self, key: Address) -> SiloFuture<'_, ()> {
-        Box::pin(self.inner.queued(move |inner| inner.erase_blocking(key)))
+        Box::pin(self.inner.queued(key, Lane::Bulk, move |inner| inner.erase_blocking(key)))
     }
 
     fn list(&self) -> SiloFuture<'_, Vec<Address>> {
@@ -916,6 +993,52 @@ mod tests {
 
     fn key(n: u8) -> Address {
         Address([n; 32])
+    }
+
+    fn drain(lanes: &mut Lanes<&'static str>) -> Vec<&'static str> {
+        std::iter::from_fn(|| lanes.pop()).collect()
+    }
+
+    #[test]
+    fn small_writes_go_ahead_of_bulk_changes_but_one_key_keeps_its_order() {
+        let mut lanes = Lanes::default();
+        lanes.push(key(1), Lane::Bulk, "chunk 1");
+        lanes.push(key(2), Lane::Bulk, "erase 2");
+        lanes.push(key(3), Lane::Small, "header 3");
+        // Key 2 waits in the bulk lane: its small write stays behind its erase.
+        lanes.push(key(2), Lane::Small, "rewrite 2");
+        lanes.push(key(4), Lane::Small, "patch 4");
+        assert_eq!(lanes.len(), 5);
+        assert_eq!(drain(&mut lanes), ["header 3", "patch 4", "chunk 1", "erase 2", "rewrite 2"]);
+        assert!(lanes.keys.is_empty(), "every key's count went back to nothing: {:?}", lanes.keys);
+        // And the other way round: a bulk change of a key with a small one
+        // waiting joins the small lane, after it.
+        lanes.push(key(5), Lane::Bulk, "chunk 5");
+        lanes.push(key(6), Lane::Small, "header 6");
+        lanes.push(key(6), Lane::Bulk, "erase 6");
+        assert_eq!(drain(&mut lanes), ["header 6", "erase 6", "chunk 5"]);
+    }
+
+    #[test]
+    fn a_stream_of_small_writes_lets_a_bulk_change_through() {
+        let mut lanes = Lanes::default();
+        lanes.push(key(0), Lane::Bulk, "bulk");
+        for n in 1..=20 {
+            lanes.push(key(n), Lane::Small, "small");
+        }
+        let order = drain(&mut lanes);
+        let at = order.iter().position(|c| *c == "bulk").unwrap();
+        assert_eq!(at, SMALL_STREAK, "{order:?}");
+        // With nothing bulk waiting, small ones do not build up a streak.
+        for n in 1..=20 {
+            lanes.push(key(n), Lane::Small, "small");
+        }
+        for _ in 0..20 {
+            assert_eq!(lanes.pop(), Some("small"));
+        }
+        lanes.push(key(30), Lane::Bulk, "bulk");
+        lanes.push(key(31), Lane::Small, "small");
+        assert_eq!(drain(&mut lanes), ["small", "bulk"]);
     }
 
     /// Create the silo `name` in `root`, then open it.
