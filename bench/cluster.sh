@@ -73,9 +73,7 @@ if [ -z "${SKIP_GLUSTER:-}" ]; then
 fi
 
 tarball=$work/tree.tar
-src=$(ls -d ~/.cargo/registry/src/*/tokio-1.*/ 2>/dev/null | tail -1)
-[ -n "$src" ] || src=$(ls -d ~/.cargo/registry/src/*/*/ | while read -r d; do echo "$(find "$d" -type f | wc -l) $d"; done | sort -n | tail -1 | cut -d' ' -f2)
-tar -C "$(dirname "$src")" -cf "$tarball" "$(basename "$src")"
+make_tree_tarball "$tarball"
 
 # MiB under the three storage nodes' homes (their silos).
 silos_mb() { { du -sm "$work"/s1 "$work"/s2 "$work"/s3 2>/dev/null || true; } | awk '{s += $1} END {print s + 0}'; }

@@ -25,12 +25,8 @@ BIN=${BIN:-$PWD/target/release/infinit}
 init_volume
 start_volume
 
-# A real source tree to untar: tokio's source from the cargo registry (the
-# build fetched it), else the crate source with the most files.
 tarball=$work/tree.tar
-src=$(ls -d ~/.cargo/registry/src/*/tokio-1.*/ 2>/dev/null | tail -1)
-[ -n "$src" ] || src=$(ls -d ~/.cargo/registry/src/*/*/ | while read -r d; do echo "$(find "$d" -type f | wc -l) $d"; done | sort -n | tail -1 | cut -d' ' -f2)
-tar -C "$(dirname "$src")" -cf "$tarball" "$(basename "$src")"
+make_tree_tarball "$tarball"
 tree_files=$(tar -tf "$tarball" | wc -l)
 
 # fio 4 KiB random writes in $1; sets FIO_IOPS and FIO_BYTES (written).

@@ -36,10 +36,8 @@ start_volume
 mkdir -p "$passthrough" "$backing"
 bindfs -o default_permissions "$backing" "$passthrough"
 
-src=$(ls -d ~/.cargo/registry/src/*/tokio-1.*/ 2>/dev/null | tail -1)
-[ -n "$src" ] || src=$(ls -d ~/.cargo/registry/src/*/*/ | while read -r d; do echo "$(find "$d" -type f | wc -l) $d"; done | sort -n | tail -1 | cut -d' ' -f2)
 tarball=$work/tree.tar
-tar -C "$(dirname "$src")" -cf "$tarball" "$(basename "$src")"
+make_tree_tarball "$tarball"
 entries=$(tar -tf "$tarball" | wc -l)
 
 declare -A dirs=([local]=$local_dir [bindfs]=$passthrough [infinit]=$mnt)

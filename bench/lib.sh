@@ -87,6 +87,15 @@ init_volume() {
   mkdir -p "$local_dir"
 }
 
+# Write a real source tree to untar into tar file $1 and set `src` to it:
+# tokio's source from the cargo registry (the build fetched it), else the
+# crate source with the most files.
+make_tree_tarball() {
+  src=$(ls -d ~/.cargo/registry/src/*/tokio-1.*/ 2>/dev/null | tail -1)
+  [ -n "$src" ] || src=$(ls -d ~/.cargo/registry/src/*/*/ | while read -r d; do echo "$(find "$d" -type f | wc -l) $d"; done | sort -n | tail -1 | cut -d' ' -f2)
+  tar -C "$(dirname "$src")" -cf "$1" "$(basename "$src")"
+}
+
 # Rows of the result table: test | local | infinit | ratio | target | met?
 rows=()
 row() { rows+=("| $1 | $2 | $3 | $4 | $5 | $6 |"); }
