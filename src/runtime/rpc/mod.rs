@@ -4,7 +4,9 @@
 //! checks ([`Service::admit`]: the user's certificate of the node key, the
 //! passport for this network). Only then does a connection carry
 //! requests: one framed request and one framed reply per stream
-//! (`frame.rs`), each under a deadline, and unreliable datagrams (the
+//! (`frame.rs`), each under a deadline — or, for small requests with small
+//! replies queued for one peer at the same moment, one batch of them per
+//! stream ([`Rpc::call_batched`]) — and unreliable datagrams (the
 //! membership protocol's probes).
 //!
 //! This layer knows nothing of blocks or membership: bodies are bytes the
@@ -141,7 +143,23 @@ pub struct Rpc {
     cut: Mutex<std::collections::HashSet<PeerId>>,
     /// Connections being served (both directions), open or closing.
     served: std::sync::atomic::AtomicUsize,
+    /// Small requests waiting to go to a peer together ([`Rpc::call_batched`]).
+    batches: Mutex<HashMap<PeerId, Vec<Pending>>>,
+    /// Batch frames sent (each with more than one request).
+    batch_frames: std::sync::atomic::AtomicUsize,
 }
+
+/// A request waiting in a batch, and where its reply goes.
+struct Pending {
+    body: bytes::Bytes,
+    until: Instant,
+    reply: tokio::sync::oneshot::Sender<Result<Vec<u8>, RpcError>>,
+}
+
+/// Requests one batch carries at most.
+const BATCH_MAX: usize = 32;
+/// The largest body [`Rpc::call_batched`] batches; larger ones go alone.
+pub const BATCH_BODY_MAX: usize = 64 << 10;
 
 impl std::fmt::Debug for Rpc {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -222,6 +240,8 @@ impl Rpc {
             peers: Mutex::new(Peers::default()),
             cut: Mutex::new(std::collections::HashSet::new()),
             served: std::sync::atomic::AtomicUsize::new(0),
+            batches: Mutex::new(HashMap::new()),
+            batch_frames: std::sync::atomic::AtomicUsize::new(0),
         });
         let accepting = Arc::downgrade(&rpc);
         let endpoint = rpc.endpoint.clone();
@@ -251,6 +271,11 @@ impl Rpc {
     /// How many connections this node serves (to any peer, either way).
     pub fn open_connections(&self) -> usize {
         self.served.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How many batch frames ([`Rpc::call_batched`]) this node has sent.
+    pub fn batch_frames_sent(&self) -> usize {
+        self.batch_frames.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Whether a connection to `peer` is open.
@@ -331,9 +356,19 @@ impl Rpc {
                         drop((send, recv));
                         return;
                     }
-                    let Ok(body) = frame::recv(&mut recv).await else { return };
-                    let reply = rpc.service.request(peer, body).await;
-                    if let Err(e) = frame::send(&mut send, &reply).await {
+                    let sent = match frame::recv_frame(&mut recv).await {
+                        Ok(frame::Frame::One(body)) => {
+                            let reply = rpc.service.request(peer, body).await;
+                            frame::send(&mut send, &reply).await
+                        }
+                        Ok(frame::Frame::Batch(bodies)) => {
+                            let replies = bodies.into_iter().map(|body| rpc.service.request(peer, body));
+                            let replies = futures_util::future::join_all(replies).await;
+                            frame::send_batch(&mut send, replies.into_iter().map(bytes::Bytes::from).collect()).await
+                        }
+                        Err(_) => return,
+                    };
+                    if let Err(e) = sent {
                         tracing::debug!("reply to {peer} lost: {e}");
                     }
                 });
@@ -458,6 +493,105 @@ impl Rpc {
             frame::recv(&mut recv).await.map_err(|e| lost(e.to_string()))
         };
         tokio::time::timeout(deadline, exchange).await.map_err(|_| RpcError::Timeout { peer, after: deadline })?
+    }
+
+    /// [`Rpc::call_shared`] for a request whose reply is small, sent in
+    /// one stream with the other small requests to `peer` queued at the
+    /// same moment (a flush storing many blocks: one message per node
+    /// instead of one per block). Nothing waits for a batch to fill: the
+    /// first request of a batch leaves as soon as the task sending it
+    /// runs, with whatever joined it by then. A body over
+    /// [`BATCH_BODY_MAX`] goes alone.
+    pub async fn call_batched(
+        self: &Arc<Self>,
+        peer: PeerId,
+        body: bytes::Bytes,
+        deadline: Duration,
+    ) -> Result<Vec<u8>, RpcError> {
+        if body.len() > BATCH_BODY_MAX || self.is_cut(&peer) {
+            return self.call_shared(peer, body, deadline).await;
+        }
+        let (reply, replied) = tokio::sync::oneshot::channel();
+        let first = {
+            let mut batches = self.batches.lock().unwrap_or_else(|e| e.into_inner());
+            let queue = batches.entry(peer).or_default();
+            queue.push(Pending { body, until: Instant::now() + deadline, reply });
+            queue.len() == 1
+        };
+        if first {
+            self.send_batch(peer);
+        }
+        match tokio::time::timeout(deadline, replied).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(RpcError::Lost { peer, why: "the batch carrying the request was dropped".into() }),
+            Err(_) => Err(RpcError::Timeout { peer, after: deadline }),
+        }
+    }
+
+    /// Send what waits for `peer` (up to [`BATCH_MAX`] requests; a task
+    /// of its own for the rest) from a task of its own.
+    fn send_batch(self: &Arc<Self>, peer: PeerId) {
+        let rpc = self.clone();
+        tokio::spawn(async move {
+            // Let the callers polled with the first one join it.
+            tokio::task::yield_now().await;
+            let (batch, more) = {
+                let mut batches = rpc.batches.lock().unwrap_or_else(|e| e.into_inner());
+                let Some(queue) = batches.get_mut(&peer) else { return };
+                let batch: Vec<Pending> = queue.drain(..queue.len().min(BATCH_MAX)).collect();
+                let more = !queue.is_empty();
+                if !more {
+                    batches.remove(&peer);
+                }
+                (batch, more)
+            };
+            if more {
+                rpc.send_batch(peer);
+            }
+            let Some(until) = batch.iter().map(|p| p.until).max() else { return };
+            let deadline = until.saturating_duration_since(Instant::now());
+            let (bodies, replies): (Vec<bytes::Bytes>, Vec<_>) = batch.into_iter().map(|p| (p.body, p.reply)).unzip();
+            if bodies.len() == 1 {
+                let result = rpc.call_shared(peer, bodies.into_iter().next().unwrap_or_default(), deadline).await;
+                if let Some(reply) = replies.into_iter().next() {
+                    let _ = reply.send(result);
+                }
+                return;
+            }
+            let count = bodies.len();
+            rpc.batch_frames.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let exchange = async {
+                let connection = rpc.connection(peer).await?;
+                let lost = |why: String| RpcError::Lost { peer, why };
+                let (mut send, mut recv) = connection.open_bi().await.map_err(|e| lost(e.to_string()))?;
+                frame::send_batch(&mut send, bodies).await.map_err(|e| lost(e.to_string()))?;
+                match frame::recv_frame(&mut recv).await.map_err(|e| lost(e.to_string()))? {
+                    frame::Frame::Batch(answers) if answers.len() == count => Ok(answers),
+                    _ => Err(lost(format!("a batch of {count} requests was not answered with {count} replies"))),
+                }
+            };
+            match tokio::time::timeout(deadline, exchange).await {
+                Ok(Ok(answers)) => {
+                    for (reply, answer) in replies.into_iter().zip(answers) {
+                        let _ = reply.send(Ok(answer));
+                    }
+                }
+                Ok(Err(e)) => {
+                    let why = e.to_string();
+                    for reply in replies {
+                        let _ = reply.send(Err(match &e {
+                            RpcError::Unreachable(p) => RpcError::Unreachable(*p),
+                            _ => RpcError::Lost { peer, why: why.clone() },
+                        }));
+                    }
+                }
+                Err(_) => {
+                    for reply in replies {
+                        let _ = reply.send(Err(RpcError::Timeout { peer, after: deadline }));
+                    }
+                }
+            }
+        });
     }
 
     /// Send a datagram to `peer` if a connection is open (best effort).

@@ -122,6 +122,35 @@ async fn a_dead_peer_delays_neither_calls_to_others_nor_its_own_next_calls() {
     assert!(started.elapsed() < Duration::from_millis(500), "took {:?}", started.elapsed());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_calls_made_together_share_a_stream_and_each_gets_its_own_reply() {
+    let (a, _, _) = node(b"welcome a");
+    let (b, _, _) = node(b"welcome b");
+    let b_id = a.connect(b.local_addr().unwrap()).await.unwrap();
+    let big: Vec<u8> = (0..(BATCH_BODY_MAX as u32 + 10)).map(|i| (i % 253) as u8).collect();
+    let calls = (0..200u32).map(|i| {
+        let body = if i == 17 { big.clone() } else { format!("request {i}").into_bytes() };
+        let a = a.clone();
+        async move {
+            let reply = a.call_batched(b_id, bytes::Bytes::from(body.clone()), Duration::from_secs(10)).await;
+            (body, reply)
+        }
+    });
+    for (mut body, reply) in futures_util::future::join_all(calls).await {
+        body.reverse();
+        assert!(reply.unwrap() == body, "a reply went to another caller");
+    }
+    let frames = a.batch_frames_sent();
+    assert!(frames > 0 && frames < 200, "{frames} batch frames for 200 calls");
+    // A request past its deadline times out; the calls after it go through.
+    let slow = a.call_batched(b_id, bytes::Bytes::from_static(b"slow"), Duration::from_millis(300)).await;
+    assert!(matches!(slow, Err(RpcError::Timeout { .. })), "{slow:?}");
+    assert_eq!(
+        a.call_batched(b_id, bytes::Bytes::from_static(b"after"), Duration::from_secs(5)).await.unwrap(),
+        b"retfa"
+    );
+}
+
 #[tokio::test]
 async fn peers_talk_over_ipv6_too() {
     let Ok(probe) = std::net::UdpSocket::bind("[::1]:0") else {

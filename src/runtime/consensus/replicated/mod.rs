@@ -139,7 +139,17 @@ async fn ask_via(
         None => bytes::Bytes::from(Channel::Blocks.encode(request).map_err(|e| e.to_string())?),
     };
     let left = until.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
-    let reply = rpc.call_shared(to, body, left).await.map_err(|e| e.to_string())?;
+    // Requests with small replies share a stream with the others queued
+    // for the same node (a flush's accepts of new headers, removals).
+    let small_reply = matches!(
+        request,
+        BlockRequest::Put { .. }
+            | BlockRequest::Remove { .. }
+            | BlockRequest::Paxos { request: paxos::Request::Accept(_), .. }
+    );
+    let reply =
+        if small_reply { rpc.call_batched(to, body, left).await } else { rpc.call_shared(to, body, left).await }
+            .map_err(|e| e.to_string())?;
     postcard::from_bytes(&reply).map_err(|e| format!("unreadable reply: {e}"))
 }
 
