@@ -473,6 +473,12 @@ impl Rpc {
         self.call_shared(peer, bytes::Bytes::copy_from_slice(body), deadline).await
     }
 
+    /// A new stream to `peer` (dialing it if needed), for one exchange.
+    async fn stream_to(self: &Arc<Self>, peer: PeerId) -> Result<(quinn::SendStream, quinn::RecvStream), RpcError> {
+        let connection = self.connection(peer).await?;
+        connection.open_bi().await.map_err(|e| RpcError::Lost { peer, why: e.to_string() })
+    }
+
     /// [`Rpc::call`] with a body shared without copying (one body sent to
     /// several peers).
     pub async fn call_shared(
@@ -486,9 +492,8 @@ impl Rpc {
             return Err(RpcError::Timeout { peer, after: deadline });
         }
         let exchange = async {
-            let connection = self.connection(peer).await?;
+            let (mut send, mut recv) = self.stream_to(peer).await?;
             let lost = |why: String| RpcError::Lost { peer, why };
-            let (mut send, mut recv) = connection.open_bi().await.map_err(|e| lost(e.to_string()))?;
             frame::send_shared(&mut send, body).await.map_err(|e| lost(e.to_string()))?;
             frame::recv(&mut recv).await.map_err(|e| lost(e.to_string()))
         };
@@ -561,9 +566,8 @@ impl Rpc {
             let count = bodies.len();
             rpc.batch_frames.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let exchange = async {
-                let connection = rpc.connection(peer).await?;
+                let (mut send, mut recv) = rpc.stream_to(peer).await?;
                 let lost = |why: String| RpcError::Lost { peer, why };
-                let (mut send, mut recv) = connection.open_bi().await.map_err(|e| lost(e.to_string()))?;
                 frame::send_batch(&mut send, bodies).await.map_err(|e| lost(e.to_string()))?;
                 match frame::recv_frame(&mut recv).await.map_err(|e| lost(e.to_string()))? {
                     frame::Frame::Batch(answers) if answers.len() == count => Ok(answers),
