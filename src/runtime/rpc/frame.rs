@@ -32,6 +32,8 @@ pub enum FrameError {
     Empty,
     #[error("a batch frame whose bodies do not add up to its length")]
     Malformed,
+    #[error("a batch frame where a single message was expected")]
+    UnexpectedBatch,
 }
 
 /// What a frame holds.
@@ -107,7 +109,7 @@ fn split_batch(payload: &[u8]) -> Result<Vec<Vec<u8>>, FrameError> {
 pub async fn recv(stream: &mut RecvStream) -> Result<Vec<u8>, FrameError> {
     match recv_frame(stream).await? {
         Frame::One(body) => Ok(body),
-        Frame::Batch(_) => Err(FrameError::Version(BATCH_VERSION)),
+        Frame::Batch(_) => Err(FrameError::UnexpectedBatch),
     }
 }
 

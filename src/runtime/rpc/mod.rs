@@ -524,7 +524,7 @@ impl Rpc {
             queue.len() == 1
         };
         if first {
-            self.send_batch(peer);
+            self.dispatch_batch(peer);
         }
         match tokio::time::timeout(deadline, replied).await {
             Ok(Ok(result)) => result,
@@ -535,7 +535,7 @@ impl Rpc {
 
     /// Send what waits for `peer` (up to [`BATCH_MAX`] requests; a task
     /// of its own for the rest) from a task of its own.
-    fn send_batch(self: &Arc<Self>, peer: PeerId) {
+    fn dispatch_batch(self: &Arc<Self>, peer: PeerId) {
         let rpc = self.clone();
         tokio::spawn(async move {
             // Let the callers polled with the first one join it.
@@ -551,7 +551,7 @@ impl Rpc {
                 (batch, more)
             };
             if more {
-                rpc.send_batch(peer);
+                rpc.dispatch_batch(peer);
             }
             let Some(until) = batch.iter().map(|p| p.until).max() else { return };
             let deadline = until.saturating_duration_since(Instant::now());
